@@ -1,0 +1,149 @@
+/**
+ * Domain types shared by every layer. Pure data: no I/O, no framework types.
+ *
+ * Timestamps are ISO 8601 strings in UTC with millisecond precision
+ * (`2026-01-31T12:00:00.000Z`) on both engines, so a user reads back byte-identical
+ * whichever store wrote it.
+ */
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+export type JsonObject = { [key: string]: Json }
+
+/** Where a change came from: the door or tool that carried it. */
+export const CHANNELS = ['native', 'scim', 'oneofnone', 'dynamic', 'returning', 'velt', 'console', 'cli'] as const
+export type Channel = (typeof CHANNELS)[number]
+
+export const SCOPES = ['read', 'write', 'admin'] as const
+export type Scope = (typeof SCOPES)[number]
+
+export interface Tenant {
+  id: string
+  name: string
+  createdAt: string
+}
+
+export interface Directory {
+  id: string
+  tenantId: string
+  /** Stable small integer, unique across the installation (One of None's `app_id`). */
+  number: number
+  externalId: string | null
+  name: string
+  createdAt: string
+  updatedAt: string
+}
+
+/** Built-in user fields that a client may write. */
+export interface UserWritable {
+  externalId: string | null
+  email: string | null
+  emailVerifiedAt: string | null
+  phone: string | null
+  username: string | null
+  firstName: string | null
+  lastName: string | null
+  displayName: string | null
+  avatarUrl: string | null
+  country: string | null
+  locale: string | null
+  lastLoginAt: string | null
+}
+
+export interface UserRecord extends UserWritable {
+  id: string
+  directoryId: string
+  createdAt: string
+  updatedAt: string
+  loginCount: number
+  version: number
+  metadata: JsonObject
+  /** Custom fields, typed by the directory's field definitions. */
+  fields: JsonObject
+}
+
+export const WRITABLE_FIELDS = [
+  'externalId',
+  'email',
+  'emailVerifiedAt',
+  'phone',
+  'username',
+  'firstName',
+  'lastName',
+  'displayName',
+  'avatarUrl',
+  'country',
+  'locale',
+  'lastLoginAt',
+] as const satisfies readonly (keyof UserWritable)[]
+export type WritableField = (typeof WRITABLE_FIELDS)[number]
+
+/** Fields the server owns: never written from input (DESIGN.md, "The bulk engine"). */
+export const SERVER_OWNED_FIELDS = ['id', 'createdAt', 'updatedAt', 'loginCount', 'version'] as const
+
+export const MATCH_KEYS = ['id', 'externalId', 'email', 'username'] as const
+export type MatchKey = (typeof MATCH_KEYS)[number]
+
+export const FIELD_TYPES = [
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'date',
+  'datetime',
+  'email',
+  'url',
+  'phone',
+  'country',
+  'enum',
+  'json',
+] as const
+export type FieldType = (typeof FIELD_TYPES)[number]
+
+export interface FieldDefinition {
+  key: string
+  label: string
+  type: FieldType
+  required: boolean
+  unique: boolean
+  maxLength: number | null
+  pattern: string | null
+  enumValues: string[] | null
+  /** Built-in definitions describe the fixed user columns; they cannot be deleted. */
+  builtIn: boolean
+  createdAt: string | null
+  updatedAt: string | null
+}
+
+export interface ApiKey {
+  id: string
+  tenantId: string
+  name: string
+  scopes: Scope[]
+  /** null: every directory of the tenant. */
+  directories: string[] | null
+  createdAt: string
+  lastUsedAt: string | null
+  revokedAt: string | null
+}
+
+/** One field of one user going from one value to another. Keys are field paths:
+ * `email`, `metadata.tier`, `fields.department`. */
+export type ChangeSet = Record<string, [Json, Json]>
+
+export type ChangeAction = 'create' | 'update' | 'delete'
+
+export interface ChangeContext {
+  channel: Channel
+  keyId: string | null
+  requestId: string | null
+  jobId: string | null
+}
+
+export interface ChangeRecord extends ChangeContext {
+  seq: number
+  directoryId: string
+  userId: string
+  action: ChangeAction
+  at: string
+  changes: ChangeSet
+}

@@ -1,0 +1,120 @@
+import type { FieldError } from './errors.js'
+import { isPlainObject, jsonEqual, mergePatch } from './merge.js'
+import type { ChangeSet, FieldDefinition, Json, JsonObject, UserRecord, WritableField } from './types.js'
+import { WRITABLE_FIELDS } from './types.js'
+
+/** A canonical user patch: what every door turns its input into. Absent keys are left as they are. */
+export type UserPatch = Partial<Record<WritableField, string | null>> & {
+  id?: string
+  metadata?: JsonObject | null
+  fields?: JsonObject | null
+}
+
+/** Arithmetic on a numeric custom field: the patch value is the operand (Returning.AI's `_op` columns). */
+export type FieldOp = 'add' | 'subtract'
+
+export interface ApplyOptions {
+  /** `merge` (RFC 7396, the default) or `replace` the whole metadata object. */
+  metadata: 'merge' | 'replace'
+  /** Per custom field key, an arithmetic op instead of overwriting. */
+  ops?: Record<string, FieldOp>
+  now: string
+}
+
+export interface Applied {
+  after: UserRecord
+  changes: ChangeSet
+  errors: FieldError[]
+}
+
+const EMPTY_WRITABLE: Record<WritableField, null> = Object.fromEntries(WRITABLE_FIELDS.map((f) => [f, null])) as Record<
+  WritableField,
+  null
+>
+
+/** A new, empty user record: the "before" of a create. */
+export function blankUser(id: string, directoryId: string, now: string): UserRecord {
+  return {
+    id,
+    directoryId,
+    ...EMPTY_WRITABLE,
+    createdAt: now,
+    updatedAt: now,
+    loginCount: 0,
+    version: 0,
+    metadata: {},
+    fields: {},
+  }
+}
+
+/**
+ * Applies a validated patch on top of a user and reports, per field path, what changed.
+ * Pure: `before` is not modified. `after.version`/`updatedAt` move only when something changed.
+ */
+export function applyPatch(
+  before: UserRecord,
+  patch: UserPatch,
+  definitions: readonly FieldDefinition[],
+  opts: ApplyOptions,
+): Applied {
+  const after: UserRecord = { ...before }
+  const changes: ChangeSet = {}
+  const errors: FieldError[] = []
+
+  for (const f of WRITABLE_FIELDS) {
+    const v = patch[f]
+    if (v === undefined) continue
+    if (v !== before[f]) {
+      changes[f] = [before[f], v]
+      after[f] = v
+    }
+  }
+
+  if (patch.metadata !== undefined) {
+    const next = opts.metadata === 'replace' ? (patch.metadata ?? {}) : (mergePatch(before.metadata, patch.metadata) as JsonObject)
+    after.metadata = isPlainObject(next) ? next : {}
+    diffObject('metadata', before.metadata, after.metadata, changes)
+  }
+
+  if (patch.fields !== undefined || opts.ops) {
+    const next: JsonObject = { ...before.fields }
+    for (const [key, value] of Object.entries(patch.fields ?? {})) {
+      const op = opts.ops?.[key]
+      if (op && value !== null) {
+        const current = next[key] ?? 0
+        if (typeof current !== 'number' || typeof value !== 'number') {
+          errors.push({ field: `fields.${key}`, code: 'invalid_operation', message: `'${op}' needs a numeric field and operand` })
+          continue
+        }
+        next[key] = op === 'add' ? current + value : current - value
+      } else if (value === null) delete next[key]
+      else next[key] = value
+    }
+    after.fields = next
+    diffObject('fields', before.fields, after.fields, changes)
+  }
+
+  for (const def of definitions) {
+    if (!def.required) continue
+    const value = def.builtIn ? after[def.key as WritableField] : after.fields[def.key]
+    if (value === null || value === undefined || value === '') {
+      const field = def.builtIn ? def.key : `fields.${def.key}`
+      errors.push({ field, code: 'required', message: `'${field}' is required` })
+    }
+  }
+
+  if (Object.keys(changes).length > 0) {
+    after.version = before.version + 1
+    after.updatedAt = opts.now
+  }
+  return { after, changes, errors }
+}
+
+/** Records per top-level key of an object which values changed (`metadata.tier: [old, new]`). */
+function diffObject(prefix: string, before: JsonObject, after: JsonObject, changes: ChangeSet): void {
+  for (const k of Object.keys(before)) {
+    if (!Object.hasOwn(after, k)) changes[`${prefix}.${k}`] = [before[k], null]
+    else if (!jsonEqual(before[k], after[k])) changes[`${prefix}.${k}`] = [before[k], after[k] as Json]
+  }
+  for (const k of Object.keys(after)) if (!Object.hasOwn(before, k)) changes[`${prefix}.${k}`] = [null, after[k]]
+}

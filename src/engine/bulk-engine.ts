@@ -1,0 +1,127 @@
+import { RollcallError } from '../core/errors.js'
+import { effectiveFields } from '../core/fields.js'
+import { compileRowValidator } from '../core/schema.js'
+import { type Store, type StoreTx, WriteConflict } from '../store/store.js'
+import { lookupFor, notProcessed, type PlanContext, planBatch, type PreparedRow, prepareRow } from './plan.js'
+import type { BulkCommand, BulkHooks, BulkResult, BulkRow, BulkSummary, RowResult } from './types.js'
+
+/** How often a batch that lost a race (a unique value taken meanwhile) is re-read and re-planned. */
+const MAX_BATCH_ATTEMPTS = 5
+
+const ROLLBACK = Symbol('rollback')
+
+/**
+ * Runs a bulk command over rows from any source, in batches:
+ * validate → read the batch's users in one query → plan row by row → write the batch, its
+ * history and (through `hooks.beforeCommit`) the caller's results and checkpoint in one
+ * transaction. Best-effort runs commit batch by batch; atomic and dry runs use one
+ * transaction for the whole input, rolled back on any failure (atomic) or always (dry run), so
+ * a dry run plans every row exactly as a real run would, rows that touch the same user included.
+ */
+export async function runBulk(
+  store: Store,
+  cmd: BulkCommand,
+  rows: AsyncIterable<BulkRow> | Iterable<BulkRow>,
+  hooks: BulkHooks = {},
+): Promise<BulkResult> {
+  const { options } = cmd
+  const validate = compileRowValidator(cmd.fields)
+  const definitions = effectiveFields(cmd.fields)
+  const collect = hooks.collect ?? true
+  const summary: BulkSummary = { total: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }
+  const results: RowResult[] = []
+  let failures = 0
+  const budget = () => (options.maxErrors == null ? Infinity : Math.max(0, options.maxErrors - failures))
+  const stopped = () => options.maxErrors != null && failures >= options.maxErrors
+
+  const planContext = (): PlanContext => ({
+    directoryId: cmd.directory.id,
+    definitions,
+    options,
+    context: cmd.context,
+    now: new Date().toISOString(),
+    errorBudget: budget(),
+  })
+
+  /** Plans and writes one batch inside `tx`; returns its results without counting them. */
+  async function applyBatch(tx: StoreTx, batch: PreparedRow[]): Promise<RowResult[]> {
+    const existing = await tx.lockUsers(cmd.directory.id, lookupFor(batch))
+    const planned = planBatch(batch, existing, planContext())
+    await tx.writeBatch(planned.write)
+    if (hooks.beforeCommit) await hooks.beforeCommit(tx, planned.results)
+    return planned.results
+  }
+
+  async function record(batchResults: RowResult[]): Promise<void> {
+    for (const r of batchResults) {
+      summary[r.status]++
+      if (r.status === 'failed') failures++
+      if (collect) results.push(r)
+    }
+    if (hooks.onProgress) await hooks.onProgress({ ...summary }, batchResults)
+  }
+
+  /** Reads the input into prepared batches and hands each to `apply`. */
+  async function consume(apply: (batch: PreparedRow[]) => Promise<RowResult[]>): Promise<void> {
+    let batch: PreparedRow[] = []
+    const flush = async () => {
+      if (batch.length === 0) return
+      const current = batch
+      batch = []
+      if (stopped()) await record(current.map((r) => notProcessed(r.index, options.maxErrors ?? 0)))
+      else await record(await apply(current))
+    }
+    let index = 0
+    for await (const row of rows) {
+      summary.total++
+      batch.push(stopped() ? { index, patch: null, errors: [] } : prepareRow(row, index, validate))
+      index++
+      if (batch.length >= options.batchSize) await flush()
+    }
+    await flush()
+  }
+
+  if (options.atomic || options.dryRun) {
+    try {
+      await store.transaction(async (tx) => {
+        await consume((batch) => applyBatch(tx, batch))
+        if (options.dryRun || summary.failed > 0) throw ROLLBACK
+      })
+    } catch (e) {
+      if (e === ROLLBACK) {
+        /* rolled back on purpose */
+      } else if (e instanceof WriteConflict) {
+        throw new RollcallError('conflict', 'Another request changed the same users at the same time; retry the request', { cause: e })
+      } else throw e
+    }
+  } else {
+    await consume(async (batch) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await store.transaction((tx) => applyBatch(tx, batch))
+        } catch (e) {
+          if (!(e instanceof WriteConflict) || attempt >= MAX_BATCH_ATTEMPTS) {
+            if (e instanceof WriteConflict)
+              throw new RollcallError('conflict', 'Other writers kept changing the same users; retry the request', { cause: e })
+            throw e
+          }
+        }
+      }
+    })
+  }
+
+  const rolledBack = options.atomic && summary.failed > 0
+  if (rolledBack && !options.dryRun) {
+    // Nothing was written: every row that would have succeeded reports why it was not.
+    const firstFailure = results.find((r) => r.status === 'failed')?.index
+    for (const r of results) {
+      if (r.status === 'failed') continue
+      r.status = 'failed'
+      r.changedFields = []
+      r.errors = [{ field: '', code: 'rolled_back', message: `not written: the request is atomic and row ${firstFailure} failed` }]
+      delete r.user
+    }
+    Object.assign(summary, { created: 0, updated: 0, unchanged: 0, failed: summary.total })
+  }
+  return { summary, results, rolledBack, stopped: stopped() }
+}

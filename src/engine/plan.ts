@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto'
+import type { FieldError } from '../core/errors.js'
+import { containsNul, isPlainObject } from '../core/merge.js'
+import type { RowValidator } from '../core/schema.js'
+import type { ChangeContext, FieldDefinition, MatchKey, UserRecord } from '../core/types.js'
+import { type ApplyOptions, applyPatch, blankUser, type FieldOp, type UserPatch } from '../core/user-patch.js'
+import { normEmail } from '../store/codec.js'
+import type { BatchWrite, ChangeWrite, UserLookup } from '../store/store.js'
+import type { BulkOptions, BulkRow, RowResult } from './types.js'
+
+/** A row after validation: either a patch ready to plan, or its errors. */
+export interface PreparedRow {
+  index: number
+  patch: UserPatch | null
+  ops?: Record<string, FieldOp>
+  errors: FieldError[]
+}
+
+const UNIQUE_KEYS = ['id', 'externalId', 'email', 'username'] as const
+
+/** Validates one input row against the directory's schema: every error of the row, not only the first. */
+export function prepareRow(row: BulkRow, index: number, validate: RowValidator): PreparedRow {
+  const errors: FieldError[] = [...(row.errors ?? [])]
+  const data = row.data
+  if (!isPlainObject(data)) {
+    errors.push({ field: '', code: 'invalid_type', message: 'a row must be a JSON object' })
+    return { index, patch: null, errors }
+  }
+  if (Object.keys(data).length === 0 && !row.ops) {
+    errors.push({ field: '', code: 'empty_row', message: 'the row sets no field' })
+  }
+  errors.push(...validate(data))
+  if (containsNul(data)) errors.push({ field: '', code: 'invalid_character', message: 'text may not contain the NUL character (U+0000)' })
+  return { index, patch: errors.length ? null : (data as UserPatch), ops: row.ops, errors }
+}
+
+/** Everything a batch must read, as one lookup: match values and the unique values rows set. */
+export function lookupFor(rows: PreparedRow[]): UserLookup {
+  const sets: Record<(typeof UNIQUE_KEYS)[number], Set<string>> = {
+    id: new Set(),
+    externalId: new Set(),
+    email: new Set(),
+    username: new Set(),
+  }
+  for (const r of rows) {
+    if (!r.patch) continue
+    for (const k of UNIQUE_KEYS) {
+      const v = r.patch[k]
+      if (typeof v === 'string') sets[k].add(v)
+    }
+  }
+  return { id: [...sets.id], externalId: [...sets.externalId], email: [...sets.email], username: [...sets.username] }
+}
+
+/** The users of a batch as they evolve row by row, findable by every unique key. */
+class BatchState {
+  private byId = new Map<string, UserRecord>()
+  private keys = { externalId: new Map<string, string>(), email: new Map<string, string>(), username: new Map<string, string>() }
+  /** Users as they were read, by id: the expected version of an update. */
+  readonly loaded = new Map<string, UserRecord>()
+  /** Users written by this batch, in first-touch order. */
+  readonly touched = new Map<string, UserRecord>()
+
+  constructor(existing: UserRecord[]) {
+    for (const u of existing) {
+      this.loaded.set(u.id, u)
+      this.put(u)
+    }
+  }
+
+  private norm(k: 'externalId' | 'email' | 'username', v: string): string {
+    return k === 'externalId' ? v : (normEmail(v) as string)
+  }
+
+  find(key: MatchKey, value: string): UserRecord | undefined {
+    if (key === 'id') return this.byId.get(value)
+    const id = this.keys[key].get(this.norm(key, value))
+    return id === undefined ? undefined : this.byId.get(id)
+  }
+
+  put(u: UserRecord): void {
+    const old = this.byId.get(u.id)
+    if (old) for (const k of ['externalId', 'email', 'username'] as const) if (old[k] != null) this.keys[k].delete(this.norm(k, old[k]))
+    this.byId.set(u.id, u)
+    for (const k of ['externalId', 'email', 'username'] as const) if (u[k] != null) this.keys[k].set(this.norm(k, u[k]), u.id)
+  }
+}
+
+export interface PlannedBatch {
+  results: RowResult[]
+  write: BatchWrite
+  failures: number
+}
+
+export interface PlanContext {
+  directoryId: string
+  definitions: readonly FieldDefinition[]
+  options: BulkOptions
+  context: ChangeContext
+  now: string
+  /** How many more failures are allowed before the run stops (Infinity without maxErrors). */
+  errorBudget: number
+}
+
+const fail = (index: number, errors: FieldError[], userId: string | null = null): RowResult => ({
+  index,
+  status: 'failed',
+  userId,
+  changedFields: [],
+  errors,
+})
+
+export const notProcessed = (index: number, maxErrors: number): RowResult =>
+  fail(index, [{ field: '', code: 'not_processed', message: `not processed: the run stopped after ${maxErrors} failed rows (maxErrors)` }])
+
+/**
+ * Plans one batch against the users it read: per row, in input order, created / updated /
+ * unchanged / failed, each row applied on top of the rows before it. Pure: writes nothing.
+ */
+export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: PlanContext): PlannedBatch {
+  const { options, definitions, now } = ctx
+  const state = new BatchState(existing)
+  const results: RowResult[] = []
+  const changes: ChangeWrite[] = []
+  const applyOpts: ApplyOptions = { metadata: options.metadata, now }
+  let failures = 0
+
+  for (const row of rows) {
+    if (failures >= ctx.errorBudget) {
+      results.push(notProcessed(row.index, options.maxErrors ?? 0))
+      failures++
+      continue
+    }
+    const r = planRow(row)
+    if (r.status === 'failed') failures++
+    results.push(r)
+  }
+
+  function planRow(row: PreparedRow): RowResult {
+    if (!row.patch) return fail(row.index, row.errors)
+    const patch = row.patch
+    const matchKey = options.match.find((k) => typeof patch[k] === 'string')
+    const target = matchKey ? state.find(matchKey, patch[matchKey] as string) : undefined
+
+    if (options.mode !== 'create' && !matchKey) {
+      const keys = options.match.map((k) => `'${k}'`).join(' or ')
+      return fail(row.index, [{ field: options.match[0], code: 'missing_match_key', message: `the row has no ${keys} to match a user by` }])
+    }
+    if (options.mode === 'create' && target) {
+      return fail(row.index, [{ field: matchKey as string, code: 'user_exists', message: `a user with this ${matchKey} already exists` }], target.id)
+    }
+    if (options.mode === 'update' && !target) {
+      return fail(row.index, [{ field: matchKey as string, code: 'user_not_found', message: `no user with this ${matchKey}` }])
+    }
+
+    let before: UserRecord
+    const errors: FieldError[] = []
+    if (target) {
+      before = target
+      if (patch.id !== undefined && patch.id !== target.id)
+        errors.push({ field: 'id', code: 'read_only', message: 'a user id cannot be changed' })
+    } else {
+      if (patch.id !== undefined && !options.allowClientId)
+        return fail(row.index, [{ field: 'id', code: matchKey === 'id' ? 'user_not_found' : 'read_only', message: matchKey === 'id' ? 'no user with this id (ids are assigned by the server)' : 'ids are assigned by the server' }])
+      before = blankUser(patch.id ?? randomUUID(), ctx.directoryId, now)
+    }
+
+    const { id: _id, ...fields } = patch
+    const applied = applyPatch(before, fields, definitions, row.ops ? { ...applyOpts, ops: row.ops } : applyOpts)
+    errors.push(...applied.errors)
+    for (const k of UNIQUE_KEYS) {
+      const v = applied.after[k]
+      if (typeof v !== 'string' || !(k in applied.changes || (k === 'id' && !target))) continue
+      const owner = state.find(k, v)
+      if (owner && owner.id !== applied.after.id)
+        errors.push({ field: k, code: 'not_unique', message: `${k} '${v}' is already used by user ${owner.id}` })
+    }
+    if (errors.length) return fail(row.index, errors, target?.id ?? null)
+
+    const changedFields = Object.keys(applied.changes)
+    const result: RowResult = {
+      index: row.index,
+      status: !target ? 'created' : changedFields.length ? 'updated' : 'unchanged',
+      userId: applied.after.id,
+      changedFields,
+      errors: [],
+    }
+    if (options.dryRun) result.changes = applied.changes
+    if (options.returnUsers) result.user = result.status === 'unchanged' ? before : applied.after
+    if (result.status === 'unchanged') return result
+
+    state.put(applied.after)
+    state.touched.set(applied.after.id, applied.after)
+    changes.push({ ...ctx.context, userId: applied.after.id, action: target ? 'update' : 'create', at: now, changes: applied.changes })
+    return result
+  }
+
+  const write: BatchWrite = { directoryId: ctx.directoryId, inserts: [], updates: [], changes }
+  for (const [id, user] of state.touched) {
+    const loaded = state.loaded.get(id)
+    if (loaded) write.updates.push({ user, expectedVersion: loaded.version })
+    else write.inserts.push(user)
+  }
+  return { results, write, failures }
+}

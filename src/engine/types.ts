@@ -1,0 +1,97 @@
+import type { FieldError } from '../core/errors.js'
+import type { ChangeContext, ChangeSet, Directory, FieldDefinition, MatchKey, UserRecord } from '../core/types.js'
+import type { FieldOp } from '../core/user-patch.js'
+import type { StoreTx } from '../store/store.js'
+
+export type BulkMode = 'create' | 'update' | 'upsert'
+export type RowStatus = 'created' | 'updated' | 'unchanged' | 'failed'
+
+export interface BulkOptions {
+  mode: BulkMode
+  /** Keys to find an existing user by, in order: a row uses the first one it carries. */
+  match: MatchKey[]
+  /** `merge`: RFC 7396 merge patch of `metadata` (default); `replace`: the row's object replaces it. */
+  metadata: 'merge' | 'replace'
+  /** All rows or none. */
+  atomic: boolean
+  /** Best-effort only: stop after this many failed rows (the rest are reported `not_processed`). */
+  maxErrors: number | null
+  /** Validate and diff everything, write nothing; results carry the per-field plan. */
+  dryRun: boolean
+  /** A create may take its `id` from the row (Dynamic, SCIM imports); otherwise ids are the server's. */
+  allowClientId: boolean
+  /** Rows per transaction. */
+  batchSize: number
+  /** Put each written user's final record on its result (doors that echo users need it). */
+  returnUsers: boolean
+}
+
+export const DEFAULT_OPTIONS: BulkOptions = {
+  mode: 'upsert',
+  match: ['email'],
+  metadata: 'merge',
+  atomic: false,
+  maxErrors: null,
+  dryRun: false,
+  allowClientId: false,
+  batchSize: 1000,
+  returnUsers: false,
+}
+
+/** One input row: the raw user object (validated by the engine) and what the door already knows. */
+export interface BulkRow {
+  data: unknown
+  /** Arithmetic instead of overwrite, per custom field key. */
+  ops?: Record<string, FieldOp>
+  /** Errors the door found while parsing the row (a bad CSV cell); the row fails with them. */
+  errors?: FieldError[]
+}
+
+/** The core command every door builds. */
+export interface BulkCommand {
+  directory: Directory
+  /** The directory's stored field definitions. */
+  fields: FieldDefinition[]
+  options: BulkOptions
+  context: ChangeContext
+}
+
+export interface RowResult {
+  /** 0-based position in the input. */
+  index: number
+  status: RowStatus
+  userId: string | null
+  changedFields: string[]
+  errors: FieldError[]
+  /** Dry runs: per field, [before, after]. */
+  changes?: ChangeSet
+  /** With `returnUsers`: the user after this row (or as it stands, for unchanged rows). */
+  user?: UserRecord
+}
+
+export interface BulkSummary {
+  total: number
+  created: number
+  updated: number
+  unchanged: number
+  failed: number
+}
+
+export interface BulkResult {
+  summary: BulkSummary
+  /** In input order; empty when the caller asked not to collect them. */
+  results: RowResult[]
+  /** Atomic runs with a failure: nothing was written. */
+  rolledBack: boolean
+  /** The run stopped early at `maxErrors`. */
+  stopped: boolean
+}
+
+export interface BulkHooks {
+  /** Inside each batch's transaction, after its writes: persist results and a checkpoint with them. */
+  beforeCommit?: (tx: StoreTx, results: RowResult[]) => Promise<void>
+  /** After each batch is committed (or planned, for dry runs). */
+  onProgress?: (summary: BulkSummary, batch: RowResult[]) => void | Promise<void>
+  /** Keep every result in `BulkResult.results` (default true). */
+  collect?: boolean
+}

@@ -1,0 +1,378 @@
+import { randomUUID } from 'node:crypto'
+import { type Expression, type Kysely, type SqlBool, sql } from 'kysely'
+import type { ApiKey, ChangeRecord, Directory, FieldDefinition, Tenant, UserRecord } from '../core/types.js'
+import {
+  changeFromRow,
+  type Codec,
+  directoryFromRow,
+  fieldFromRow,
+  keyFromRow,
+  normEmail,
+  userFromRow,
+} from './codec.js'
+import type { DB } from './db-types.js'
+import type {
+  ChangeQuery,
+  Dialect,
+  DirectoryPatch,
+  IdempotencyRecord,
+  NewKey,
+  Page,
+  Store,
+  StoreCapabilities,
+  StoreTx,
+  UserListQuery,
+  UserLookup,
+} from './store.js'
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * The parts of the Store that read the same on both engines, written once with Kysely.
+ * Engine classes add transactions, migrations, the batch write hot path and the few
+ * expressions whose SQL differs (JSON access).
+ */
+export abstract class BaseStore implements Store {
+  abstract readonly dialect: Dialect
+  abstract readonly capabilities: StoreCapabilities
+  protected abstract readonly db: Kysely<DB>
+  protected abstract readonly codec: Codec
+
+  abstract migrate(): Promise<string[]>
+  abstract close(): Promise<void>
+  abstract transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
+  protected abstract isUniqueViolation(e: unknown): boolean
+  /** SQL expression: the custom field `key` of a user equals `value`. */
+  protected abstract customFieldEquals(key: string, value: string | number | boolean): Expression<SqlBool>
+  /** SQL expression: a change record touched field path `field`. */
+  protected abstract changeTouches(field: string): Expression<SqlBool>
+  /** Value for a new directory's `number` column, or undefined to let the column default. */
+  protected abstract nextDirectoryNumber(): Expression<number> | undefined
+
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  // ---- tenants
+
+  async ensureTenant(name: string): Promise<Tenant> {
+    await this.db
+      .insertInto('tenants')
+      .values({ id: randomUUID(), name, created_at: new Date().toISOString() })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute()
+    const r = await this.db.selectFrom('tenants').selectAll().where('name', '=', name).executeTakeFirstOrThrow()
+    return { id: r.id, name: r.name, createdAt: this.codec.readTime(r.created_at) }
+  }
+
+  async getTenant(id: string): Promise<Tenant | null> {
+    const r = await this.db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst()
+    return r ? { id: r.id, name: r.name, createdAt: this.codec.readTime(r.created_at) } : null
+  }
+
+  // ---- keys
+
+  async createKey(k: NewKey): Promise<ApiKey> {
+    const row = {
+      id: randomUUID(),
+      tenant_id: k.tenantId,
+      name: k.name,
+      hash: k.hash,
+      scopes: this.codec.writeJson(k.scopes),
+      directories: this.codec.writeJson(k.directories),
+      created_at: new Date().toISOString(),
+      last_used_at: null,
+      revoked_at: null,
+    }
+    await this.db.insertInto('api_keys').values(row).execute()
+    return keyFromRow(row, { ...this.codec, readJson: <T>(v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as T })
+  }
+
+  async findKeyByHash(hash: string): Promise<(ApiKey & { hash: string }) | null> {
+    const r = await this.db.selectFrom('api_keys').selectAll().where('hash', '=', hash).executeTakeFirst()
+    return r ? { ...keyFromRow(r, this.codec), hash: r.hash } : null
+  }
+
+  async listKeys(tenantId: string): Promise<ApiKey[]> {
+    const rows = await this.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute()
+    return rows.map((r) => keyFromRow(r, this.codec))
+  }
+
+  async revokeKey(tenantId: string, id: string, at: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
+    return Number(r.numUpdatedRows) > 0
+  }
+
+  async touchKey(id: string, at: string): Promise<void> {
+    await this.db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute()
+  }
+
+  // ---- directories
+
+  async createDirectory(tenantId: string, input: { name: string; externalId: string | null }): Promise<Directory> {
+    const now = new Date().toISOString()
+    const id = randomUUID()
+    const number = this.nextDirectoryNumber()
+    try {
+      await this.db
+        .insertInto('directories')
+        .values({
+          id,
+          tenant_id: tenantId,
+          external_id: input.externalId,
+          name: input.name,
+          created_at: now,
+          updated_at: now,
+          ...(number ? { number } : {}),
+        })
+        .execute()
+    } catch (e) {
+      if (this.isUniqueViolation(e)) throw new UniqueViolation('externalId')
+      throw e
+    }
+    return (await this.getDirectory(tenantId, id)) as Directory
+  }
+
+  async getDirectory(tenantId: string, ref: string): Promise<Directory | null> {
+    const base = this.db.selectFrom('directories').selectAll().where('tenant_id', '=', tenantId)
+    const byId = UUID_RE.test(ref) ? await base.where('id', '=', ref.toLowerCase()).executeTakeFirst() : undefined
+    const r = byId ?? (await base.where('external_id', '=', ref).executeTakeFirst())
+    return r ? directoryFromRow(r, this.codec) : null
+  }
+
+  async getDirectoryByNumber(tenantId: string, number: number): Promise<Directory | null> {
+    const r = await this.db
+      .selectFrom('directories')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('number', '=', number)
+      .executeTakeFirst()
+    return r ? directoryFromRow(r, this.codec) : null
+  }
+
+  async listDirectories(tenantId: string, only: string[] | null): Promise<Directory[]> {
+    if (only && only.length === 0) return []
+    let q = this.db.selectFrom('directories').selectAll().where('tenant_id', '=', tenantId)
+    if (only) q = q.where('id', 'in', only)
+    const rows = await q.orderBy('number').execute()
+    return rows.map((r) => directoryFromRow(r, this.codec))
+  }
+
+  async updateDirectory(tenantId: string, id: string, patch: DirectoryPatch, at: string): Promise<Directory | null> {
+    const set: Record<string, unknown> = { updated_at: at }
+    if (patch.name !== undefined) set.name = patch.name
+    if (patch.externalId !== undefined) set.external_id = patch.externalId
+    try {
+      await this.db.updateTable('directories').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute()
+    } catch (e) {
+      if (this.isUniqueViolation(e)) throw new UniqueViolation('externalId')
+      throw e
+    }
+    return this.getDirectory(tenantId, id)
+  }
+
+  async deleteDirectory(tenantId: string, id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('directories').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()
+    return Number(r.numDeletedRows) > 0
+  }
+
+  // ---- fields
+
+  async listFields(directoryId: string): Promise<FieldDefinition[]> {
+    const rows = await this.db
+      .selectFrom('field_definitions')
+      .selectAll()
+      .where('directory_id', '=', directoryId)
+      .orderBy('created_at')
+      .orderBy('key')
+      .execute()
+    return rows.map((r) => fieldFromRow(r, this.codec))
+  }
+
+  async putField(directoryId: string, d: FieldDefinition): Promise<void> {
+    const now = new Date().toISOString()
+    const row = {
+      directory_id: directoryId,
+      key: d.key,
+      label: d.label,
+      type: d.type,
+      required: this.codec.writeBool(d.required),
+      is_unique: this.codec.writeBool(d.unique),
+      max_length: d.maxLength,
+      pattern: d.pattern,
+      enum_values: this.codec.writeJson(d.enumValues),
+      built_in: this.codec.writeBool(d.builtIn),
+      created_at: d.createdAt ?? now,
+      updated_at: d.updatedAt ?? now,
+    }
+    const { directory_id: _d, key: _k, created_at: _c, ...update } = row
+    await this.db
+      .insertInto('field_definitions')
+      .values(row)
+      .onConflict((oc) => oc.columns(['directory_id', 'key']).doUpdateSet(update))
+      .execute()
+  }
+
+  async deleteField(directoryId: string, key: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('field_definitions')
+      .where('directory_id', '=', directoryId)
+      .where('key', '=', key)
+      .executeTakeFirst()
+    return Number(r.numDeletedRows) > 0
+  }
+
+  // ---- users
+
+  async getUser(directoryId: string, id: string): Promise<UserRecord | null> {
+    const r = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('directory_id', '=', directoryId)
+      .where('id', '=', id)
+      .executeTakeFirst()
+    return r ? userFromRow(r, this.codec) : null
+  }
+
+  async findUsers(directoryId: string, lookup: UserLookup): Promise<UserRecord[]> {
+    return this.findUsersWith(this.db, directoryId, lookup, false)
+  }
+
+  /** One query for all the lookups of a batch; `lock` adds FOR UPDATE where the engine has it. */
+  protected async findUsersWith(db: Kysely<DB>, directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]> {
+    const ids = lookup.id ?? []
+    const ext = lookup.externalId ?? []
+    const emails = (lookup.email ?? []).map((e) => normEmail(e) as string)
+    const usernames = (lookup.username ?? []).map((e) => normEmail(e) as string)
+    if (ids.length + ext.length + emails.length + usernames.length === 0) return []
+    let q = db
+      .selectFrom('users')
+      .selectAll()
+      .where('directory_id', '=', directoryId)
+      .where((eb) => {
+        const ors = []
+        if (ids.length) ors.push(eb('id', 'in', ids))
+        if (ext.length) ors.push(eb('external_id', 'in', ext))
+        if (emails.length) ors.push(eb('email_norm', 'in', emails))
+        if (usernames.length) ors.push(eb('username_norm', 'in', usernames))
+        return eb.or(ors)
+      })
+    if (lock && this.capabilities.skipLocked) q = q.forUpdate()
+    const rows = await q.execute()
+    return rows.map((r) => userFromRow(r, this.codec))
+  }
+
+  async listUsers(directoryId: string, q: UserListQuery): Promise<Page<UserRecord>> {
+    let query = this.db.selectFrom('users').selectAll().where('directory_id', '=', directoryId)
+    if (q.email !== undefined) query = query.where('email_norm', '=', normEmail(q.email))
+    if (q.username !== undefined) query = query.where('username_norm', '=', normEmail(q.username))
+    if (q.externalId !== undefined) query = query.where('external_id', '=', q.externalId)
+    if (q.createdAfter) query = query.where('created_at', '>=', q.createdAfter)
+    if (q.createdBefore) query = query.where('created_at', '<', q.createdBefore)
+    if (q.updatedAfter) query = query.where('updated_at', '>=', q.updatedAfter)
+    if (q.updatedBefore) query = query.where('updated_at', '<', q.updatedBefore)
+    for (const [k, v] of Object.entries(q.fields ?? {})) query = query.where(this.customFieldEquals(k, v))
+    if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq)
+    const rows = await query.orderBy('seq').limit(q.limit + 1).execute()
+    const more = rows.length > q.limit
+    const page = more ? rows.slice(0, q.limit) : rows
+    return {
+      items: page.map((r) => userFromRow(r, this.codec)),
+      nextSeq: more ? Number(page[page.length - 1].seq) : null,
+    }
+  }
+
+  async countUsers(directoryId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('directory_id', '=', directoryId)
+      .executeTakeFirstOrThrow()
+    return Number(r.n)
+  }
+
+  // ---- history
+
+  async listChanges(directoryId: string, q: ChangeQuery): Promise<Page<ChangeRecord>> {
+    let query = this.db.selectFrom('changes').selectAll().where('directory_id', '=', directoryId)
+    if (q.userId !== undefined) query = query.where('user_id', '=', q.userId)
+    if (q.jobId !== undefined) query = query.where('job_id', '=', q.jobId)
+    if (q.field !== undefined) query = query.where(this.changeTouches(q.field))
+    if (q.beforeSeq !== undefined) query = query.where('seq', '<', q.beforeSeq)
+    const rows = await query.orderBy('seq', 'desc').limit(q.limit + 1).execute()
+    const more = rows.length > q.limit
+    const page = more ? rows.slice(0, q.limit) : rows
+    return {
+      items: page.map((r) => changeFromRow(r, this.codec)),
+      nextSeq: more ? Number(page[page.length - 1].seq) : null,
+    }
+  }
+
+  // ---- idempotency
+
+  async claimIdempotencyKey(rec: IdempotencyRecord): Promise<IdempotencyRecord | null> {
+    const r = await this.db
+      .insertInto('idempotency_keys')
+      .values({
+        tenant_id: rec.tenantId,
+        key: rec.key,
+        fingerprint: rec.fingerprint,
+        state: 'pending',
+        status: null,
+        content_type: null,
+        body: null,
+        created_at: rec.createdAt,
+      })
+      .onConflict((oc) => oc.columns(['tenant_id', 'key']).doNothing())
+      .executeTakeFirst()
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) return null
+    const e = await this.db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('tenant_id', '=', rec.tenantId)
+      .where('key', '=', rec.key)
+      .executeTakeFirstOrThrow()
+    return {
+      tenantId: e.tenant_id,
+      key: e.key,
+      fingerprint: e.fingerprint,
+      state: e.state as IdempotencyRecord['state'],
+      status: e.status,
+      contentType: e.content_type,
+      body: e.body,
+      createdAt: this.codec.readTime(e.created_at),
+    }
+  }
+
+  async completeIdempotencyKey(tenantId: string, key: string, res: { status: number; contentType: string; body: string }): Promise<void> {
+    await this.db
+      .updateTable('idempotency_keys')
+      .set({ state: 'done', status: res.status, content_type: res.contentType, body: res.body })
+      .where('tenant_id', '=', tenantId)
+      .where('key', '=', key)
+      .execute()
+  }
+
+  async releaseIdempotencyKey(tenantId: string, key: string): Promise<void> {
+    await this.db.deleteFrom('idempotency_keys').where('tenant_id', '=', tenantId).where('key', '=', key).execute()
+  }
+}
+
+/** A unique constraint refused a write outside the bulk path (directories, fields). */
+export class UniqueViolation extends Error {
+  constructor(readonly field: string) {
+    super(`unique violation on ${field}`)
+    this.name = 'UniqueViolation'
+  }
+}

@@ -1,0 +1,27 @@
+import { join } from 'node:path'
+import { PostgresStore } from './postgres/postgres-store.js'
+import { SqliteStore } from './sqlite/sqlite-store.js'
+import type { Store } from './store.js'
+
+export type { Store } from './store.js'
+
+export interface OpenStoreOptions {
+  /** `postgres://…` selects PostgreSQL; otherwise the embedded SQLite file under `dataDir`. */
+  databaseUrl?: string
+  dataDir: string
+}
+
+/** Opens the configured store and brings its schema up to date. */
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const store: Store =
+    opts.databaseUrl && /^postgres(ql)?:\/\//.test(opts.databaseUrl)
+      ? new PostgresStore({ connectionString: opts.databaseUrl })
+      : new SqliteStore({ filename: opts.databaseUrl?.startsWith('sqlite:') ? opts.databaseUrl.slice(7) : join(opts.dataDir, 'rollcall.db') })
+  try {
+    await store.migrate()
+  } catch (e) {
+    await store.close()
+    throw e
+  }
+  return store
+}

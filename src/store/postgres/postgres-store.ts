@@ -1,0 +1,209 @@
+import { type Expression, Kysely, PostgresDialect, type SqlBool, sql } from 'kysely'
+import pg from 'pg'
+import { BaseStore } from '../base-store.js'
+import { type Codec, normEmail, postgresCodec } from '../codec.js'
+import type { DB } from '../db-types.js'
+import { MIGRATIONS } from '../migrations/index.js'
+import { type BatchWrite, type StoreCapabilities, type StoreTx, WriteConflict } from '../store.js'
+
+export interface PostgresStoreOptions {
+  connectionString: string
+  /** Pool size; the default suits one API node on a small machine. */
+  max?: number
+}
+
+/** `2026-01-31 12:00:00.123+00` (PostgreSQL's ISO DateStyle) → `2026-01-31T12:00:00.123Z`. */
+export function pgTimestampToIso(text: string): string {
+  const m = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d)(?::?(\d\d))?(?::?(\d\d))?$/.exec(text)
+  if (!m) return new Date(text).toISOString()
+  return new Date(`${m[1]}T${m[2]}${m[3]}:${m[4] ?? '00'}`).toISOString()
+}
+
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 1184) return (v: string) => pgTimestampToIso(v)
+    return pg.types.getTypeParser(oid, format)
+  },
+}
+
+// An advisory lock key for migrations ("rollcall" in ASCII, as a bigint).
+const MIGRATION_LOCK = 0x726f6c6c63616c6cn
+
+/**
+ * PostgreSQL via pg. Batches lock the users they touch (`FOR UPDATE`) and write with
+ * `unnest()` arrays: one statement per table per batch, whatever the batch size.
+ */
+export class PostgresStore extends BaseStore {
+  readonly dialect = 'postgres' as const
+  readonly capabilities: StoreCapabilities = { multiProcess: true, skipLocked: true }
+  protected readonly db: Kysely<DB>
+  protected readonly codec: Codec = postgresCodec
+  readonly pool: pg.Pool
+
+  constructor(opts: PostgresStoreOptions) {
+    super()
+    this.pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, types, options: '-c TimeZone=UTC' })
+    // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
+    this.pool.on('error', () => {})
+    this.db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: this.pool }) })
+  }
+
+  async migrate(): Promise<string[]> {
+    const client = await this.pool.connect()
+    const applied: string[] = []
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()])
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)',
+      )
+      for (const m of MIGRATIONS) {
+        await client.query('BEGIN')
+        try {
+          const r = await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING', [
+            m.version,
+            m.name,
+          ])
+          if (r.rowCount === 1) {
+            await client.query(m.postgres)
+            applied.push(`${m.version}-${m.name}`)
+          }
+          await client.query('COMMIT')
+        } catch (e) {
+          await client.query('ROLLBACK')
+          throw e
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch(() => {})
+      client.release()
+    }
+    return applied
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy()
+  }
+
+  protected isUniqueViolation(e: unknown): boolean {
+    return (e as { code?: string }).code === '23505'
+  }
+
+  protected customFieldEquals(key: string, value: string | number | boolean): Expression<SqlBool> {
+    return sql<SqlBool>`(fields ->> ${key}) = ${String(value)}`
+  }
+
+  protected changeTouches(field: string): Expression<SqlBool> {
+    return sql<SqlBool>`json_extract_path(changes, ${field}) IS NOT NULL`
+  }
+
+  protected nextDirectoryNumber(): undefined {
+    return undefined
+  }
+
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) =>
+      fn({
+        lockUsers: (directoryId, lookup) => this.findUsersWith(trx, directoryId, lookup, true),
+        writeBatch: (batch) => this.writeBatchWith(trx, batch),
+      }),
+    )
+  }
+
+  private async writeBatchWith(trx: Kysely<DB>, b: BatchWrite): Promise<void> {
+    try {
+      if (b.inserts.length) await this.insertUsers(trx, b)
+      if (b.updates.length) await this.updateUsers(trx, b)
+      if (b.deletes?.length) {
+        const ids = b.deletes.map((d) => d.userId)
+        const versions = b.deletes.map((d) => d.expectedVersion)
+        const r = await sql`
+          DELETE FROM users u USING unnest(${ids}::text[], ${versions}::int[]) AS v(id, version)
+          WHERE u.directory_id = ${b.directoryId} AND u.id = v.id AND u.version = v.version`.execute(trx)
+        if (Number(r.numAffectedRows) !== ids.length) throw new WriteConflict('a user changed concurrently', 'version')
+        await sql`
+          DELETE FROM group_members WHERE user_id = ANY(${ids}::text[])
+          AND group_id IN (SELECT id FROM groups WHERE directory_id = ${b.directoryId})`.execute(trx)
+      }
+      if (b.changes.length) {
+        const col = <K extends keyof BatchWrite['changes'][number]>(k: K) => b.changes.map((c) => c[k])
+        await sql`
+          INSERT INTO changes (directory_id, user_id, action, at, channel, key_id, request_id, job_id, changes)
+          SELECT ${b.directoryId}, * FROM unnest(${col('userId')}::text[], ${col('action')}::text[], ${col('at')}::timestamptz[],
+            ${col('channel')}::text[], ${col('keyId')}::text[], ${col('requestId')}::text[], ${col('jobId')}::text[],
+            ${b.changes.map((c) => JSON.stringify(c.changes))}::json[])`.execute(trx)
+      }
+    } catch (e) {
+      if (this.isUniqueViolation(e)) {
+        const c = String((e as { constraint?: string }).constraint)
+        throw new WriteConflict(
+          `unique constraint ${c}`,
+          c.endsWith('email') ? 'email' : c.endsWith('username') ? 'username' : c.endsWith('external') ? 'externalId' : 'id',
+        )
+      }
+      throw e
+    }
+  }
+
+  /** Arrays of each user column, for unnest(). */
+  private columns(users: BatchWrite['inserts']) {
+    return {
+      id: users.map((u) => u.id),
+      directoryId: users.map((u) => u.directoryId),
+      externalId: users.map((u) => u.externalId),
+      email: users.map((u) => u.email),
+      emailNorm: users.map((u) => normEmail(u.email)),
+      emailVerifiedAt: users.map((u) => u.emailVerifiedAt),
+      phone: users.map((u) => u.phone),
+      username: users.map((u) => u.username),
+      usernameNorm: users.map((u) => normEmail(u.username)),
+      firstName: users.map((u) => u.firstName),
+      lastName: users.map((u) => u.lastName),
+      displayName: users.map((u) => u.displayName),
+      avatarUrl: users.map((u) => u.avatarUrl),
+      country: users.map((u) => u.country),
+      locale: users.map((u) => u.locale),
+      createdAt: users.map((u) => u.createdAt),
+      updatedAt: users.map((u) => u.updatedAt),
+      lastLoginAt: users.map((u) => u.lastLoginAt),
+      loginCount: users.map((u) => u.loginCount),
+      version: users.map((u) => u.version),
+      metadata: users.map((u) => JSON.stringify(u.metadata)),
+      fields: users.map((u) => JSON.stringify(u.fields)),
+    }
+  }
+
+  private async insertUsers(trx: Kysely<DB>, b: BatchWrite): Promise<void> {
+    const c = this.columns(b.inserts)
+    await sql`
+      INSERT INTO users (id, directory_id, external_id, email, email_norm, email_verified_at, phone, username, username_norm,
+        first_name, last_name, display_name, avatar_url, country, locale, created_at, updated_at, last_login_at,
+        login_count, version, metadata, fields)
+      SELECT * FROM unnest(${c.id}::text[], ${c.directoryId}::text[], ${c.externalId}::text[], ${c.email}::text[],
+        ${c.emailNorm}::text[], ${c.emailVerifiedAt}::timestamptz[], ${c.phone}::text[], ${c.username}::text[],
+        ${c.usernameNorm}::text[], ${c.firstName}::text[], ${c.lastName}::text[], ${c.displayName}::text[],
+        ${c.avatarUrl}::text[], ${c.country}::text[], ${c.locale}::text[], ${c.createdAt}::timestamptz[],
+        ${c.updatedAt}::timestamptz[], ${c.lastLoginAt}::timestamptz[], ${c.loginCount}::int[], ${c.version}::int[],
+        ${c.metadata}::json[], ${c.fields}::json[])`.execute(trx)
+  }
+
+  private async updateUsers(trx: Kysely<DB>, b: BatchWrite): Promise<void> {
+    const c = this.columns(b.updates.map((u) => u.user))
+    const expected = b.updates.map((u) => u.expectedVersion)
+    const r = await sql`
+      UPDATE users AS u SET external_id = v.external_id, email = v.email, email_norm = v.email_norm,
+        email_verified_at = v.email_verified_at, phone = v.phone, username = v.username, username_norm = v.username_norm,
+        first_name = v.first_name, last_name = v.last_name, display_name = v.display_name, avatar_url = v.avatar_url,
+        country = v.country, locale = v.locale, updated_at = v.updated_at, last_login_at = v.last_login_at,
+        login_count = v.login_count, version = v.version, metadata = v.metadata, fields = v.fields
+      FROM unnest(${c.id}::text[], ${c.externalId}::text[], ${c.email}::text[], ${c.emailNorm}::text[],
+        ${c.emailVerifiedAt}::timestamptz[], ${c.phone}::text[], ${c.username}::text[], ${c.usernameNorm}::text[],
+        ${c.firstName}::text[], ${c.lastName}::text[], ${c.displayName}::text[], ${c.avatarUrl}::text[],
+        ${c.country}::text[], ${c.locale}::text[], ${c.updatedAt}::timestamptz[], ${c.lastLoginAt}::timestamptz[],
+        ${c.loginCount}::int[], ${c.version}::int[], ${c.metadata}::json[], ${c.fields}::json[], ${expected}::int[])
+        AS v(id, external_id, email, email_norm, email_verified_at, phone, username, username_norm, first_name, last_name,
+          display_name, avatar_url, country, locale, updated_at, last_login_at, login_count, version, metadata, fields,
+          expected_version)
+      WHERE u.directory_id = ${b.directoryId} AND u.id = v.id AND u.version = v.expected_version`.execute(trx)
+    if (Number(r.numAffectedRows) !== b.updates.length) throw new WriteConflict('a user changed concurrently', 'version')
+  }
+}

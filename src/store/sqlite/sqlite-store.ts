@@ -1,0 +1,154 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { type Expression, Kysely, type SqlBool, SqliteDialect, sql } from 'kysely'
+import { BaseStore } from '../base-store.js'
+import { type Codec, sqliteCodec, USER_COLUMNS, userValues } from '../codec.js'
+import type { DB } from '../db-types.js'
+import { MIGRATIONS } from '../migrations/index.js'
+import { type BatchWrite, type StoreCapabilities, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
+
+export interface SqliteStoreOptions {
+  /** Path of the database file, or ':memory:'. */
+  filename: string
+}
+
+const jsonPath = (key: string): string => `$."${key.replace(/"/g, '""')}"`
+
+/**
+ * SQLite via better-sqlite3, in WAL mode. One connection, guarded by Kysely's connection mutex:
+ * a transaction holds it for its whole life, so nothing else in the process interleaves with a
+ * batch. The batch write itself uses prepared statements on that connection (the hot path).
+ */
+export class SqliteStore extends BaseStore {
+  readonly dialect = 'sqlite' as const
+  readonly capabilities: StoreCapabilities = { multiProcess: false, skipLocked: false }
+  protected readonly db: Kysely<DB>
+  protected readonly codec: Codec = sqliteCodec
+  readonly raw: Database.Database
+  private stmts?: ReturnType<SqliteStore['prepare']>
+
+  constructor(opts: SqliteStoreOptions) {
+    super()
+    if (opts.filename !== ':memory:') mkdirSync(dirname(opts.filename), { recursive: true })
+    this.raw = new Database(opts.filename)
+    this.raw.pragma('journal_mode = WAL')
+    this.raw.pragma('synchronous = NORMAL')
+    this.raw.pragma('foreign_keys = ON')
+    this.raw.pragma('busy_timeout = 10000')
+    this.db = new Kysely<DB>({ dialect: new SqliteDialect({ database: this.raw }) })
+  }
+
+  async migrate(): Promise<string[]> {
+    const raw = this.raw
+    raw.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)')
+    const applied: string[] = []
+    for (const m of MIGRATIONS) {
+      // BEGIN IMMEDIATE takes the write lock first: a concurrent runner waits, then sees the row.
+      raw.exec('BEGIN IMMEDIATE')
+      try {
+        const done = raw.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)
+        if (!done) {
+          raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString())
+          raw.exec(m.sqlite)
+          applied.push(`${m.version}-${m.name}`)
+        }
+        raw.exec('COMMIT')
+      } catch (e) {
+        raw.exec('ROLLBACK')
+        throw e
+      }
+    }
+    this.stmts = undefined
+    return applied
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy()
+  }
+
+  protected isUniqueViolation(e: unknown): boolean {
+    return (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' || (e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  }
+
+  protected customFieldEquals(key: string, value: string | number | boolean): Expression<SqlBool> {
+    const v = typeof value === 'boolean' ? (value ? 1 : 0) : value
+    return sql<SqlBool>`json_extract(fields, ${jsonPath(key)}) = ${v}`
+  }
+
+  protected changeTouches(field: string): Expression<SqlBool> {
+    return sql<SqlBool>`json_type(changes, ${jsonPath(field)}) IS NOT NULL`
+  }
+
+  protected nextDirectoryNumber(): Expression<number> {
+    return sql<number>`(SELECT COALESCE(MAX(number), 0) + 1 FROM directories)`
+  }
+
+  private prepare() {
+    const cols = USER_COLUMNS.join(', ')
+    const marks = USER_COLUMNS.map(() => '?').join(', ')
+    const sets = USER_COLUMNS.filter((c) => c !== 'id' && c !== 'directory_id')
+      .map((c) => `${c} = ?`)
+      .join(', ')
+    return {
+      insertUser: this.raw.prepare(`INSERT INTO users (${cols}) VALUES (${marks})`),
+      updateUser: this.raw.prepare(`UPDATE users SET ${sets} WHERE directory_id = ? AND id = ? AND version = ?`),
+      deleteUser: this.raw.prepare('DELETE FROM users WHERE directory_id = ? AND id = ? AND version = ?'),
+      deleteMemberships: this.raw.prepare(
+        'DELETE FROM group_members WHERE user_id = ? AND group_id IN (SELECT id FROM groups WHERE directory_id = ?)',
+      ),
+      insertChange: this.raw.prepare(
+        'INSERT INTO changes (directory_id, user_id, action, at, channel, key_id, request_id, job_id, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+    }
+  }
+
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.db.connection().execute(async (conn) => {
+      await sql`BEGIN IMMEDIATE`.execute(conn)
+      try {
+        const result = await fn({
+          lockUsers: (directoryId: string, lookup: UserLookup) => this.findUsersWith(conn, directoryId, lookup, true),
+          writeBatch: async (batch: BatchWrite) => this.writeBatchSync(batch),
+        })
+        await sql`COMMIT`.execute(conn)
+        return result
+      } catch (e) {
+        await sql`ROLLBACK`.execute(conn)
+        throw e
+      }
+    })
+  }
+
+  /** Runs inside transaction(): the connection is ours until COMMIT. */
+  private writeBatchSync(b: BatchWrite): void {
+    const s = (this.stmts ??= this.prepare())
+    const c = this.codec
+    try {
+      for (const u of b.inserts) s.insertUser.run(userValues(u, c))
+      for (const { user, expectedVersion } of b.updates) {
+        const v = userValues(user, c)
+        const r = s.updateUser.run(...v.slice(2), user.directoryId, user.id, expectedVersion)
+        if (r.changes !== 1) throw new WriteConflict(`user ${user.id} changed concurrently`, 'version')
+      }
+      for (const d of b.deletes ?? []) {
+        const r = s.deleteUser.run(b.directoryId, d.userId, d.expectedVersion)
+        if (r.changes !== 1) throw new WriteConflict(`user ${d.userId} changed concurrently`, 'version')
+        s.deleteMemberships.run(d.userId, b.directoryId)
+      }
+      for (const ch of b.changes) {
+        s.insertChange.run(b.directoryId, ch.userId, ch.action, ch.at, ch.channel, ch.keyId, ch.requestId, ch.jobId, JSON.stringify(ch.changes))
+      }
+    } catch (e) {
+      if (this.isUniqueViolation(e)) throw new WriteConflict(String((e as Error).message), constraintOf(String((e as Error).message)))
+      throw e
+    }
+  }
+}
+
+function constraintOf(message: string): WriteConflict['constraint'] {
+  if (message.includes('email_norm')) return 'email'
+  if (message.includes('username_norm')) return 'username'
+  if (message.includes('external_id')) return 'externalId'
+  return 'id'
+}

@@ -1,0 +1,185 @@
+import type {
+  ApiKey,
+  ChangeAction,
+  ChangeContext,
+  ChangeRecord,
+  ChangeSet,
+  Directory,
+  FieldDefinition,
+  JsonObject,
+  MatchKey,
+  Scope,
+  Tenant,
+  UserRecord,
+} from '../core/types.js'
+
+export type Dialect = 'sqlite' | 'postgres'
+
+/**
+ * What differs between the engines, as flags rather than scattered `if (pg)` checks.
+ */
+export interface StoreCapabilities {
+  /** Several processes can share the store (PostgreSQL); SQLite is one process. */
+  multiProcess: boolean
+  /** `SELECT … FOR UPDATE SKIP LOCKED` for job leases. */
+  skipLocked: boolean
+}
+
+/** Values to look users up by, for one batch: one query answers them all. Emails and usernames are matched case-insensitively. */
+export interface UserLookup {
+  id?: string[]
+  externalId?: string[]
+  email?: string[]
+  username?: string[]
+}
+
+/** One history record to write: a user's whole change-set for one row. */
+export interface ChangeWrite extends ChangeContext {
+  userId: string
+  action: ChangeAction
+  at: string
+  changes: ChangeSet
+}
+
+/** Everything one batch writes, in one transaction. */
+export interface BatchWrite {
+  directoryId: string
+  inserts: UserRecord[]
+  /** Final state of existing users, each with the version it was read at (optimistic check). */
+  updates: { user: UserRecord; expectedVersion: number }[]
+  deletes?: { userId: string; expectedVersion: number }[]
+  changes: ChangeWrite[]
+}
+
+/** Raised by a write that lost a race (a unique key taken, a version moved): retry the batch. */
+export class WriteConflict extends Error {
+  constructor(
+    message: string,
+    readonly constraint?: 'email' | 'username' | 'externalId' | 'id' | 'version',
+  ) {
+    super(message)
+    this.name = 'WriteConflict'
+  }
+}
+
+/** Operations inside one transaction. */
+export interface StoreTx {
+  /** Users of a directory matching any of the lookups; locked for update until the transaction ends. */
+  lockUsers(directoryId: string, lookup: UserLookup): Promise<UserRecord[]>
+  writeBatch(batch: BatchWrite): Promise<void>
+}
+
+export interface UserListQuery {
+  email?: string
+  username?: string
+  externalId?: string
+  /** Custom field equality: `fields.department = 'Sales'`. */
+  fields?: Record<string, string | number | boolean>
+  createdAfter?: string
+  createdBefore?: string
+  updatedAfter?: string
+  updatedBefore?: string
+  /** Return users after this internal sequence number (cursor pagination). */
+  afterSeq?: number
+  limit: number
+}
+
+export interface Page<T> {
+  items: T[]
+  /** The sequence number to pass as `afterSeq`/`beforeSeq` for the next page, or null at the end. */
+  nextSeq: number | null
+}
+
+export interface ChangeQuery {
+  userId?: string
+  /** Only records that touched this field path (`email`, `metadata.tier`, `fields.dept`). */
+  field?: string
+  jobId?: string
+  /** Newest first: records with a sequence number below this. */
+  beforeSeq?: number
+  limit: number
+}
+
+export interface NewKey {
+  tenantId: string
+  name: string
+  hash: string
+  scopes: Scope[]
+  directories: string[] | null
+}
+
+export interface IdempotencyRecord {
+  tenantId: string
+  key: string
+  fingerprint: string
+  state: 'pending' | 'done'
+  status: number | null
+  contentType: string | null
+  body: string | null
+  createdAt: string
+}
+
+export interface DirectoryPatch {
+  name?: string
+  externalId?: string | null
+}
+
+/**
+ * The one storage interface. Both engines implement it and pass the same contract suite
+ * (test/store.contract.test.ts). Every method that reads or writes users is scoped by directory,
+ * and every directory lookup by tenant, so no call can reach across tenants.
+ */
+export interface Store {
+  readonly dialect: Dialect
+  readonly capabilities: StoreCapabilities
+
+  /** Applies pending migrations; returns the names applied. Safe to call concurrently. */
+  migrate(): Promise<string[]>
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>
+  close(): Promise<void>
+
+  // tenants
+  ensureTenant(name: string): Promise<Tenant>
+  getTenant(id: string): Promise<Tenant | null>
+
+  // API keys (only hashes are stored)
+  createKey(key: NewKey): Promise<ApiKey>
+  findKeyByHash(hash: string): Promise<(ApiKey & { hash: string }) | null>
+  listKeys(tenantId: string): Promise<ApiKey[]>
+  revokeKey(tenantId: string, id: string, at: string): Promise<boolean>
+  touchKey(id: string, at: string): Promise<void>
+
+  // directories
+  createDirectory(tenantId: string, input: { name: string; externalId: string | null }): Promise<Directory>
+  /** By UUID, else by externalId, within the tenant. */
+  getDirectory(tenantId: string, ref: string): Promise<Directory | null>
+  getDirectoryByNumber(tenantId: string, number: number): Promise<Directory | null>
+  listDirectories(tenantId: string, only: string[] | null): Promise<Directory[]>
+  updateDirectory(tenantId: string, id: string, patch: DirectoryPatch, at: string): Promise<Directory | null>
+  deleteDirectory(tenantId: string, id: string): Promise<boolean>
+
+  // field definitions (custom ones, and stored overrides of built-ins)
+  listFields(directoryId: string): Promise<FieldDefinition[]>
+  putField(directoryId: string, def: FieldDefinition): Promise<void>
+  deleteField(directoryId: string, key: string): Promise<boolean>
+
+  // users
+  getUser(directoryId: string, id: string): Promise<UserRecord | null>
+  /** Without locking: for reads and dry runs. */
+  findUsers(directoryId: string, lookup: UserLookup): Promise<UserRecord[]>
+  listUsers(directoryId: string, q: UserListQuery): Promise<Page<UserRecord>>
+  countUsers(directoryId: string): Promise<number>
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
+
+  // history
+  listChanges(directoryId: string, q: ChangeQuery): Promise<Page<ChangeRecord>>
+
+  // idempotency
+  /** Claims a key: returns null when newly claimed, else the existing record. */
+  claimIdempotencyKey(rec: IdempotencyRecord): Promise<IdempotencyRecord | null>
+  completeIdempotencyKey(tenantId: string, key: string, res: { status: number; contentType: string; body: string }): Promise<void>
+  releaseIdempotencyKey(tenantId: string, key: string): Promise<void>
+}
+
+export type { MatchKey, JsonObject }

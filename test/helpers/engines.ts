@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe } from 'vitest'
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
+import type { Store } from '../../src/store/store.js'
+
+export interface EngineHandle {
+  name: 'sqlite' | 'postgres'
+  /** A migrated store for this file, opened before the suite and closed after. */
+  store: () => Store
+}
+
+type EngineDef = { name: 'sqlite' | 'postgres'; skip?: string; open: () => Promise<{ store: Store; cleanup: () => Promise<void> }> }
+
+export const ENGINES: EngineDef[] = [
+  {
+    name: 'sqlite',
+    open: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rollcall-test-'))
+      const store = new SqliteStore({ filename: join(dir, 'test.db') })
+      await store.migrate()
+      return { store, cleanup: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }) } }
+    },
+  },
+  {
+    name: 'postgres',
+    skip: process.env.ROLLCALL_TEST_PG_SKIP,
+    open: async () => {
+      const store = new PostgresStore({ connectionString: process.env.ROLLCALL_TEST_PG_URL as string, max: 4 })
+      await store.migrate()
+      return { store, cleanup: () => store.close() }
+    },
+  },
+]
+
+/**
+ * `describe` once per engine, with a store opened for the block. Tests stay isolated by
+ * creating their own tenant (see fixtures.ts), so they can share the database.
+ */
+export function describeEachEngine(title: string, body: (engine: EngineHandle) => void): void {
+  for (const def of ENGINES) {
+    const run = def.skip ? describe.skip : describe
+    run(`${def.name}: ${title}`, () => {
+      let opened: Awaited<ReturnType<EngineDef['open']>> | undefined
+      beforeAll(async () => {
+        opened = await def.open()
+      })
+      afterAll(async () => {
+        await opened?.cleanup()
+      })
+      body({
+        name: def.name,
+        store: () => {
+          if (!opened) throw new Error('store not opened yet')
+          return opened.store
+        },
+      })
+    })
+  }
+}
