@@ -14,6 +14,7 @@ export interface PreparedRow {
   patch: UserPatch | null
   ops?: Record<string, FieldOp>
   errors: FieldError[]
+  expectedVersion?: number
 }
 
 const UNIQUE_KEYS = ['id', 'externalId', 'email', 'username'] as const
@@ -31,7 +32,7 @@ export function prepareRow(row: BulkRow, index: number, validate: RowValidator):
   }
   errors.push(...validate(data))
   if (containsNul(data)) errors.push({ field: '', code: 'invalid_character', message: 'text may not contain the NUL character (U+0000)' })
-  return { index, patch: errors.length ? null : (data as UserPatch), ops: row.ops, errors }
+  return { index, patch: errors.length ? null : (data as UserPatch), ops: row.ops, errors, expectedVersion: row.expectedVersion }
 }
 
 /** Everything a batch must read, as one lookup: match values and the unique values rows set. */
@@ -157,6 +158,8 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
     const errors: FieldError[] = []
     if (target) {
       before = target
+      if (row.expectedVersion !== undefined && row.expectedVersion !== target.version)
+        return fail(row.index, [{ field: 'version', code: 'version_mismatch', message: `the user is at version ${target.version}, not ${row.expectedVersion}` }], target.id)
       if (patch.id !== undefined && patch.id !== target.id)
         errors.push({ field: 'id', code: 'read_only', message: 'a user id cannot be changed' })
     } else {

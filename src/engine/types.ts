@@ -45,6 +45,8 @@ export interface BulkRow {
   ops?: Record<string, FieldOp>
   /** Errors the door found while parsing the row (a bad CSV cell); the row fails with them. */
   errors?: FieldError[]
+  /** Fails the row unless the matched user is at this version (If-Match). */
+  expectedVersion?: number
 }
 
 /** The core command every door builds. */

@@ -1,0 +1,70 @@
+/**
+ * Configuration, read once from the environment (and CLI flags, which win), validated, frozen.
+ * Every knob has a default that suits a single small node and a comment saying why.
+ */
+export interface Config {
+  /** HTTP port. 3000: the usual unprivileged default for a local service. */
+  port: number
+  /** Interface to bind. Loopback by default: expose it deliberately, behind TLS. */
+  host: string
+  /** Where the embedded SQLite file lives when DATABASE_URL is not set. */
+  dataDir: string
+  /** `postgres://…` for PostgreSQL; unset for embedded SQLite. */
+  databaseUrl: string | undefined
+  /** An admin key of the default tenant, created at start when set (never logged). */
+  adminKey: string | undefined
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Rows per sync bulk request: beyond it, use the async imports endpoint. 10,000 answers in well under a minute. */
+  bulkMaxRows: number
+  /** Bytes per sync bulk request body (10 MB): bounded memory per request. */
+  bulkMaxBytes: number
+  /** Bytes per other JSON body (1 MB). */
+  bodyLimit: number
+  /** Rows per transaction inside the engine: large enough to amortise, small enough to keep locks short. */
+  batchSize: number
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<Config> = {}): Readonly<Config> {
+  const problems: string[] = []
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got '${raw}'`)
+      return fallback
+    }
+    return n
+  }
+  const level = (env.LOG_LEVEL ?? 'info') as Config['logLevel']
+  if (!LEVELS.includes(level)) problems.push(`LOG_LEVEL must be one of ${LEVELS.join(', ')}, got '${level}'`)
+  const databaseUrl = flags.databaseUrl ?? (env.DATABASE_URL || undefined)
+  if (databaseUrl && !/^(postgres(ql)?:\/\/|sqlite:)/.test(databaseUrl))
+    problems.push(`DATABASE_URL must start with postgres:// (or sqlite:<file>), got '${databaseUrl.replace(/\/\/[^@]*@/, '//***@')}'`)
+  const adminKey = env.ROLLCALL_ADMIN_KEY || undefined
+  if (adminKey !== undefined && adminKey.length < 16) problems.push('ROLLCALL_ADMIN_KEY must be at least 16 characters')
+
+  const config: Config = {
+    port: flags.port ?? int('PORT', 3000, 0, 65535),
+    host: flags.host ?? env.HOST ?? '127.0.0.1',
+    dataDir: flags.dataDir ?? env.ROLLCALL_DATA ?? './data',
+    databaseUrl,
+    adminKey,
+    logLevel: level,
+    bulkMaxRows: flags.bulkMaxRows ?? int('ROLLCALL_BULK_MAX_ROWS', 10_000, 1, 1_000_000),
+    bulkMaxBytes: flags.bulkMaxBytes ?? int('ROLLCALL_BULK_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    bodyLimit: flags.bodyLimit ?? int('ROLLCALL_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    batchSize: flags.batchSize ?? int('ROLLCALL_BATCH_SIZE', 1000, 1, 100_000),
+  }
+  if (problems.length) throw new ConfigError(problems)
+  return Object.freeze(config)
+}

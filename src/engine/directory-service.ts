@@ -1,0 +1,145 @@
+import { errors, RollcallError } from '../core/errors.js'
+import { BUILT_IN_KEYS, effectiveFields, FIELD_KEY_PATTERN, RESERVED_FIELD_KEYS } from '../core/fields.js'
+import { canSeeDirectory, type Principal } from '../core/keys.js'
+import { rowJsonSchema } from '../core/schema.js'
+import type { Directory, FieldDefinition, FieldType } from '../core/types.js'
+import { UniqueViolation } from '../store/base-store.js'
+import type { Store } from '../store/store.js'
+
+export interface FieldInput {
+  key: string
+  label?: string
+  type: FieldType
+  required?: boolean
+  unique?: boolean
+  maxLength?: number | null
+  pattern?: string | null
+  enumValues?: string[] | null
+}
+
+export type FieldPatch = Partial<Omit<FieldInput, 'key' | 'type'>>
+
+const STRINGY: ReadonlySet<FieldType> = new Set(['string', 'email', 'url', 'phone'])
+
+/** Directories and their field schemas, always seen through a principal: nothing crosses tenants. */
+export function createDirectoryService(store: Store) {
+  async function resolve(p: Principal, ref: string): Promise<Directory> {
+    const dir = await store.getDirectory(p.tenantId, ref)
+    // A directory the key may not see is reported exactly like one that does not exist.
+    if (!dir || !canSeeDirectory(p, dir.id)) throw errors.directoryNotFound(ref)
+    return dir
+  }
+
+  function checkField(def: FieldDefinition): void {
+    const problems = []
+    if (def.maxLength != null && !STRINGY.has(def.type))
+      problems.push({ field: 'maxLength', code: 'invalid', message: `maxLength applies to text fields, not '${def.type}'` })
+    if (def.pattern != null) {
+      if (!STRINGY.has(def.type)) problems.push({ field: 'pattern', code: 'invalid', message: `pattern applies to text fields, not '${def.type}'` })
+      try {
+        new RegExp(def.pattern, 'u')
+      } catch (e) {
+        problems.push({ field: 'pattern', code: 'invalid_format', message: `not a valid regular expression: ${(e as Error).message}` })
+      }
+    }
+    if (def.type === 'enum' && (!def.enumValues || def.enumValues.length === 0))
+      problems.push({ field: 'enumValues', code: 'required', message: 'an enum field needs at least one value in enumValues' })
+    if (def.type !== 'enum' && def.enumValues != null)
+      problems.push({ field: 'enumValues', code: 'invalid', message: 'enumValues applies only to enum fields' })
+    if (def.unique && !def.builtIn)
+      problems.push({ field: 'unique', code: 'not_supported', message: 'unique custom fields are not supported yet; use externalId for a unique key' })
+    if (problems.length) throw errors.validation(problems)
+  }
+
+  return {
+    resolve,
+
+    async create(p: Principal, input: { name: string; externalId?: string | null }): Promise<Directory> {
+      if (p.directories !== null) throw new RollcallError('forbidden', 'A key limited to some directories cannot create directories')
+      try {
+        return await store.createDirectory(p.tenantId, { name: input.name, externalId: input.externalId ?? null })
+      } catch (e) {
+        if (e instanceof UniqueViolation) throw new RollcallError('directory_exists', `A directory with externalId '${input.externalId}' already exists`)
+        throw e
+      }
+    },
+
+    list: (p: Principal) => store.listDirectories(p.tenantId, p.directories),
+
+    async update(p: Principal, ref: string, patch: { name?: string; externalId?: string | null }): Promise<Directory> {
+      const dir = await resolve(p, ref)
+      try {
+        return (await store.updateDirectory(p.tenantId, dir.id, patch, new Date().toISOString())) as Directory
+      } catch (e) {
+        if (e instanceof UniqueViolation) throw new RollcallError('directory_exists', `A directory with externalId '${patch.externalId}' already exists`)
+        throw e
+      }
+    },
+
+    async remove(p: Principal, ref: string): Promise<void> {
+      const dir = await resolve(p, ref)
+      await store.deleteDirectory(p.tenantId, dir.id)
+    },
+
+    async fields(dir: Directory): Promise<FieldDefinition[]> {
+      return effectiveFields(await store.listFields(dir.id))
+    },
+
+    async schema(dir: Directory): Promise<Record<string, unknown>> {
+      return { ...rowJsonSchema(await store.listFields(dir.id)), title: `User of directory ${dir.name}` }
+    },
+
+    async createField(dir: Directory, input: FieldInput): Promise<FieldDefinition> {
+      if (!FIELD_KEY_PATTERN.test(input.key))
+        throw errors.validation([{ field: 'key', code: 'invalid_format', message: 'must start with a letter and hold only letters, digits, _ or - (at most 64)' }])
+      if (RESERVED_FIELD_KEYS.has(input.key))
+        throw new RollcallError('field_exists', `'${input.key}' is a built-in or reserved field`, { errors: [{ field: 'key', code: 'reserved', message: `'${input.key}' is reserved` }] })
+      const stored = await store.listFields(dir.id)
+      if (stored.some((f) => f.key === input.key)) throw new RollcallError('field_exists', `A field '${input.key}' already exists`)
+      const now = new Date().toISOString()
+      const def: FieldDefinition = {
+        key: input.key,
+        label: input.label ?? input.key,
+        type: input.type,
+        required: input.required ?? false,
+        unique: input.unique ?? false,
+        maxLength: input.maxLength ?? null,
+        pattern: input.pattern ?? null,
+        enumValues: input.enumValues ?? null,
+        builtIn: false,
+        createdAt: now,
+        updatedAt: now,
+      }
+      checkField(def)
+      await store.putField(dir.id, def)
+      return def
+    },
+
+    async updateField(dir: Directory, key: string, patch: FieldPatch): Promise<FieldDefinition> {
+      const current = effectiveFields(await store.listFields(dir.id)).find((f) => f.key === key)
+      if (!current) throw errors.fieldNotFound(key)
+      if (current.builtIn) {
+        const allowed = new Set(['label', 'required'])
+        const refused = Object.keys(patch).filter((k) => !allowed.has(k))
+        if (refused.length)
+          throw errors.validation(refused.map((k) => ({ field: k, code: 'read_only', message: `'${k}' of a built-in field cannot be changed` })))
+      }
+      const now = new Date().toISOString()
+      const def: FieldDefinition = { ...current, ...stripUndefined(patch), updatedAt: now, createdAt: current.createdAt ?? now }
+      checkField(def)
+      await store.putField(dir.id, def)
+      return def
+    },
+
+    async deleteField(dir: Directory, key: string): Promise<void> {
+      if (BUILT_IN_KEYS.has(key)) throw new RollcallError('bad_request', `'${key}' is a built-in field and cannot be deleted`)
+      if (!(await store.deleteField(dir.id, key))) throw errors.fieldNotFound(key)
+    },
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+export type DirectoryService = ReturnType<typeof createDirectoryService>

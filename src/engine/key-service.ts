@@ -1,0 +1,81 @@
+import { errors, RollcallError } from '../core/errors.js'
+import { generateSecret, hashesEqual, hashSecret, hasScope, type Principal } from '../core/keys.js'
+import type { ApiKey, Scope } from '../core/types.js'
+import type { Store } from '../store/store.js'
+
+export interface CreatedKey {
+  key: ApiKey
+  /** Shown once; only its hash is stored. */
+  secret: string
+}
+
+export function createKeyService(store: Pick<Store, 'createKey' | 'findKeyByHash' | 'listKeys' | 'revokeKey' | 'touchKey' | 'getDirectory' | 'ensureTenant'>) {
+  /** Minutes between `lastUsedAt` updates of one key: a write per request would be wasted. */
+  const TOUCH_EVERY_MS = 60_000
+  const touched = new Map<string, number>()
+
+  return {
+    /** The principal for a presented secret, or null. The secret itself is never stored or logged. */
+    async authenticate(secret: string): Promise<Principal | null> {
+      const hash = hashSecret(secret)
+      const key = await store.findKeyByHash(hash)
+      if (!key || !hashesEqual(key.hash, hash) || key.revokedAt) return null
+      const now = Date.now()
+      if ((touched.get(key.id) ?? 0) < now - TOUCH_EVERY_MS) {
+        touched.set(key.id, now)
+        await store.touchKey(key.id, new Date(now).toISOString())
+      }
+      return { tenantId: key.tenantId, keyId: key.id, scopes: key.scopes, directories: key.directories }
+    },
+
+    /**
+     * Creates a key. Called by a principal (over HTTP) it may grant at most what the principal
+     * has: a directory-limited admin can only create keys limited to its own directories.
+     */
+    async create(
+      tenantId: string,
+      input: { name: string; scopes: Scope[]; directories?: string[] | null; secret?: string },
+      by?: Principal,
+    ): Promise<CreatedKey> {
+      const scopes = [...new Set(input.scopes)]
+      if (scopes.length === 0) throw errors.badRequest('a key needs at least one scope', 'scopes')
+      let directories: string[] | null = null
+      if (input.directories != null) {
+        directories = []
+        for (const ref of input.directories) {
+          const dir = await store.getDirectory(tenantId, ref)
+          if (!dir || (by && by.directories && !by.directories.includes(dir.id))) throw errors.directoryNotFound(ref)
+          directories.push(dir.id)
+        }
+      }
+      if (by) {
+        if (by.directories && directories === null)
+          throw new RollcallError('forbidden', 'A key limited to some directories can only create keys limited to those directories')
+        for (const s of scopes) if (!hasScope(by, s)) throw new RollcallError('forbidden', `Cannot grant scope '${s}' this key does not have`)
+      }
+      const secret = input.secret ?? generateSecret()
+      const key = await store.createKey({ tenantId, name: input.name, hash: hashSecret(secret), scopes, directories })
+      return { key, secret }
+    },
+
+    /** Makes sure `secret` is an admin key of the tenant (ROLLCALL_ADMIN_KEY at start). */
+    async ensureKey(tenantName: string, name: string, secret: string): Promise<ApiKey> {
+      const tenant = await store.ensureTenant(tenantName)
+      const existing = await store.findKeyByHash(hashSecret(secret))
+      if (existing?.revokedAt) throw new RollcallError('forbidden', `The key given as ${name} was revoked; set a new one`)
+      if (existing) {
+        const { hash: _h, ...key } = existing
+        return key
+      }
+      return (await this.create(tenant.id, { name, scopes: ['admin'], secret })).key
+    },
+
+    list: (tenantId: string) => store.listKeys(tenantId),
+
+    async revoke(tenantId: string, id: string): Promise<void> {
+      if (!(await store.revokeKey(tenantId, id, new Date().toISOString()))) throw errors.keyNotFound(id)
+    },
+  }
+}
+
+export type KeyService = ReturnType<typeof createKeyService>

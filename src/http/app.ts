@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Ajv } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Config } from '../config.js'
+import { createServices, type Services } from '../engine/services.js'
+import type { Store } from '../store/store.js'
+import { bearerAuth } from './auth.js'
+import { registerIdempotency } from './idempotency.js'
+import { createMetrics, type Metrics, registerRequestMetrics } from './metrics.js'
+import { errorHandler, notFoundHandler } from './problem.js'
+import { bulkRoutes } from './routes/bulk.js'
+import { directoryRoutes } from './routes/directories.js'
+import { fieldRoutes } from './routes/fields.js'
+import { historyRoutes } from './routes/history.js'
+import { keyRoutes } from './routes/keys.js'
+import { opsRoutes } from './routes/ops.js'
+import { userRoutes } from './routes/users.js'
+
+type AddFormats = (ajv: Ajv, formats?: string[]) => Ajv
+const addFormats: AddFormats =
+  (addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats)
+
+export interface AppOptions {
+  store: Store
+  config: Readonly<Config>
+  logger?: FastifyServerOptions['logger']
+}
+
+export interface App {
+  app: FastifyInstance
+  services: Services
+  metrics: Metrics
+}
+
+/** Headers that carry secrets in any door; redacted from every log line. */
+const SECRET_HEADERS = ['authorization', 'x-api-key', 'x-velt-api-key', 'x-velt-auth-token', 'cookie']
+
+/**
+ * Bodies are validated strictly (no type coercion: a number sent as a string is an error);
+ * query strings and paths are text, so there numbers and booleans are coerced.
+ */
+function validatorCompiler() {
+  const opts = { allErrors: true, strict: false, useDefaults: true, removeAdditional: false } as const
+  const body = addFormats(new Ajv({ ...opts, coerceTypes: false }))
+  const text = addFormats(new Ajv({ ...opts, coerceTypes: 'array' }))
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : text).compile(schema)
+}
+
+/** Builds the HTTP app without listening: tests inject into it, `rollcall serve` listens. */
+export async function buildApp(opts: AppOptions): Promise<App> {
+  const { store, config } = opts
+  const services = createServices(store, { batchSize: config.batchSize })
+  const metrics = createMetrics()
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: config.bodyLimit,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
+    },
+    ajv: { customOptions: { coerceTypes: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler())
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler(notFoundHandler)
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onRequest', bearerAuth(services.keys))
+  registerIdempotency(app, store)
+  registerRequestMetrics(app, metrics)
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Rollcall API',
+        version: '1',
+        description: 'Self-hosted user directory built for changing many users at once. Errors are RFC 9457 problem+json with a stable `code`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A Rollcall API key' } } },
+      security: [{ bearer: [] }],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+
+  await app.register(opsRoutes(services, metrics))
+  await app.register(
+    async (api) => {
+      await api.register(directoryRoutes(services))
+      await api.register(userRoutes(services))
+      await api.register(bulkRoutes(services, { maxRows: config.bulkMaxRows, maxBytes: config.bulkMaxBytes }, metrics))
+      await api.register(fieldRoutes(services))
+      await api.register(historyRoutes(services))
+      await api.register(keyRoutes(services))
+    },
+    { prefix: '/api/v1' },
+  )
+  return { app, services, metrics }
+}
+
+export const LOG_REDACT = SECRET_HEADERS.map((h) => `req.headers["${h}"]`)

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { RollcallError } from '../core/errors.js'
+import type { Store } from '../store/store.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotencyKey?: string
+  }
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const KEY_RE = /^[\x21-\x7e]{1,255}$/
+
+/**
+ * `Idempotency-Key` on every mutating route: the first request with a key is processed and its
+ * answer stored; the same key with the same method, path and body replays that answer; the same
+ * key with anything else is a 422. A key whose request is still running answers 409; a 5xx answer
+ * is not stored, so the client may retry with the same key.
+ */
+export function registerIdempotency(app: FastifyInstance, store: Store): void {
+  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    const key = request.headers['idempotency-key']
+    if (key === undefined || !MUTATING.has(request.method) || !request.principal) return
+    if (typeof key !== 'string' || !KEY_RE.test(key))
+      throw new RollcallError('bad_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters')
+    const fingerprint = createHash('sha256')
+      .update(`${request.method} ${request.url}\n${request.body === undefined ? '' : JSON.stringify(request.body)}`)
+      .digest('hex')
+    const tenantId = request.principal.tenantId
+    const existing = await store.claimIdempotencyKey({
+      tenantId,
+      key,
+      fingerprint,
+      state: 'pending',
+      status: null,
+      contentType: null,
+      body: null,
+      createdAt: new Date().toISOString(),
+    })
+    if (!existing) {
+      request.idempotencyKey = key
+      return
+    }
+    if (existing.fingerprint !== fingerprint)
+      throw new RollcallError('idempotency_key_reused', `Idempotency-Key '${key}' was already used with a different request`)
+    if (existing.state === 'pending') throw new RollcallError('idempotency_in_progress', `The request with Idempotency-Key '${key}' is still running`)
+    reply.code(existing.status ?? 200).header('idempotent-replayed', 'true')
+    if (existing.contentType) reply.type(existing.contentType)
+    return reply.send(existing.body ?? '')
+  })
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const key = request.idempotencyKey
+    if (!key || !request.principal) return payload
+    if (reply.statusCode >= 500) await store.releaseIdempotencyKey(request.principal.tenantId, key)
+    else
+      await store.completeIdempotencyKey(request.principal.tenantId, key, {
+        status: reply.statusCode,
+        contentType: String(reply.getHeader('content-type') ?? 'application/json'),
+        body: typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '',
+      })
+    return payload
+  })
+}

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { RollcallError } from '../../core/errors.js'
+import type { MatchKey } from '../../core/types.js'
+import type { Services } from '../../engine/services.js'
+import type { Metrics } from '../metrics.js'
+import { nativeContext, principalOf } from '../auth.js'
+import { BulkRequestSchema, BulkResponseSchema, DirParams, ProblemSchema } from '../schemas.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Added to a 413's message: where a request too large for this route should go instead. */
+    tooLargeHint?: string
+  }
+}
+
+export interface BulkLimits {
+  maxRows: number
+  maxBytes: number
+}
+
+export const bulkRoutes =
+  (s: Services, limits: BulkLimits, metrics: Metrics): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const hint = (dir: string) =>
+      `Send larger inputs to POST /api/v1/directories/${dir}/imports (async, any size); this endpoint takes up to ${limits.maxRows} rows and ${limits.maxBytes} bytes`
+
+    app.post(
+      '/directories/:dir/users/bulk',
+      {
+        bodyLimit: limits.maxBytes,
+        config: { scope: 'write', tooLargeHint: hint('{dir}') },
+        schema: {
+          operationId: 'bulkUsers',
+          tags: ['users'],
+          summary: 'Create, update or upsert many users in one request, with a result per row',
+          description:
+            'Each row is validated on its own and reported in input order. Best-effort by default; `atomic: true` writes all rows or none (a failure answers 422 with the per-row results). `dryRun: true` returns the per-field plan and writes nothing.',
+          params: DirParams,
+          body: BulkRequestSchema,
+          response: { 200: BulkResponseSchema, 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 413: ProblemSchema, 422: ProblemSchema },
+        },
+      },
+      async (req) => {
+        const dir = await s.directories.resolve(principalOf(req), req.params.dir)
+        const body = req.body
+        if (body.rows.length > limits.maxRows)
+          throw new RollcallError('payload_too_large', `${body.rows.length} rows is over the limit. ${hint(dir.id)}`)
+        const context = nativeContext(req)
+        const stop = metrics.bulkDuration.startTimer({ channel: context.channel })
+        const result = await s.users.bulk(
+          dir,
+          body.rows.map((data) => ({ data })),
+          {
+            mode: body.mode ?? 'upsert',
+            match: (Array.isArray(body.match) ? body.match : [body.match ?? 'email']) as MatchKey[],
+            metadata: body.metadata ?? 'merge',
+            atomic: body.atomic ?? false,
+            maxErrors: body.maxErrors ?? null,
+            dryRun: body.dryRun ?? false,
+          },
+          context,
+        )
+        stop()
+        for (const status of ['created', 'updated', 'unchanged', 'failed'] as const)
+          if (result.summary[status]) metrics.bulkRows.inc({ channel: context.channel, status }, result.summary[status])
+        const response = { summary: result.summary, results: result.results, dryRun: body.dryRun ?? false, stopped: result.stopped }
+        if (result.rolledBack && !body.dryRun) {
+          const failedRows = result.results.filter((r) => r.errors.some((e) => e.code !== 'rolled_back')).map((r) => r.index)
+          throw new RollcallError('batch_failed', `${failedRows.length} of ${result.summary.total} rows failed (first: row ${failedRows[0]}); the request is atomic, so nothing was written`, {
+            extra: response,
+          })
+        }
+        return response
+      },
+    )
+  }

@@ -1,0 +1,136 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { RollcallError } from '../../core/errors.js'
+import type { Services } from '../../engine/services.js'
+import { nativeContext, principalOf } from '../auth.js'
+import { decodeCursor, encodeCursor } from '../cursor.js'
+import { DirParams, ListQuery, page, ProblemSchema, UserInputSchema, UserSchema } from '../schemas.js'
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 412: ProblemSchema }
+const UserParams = Type.Object({ dir: Type.String(), id: Type.String() })
+const Timestamp = Type.String({ format: 'date-time' })
+
+const ListUsersQuery = Type.Object(
+  {
+    email: Type.Optional(Type.String({ description: 'Exact match, case-insensitive' })),
+    username: Type.Optional(Type.String({ description: 'Exact match, case-insensitive' })),
+    externalId: Type.Optional(Type.String()),
+    createdAfter: Type.Optional(Timestamp),
+    createdBefore: Type.Optional(Timestamp),
+    updatedAfter: Type.Optional(Timestamp),
+    updatedBefore: Type.Optional(Timestamp),
+    ...ListQuery,
+  },
+  {
+    additionalProperties: false,
+    patternProperties: { '^fields\\.[A-Za-z][A-Za-z0-9_-]{0,63}$': Type.String({ description: 'Custom field equality: fields.<key>=<value>' }) },
+  },
+)
+
+/** `If-Match: "3"` or `W/"3"` → 3. */
+function ifMatchVersion(header: string | string[] | undefined): number | undefined {
+  if (header === undefined) return undefined
+  const m = /^(?:W\/)?"(\d+)"$/.exec(String(header).trim())
+  if (!m) throw new RollcallError('bad_request', 'If-Match must be the ETag of the user, like "3" or W/"3"')
+  return Number(m[1])
+}
+
+const etag = (version: number) => `W/"${version}"`
+
+export const userRoutes =
+  (s: Services): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/directories/:dir/users',
+      {
+        config: { scope: 'write' },
+        schema: { operationId: 'createUser', tags: ['users'], summary: 'Create a user', params: DirParams, body: UserInputSchema, response: { 201: UserSchema, ...problems } },
+      },
+      async (req, reply) => {
+        const dir = await s.directories.resolve(principalOf(req), req.params.dir)
+        const user = await s.users.create(dir, req.body, nativeContext(req))
+        return reply.code(201).header('location', `/api/v1/directories/${dir.id}/users/${user.id}`).header('etag', etag(user.version)).send(user)
+      },
+    )
+
+    app.get(
+      '/directories/:dir/users',
+      {
+        config: { scope: 'read' },
+        schema: {
+          operationId: 'listUsers',
+          tags: ['users'],
+          summary: 'List users, filtered, in creation order, with cursor pagination',
+          params: DirParams,
+          querystring: ListUsersQuery,
+          response: { 200: page(UserSchema), ...problems },
+        },
+      },
+      async (req) => {
+        const dir = await s.directories.resolve(principalOf(req), req.params.dir)
+        const q = req.query as Record<string, string | number | undefined>
+        const rawFields: Record<string, string> = {}
+        for (const [k, v] of Object.entries(q)) if (k.startsWith('fields.') && typeof v === 'string') rawFields[k.slice(7)] = v
+        const limit = req.query.limit ?? 100
+        const result = await s.users.list(dir, {
+          email: req.query.email,
+          username: req.query.username,
+          externalId: req.query.externalId,
+          createdAfter: req.query.createdAfter,
+          createdBefore: req.query.createdBefore,
+          updatedAfter: req.query.updatedAfter,
+          updatedBefore: req.query.updatedBefore,
+          fields: await s.users.fieldFilters(dir, rawFields),
+          afterSeq: decodeCursor(req.query.cursor),
+          limit,
+        })
+        return { data: result.items, nextCursor: encodeCursor(result.nextSeq) }
+      },
+    )
+
+    app.get(
+      '/directories/:dir/users/:id',
+      {
+        config: { scope: 'read' },
+        schema: { operationId: 'getUser', tags: ['users'], summary: 'Get a user', params: UserParams, response: { 200: UserSchema, ...problems } },
+      },
+      async (req, reply) => {
+        const dir = await s.directories.resolve(principalOf(req), req.params.dir)
+        const user = await s.users.get(dir, req.params.id)
+        return reply.header('etag', etag(user.version)).send(user)
+      },
+    )
+
+    app.patch(
+      '/directories/:dir/users/:id',
+      {
+        config: { scope: 'write' },
+        schema: {
+          operationId: 'patchUser',
+          tags: ['users'],
+          summary: 'Change a user (JSON Merge Patch: absent keys stay, null clears); If-Match makes it conditional',
+          params: UserParams,
+          body: UserInputSchema,
+          response: { 200: UserSchema, ...problems },
+        },
+      },
+      async (req, reply) => {
+        const dir = await s.directories.resolve(principalOf(req), req.params.dir)
+        const user = await s.users.patch(dir, req.params.id, req.body, nativeContext(req), ifMatchVersion(req.headers['if-match']))
+        return reply.header('etag', etag(user.version)).send(user)
+      },
+    )
+
+    app.delete(
+      '/directories/:dir/users/:id',
+      {
+        config: { scope: 'write' },
+        schema: { operationId: 'deleteUser', tags: ['users'], summary: 'Delete a user (its history stays)', params: UserParams, response: { 204: Type.Null(), ...problems } },
+      },
+      async (req, reply) => {
+        const dir = await s.directories.resolve(principalOf(req), req.params.dir)
+        await s.users.remove(dir, req.params.id, nativeContext(req), ifMatchVersion(req.headers['if-match']))
+        return reply.code(204).send(null)
+      },
+    )
+  }

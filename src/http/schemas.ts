@@ -1,0 +1,227 @@
+import { type Static, type TSchema, Type } from 'typebox'
+import { CHANNELS, FIELD_TYPES, MATCH_KEYS, SCOPES } from '../core/types.js'
+
+/** TypeBox schemas of the native API: validation, response serialisation and OpenAPI from one source. */
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+const Timestamp = Type.String({ format: 'date-time' })
+const AnyObject = Type.Object({}, { additionalProperties: true })
+/** A string enum that keeps its literal type (a Union of mapped literals would widen to never). */
+export const StringEnum = <T extends string>(values: readonly T[], opts: Record<string, unknown> = {}) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], ...opts })
+
+export const FieldErrorSchema = Type.Object(
+  {
+    field: Type.String({ description: "Dotted path of the field ('' for the whole row)" }),
+    code: Type.String({ description: 'Stable machine-readable rule name' }),
+    message: Type.String(),
+  },
+  { $id: 'FieldError' },
+)
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String({ description: 'Stable error code; see the README error table' }),
+    instance: Type.Optional(Type.String({ description: 'The request id' })),
+    errors: Type.Optional(Type.Array(FieldErrorSchema)),
+  },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
+)
+
+export const UserSchema = Type.Object(
+  {
+    id: Type.String(),
+    directoryId: Type.String(),
+    externalId: Nullable(Type.String()),
+    email: Nullable(Type.String()),
+    emailVerifiedAt: Nullable(Timestamp),
+    phone: Nullable(Type.String()),
+    username: Nullable(Type.String()),
+    firstName: Nullable(Type.String()),
+    lastName: Nullable(Type.String()),
+    displayName: Nullable(Type.String()),
+    avatarUrl: Nullable(Type.String()),
+    country: Nullable(Type.String()),
+    locale: Nullable(Type.String()),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    lastLoginAt: Nullable(Timestamp),
+    loginCount: Type.Integer(),
+    version: Type.Integer(),
+    metadata: AnyObject,
+    fields: AnyObject,
+  },
+  { $id: 'User' },
+)
+
+/** A user as written: any subset of the writable fields (validated by the directory's schema). */
+export const UserInputSchema = Type.Object({}, {
+  additionalProperties: true,
+  description: 'Writable user fields, metadata and custom fields; see GET /api/v1/directories/{dir}/schema for the exact schema',
+})
+
+export const DirectorySchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    number: Type.Integer({ description: 'Stable small integer (One of None app_id)' }),
+    externalId: Nullable(Type.String()),
+    name: Type.String(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Directory' },
+)
+
+export const DirectoryInputSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    externalId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255 }))),
+  },
+  { additionalProperties: false },
+)
+
+export const DirectoryPatchSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    externalId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255 }))),
+  },
+  { additionalProperties: false },
+)
+
+export const FieldSchema = Type.Object(
+  {
+    key: Type.String(),
+    label: Type.String(),
+    type: StringEnum(FIELD_TYPES),
+    required: Type.Boolean(),
+    unique: Type.Boolean(),
+    maxLength: Nullable(Type.Integer()),
+    pattern: Nullable(Type.String()),
+    enumValues: Nullable(Type.Array(Type.String())),
+    builtIn: Type.Boolean(),
+    createdAt: Nullable(Timestamp),
+    updatedAt: Nullable(Timestamp),
+  },
+  { $id: 'Field' },
+)
+
+export const FieldInputSchema = Type.Object(
+  {
+    key: Type.String({ minLength: 1, maxLength: 64 }),
+    label: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    type: StringEnum(FIELD_TYPES),
+    required: Type.Optional(Type.Boolean()),
+    unique: Type.Optional(Type.Boolean()),
+    maxLength: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_048_576 }))),
+    pattern: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1000 }))),
+    enumValues: Type.Optional(Nullable(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1, maxItems: 1000, uniqueItems: true }))),
+  },
+  { additionalProperties: false },
+)
+
+export const FieldPatchSchema = Type.Object(
+  {
+    label: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    required: Type.Optional(Type.Boolean()),
+    maxLength: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_048_576 }))),
+    pattern: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1000 }))),
+    enumValues: Type.Optional(Nullable(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1, maxItems: 1000, uniqueItems: true }))),
+  },
+  { additionalProperties: false },
+)
+
+export const ChangeSchema = Type.Object(
+  {
+    seq: Type.Integer(),
+    userId: Type.String(),
+    action: StringEnum(['create', 'update', 'delete'] as const),
+    at: Timestamp,
+    channel: StringEnum(CHANNELS),
+    keyId: Nullable(Type.String()),
+    requestId: Nullable(Type.String()),
+    jobId: Nullable(Type.String()),
+    changes: Type.Record(Type.String(), Type.Array(Type.Unknown(), { minItems: 2, maxItems: 2 }), {
+      description: 'Per field path: [before, after]',
+    }),
+  },
+  { $id: 'Change' },
+)
+
+export const KeySchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    scopes: Type.Array(StringEnum(SCOPES)),
+    directories: Nullable(Type.Array(Type.String())),
+    createdAt: Timestamp,
+    lastUsedAt: Nullable(Timestamp),
+    revokedAt: Nullable(Timestamp),
+  },
+  { $id: 'ApiKey' },
+)
+
+export const KeyInputSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    scopes: Type.Array(StringEnum(SCOPES), { minItems: 1, uniqueItems: true }),
+    directories: Type.Optional(Nullable(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 1000 }))),
+  },
+  { additionalProperties: false },
+)
+
+const MatchKeySchema = StringEnum(MATCH_KEYS)
+
+export const BulkRequestSchema = Type.Object(
+  {
+    rows: Type.Array(Type.Unknown(), { description: 'User objects; each is validated on its own and reported per row' }),
+    mode: Type.Optional(StringEnum(['create', 'update', 'upsert'] as const, { default: 'upsert' })),
+    match: Type.Optional(Type.Union([MatchKeySchema, Type.Array(MatchKeySchema, { minItems: 1, uniqueItems: true })], { default: 'email' })),
+    metadata: Type.Optional(StringEnum(['merge', 'replace'] as const, { default: 'merge' })),
+    atomic: Type.Optional(Type.Boolean({ default: false })),
+    maxErrors: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+    dryRun: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+)
+export type BulkRequest = Static<typeof BulkRequestSchema>
+
+export const SummarySchema = Type.Object({
+  total: Type.Integer(),
+  created: Type.Integer(),
+  updated: Type.Integer(),
+  unchanged: Type.Integer(),
+  failed: Type.Integer(),
+})
+
+export const RowResultSchema = Type.Object(
+  {
+    index: Type.Integer({ description: '0-based position in the input' }),
+    status: StringEnum(['created', 'updated', 'unchanged', 'failed'] as const),
+    userId: Nullable(Type.String()),
+    changedFields: Type.Array(Type.String()),
+    errors: Type.Array(FieldErrorSchema),
+    changes: Type.Optional(Type.Record(Type.String(), Type.Array(Type.Unknown()), { description: 'Dry runs: per field, [before, after]' })),
+  },
+  { $id: 'RowResult' },
+)
+
+export const BulkResponseSchema = Type.Object({
+  summary: SummarySchema,
+  results: Type.Array(RowResultSchema),
+  dryRun: Type.Boolean(),
+  stopped: Type.Boolean({ description: 'The run stopped at maxErrors; later rows are failed with not_processed' }),
+})
+
+export const ListQuery = {
+  cursor: Type.Optional(Type.String({ description: 'Opaque cursor from the previous page' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+}
+
+export const page = <T extends TSchema>(item: T) =>
+  Type.Object({ data: Type.Array(item), nextCursor: Nullable(Type.String({ description: 'Pass as cursor for the next page; null at the end' })) })
+
+export const DirParams = Type.Object({ dir: Type.String({ description: 'Directory id (UUID) or externalId' }) })

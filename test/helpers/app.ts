@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto'
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import { afterAll, beforeAll } from 'vitest'
+import { loadConfig, type Config } from '../../src/config.js'
+import { type App, buildApp } from '../../src/http/app.js'
+import type { Scope } from '../../src/core/types.js'
+import type { EngineHandle } from './engines.js'
+
+export interface Client {
+  /** The secret of an admin key of a tenant of its own. */
+  key: string
+  tenantId: string
+  request(method: InjectOptions['method'], url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>
+  /** Another key of the same tenant. */
+  newKey(scopes: Scope[], directories?: string[]): Promise<Client>
+}
+
+/**
+ * An app over the engine's store for a describe block, built once. Each `client()` makes a new
+ * tenant with an admin key, which keeps tests isolated on the shared database.
+ */
+export function useApp(engine: EngineHandle, overrides: Partial<Config> = {}) {
+  let built: App | undefined
+  beforeAll(async () => {
+    built = await buildApp({ store: engine.store(), config: loadConfig({}, { batchSize: 100, ...overrides }) })
+    await built.app.ready()
+  })
+  afterAll(async () => {
+    await built?.app.close()
+  })
+  const get = (): App => {
+    if (!built) throw new Error('app not built yet')
+    return built
+  }
+
+  function clientFor(tenantId: string, key: string): Client {
+    return {
+      key,
+      tenantId,
+      request: (method, url, body, headers = {}) =>
+        get().app.inject({
+          method,
+          url,
+          headers: { authorization: `Bearer ${key}`, ...headers },
+          ...(body === undefined ? {} : typeof body === 'string' ? { payload: body } : { payload: body as object }),
+        }),
+      newKey: async (scopes, directories) => {
+        const { secret } = await get().services.keys.create(tenantId, { name: 'test', scopes, directories: directories ?? null })
+        return clientFor(tenantId, secret)
+      },
+    }
+  }
+
+  return {
+    app: get,
+    async client(): Promise<Client> {
+      const tenant = await engine.store().ensureTenant(`t-${randomUUID()}`)
+      const { secret } = await get().services.keys.create(tenant.id, { name: 'admin', scopes: ['admin'] })
+      return clientFor(tenant.id, secret)
+    },
+  }
+}
