@@ -1,0 +1,114 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, expect, it } from 'vitest'
+import { describeEachEngine } from './helpers/engines.js'
+
+const run = promisify(execFile)
+const ROOT = join(import.meta.dirname, '..')
+const CLI = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')]
+
+describeEachEngine('rollcall CLI', (engine) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-cli-'))
+  const env = {
+    ...process.env,
+    LOG_LEVEL: 'info',
+    DATABASE_URL: engine.name === 'postgres' ? process.env.ROLLCALL_TEST_PG_URL : '',
+    ROLLCALL_ADMIN_KEY: '',
+  }
+  const children: ChildProcess[] = []
+  afterAll(() => {
+    for (const c of children) c.kill('SIGKILL')
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  const cli = (...args: string[]) => run(process.execPath, [...CLI, ...args, '--data', dataDir], { env, cwd: ROOT })
+
+  /** Starts `rollcall serve` on a free port; resolves with its URL, once it printed its banner. */
+  function serve(extraEnv: Record<string, string> = {}) {
+    const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--data', dataDir], { env: { ...env, ...extraEnv }, cwd: ROOT })
+    children.push(child)
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    return new Promise<{ url: string; output: () => string; stop: () => Promise<void> }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000)
+      child.stdout.on('data', () => {
+        const m = /listening on (http:\/\/\S+)/.exec(out)
+        if (m && /\n\n/.test(out.slice(m.index))) {
+          clearTimeout(timer)
+          resolve({
+            url: m[1],
+            output: () => out,
+            stop: () => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM') }),
+          })
+        }
+      })
+      child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)))
+    })
+  }
+
+  it('migrate, then serve prints its URL and a working admin key once; secrets never reach the log', async () => {
+    const m = await cli('migrate')
+    expect(m.stdout).toContain('Database is up to date')
+    const server = await serve()
+    const key = /Admin API key \(shown once; keep it\): (\S+)/.exec(server.output())?.[1]
+    expect(key).toMatch(/^rc_/)
+    const res = await fetch(`${server.url}/api/v1/directories`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'CLI' }) })
+    expect(res.status).toBe(201)
+    const bad = await fetch(`${server.url}/api/v1/directories`, { headers: { authorization: 'Bearer rc_wrong-secret-value' } })
+    expect(bad.status).toBe(401)
+    await server.stop()
+    const log = server.output()
+    // The key appears in the two banner lines and nowhere in the request logs.
+    expect(log.split(key as string).length - 1).toBe(2)
+    expect(log).toContain('"statusCode":201')
+    expect(log).not.toContain('rc_wrong-secret-value')
+
+    const again = await serve()
+    expect(again.output()).not.toContain(key as string)
+    expect(again.output()).toContain('rollcall keys create')
+    await again.stop()
+  })
+
+  it('keys create | list | revoke work on the database and against a running server', async () => {
+    const created = await cli('keys', 'create', '--tenant', 'acme', '--scopes', 'read,write', '--name', 'importer')
+    const secret = created.stdout.trim().split('\n').pop() as string
+    const id = /Created key (\S+)/.exec(created.stdout)?.[1] as string
+    expect(secret).toMatch(/^rc_/)
+    const listed = await cli('keys', 'list', '--tenant', 'acme')
+    expect(listed.stdout).toContain(id)
+    expect(listed.stdout).toContain('read,write')
+    expect(listed.stdout).not.toContain(secret)
+
+    const server = await serve()
+    const ok = await fetch(`${server.url}/api/v1/directories`, { headers: { authorization: `Bearer ${secret}` } })
+    expect(ok.status).toBe(200)
+    await cli('keys', 'revoke', id, '--tenant', 'acme')
+    const revoked = await fetch(`${server.url}/api/v1/directories`, { headers: { authorization: `Bearer ${secret}` } })
+    expect(revoked.status).toBe(401)
+    await server.stop()
+
+    await expect(cli('keys', 'create', '--scopes', 'root')).rejects.toMatchObject({ stderr: expect.stringContaining("unknown scope 'root'") })
+    await expect(cli('keys', 'revoke', 'no-such-key')).rejects.toMatchObject({ stderr: expect.stringContaining("No API key 'no-such-key'") })
+  })
+
+  it('ROLLCALL_ADMIN_KEY is an admin key of the default tenant', async () => {
+    const adminKey = 'env-admin-key-0123456789abcdef'
+    const server = await serve({ ROLLCALL_ADMIN_KEY: adminKey })
+    expect(server.output()).toContain('the value of ROLLCALL_ADMIN_KEY')
+    const res = await fetch(`${server.url}/api/v1/keys`, { headers: { authorization: `Bearer ${adminKey}` } })
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { data: { name: string }[] }).data.map((k) => k.name)).toContain('ROLLCALL_ADMIN_KEY')
+    await server.stop()
+    expect(server.output()).not.toContain(adminKey)
+  })
+
+  it('refuses a bad configuration with every problem named', async () => {
+    await expect(
+      run(process.execPath, [...CLI, 'migrate'], { env: { ...env, DATABASE_URL: 'mysql://x', ROLLCALL_BULK_MAX_ROWS: 'lots' }, cwd: ROOT }),
+    ).rejects.toMatchObject({ stderr: expect.stringMatching(/DATABASE_URL must start with postgres:\/\/[\s\S]*ROLLCALL_BULK_MAX_ROWS must be an integer/) })
+  })
+})
