@@ -160,9 +160,13 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     const covered = new Set(calls.map((c) => c.template))
     expect(withParams.filter((r) => !covered.has(r)), 'routes with a path parameter that this test does not call').toEqual([])
 
-    for (const c of calls) {
-      // The Idempotency-Key A used must not replay A's answer to B.
-      const headers = c.method === 'GET' ? {} : { 'idempotency-key': 'shared-idem-key' }
+    // The exact request A made, sent by B with A's Idempotency-Key: a 404, not a replay of A's user.
+    const replay = await b.request('POST', `/api/v1/directories/${dir.id}/users`, userBody, { 'idempotency-key': 'shared-idem-key' })
+    expectProblem(replay, 404, 'directory_not_found', 'replay of A request by B')
+    expect(replay.headers['idempotent-replayed']).toBeUndefined()
+
+    for (const [i, c] of calls.entries()) {
+      const headers = c.method === 'GET' ? {} : { 'idempotency-key': `b-call-${i}` }
       const res = await b.request(c.method, c.url, c.body, headers)
       const problem = expectProblem(res, 404, c.code, `${c.method} ${c.url}`)
       expect(res.headers['idempotent-replayed'], `${c.method} ${c.url}`).toBeUndefined()
@@ -170,10 +174,6 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
       expect(JSON.stringify(problem), `${c.method} ${c.url}`).not.toContain(userBody.email)
       expect(JSON.stringify(problem), `${c.method} ${c.url}`).not.toContain('A private')
     }
-    // The exact request A made, replayed by B with A's Idempotency-Key: a 404, not A's user.
-    const replay = await b.request('POST', `/api/v1/directories/${dir.id}/users`, userBody, { 'idempotency-key': 'shared-idem-key' })
-    expectProblem(replay, 404, 'directory_not_found', 'replay of A request by B')
-
     // A's user through bulk in B's directory by id: a per-row miss, not A's user.
     const bulkById = await ok(b.request('POST', `/api/v1/directories/${bDir.id}/users/bulk`, { rows: [{ id: user.id, firstName: 'Mallory' }], mode: 'update', match: 'id' }))
     expect(bulkById.json().results[0]).toMatchObject({ status: 'failed', errors: [{ field: 'id', code: 'user_not_found' }] })
@@ -212,9 +212,9 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     const d1 = await makeDirectory(root, { name: 'One', externalId: 'one' })
     const d2 = await makeDirectory(root, { name: 'Two', externalId: 'two' })
     const inTwo = (await ok(root.request('POST', `/api/v1/directories/${d2.id}/users`, { email: 'two@x.io', firstName: 'Two' }), 201)).json() as { id: string }
+    const w = await root.newKey(['write'], [d1.id])
     const twoBefore = await stateOf(root, d2.id, inTwo.id)
 
-    const w = await root.newKey(['write'], [d1.id])
     const listed = (await ok(w.request('GET', '/api/v1/directories'))).json().data as Directory[]
     expect(listed.map((x) => x.id)).toEqual([d1.id])
     await ok(w.request('GET', `/api/v1/directories/${d1.id}`))
@@ -271,7 +271,8 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     expect(dirs.map((x) => x.id).sort()).toEqual([d1.id, d2.id].sort())
   })
 
-  it("a directory-limited admin key can neither see nor revoke keys of directories beyond its own", async () => {
+  /** A tenant with directories One and Two, an admin key limited to One, and a write key limited to Two. */
+  async function limitedAdminSetup() {
     const root = await h.client()
     const d1 = await makeDirectory(root, { name: 'One' })
     const d2 = await makeDirectory(root, { name: 'Two', externalId: 'two' })
@@ -279,11 +280,18 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     const other = (await ok(root.request('POST', '/api/v1/keys', { name: 'two-only', scopes: ['write'], directories: [d2.id] }), 201)).json() as ApiKey & { secret: string }
     const rootKeyId = (await keysOf(root)).find((k) => k.name === 'admin' && k.directories === null)?.id as string
     expect(rootKeyId).toBeTruthy()
+    return { root, d1, d2, adm, other, rootKeyId }
+  }
 
-    // Listing the tenant's keys must not reveal the other directory.
+  it("a directory-limited admin key's key list does not reveal directories beyond its own", async () => {
+    const { d1, d2, adm } = await limitedAdminSetup()
     const listed = await ok(adm.request('GET', '/api/v1/keys'))
+    expect(listed.body).toContain(d1.id)
     expect(listed.body, 'GET /api/v1/keys by a key limited to directory One names directory Two').not.toContain(d2.id)
+  })
 
+  it('a directory-limited admin key cannot revoke the unlimited admin key or a key of another directory', async () => {
+    const { root, d2, adm, other, rootKeyId } = await limitedAdminSetup()
     // Revoking the unlimited admin key, or a key of another directory, is refused.
     for (const id of [rootKeyId, other.id]) {
       const res = await adm.request('DELETE', `/api/v1/keys/${id}`)
