@@ -147,3 +147,15 @@ export interface ChangeRecord extends ChangeContext {
   at: string
   changes: ChangeSet
 }
+
+/** A named set of users in a directory. `kind` tells groups of different doors apart
+ * (`group` for SCIM and the native API, `team` for One of None, `document`/`folder` for Velt). */
+export interface Group {
+  id: string
+  directoryId: string
+  kind: string
+  name: string
+  externalId: string | null
+  createdAt: string
+  updatedAt: string
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely'
-import type { ApiKey, ChangeRecord, Directory, FieldDefinition, Tenant, UserRecord } from '../core/types.js'
+import type { ApiKey, ChangeRecord, Directory, FieldDefinition, Group, Tenant, UserRecord } from '../core/types.js'
 import {
   changeFromRow,
   type Codec,
@@ -300,6 +300,106 @@ export abstract class BaseStore implements Store {
       .where('directory_id', '=', directoryId)
       .executeTakeFirstOrThrow()
     return Number(r.n)
+  }
+
+  // ---- groups
+
+  private groupFromRow(r: Record<string, unknown>): Group {
+    return {
+      id: r.id as string,
+      directoryId: r.directory_id as string,
+      kind: r.kind as string,
+      name: r.name as string,
+      externalId: r.external_id as string | null,
+      createdAt: this.codec.readTime(r.created_at),
+      updatedAt: this.codec.readTime(r.updated_at),
+    }
+  }
+
+  async createGroup(directoryId: string, input: { kind: string; name: string; externalId: string | null }): Promise<Group> {
+    const now = new Date().toISOString()
+    const row = { id: randomUUID(), directory_id: directoryId, kind: input.kind, name: input.name, external_id: input.externalId, created_at: now, updated_at: now }
+    try {
+      await this.db.insertInto('groups').values(row).execute()
+    } catch (e) {
+      if (this.isUniqueViolation(e)) throw new UniqueViolation('name')
+      throw e
+    }
+    return this.groupFromRow(row)
+  }
+
+  async getGroup(directoryId: string, id: string): Promise<Group | null> {
+    const r = await this.db.selectFrom('groups').selectAll().where('directory_id', '=', directoryId).where('id', '=', id).executeTakeFirst()
+    return r ? this.groupFromRow(r) : null
+  }
+
+  async listGroups(directoryId: string, q: { kind?: string; name?: string; limit: number }): Promise<Group[]> {
+    let query = this.db.selectFrom('groups').selectAll().where('directory_id', '=', directoryId)
+    if (q.kind !== undefined) query = query.where('kind', '=', q.kind)
+    if (q.name !== undefined) query = query.where('name', '=', q.name)
+    const rows = await query.orderBy('created_at').orderBy('id').limit(q.limit).execute()
+    return rows.map((r) => this.groupFromRow(r))
+  }
+
+  async renameGroup(directoryId: string, id: string, name: string, at: string): Promise<Group | null> {
+    try {
+      await this.db.updateTable('groups').set({ name, updated_at: at }).where('directory_id', '=', directoryId).where('id', '=', id).execute()
+    } catch (e) {
+      if (this.isUniqueViolation(e)) throw new UniqueViolation('name')
+      throw e
+    }
+    return this.getGroup(directoryId, id)
+  }
+
+  async deleteGroup(directoryId: string, id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('groups').where('directory_id', '=', directoryId).where('id', '=', id).executeTakeFirst()
+    return Number(r.numDeletedRows) > 0
+  }
+
+  async addMembers(directoryId: string, groupId: string, userIds: string[]): Promise<string[]> {
+    if (!(await this.getGroup(directoryId, groupId)) || userIds.length === 0) return []
+    // Only users of the group's own directory can join it.
+    const valid = await this.db.selectFrom('users').select('id').where('directory_id', '=', directoryId).where('id', 'in', userIds).execute()
+    if (valid.length === 0) return []
+    const before = new Set(await this.listMembers(directoryId, groupId))
+    const added = valid.map((v) => v.id).filter((id) => !before.has(id))
+    if (added.length)
+      await this.db
+        .insertInto('group_members')
+        .values(added.map((user_id) => ({ group_id: groupId, user_id })))
+        .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
+        .execute()
+    return added
+  }
+
+  async removeMembers(directoryId: string, groupId: string, userIds: string[]): Promise<number> {
+    if (!(await this.getGroup(directoryId, groupId)) || userIds.length === 0) return 0
+    const r = await this.db.deleteFrom('group_members').where('group_id', '=', groupId).where('user_id', 'in', userIds).executeTakeFirst()
+    return Number(r.numDeletedRows)
+  }
+
+  async listMembers(directoryId: string, groupId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('group_members')
+      .innerJoin('groups', 'groups.id', 'group_members.group_id')
+      .select('group_members.user_id')
+      .where('groups.directory_id', '=', directoryId)
+      .where('group_members.group_id', '=', groupId)
+      .orderBy('group_members.user_id')
+      .execute()
+    return rows.map((r) => r.user_id)
+  }
+
+  async groupsOfUser(directoryId: string, userId: string): Promise<Group[]> {
+    const rows = await this.db
+      .selectFrom('groups')
+      .innerJoin('group_members', 'group_members.group_id', 'groups.id')
+      .selectAll('groups')
+      .where('groups.directory_id', '=', directoryId)
+      .where('group_members.user_id', '=', userId)
+      .orderBy('groups.name')
+      .execute()
+    return rows.map((r) => this.groupFromRow(r))
   }
 
   // ---- history

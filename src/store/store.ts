@@ -6,6 +6,7 @@ import type {
   ChangeSet,
   Directory,
   FieldDefinition,
+  Group,
   JsonObject,
   MatchKey,
   Scope,
@@ -171,6 +172,18 @@ export interface Store {
   listUsers(directoryId: string, q: UserListQuery): Promise<Page<UserRecord>>
   countUsers(directoryId: string): Promise<number>
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
+
+  // groups and memberships
+  createGroup(directoryId: string, input: { kind: string; name: string; externalId: string | null }): Promise<Group>
+  getGroup(directoryId: string, id: string): Promise<Group | null>
+  listGroups(directoryId: string, q: { kind?: string; name?: string; limit: number }): Promise<Group[]>
+  renameGroup(directoryId: string, id: string, name: string, at: string): Promise<Group | null>
+  deleteGroup(directoryId: string, id: string): Promise<boolean>
+  /** Adds users (of the same directory) to a group; returns the ids that were not members before. */
+  addMembers(directoryId: string, groupId: string, userIds: string[]): Promise<string[]>
+  removeMembers(directoryId: string, groupId: string, userIds: string[]): Promise<number>
+  listMembers(directoryId: string, groupId: string): Promise<string[]>
+  groupsOfUser(directoryId: string, userId: string): Promise<Group[]>
 
   // history
   listChanges(directoryId: string, q: ChangeQuery): Promise<Page<ChangeRecord>>
