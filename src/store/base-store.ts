@@ -268,7 +268,8 @@ export abstract class BaseStore implements Store {
         if (usernames.length) ors.push(eb('username_norm', 'in', usernames))
         return eb.or(ors)
       })
-    if (lock && this.capabilities.skipLocked) q = q.forUpdate()
+    // Locks are taken in id order, so two batches over the same users cannot deadlock.
+    if (lock && this.capabilities.skipLocked) q = q.orderBy('id').forUpdate()
     const rows = await q.execute()
     return rows.map((r) => userFromRow(r, this.codec))
   }

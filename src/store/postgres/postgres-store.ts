@@ -133,6 +133,9 @@ export class PostgresStore extends BaseStore {
             ${b.changes.map((c) => JSON.stringify(c.changes))}::json[])`.execute(trx)
       }
     } catch (e) {
+      const code = (e as { code?: string }).code
+      // A deadlock or serialization failure lost a race like a unique violation does: retry the batch.
+      if (code === '40P01' || code === '40001') throw new WriteConflict(`transaction lost a race (${code})`, 'version')
       if (this.isUniqueViolation(e)) {
         const c = String((e as { constraint?: string }).constraint)
         throw new WriteConflict(
