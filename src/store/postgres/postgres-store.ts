@@ -100,13 +100,20 @@ export class PostgresStore extends BaseStore {
     return undefined
   }
 
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) =>
-      fn({
-        lockUsers: (directoryId, lookup) => this.findUsersWith(trx, directoryId, lookup, true),
-        writeBatch: (batch) => this.writeBatchWith(trx, batch),
-      }),
-    )
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction().execute((trx) =>
+        fn({
+          lockUsers: (directoryId, lookup) => this.findUsersWith(trx, directoryId, lookup, true),
+          writeBatch: (batch) => this.writeBatchWith(trx, batch),
+        }),
+      )
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      // A deadlock or serialization failure lost a race as a unique violation does: the caller retries.
+      if (code === '40P01' || code === '40001') throw new WriteConflict(`transaction lost a race (${code})`, 'version')
+      throw e
+    }
   }
 
   private async writeBatchWith(trx: Kysely<DB>, b: BatchWrite): Promise<void> {
@@ -133,9 +140,6 @@ export class PostgresStore extends BaseStore {
             ${b.changes.map((c) => JSON.stringify(c.changes))}::json[])`.execute(trx)
       }
     } catch (e) {
-      const code = (e as { code?: string }).code
-      // A deadlock or serialization failure lost a race like a unique violation does: retry the batch.
-      if (code === '40P01' || code === '40001') throw new WriteConflict(`transaction lost a race (${code})`, 'version')
       if (this.isUniqueViolation(e)) {
         const c = String((e as { constraint?: string }).constraint)
         throw new WriteConflict(
