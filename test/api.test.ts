@@ -184,6 +184,32 @@ describeEachEngine('native API', (engine) => {
     expect(revoked.statusCode).toBe(401)
   })
 
+  it('groups: create, unique names, members from the same directory only, rename, delete', async () => {
+    const c = await h.client()
+    const d = await makeDirectory(c)
+    const other = await makeDirectory(c, { name: 'Other' })
+    const users = (await c.request('POST', `/api/v1/directories/${d.id}/users/bulk`, { rows: [{ email: 'a@x.io' }, { email: 'b@x.io' }] })).json().results.map((r: { userId: string }) => r.userId)
+    const stranger = (await c.request('POST', `/api/v1/directories/${other.id}/users`, { email: 's@x.io' })).json().id
+    const base = `/api/v1/directories/${d.id}/groups`
+    const g = await c.request('POST', base, { name: 'Engineering' })
+    expect(g.statusCode).toBe(201)
+    const gid = g.json().id
+    expect((await c.request('POST', base, { name: 'Engineering' })).statusCode).toBe(409)
+    const bad = await c.request('POST', `${base}/${gid}/members`, { userIds: [users[0], stranger] })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().errors[0]).toMatchObject({ field: 'userIds', code: 'user_not_found' })
+    expect((await c.request('GET', `${base}/${gid}`)).json().members).toEqual([])
+    expect((await c.request('POST', `${base}/${gid}/members`, { userIds: users })).json().added.sort()).toEqual([...users].sort())
+    expect((await c.request('DELETE', `${base}/${gid}/members/${users[1]}`)).statusCode).toBe(204)
+    const got = (await c.request('GET', `${base}/${gid}`)).json()
+    expect(got).toMatchObject({ name: 'Engineering', kind: 'group', members: [users[0]] })
+    expect((await c.request('PATCH', `${base}/${gid}`, { name: 'Eng' })).json().name).toBe('Eng')
+    expect((await c.request('GET', `${base}?name=Eng`)).json().data).toHaveLength(1)
+    expect((await c.request('GET', `/api/v1/directories/${other.id}/groups/${gid}`)).statusCode).toBe(404)
+    expect((await c.request('DELETE', `${base}/${gid}`)).statusCode).toBe(204)
+    expect((await c.request('GET', `${base}/${gid}`)).statusCode).toBe(404)
+  })
+
   it('ops: health, readiness, metrics with bulk row counters, OpenAPI 3.1 and /docs', async () => {
     const c = await h.client()
     const d = await makeDirectory(c)

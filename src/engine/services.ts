@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.js'
 import { createDirectoryService } from './directory-service.js'
+import { createGroupService } from './group-service.js'
 import { createKeyService } from './key-service.js'
 import { createUserService } from './user-service.js'
 
@@ -10,6 +11,7 @@ export function createServices(store: Store, opts: { batchSize: number }) {
     keys: createKeyService(store),
     directories: createDirectoryService(store),
     users: createUserService(store, opts),
+    groups: createGroupService(store),
   }
 }
 

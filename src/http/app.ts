@@ -15,6 +15,7 @@ import { errorHandler, notFoundHandler } from './problem.js'
 import { bulkRoutes } from './routes/bulk.js'
 import { directoryRoutes } from './routes/directories.js'
 import { fieldRoutes } from './routes/fields.js'
+import { groupRoutes } from './routes/groups.js'
 import { historyRoutes } from './routes/history.js'
 import { keyRoutes } from './routes/keys.js'
 import { opsRoutes } from './routes/ops.js'
@@ -98,6 +99,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await api.register(bulkRoutes(services, { maxRows: config.bulkMaxRows, maxBytes: config.bulkMaxBytes }, metrics))
       await api.register(fieldRoutes(services))
       await api.register(historyRoutes(services))
+      await api.register(groupRoutes(services))
       await api.register(keyRoutes(services))
     },
     { prefix: '/api/v1' },

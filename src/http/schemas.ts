@@ -225,3 +225,15 @@ export const page = <T extends TSchema>(item: T) =>
   Type.Object({ data: Type.Array(item), nextCursor: Nullable(Type.String({ description: 'Pass as cursor for the next page; null at the end' })) })
 
 export const DirParams = Type.Object({ dir: Type.String({ description: 'Directory id (UUID) or externalId' }) })
+
+export const GroupSchema = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.String({ description: 'group (native, SCIM), team (One of None), document or folder (Velt)' }),
+    name: Type.String(),
+    externalId: Nullable(Type.String()),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Group' },
+)
