@@ -151,6 +151,42 @@ describeEachEngine('native API', (engine) => {
     expect((await c.request('DELETE', `${base}/level`)).statusCode).toBe(404)
   })
 
+  it('unique custom fields: refused duplicates within a request and against stored users', async () => {
+    const c = await h.client()
+    const d = await makeDirectory(c)
+    const bulkUrl = `/api/v1/directories/${d.id}/users/bulk`
+    await c.request('POST', `/api/v1/directories/${d.id}/fields`, { key: 'team', type: 'string' })
+    await c.request('POST', bulkUrl, { rows: [{ email: 'a@x.io', fields: { team: 'red' } }, { email: 'b@x.io', fields: { team: 'red' } }] })
+    const clash = await c.request('POST', `/api/v1/directories/${d.id}/fields`, { key: 'team2', type: 'string', unique: true })
+    expect(clash.statusCode).toBe(201)
+    const dupData = await c.request('PATCH', `/api/v1/directories/${d.id}/fields/team`, { required: false })
+    expect(dupData.statusCode).toBe(200)
+    const refused = await c.request('POST', `/api/v1/directories/${d.id}/fields`, { key: 'badge', type: 'json', unique: true })
+    expect(refused.json().errors[0]).toMatchObject({ field: 'unique', code: 'invalid' })
+
+    const f = await c.request('POST', `/api/v1/directories/${d.id}/fields`, { key: 'employeeNo', type: 'string', unique: true })
+    expect(f.json().unique).toBe(true)
+    const r = await c.request('POST', bulkUrl, {
+      rows: [
+        { email: 'a@x.io', fields: { employeeNo: 'E-1' } },
+        { email: 'b@x.io', fields: { employeeNo: 'E-1' } },
+        { email: 'b@x.io', fields: { employeeNo: 'E-2' } },
+      ],
+    })
+    expect(r.json().results.map((x: { status: string }) => x.status)).toEqual(['updated', 'failed', 'updated'])
+    expect(r.json().results[1].errors[0]).toMatchObject({ field: 'fields.employeeNo', code: 'not_unique' })
+    const later = await c.request('POST', `/api/v1/directories/${d.id}/users`, { email: 'c@x.io', fields: { employeeNo: 'E-2' } })
+    expect(later.statusCode).toBe(409)
+    // Freeing a value lets another user take it in the same request, in order.
+    const swap = await c.request('POST', bulkUrl, { rows: [{ email: 'a@x.io', fields: { employeeNo: null } }, { email: 'c@x.io', fields: { employeeNo: 'E-1' } }] })
+    expect(swap.json().summary).toMatchObject({ updated: 1, created: 1, failed: 0 })
+    // A field whose stored values already repeat cannot become unique.
+    const dup = await c.request('POST', `/api/v1/directories/${d.id}/fields`, { key: 'team', type: 'string', unique: true })
+    expect(dup.statusCode).toBe(409)
+    await c.request('DELETE', `/api/v1/directories/${d.id}/fields/team2`)
+    await c.request('POST', bulkUrl, { rows: [{ email: 'a@x.io', fields: { team: 'blue' } }, { email: 'b@x.io', fields: { team: 'green' } }] })
+  })
+
   it('directory history filters by field', async () => {
     const c = await h.client()
     const d = await makeDirectory(c)

@@ -2,7 +2,7 @@ import { RollcallError } from '../core/errors.js'
 import { effectiveFields } from '../core/fields.js'
 import { compileRowValidator } from '../core/schema.js'
 import { type Store, type StoreTx, WriteConflict } from '../store/store.js'
-import { lookupFor, notProcessed, type PlanContext, planBatch, type PreparedRow, prepareRow } from './plan.js'
+import { lookupFor, notProcessed, type PlanContext, planBatch, type PreparedRow, prepareRow, uniqueCustomKeys } from './plan.js'
 import type { BulkCommand, BulkHooks, BulkResult, BulkRow, BulkSummary, RowResult } from './types.js'
 
 /** How often a batch that lost a race (a unique value taken meanwhile) is re-read and re-planned. */
@@ -27,6 +27,7 @@ export async function runBulk(
   const { options } = cmd
   const validate = compileRowValidator(cmd.fields)
   const definitions = effectiveFields(cmd.fields)
+  const uniqueFields = uniqueCustomKeys(definitions)
   const collect = hooks.collect ?? true
   const summary: BulkSummary = { total: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }
   const results: RowResult[] = []
@@ -45,7 +46,7 @@ export async function runBulk(
 
   /** Plans and writes one batch inside `tx`; returns its results without counting them. */
   async function applyBatch(tx: StoreTx, batch: PreparedRow[]): Promise<RowResult[]> {
-    const existing = await tx.lockUsers(cmd.directory.id, lookupFor(batch))
+    const existing = await tx.lockUsers(cmd.directory.id, lookupFor(batch, uniqueFields))
     const planned = planBatch(batch, existing, planContext())
     await tx.writeBatch(planned.write)
     if (hooks.beforeCommit) await hooks.beforeCommit(tx, planned.results)

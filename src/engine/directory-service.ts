@@ -20,6 +20,7 @@ export interface FieldInput {
 export type FieldPatch = Partial<Omit<FieldInput, 'key' | 'type'>>
 
 const STRINGY: ReadonlySet<FieldType> = new Set(['string', 'email', 'url', 'phone'])
+const UNIQUE_TYPES: ReadonlySet<FieldType> = new Set(['string', 'email', 'url', 'phone', 'integer', 'country', 'enum', 'date'])
 
 /** Directories and their field schemas, always seen through a principal: nothing crosses tenants. */
 export function createDirectoryService(store: Store) {
@@ -46,8 +47,8 @@ export function createDirectoryService(store: Store) {
       problems.push({ field: 'enumValues', code: 'required', message: 'an enum field needs at least one value in enumValues' })
     if (def.type !== 'enum' && def.enumValues != null)
       problems.push({ field: 'enumValues', code: 'invalid', message: 'enumValues applies only to enum fields' })
-    if (def.unique && !def.builtIn)
-      problems.push({ field: 'unique', code: 'not_supported', message: 'unique custom fields are not supported yet; use externalId for a unique key' })
+    if (def.unique && !def.builtIn && !UNIQUE_TYPES.has(def.type))
+      problems.push({ field: 'unique', code: 'invalid', message: `unique applies to text and integer fields, not '${def.type}'` })
     if (problems.length) throw errors.validation(problems)
   }
 
@@ -78,6 +79,7 @@ export function createDirectoryService(store: Store) {
 
     async remove(p: Principal, ref: string): Promise<void> {
       const dir = await resolve(p, ref)
+      for (const f of await store.listFields(dir.id)) if (f.unique && !f.builtIn) await store.setUniqueFieldIndex(dir.id, f.key, false)
       await store.deleteDirectory(p.tenantId, dir.id)
     },
 
@@ -112,6 +114,16 @@ export function createDirectoryService(store: Store) {
       }
       checkField(def)
       await store.putField(dir.id, def)
+      if (def.unique) {
+        try {
+          await store.setUniqueFieldIndex(dir.id, def.key, true)
+        } catch (e) {
+          await store.deleteField(dir.id, def.key)
+          if (e instanceof UniqueViolation)
+            throw new RollcallError('conflict', `Users of this directory already share values of '${def.key}'; it cannot be unique`)
+          throw e
+        }
+      }
       return def
     },
 
@@ -134,6 +146,7 @@ export function createDirectoryService(store: Store) {
     async deleteField(dir: Directory, key: string): Promise<void> {
       if (BUILT_IN_KEYS.has(key)) throw new RollcallError('bad_request', `'${key}' is a built-in field and cannot be deleted`)
       if (!(await store.deleteField(dir.id, key))) throw errors.fieldNotFound(key)
+      await store.setUniqueFieldIndex(dir.id, key, false)
     },
   }
 }

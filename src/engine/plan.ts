@@ -35,8 +35,12 @@ export function prepareRow(row: BulkRow, index: number, validate: RowValidator):
   return { index, patch: errors.length ? null : (data as UserPatch), ops: row.ops, errors, expectedVersion: row.expectedVersion }
 }
 
+/** Custom fields whose values must be unique in the directory. */
+export const uniqueCustomKeys = (definitions: readonly FieldDefinition[]): string[] =>
+  definitions.filter((d) => d.unique && !d.builtIn).map((d) => d.key)
+
 /** Everything a batch must read, as one lookup: match values and the unique values rows set. */
-export function lookupFor(rows: PreparedRow[]): UserLookup {
+export function lookupFor(rows: PreparedRow[], uniqueFields: readonly string[] = []): UserLookup {
   const sets: Record<(typeof UNIQUE_KEYS)[number], Set<string>> = {
     id: new Set(),
     externalId: new Set(),
@@ -50,7 +54,16 @@ export function lookupFor(rows: PreparedRow[]): UserLookup {
       if (typeof v === 'string') sets[k].add(v)
     }
   }
-  return { id: [...sets.id], externalId: [...sets.externalId], email: [...sets.email], username: [...sets.username] }
+  const fields: Record<string, (string | number)[]> = {}
+  for (const key of uniqueFields) {
+    const values = new Set<string | number>()
+    for (const r of rows) {
+      const v = r.patch?.fields?.[key]
+      if (typeof v === 'string' || typeof v === 'number') values.add(v)
+    }
+    if (values.size) fields[key] = [...values]
+  }
+  return { id: [...sets.id], externalId: [...sets.externalId], email: [...sets.email], username: [...sets.username], fields }
 }
 
 /** The users of a batch as they evolve row by row, findable by every unique key. */
@@ -62,7 +75,11 @@ class BatchState {
   /** Users written by this batch, in first-touch order. */
   readonly touched = new Map<string, UserRecord>()
 
-  constructor(existing: UserRecord[]) {
+  /** Unique custom field → JSON of the value → user id. */
+  private custom = new Map<string, Map<string, string>>()
+
+  constructor(existing: UserRecord[], readonly uniqueFields: readonly string[]) {
+    for (const k of uniqueFields) this.custom.set(k, new Map())
     for (const u of existing) {
       this.loaded.set(u.id, u)
       this.put(u)
@@ -79,11 +96,21 @@ class BatchState {
     return id === undefined ? undefined : this.byId.get(id)
   }
 
+  /** The user holding `value` in unique custom field `key`. */
+  findByField(key: string, value: unknown): UserRecord | undefined {
+    const id = this.custom.get(key)?.get(JSON.stringify(value))
+    return id === undefined ? undefined : this.byId.get(id)
+  }
+
   put(u: UserRecord): void {
     const old = this.byId.get(u.id)
-    if (old) for (const k of ['externalId', 'email', 'username'] as const) if (old[k] != null) this.keys[k].delete(this.norm(k, old[k]))
+    if (old) {
+      for (const k of ['externalId', 'email', 'username'] as const) if (old[k] != null) this.keys[k].delete(this.norm(k, old[k]))
+      for (const [k, m] of this.custom) if (old.fields[k] != null) m.delete(JSON.stringify(old.fields[k]))
+    }
     this.byId.set(u.id, u)
     for (const k of ['externalId', 'email', 'username'] as const) if (u[k] != null) this.keys[k].set(this.norm(k, u[k]), u.id)
+    for (const [k, m] of this.custom) if (u.fields[k] != null) m.set(JSON.stringify(u.fields[k]), u.id)
   }
 }
 
@@ -120,7 +147,7 @@ export const notProcessed = (index: number, maxErrors: number): RowResult =>
  */
 export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: PlanContext): PlannedBatch {
   const { options, definitions, now } = ctx
-  const state = new BatchState(existing)
+  const state = new BatchState(existing, uniqueCustomKeys(definitions))
   const results: RowResult[] = []
   const changes: ChangeWrite[] = []
   const applyOpts: ApplyOptions = { metadata: options.metadata, now }
@@ -177,6 +204,13 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
       const owner = state.find(k, v)
       if (owner && owner.id !== applied.after.id)
         errors.push({ field: k, code: 'not_unique', message: `${k} '${v}' is already used by user ${owner.id}` })
+    }
+    for (const k of state.uniqueFields) {
+      const v = applied.after.fields[k]
+      if (v == null || !(`fields.${k}` in applied.changes)) continue
+      const owner = state.findByField(k, v)
+      if (owner && owner.id !== applied.after.id)
+        errors.push({ field: `fields.${k}`, code: 'not_unique', message: `fields.${k} ${JSON.stringify(v)} is already used by user ${owner.id}` })
     }
     if (errors.length) return fail(row.index, errors, target?.id ?? null)
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely'
 import type { ApiKey, ChangeRecord, Directory, FieldDefinition, Group, Tenant, UserRecord } from '../core/types.js'
 import {
@@ -48,6 +48,9 @@ export abstract class BaseStore implements Store {
   protected abstract changeTouches(field: string): Expression<SqlBool>
   /** Value for a new directory's `number` column, or undefined to let the column default. */
   protected abstract nextDirectoryNumber(): Expression<number> | undefined
+  /** SQL expression: the custom field `key` of a user is one of `values`. */
+  protected abstract customFieldIn(key: string, values: (string | number)[]): Expression<SqlBool>
+  abstract setUniqueFieldIndex(directoryId: string, key: string, unique: boolean): Promise<void>
 
   async ping(): Promise<boolean> {
     try {
@@ -255,7 +258,8 @@ export abstract class BaseStore implements Store {
     const ext = lookup.externalId ?? []
     const emails = (lookup.email ?? []).map((e) => normEmail(e) as string)
     const usernames = (lookup.username ?? []).map((e) => normEmail(e) as string)
-    if (ids.length + ext.length + emails.length + usernames.length === 0) return []
+    const custom = Object.entries(lookup.fields ?? {}).filter(([, v]) => v.length > 0)
+    if (ids.length + ext.length + emails.length + usernames.length + custom.length === 0) return []
     let q = db
       .selectFrom('users')
       .selectAll()
@@ -266,6 +270,7 @@ export abstract class BaseStore implements Store {
         if (ext.length) ors.push(eb('external_id', 'in', ext))
         if (emails.length) ors.push(eb('email_norm', 'in', emails))
         if (usernames.length) ors.push(eb('username_norm', 'in', usernames))
+        for (const [key, values] of custom) ors.push(this.customFieldIn(key, values))
         return eb.or(ors)
       })
     // Locks are taken in id order, so two batches over the same users cannot deadlock.
@@ -476,4 +481,14 @@ export class UniqueViolation extends Error {
     super(`unique violation on ${field}`)
     this.name = 'UniqueViolation'
   }
+}
+
+/** Name of the index behind a unique custom field: stable, short, safe as an identifier. */
+export function uniqueIndexName(directoryId: string, key: string): string {
+  return `uf_${createHash('sha1').update(`${directoryId}/${key}`).digest('hex').slice(0, 24)}`
+}
+
+/** Identifiers and literals for the DDL of unique-field indexes: ids are UUIDs and keys match FIELD_KEY_PATTERN, checked again here. */
+export function assertDdlSafe(directoryId: string, key: string): void {
+  if (!/^[0-9a-f-]{36}$/.test(directoryId) || !/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(key)) throw new Error('unsafe identifier for DDL')
 }

@@ -32,6 +32,8 @@ export interface UserLookup {
   externalId?: string[]
   email?: string[]
   username?: string[]
+  /** Values of unique custom fields, by field key. */
+  fields?: Record<string, (string | number)[]>
 }
 
 /** One history record to write: a user's whole change-set for one row. */
@@ -164,6 +166,12 @@ export interface Store {
   listFields(directoryId: string): Promise<FieldDefinition[]>
   putField(directoryId: string, def: FieldDefinition): Promise<void>
   deleteField(directoryId: string, key: string): Promise<boolean>
+  /**
+   * Creates (or drops) the unique index that backs a unique custom field, so that concurrent
+   * writers cannot both take a value. Creating it fails with UniqueViolation when users of the
+   * directory already share a value.
+   */
+  setUniqueFieldIndex(directoryId: string, key: string, unique: boolean): Promise<void>
 
   // users
   getUser(directoryId: string, id: string): Promise<UserRecord | null>

@@ -1,6 +1,6 @@
 import { type Expression, Kysely, PostgresDialect, type SqlBool, sql } from 'kysely'
 import pg from 'pg'
-import { BaseStore } from '../base-store.js'
+import { assertDdlSafe, BaseStore, uniqueIndexName, UniqueViolation } from '../base-store.js'
 import { type Codec, normEmail, postgresCodec } from '../codec.js'
 import type { DB } from '../db-types.js'
 import { MIGRATIONS } from '../migrations/index.js'
@@ -96,6 +96,24 @@ export class PostgresStore extends BaseStore {
     return sql<SqlBool>`json_extract_path(changes, ${field}) IS NOT NULL`
   }
 
+  protected customFieldIn(key: string, values: (string | number)[]): Expression<SqlBool> {
+    return sql<SqlBool>`(fields ->> ${key}) = ANY(${values.map(String)}::text[])`
+  }
+
+  async setUniqueFieldIndex(directoryId: string, key: string, unique: boolean): Promise<void> {
+    assertDdlSafe(directoryId, key)
+    const name = uniqueIndexName(directoryId, key)
+    const ddl = unique
+      ? `CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON users ((fields ->> '${key}')) WHERE directory_id = '${directoryId}' AND (fields ->> '${key}') IS NOT NULL`
+      : `DROP INDEX IF EXISTS ${name}`
+    try {
+      await sql.raw(ddl).execute(this.db)
+    } catch (e) {
+      if (this.isUniqueViolation(e)) throw new UniqueViolation(key)
+      throw e
+    }
+  }
+
   protected nextDirectoryNumber(): undefined {
     return undefined
   }
@@ -118,7 +136,6 @@ export class PostgresStore extends BaseStore {
 
   private async writeBatchWith(trx: Kysely<DB>, b: BatchWrite): Promise<void> {
     try {
-      if (b.inserts.length) await this.insertUsers(trx, b)
       if (b.updates.length) await this.updateUsers(trx, b)
       if (b.deletes?.length) {
         const ids = b.deletes.map((d) => d.userId)
@@ -131,6 +148,8 @@ export class PostgresStore extends BaseStore {
           DELETE FROM group_members WHERE user_id = ANY(${ids}::text[])
           AND group_id IN (SELECT id FROM groups WHERE directory_id = ${b.directoryId})`.execute(trx)
       }
+      // Inserts after updates and deletes: those may free a unique value a new user takes.
+      if (b.inserts.length) await this.insertUsers(trx, b)
       if (b.changes.length) {
         const col = <K extends keyof BatchWrite['changes'][number]>(k: K) => b.changes.map((c) => c[k])
         await sql`

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { type Expression, Kysely, type SqlBool, SqliteDialect, sql } from 'kysely'
-import { BaseStore } from '../base-store.js'
+import { assertDdlSafe, BaseStore, uniqueIndexName, UniqueViolation } from '../base-store.js'
 import { type Codec, sqliteCodec, USER_COLUMNS, userValues } from '../codec.js'
 import type { DB } from '../db-types.js'
 import { MIGRATIONS } from '../migrations/index.js'
@@ -80,6 +80,25 @@ export class SqliteStore extends BaseStore {
     return sql<SqlBool>`json_type(changes, ${jsonPath(field)}) IS NOT NULL`
   }
 
+  protected customFieldIn(key: string, values: (string | number)[]): Expression<SqlBool> {
+    return sql<SqlBool>`json_extract(fields, ${jsonPath(key)}) IN (${sql.join(values)})`
+  }
+
+  async setUniqueFieldIndex(directoryId: string, key: string, unique: boolean): Promise<void> {
+    assertDdlSafe(directoryId, key)
+    const name = uniqueIndexName(directoryId, key)
+    const expr = `json_extract(fields, '${jsonPath(key)}')`
+    const ddl = unique
+      ? `CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON users (${expr}) WHERE directory_id = '${directoryId}' AND ${expr} IS NOT NULL`
+      : `DROP INDEX IF EXISTS ${name}`
+    try {
+      await sql.raw(ddl).execute(this.db)
+    } catch (e) {
+      if (this.isUniqueViolation(e)) throw new UniqueViolation(key)
+      throw e
+    }
+  }
+
   protected nextDirectoryNumber(): Expression<number> {
     return sql<number>`(SELECT COALESCE(MAX(number), 0) + 1 FROM directories)`
   }
@@ -125,7 +144,6 @@ export class SqliteStore extends BaseStore {
     const s = (this.stmts ??= this.prepare())
     const c = this.codec
     try {
-      for (const u of b.inserts) s.insertUser.run(userValues(u, c))
       for (const { user, expectedVersion } of b.updates) {
         const v = userValues(user, c)
         const r = s.updateUser.run(...v.slice(2), user.directoryId, user.id, expectedVersion)
@@ -136,6 +154,8 @@ export class SqliteStore extends BaseStore {
         if (r.changes !== 1) throw new WriteConflict(`user ${d.userId} changed concurrently`, 'version')
         s.deleteMemberships.run(d.userId, b.directoryId)
       }
+      // Inserts last: an update in the same batch may free a unique value a new user takes.
+      for (const u of b.inserts) s.insertUser.run(userValues(u, c))
       for (const ch of b.changes) {
         s.insertChange.run(b.directoryId, ch.userId, ch.action, ch.at, ch.channel, ch.keyId, ch.requestId, ch.jobId, JSON.stringify(ch.changes))
       }
