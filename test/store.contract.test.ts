@@ -92,10 +92,10 @@ describeEachEngine('Store contract', (engine) => {
   it('idempotency keys: claimed once, then replayed; released keys can be claimed again', async () => {
     const store = engine.store()
     const t = await store.ensureTenant(`t-${randomUUID()}`)
-    const rec = { tenantId: t.id, key: 'k1', fingerprint: 'f1', state: 'pending' as const, status: null, contentType: null, body: null, createdAt: new Date().toISOString() }
+    const rec = { tenantId: t.id, key: 'k1', fingerprint: 'f1', state: 'pending' as const, status: null, contentType: null, headers: null, body: null, createdAt: new Date().toISOString() }
     expect(await store.claimIdempotencyKey(rec)).toBeNull()
     expect(await store.claimIdempotencyKey(rec)).toMatchObject({ state: 'pending', fingerprint: 'f1' })
-    await store.completeIdempotencyKey(t.id, 'k1', { status: 201, contentType: 'application/json', body: '{"ok":true}' })
+    await store.completeIdempotencyKey(t.id, 'k1', { status: 201, contentType: 'application/json', headers: { etag: 'W/"1"' }, body: '{"ok":true}' })
     expect(await store.claimIdempotencyKey({ ...rec, fingerprint: 'f2' })).toMatchObject({ state: 'done', status: 201, body: '{"ok":true}', fingerprint: 'f1' })
     await store.releaseIdempotencyKey(t.id, 'k1')
     expect(await store.claimIdempotencyKey(rec)).toBeNull()

@@ -37,8 +37,15 @@ export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
 
 /** True when any string inside the value holds a NUL character, which neither engine can store in text. */
 export function containsNul(v: unknown): boolean {
-  if (typeof v === 'string') return v.includes('\u0000')
-  if (Array.isArray(v)) return v.some(containsNul)
-  if (isPlainObject(v)) return Object.keys(v).some((k) => k.includes('\u0000') || containsNul(v[k]))
-  return false
+  return nulPaths(v).length > 0
+}
+
+/** Dotted paths of the strings (or keys) inside a value that hold a NUL character ('' for the value itself). */
+export function nulPaths(v: unknown, path = ''): string[] {
+  const join = (k: string | number) => (path ? `${path}.${k}` : String(k))
+  if (typeof v === 'string') return v.includes('\u0000') ? [path] : []
+  if (Array.isArray(v)) return v.flatMap((x, i) => nulPaths(x, join(i)))
+  if (isPlainObject(v))
+    return Object.keys(v).flatMap((k) => (k.includes('\u0000') ? [join(k.replace(/\u0000/g, '\\0'))] : nulPaths(v[k], join(k))))
+  return []
 }

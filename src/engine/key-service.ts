@@ -9,6 +9,13 @@ export interface CreatedKey {
   secret: string
 }
 
+/** A key is within a caller's reach when the caller is unlimited, or the key is limited to a subset of the caller's directories. */
+function visibleTo(key: ApiKey, by?: Principal): boolean {
+  if (!by || by.directories === null) return true
+  const mine = by.directories
+  return key.directories !== null && key.directories.every((d) => mine.includes(d))
+}
+
 export function createKeyService(store: Pick<Store, 'createKey' | 'findKeyByHash' | 'listKeys' | 'revokeKey' | 'touchKey' | 'getDirectory' | 'ensureTenant'>) {
   /** Minutes between `lastUsedAt` updates of one key: a write per request would be wasted. */
   const TOUCH_EVERY_MS = 60_000
@@ -70,9 +77,14 @@ export function createKeyService(store: Pick<Store, 'createKey' | 'findKeyByHash
       return (await this.create(tenant.id, { name, scopes: ['admin'], secret })).key
     },
 
-    list: (tenantId: string) => store.listKeys(tenantId),
+    /** The tenant's keys; a directory-limited caller sees only keys limited to its own directories. */
+    async list(tenantId: string, by?: Principal): Promise<ApiKey[]> {
+      return (await store.listKeys(tenantId)).filter((k) => visibleTo(k, by))
+    },
 
-    async revoke(tenantId: string, id: string): Promise<void> {
+    async revoke(tenantId: string, id: string, by?: Principal): Promise<void> {
+      const key = (await store.listKeys(tenantId)).find((k) => k.id === id)
+      if (!key || !visibleTo(key, by)) throw errors.keyNotFound(id)
       if (!(await store.revokeKey(tenantId, id, new Date().toISOString()))) throw errors.keyNotFound(id)
     },
   }

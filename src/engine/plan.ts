@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FieldError } from '../core/errors.js'
-import { containsNul, isPlainObject } from '../core/merge.js'
+import { isPlainObject, nulPaths } from '../core/merge.js'
 import type { RowValidator } from '../core/schema.js'
 import type { ChangeContext, FieldDefinition, MatchKey, UserRecord } from '../core/types.js'
 import { type ApplyOptions, applyPatch, blankUser, type FieldOp, type UserPatch } from '../core/user-patch.js'
@@ -31,7 +31,7 @@ export function prepareRow(row: BulkRow, index: number, validate: RowValidator):
     errors.push({ field: '', code: 'empty_row', message: 'the row sets no field' })
   }
   errors.push(...validate(data))
-  if (containsNul(data)) errors.push({ field: '', code: 'invalid_character', message: 'text may not contain the NUL character (U+0000)' })
+  for (const field of nulPaths(data)) errors.push({ field, code: 'invalid_character', message: 'text may not contain the NUL character (U+0000)' })
   return { index, patch: errors.length ? null : (data as UserPatch), ops: row.ops, errors, expectedVersion: row.expectedVersion }
 }
 

@@ -6,6 +6,13 @@ import type { ChangeQuery, Store, UserListQuery } from '../store/store.js'
 import { runBulk } from './bulk-engine.js'
 import { type BulkHooks, type BulkOptions, type BulkResult, type BulkRow, DEFAULT_OPTIONS } from './types.js'
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** User ids are UUIDs: anything else names no user (and never reaches a query). */
+function assertUserId(id: string): void {
+  if (!UUID_RE.test(id)) throw errors.userNotFound(id)
+}
+
 /** Row error codes that mean "conflicts with another user" rather than "bad input". */
 const CONFLICT_CODES = new Set(['user_exists', 'not_unique'])
 
@@ -43,6 +50,7 @@ export function createUserService(store: Store, defaults: { batchSize: number })
     bulk,
 
     async get(dir: Directory, id: string): Promise<UserRecord> {
+      assertUserId(id)
       const u = await store.getUser(dir.id, id)
       if (!u) throw errors.userNotFound(id)
       return u
@@ -78,6 +86,7 @@ export function createUserService(store: Store, defaults: { batchSize: number })
 
     /** Merge-patches one user by id (RFC 7396 for the whole body). */
     async patch(dir: Directory, id: string, data: unknown, context: ChangeContext, expectedVersion?: number): Promise<UserRecord> {
+      assertUserId(id)
       if (data === null || typeof data !== 'object' || Array.isArray(data))
         throw errors.validation([{ field: '', code: 'invalid_type', message: 'the body must be a JSON object' }])
       if ('id' in data && (data as { id: unknown }).id !== id)
@@ -87,6 +96,7 @@ export function createUserService(store: Store, defaults: { batchSize: number })
     },
 
     async remove(dir: Directory, id: string, context: ChangeContext, expectedVersion?: number): Promise<void> {
+      assertUserId(id)
       await store.transaction(async (tx) => {
         const [user] = await tx.lockUsers(dir.id, { id: [id] })
         if (!user) throw errors.userNotFound(id)

@@ -10,6 +10,7 @@ import { createServices, type Services } from '../engine/services.js'
 import type { Store } from '../store/store.js'
 import { bearerAuth } from './auth.js'
 import { registerIdempotency } from './idempotency.js'
+import { registerNulGuard } from './nul-guard.js'
 import { createMetrics, type Metrics, registerRequestMetrics } from './metrics.js'
 import { errorHandler, notFoundHandler } from './problem.js'
 import { bulkRoutes } from './routes/bulk.js'
@@ -69,11 +70,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.setValidatorCompiler(validatorCompiler())
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
+  // JSON only: a text/plain body is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain')
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
   app.addHook('onRequest', bearerAuth(services.keys))
+  registerNulGuard(app)
   registerIdempotency(app, store)
   registerRequestMetrics(app, metrics)
 

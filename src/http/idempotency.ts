@@ -11,6 +11,8 @@ declare module 'fastify' {
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const KEY_RE = /^[\x21-\x7e]{1,255}$/
+/** Headers of the first answer that a replay repeats. */
+const REPLAYED_HEADERS = ['location', 'etag']
 
 /**
  * `Idempotency-Key` on every mutating route: the first request with a key is processed and its
@@ -35,6 +37,7 @@ export function registerIdempotency(app: FastifyInstance, store: Store): void {
       state: 'pending',
       status: null,
       contentType: null,
+      headers: null,
       body: null,
       createdAt: new Date().toISOString(),
     })
@@ -47,6 +50,7 @@ export function registerIdempotency(app: FastifyInstance, store: Store): void {
     if (existing.state === 'pending') throw new RollcallError('idempotency_in_progress', `The request with Idempotency-Key '${key}' is still running`)
     reply.code(existing.status ?? 200).header('idempotent-replayed', 'true')
     if (existing.contentType) reply.type(existing.contentType)
+    for (const [name, value] of Object.entries(existing.headers ?? {})) reply.header(name, value)
     return reply.send(existing.body ?? '')
   })
 
@@ -58,6 +62,12 @@ export function registerIdempotency(app: FastifyInstance, store: Store): void {
       await store.completeIdempotencyKey(request.principal.tenantId, key, {
         status: reply.statusCode,
         contentType: String(reply.getHeader('content-type') ?? 'application/json'),
+        headers: Object.fromEntries(
+          REPLAYED_HEADERS.flatMap((h) => {
+            const v = reply.getHeader(h)
+            return v === undefined ? [] : [[h, String(v)]]
+          }),
+        ),
         body: typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '',
       })
     return payload

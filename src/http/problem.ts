@@ -65,6 +65,8 @@ export function fromFastifyError(err: FastifyError): RollcallError {
 }
 
 export function sendProblem(reply: FastifyReply, e: RollcallError): FastifyReply {
+  // RFC 9110 §11.6.1: a 401 names the scheme the client should use.
+  if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="rollcall"')
   return reply
     .code(e.status)
     .type('application/problem+json')

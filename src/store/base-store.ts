@@ -437,6 +437,7 @@ export abstract class BaseStore implements Store {
         state: 'pending',
         status: null,
         content_type: null,
+        headers: null,
         body: null,
         created_at: rec.createdAt,
       })
@@ -456,15 +457,20 @@ export abstract class BaseStore implements Store {
       state: e.state as IdempotencyRecord['state'],
       status: e.status,
       contentType: e.content_type,
+      headers: e.headers == null ? null : this.codec.readJson<Record<string, string>>(e.headers),
       body: e.body,
       createdAt: this.codec.readTime(e.created_at),
     }
   }
 
-  async completeIdempotencyKey(tenantId: string, key: string, res: { status: number; contentType: string; body: string }): Promise<void> {
+  async completeIdempotencyKey(
+    tenantId: string,
+    key: string,
+    res: { status: number; contentType: string; headers: Record<string, string>; body: string },
+  ): Promise<void> {
     await this.db
       .updateTable('idempotency_keys')
-      .set({ state: 'done', status: res.status, content_type: res.contentType, body: res.body })
+      .set({ state: 'done', status: res.status, content_type: res.contentType, headers: this.codec.writeJson(res.headers), body: res.body })
       .where('tenant_id', '=', tenantId)
       .where('key', '=', key)
       .execute()

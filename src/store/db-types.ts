@@ -109,6 +109,7 @@ export interface IdempotencyKeysTable {
   state: string
   status: number | null
   content_type: string | null
+  headers: unknown
   body: string | null
   created_at: unknown
 }

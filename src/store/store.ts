@@ -118,6 +118,8 @@ export interface IdempotencyRecord {
   state: 'pending' | 'done'
   status: number | null
   contentType: string | null
+  /** Response headers worth replaying (Location, ETag). */
+  headers: Record<string, string> | null
   body: string | null
   createdAt: string
 }
@@ -199,7 +201,7 @@ export interface Store {
   // idempotency
   /** Claims a key: returns null when newly claimed, else the existing record. */
   claimIdempotencyKey(rec: IdempotencyRecord): Promise<IdempotencyRecord | null>
-  completeIdempotencyKey(tenantId: string, key: string, res: { status: number; contentType: string; body: string }): Promise<void>
+  completeIdempotencyKey(tenantId: string, key: string, res: { status: number; contentType: string; headers: Record<string, string>; body: string }): Promise<void>
   releaseIdempotencyKey(tenantId: string, key: string): Promise<void>
 }
 

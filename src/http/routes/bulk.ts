@@ -28,7 +28,7 @@ export const bulkRoutes =
       '/directories/:dir/users/bulk',
       {
         bodyLimit: limits.maxBytes,
-        config: { scope: 'write', tooLargeHint: hint('{dir}') },
+        config: { scope: 'write', tooLargeHint: hint('{dir}'), rowsCheckedPerRow: true },
         schema: {
           operationId: 'bulkUsers',
           tags: ['users'],

@@ -34,7 +34,7 @@ export const keyRoutes =
         config: { scope: 'admin' },
         schema: { operationId: 'listKeys', tags: ['keys'], summary: "The tenant's API keys (never their secrets)", response: { 200: Type.Object({ data: Type.Array(KeySchema) }), ...problems } },
       },
-      async (req) => ({ data: await s.keys.list(principalOf(req).tenantId) }),
+      async (req) => ({ data: await s.keys.list(principalOf(req).tenantId, principalOf(req)) }),
     )
 
     app.delete(
@@ -44,7 +44,7 @@ export const keyRoutes =
         schema: { operationId: 'revokeKey', tags: ['keys'], summary: 'Revoke an API key', params: Type.Object({ id: Type.String() }), response: { 204: Type.Null(), ...problems } },
       },
       async (req, reply) => {
-        await s.keys.revoke(principalOf(req).tenantId, req.params.id)
+        await s.keys.revoke(principalOf(req).tenantId, req.params.id, principalOf(req))
         return reply.code(204).send(null)
       },
     )

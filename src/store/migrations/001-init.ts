@@ -117,6 +117,7 @@ CREATE TABLE idempotency_keys (
   state TEXT NOT NULL,
   status INTEGER,
   content_type TEXT,
+  headers TEXT,
   body TEXT,
   created_at TEXT NOT NULL,
   PRIMARY KEY (tenant_id, key)
@@ -233,6 +234,7 @@ CREATE TABLE idempotency_keys (
   state TEXT NOT NULL,
   status INTEGER,
   content_type TEXT,
+  headers JSON,
   body TEXT,
   created_at TIMESTAMPTZ NOT NULL,
   PRIMARY KEY (tenant_id, key)
