@@ -46,6 +46,6 @@ export function nulPaths(v: unknown, path = ''): string[] {
   if (typeof v === 'string') return v.includes('\u0000') ? [path] : []
   if (Array.isArray(v)) return v.flatMap((x, i) => nulPaths(x, join(i)))
   if (isPlainObject(v))
-    return Object.keys(v).flatMap((k) => (k.includes('\u0000') ? [join(k.replace(/\u0000/g, '\\0'))] : nulPaths(v[k], join(k))))
+    return Object.keys(v).flatMap((k) => (k.includes('\u0000') ? [join(k.split('\u0000').join('\\0'))] : nulPaths(v[k], join(k))))
   return []
 }
