@@ -6,6 +6,7 @@ import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from '../config.js'
+import { registerDoors } from '../doors/index.js'
 import { createServices, type Services } from '../engine/services.js'
 import type { Store } from '../store/store.js'
 import { bearerAuth } from './auth.js'
@@ -108,6 +109,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
     { prefix: '/api/v1' },
   )
+  await registerDoors(app, services)
   return { app, services, metrics }
 }
 

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify'
+import type { Services } from '../engine/services.js'
+
+/**
+ * Every door: a Fastify plugin registered under its vendor's base URL. A door is a thin
+ * translator (DESIGN.md, "One engine, many doors"): it parses its vendor's request, calls the
+ * core services, and renders the result in its vendor's shapes. It never touches the store.
+ *
+ * Each door sets its own error handler and not-found handler inside its scope, so every error
+ * leaves in the vendor's envelope, and authenticates with its vendor's headers, setting
+ * `request.principal` (which the shared idempotency and NUL-guard hooks rely on).
+ */
+export type Door = (services: Services) => (app: FastifyInstance) => Promise<void>
+
+export interface DoorEntry {
+  /** Base URL a client of the vendor points at. */
+  prefix: string
+  door: Door
+}
+
+/** The registered doors. Each door adds its one line here. */
+export const DOORS: DoorEntry[] = []
+
+export async function registerDoors(app: FastifyInstance, services: Services): Promise<void> {
+  for (const { prefix, door } of DOORS) await app.register(door(services), { prefix })
+}
