@@ -23,9 +23,11 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
   // Timestamp plus pid: unique per run, and a valid identifier with no quoting games.
   const name = `rollcall_bench_${Date.now()}_${process.pid}`
   const serverVersion = await withAdmin(adminUrl, async (c) => {
-    const v = (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v
+    // autovacuum decides whether the planner ever sees statistics of the freshly filled tables.
+    const { v, av } = (await c.query<{ v: string; av: string }>(
+      "SELECT current_setting('server_version') AS v, current_setting('autovacuum') AS av")).rows[0]
     await c.query(`CREATE DATABASE ${name}`)
-    return v
+    return `${v}, autovacuum ${av}`
   })
   const url = new URL(adminUrl)
   url.pathname = `/${name}`

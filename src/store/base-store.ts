@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { type Expression, type Kysely, type SqlBool, sql } from 'kysely'
+import { type Expression, expressionBuilder, type Kysely, type SqlBool, sql } from 'kysely'
 import type { ApiKey, ChangeRecord, Directory, FieldDefinition, Group, Tenant, UserRecord } from '../core/types.js'
+import type { UserSearch, UserSearchResult } from '../core/user-filter.js'
 import {
   changeFromRow,
   type Codec,
@@ -11,6 +12,8 @@ import {
   userFromRow,
 } from './codec.js'
 import type { DB } from './db-types.js'
+import type { JobStore } from './job-store.js'
+import { searchUsers, type UserFilterDialect } from './user-filter.js'
 import type {
   ChangeQuery,
   Dialect,
@@ -21,6 +24,7 @@ import type {
   Store,
   StoreCapabilities,
   StoreTx,
+  UserFilter,
   UserListQuery,
   UserLookup,
 } from './store.js'
@@ -35,6 +39,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export abstract class BaseStore implements Store {
   abstract readonly dialect: Dialect
   abstract readonly capabilities: StoreCapabilities
+  abstract readonly jobs: JobStore
   protected abstract readonly db: Kysely<DB>
   protected abstract readonly codec: Codec
 
@@ -50,6 +55,8 @@ export abstract class BaseStore implements Store {
   protected abstract nextDirectoryNumber(): Expression<number> | undefined
   /** SQL expression: the custom field `key` of a user is one of `values`. */
   protected abstract customFieldIn(key: string, values: (string | number)[]): Expression<SqlBool>
+  /** How this engine reads custom fields and orders text in `searchUsers` filters (see user-filter.ts). */
+  protected abstract readonly userFilterDialect: UserFilterDialect
   abstract setUniqueFieldIndex(directoryId: string, key: string, unique: boolean): Promise<void>
 
   async ping(): Promise<boolean> {
@@ -279,18 +286,32 @@ export abstract class BaseStore implements Store {
     return rows.map((r) => userFromRow(r, this.codec))
   }
 
+  /** The WHERE conditions of a user list or count: one place, so a page and its total always agree. */
+  private userFilter(directoryId: string, f: UserFilter): Expression<SqlBool>[] {
+    const eb = expressionBuilder<DB, 'users'>()
+    const c: Expression<SqlBool>[] = [eb('directory_id', '=', directoryId)]
+    if (f.email !== undefined) c.push(eb('email_norm', '=', normEmail(f.email)))
+    if (f.username !== undefined) c.push(eb('username_norm', '=', normEmail(f.username)))
+    if (f.externalId !== undefined) c.push(eb('external_id', '=', f.externalId))
+    if (f.phone !== undefined) c.push(eb('phone', '=', f.phone))
+    if (f.createdAfter) c.push(eb('created_at', '>=', f.createdAfter))
+    if (f.createdBefore) c.push(eb('created_at', '<', f.createdBefore))
+    if (f.updatedAfter) c.push(eb('updated_at', '>=', f.updatedAfter))
+    if (f.updatedBefore) c.push(eb('updated_at', '<', f.updatedBefore))
+    if (f.lastLoginAfter) c.push(eb('last_login_at', '>=', f.lastLoginAfter))
+    if (f.lastLoginBefore) c.push(eb('last_login_at', '<', f.lastLoginBefore))
+    if (f.loginCountMin !== undefined) c.push(eb('login_count', '>=', f.loginCountMin))
+    if (f.loginCountMax !== undefined) c.push(eb('login_count', '<=', f.loginCountMax))
+    for (const [k, v] of Object.entries(f.fields ?? {})) c.push(this.customFieldEquals(k, v))
+    return c
+  }
+
   async listUsers(directoryId: string, q: UserListQuery): Promise<Page<UserRecord>> {
-    let query = this.db.selectFrom('users').selectAll().where('directory_id', '=', directoryId)
-    if (q.email !== undefined) query = query.where('email_norm', '=', normEmail(q.email))
-    if (q.username !== undefined) query = query.where('username_norm', '=', normEmail(q.username))
-    if (q.externalId !== undefined) query = query.where('external_id', '=', q.externalId)
-    if (q.createdAfter) query = query.where('created_at', '>=', q.createdAfter)
-    if (q.createdBefore) query = query.where('created_at', '<', q.createdBefore)
-    if (q.updatedAfter) query = query.where('updated_at', '>=', q.updatedAfter)
-    if (q.updatedBefore) query = query.where('updated_at', '<', q.updatedBefore)
-    for (const [k, v] of Object.entries(q.fields ?? {})) query = query.where(this.customFieldEquals(k, v))
+    let query = this.db.selectFrom('users').selectAll().where((eb) => eb.and(this.userFilter(directoryId, q)))
     if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq)
-    const rows = await query.orderBy('seq').limit(q.limit + 1).execute()
+    query = query.orderBy('seq').limit(q.limit + 1)
+    if (q.offset) query = query.offset(q.offset)
+    const rows = await query.execute()
     const more = rows.length > q.limit
     const page = more ? rows.slice(0, q.limit) : rows
     return {
@@ -299,13 +320,17 @@ export abstract class BaseStore implements Store {
     }
   }
 
-  async countUsers(directoryId: string): Promise<number> {
+  async countUsers(directoryId: string, filter: UserFilter = {}): Promise<number> {
     const r = await this.db
       .selectFrom('users')
       .select((eb) => eb.fn.countAll().as('n'))
-      .where('directory_id', '=', directoryId)
+      .where((eb) => eb.and(this.userFilter(directoryId, filter)))
       .executeTakeFirstOrThrow()
     return Number(r.n)
+  }
+
+  searchUsers(directoryId: string, q: UserSearch): Promise<UserSearchResult> {
+    return searchUsers(this.db, this.codec, this.userFilterDialect, directoryId, q)
   }
 
   // ---- groups
@@ -339,10 +364,11 @@ export abstract class BaseStore implements Store {
     return r ? this.groupFromRow(r) : null
   }
 
-  async listGroups(directoryId: string, q: { kind?: string; name?: string; limit: number }): Promise<Group[]> {
+  async listGroups(directoryId: string, q: { kind?: string; name?: string; externalId?: string; limit: number }): Promise<Group[]> {
     let query = this.db.selectFrom('groups').selectAll().where('directory_id', '=', directoryId)
     if (q.kind !== undefined) query = query.where('kind', '=', q.kind)
     if (q.name !== undefined) query = query.where('name', '=', q.name)
+    if (q.externalId !== undefined) query = query.where('external_id', '=', q.externalId)
     const rows = await query.orderBy('created_at').orderBy('id').limit(q.limit).execute()
     return rows.map((r) => this.groupFromRow(r))
   }
@@ -414,6 +440,7 @@ export abstract class BaseStore implements Store {
     let query = this.db.selectFrom('changes').selectAll().where('directory_id', '=', directoryId)
     if (q.userId !== undefined) query = query.where('user_id', '=', q.userId)
     if (q.jobId !== undefined) query = query.where('job_id', '=', q.jobId)
+    if (q.action !== undefined) query = query.where('action', '=', q.action)
     if (q.field !== undefined) query = query.where(this.changeTouches(q.field))
     if (q.beforeSeq !== undefined) query = query.where('seq', '<', q.beforeSeq)
     const rows = await query.orderBy('seq', 'desc').limit(q.limit + 1).execute()

@@ -120,7 +120,36 @@ export interface SchemaMigrationsTable {
   applied_at: unknown
 }
 
+export interface JobsTable {
+  id: string
+  tenant_id: string
+  directory_id: string
+  kind: string
+  state: string
+  format: string
+  options: unknown
+  source_job_id: string | null
+  key_id: string | null
+  request_id: string | null
+  created_at: unknown
+  updated_at: unknown
+}
+
+export interface JobResultsTable {
+  job_id: string
+  row_index: number
+  line: number | null
+  status: string
+  user_id: string | null
+  changed_fields: unknown
+  errors: unknown
+  plan: unknown
+  raw: string | null
+}
+
 export interface DB {
+  jobs: JobsTable
+  job_results: JobResultsTable
   tenants: TenantsTable
   api_keys: ApiKeysTable
   directories: DirectoriesTable

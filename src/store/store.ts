@@ -14,6 +14,9 @@ import type {
   UserRecord,
 } from '../core/types.js'
 
+import type { UserSearch, UserSearchResult } from '../core/user-filter.js'
+import type { JobStore } from './job-store.js'
+
 export type Dialect = 'sqlite' | 'postgres'
 
 /**
@@ -67,6 +70,8 @@ export class WriteConflict extends Error {
 
 /** Operations inside one transaction. */
 export interface StoreTx {
+  /** Job bookkeeping inside the same transaction (results and checkpoint with the batch). */
+  readonly jobs: JobStore
   /** Users of a directory matching any of the lookups; locked for update until the transaction ends. */
   lockUsers(directoryId: string, lookup: UserLookup): Promise<UserRecord[]>
   writeBatch(batch: BatchWrite): Promise<void>
@@ -82,10 +87,23 @@ export interface UserListQuery {
   createdBefore?: string
   updatedAfter?: string
   updatedBefore?: string
+  /** Exact match on the stored phone text. */
+  phone?: string
+  /** Inclusive bounds on `loginCount`. */
+  loginCountMin?: number
+  loginCountMax?: number
+  /** `lastLoginAt >= lastLoginAfter` and `lastLoginAt < lastLoginBefore` (users never logged in match neither). */
+  lastLoginAfter?: string
+  lastLoginBefore?: string
   /** Return users after this internal sequence number (cursor pagination). */
   afterSeq?: number
+  /** Skip this many matching users (offset pagination, for doors whose vendors page by offset). */
+  offset?: number
   limit: number
 }
+
+/** The filters of a user list, without its paging: what `countUsers` counts. */
+export type UserFilter = Omit<UserListQuery, 'afterSeq' | 'offset' | 'limit'>
 
 export interface Page<T> {
   items: T[]
@@ -98,6 +116,8 @@ export interface ChangeQuery {
   /** Only records that touched this field path (`email`, `metadata.tier`, `fields.dept`). */
   field?: string
   jobId?: string
+  /** Only records of this action (`delete`: to find a deleted user's last state). */
+  action?: ChangeAction
   /** Newest first: records with a sequence number below this. */
   beforeSeq?: number
   limit: number
@@ -137,6 +157,8 @@ export interface DirectoryPatch {
 export interface Store {
   readonly dialect: Dialect
   readonly capabilities: StoreCapabilities
+  /** Jobs, their input, results and webhooks. */
+  readonly jobs: JobStore
 
   /** Applies pending migrations; returns the names applied. Safe to call concurrently. */
   migrate(): Promise<string[]>
@@ -180,13 +202,16 @@ export interface Store {
   /** Without locking: for reads and dry runs. */
   findUsers(directoryId: string, lookup: UserLookup): Promise<UserRecord[]>
   listUsers(directoryId: string, q: UserListQuery): Promise<Page<UserRecord>>
-  countUsers(directoryId: string): Promise<number>
+  /** Users of the directory, or only those matching `filter`. */
+  countUsers(directoryId: string, filter?: UserFilter): Promise<number>
+  /** Users matching a filter tree (SCIM's filters), sorted, paged by offset, with the total that match. */
+  searchUsers(directoryId: string, q: UserSearch): Promise<UserSearchResult>
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
 
   // groups and memberships
   createGroup(directoryId: string, input: { kind: string; name: string; externalId: string | null }): Promise<Group>
   getGroup(directoryId: string, id: string): Promise<Group | null>
-  listGroups(directoryId: string, q: { kind?: string; name?: string; limit: number }): Promise<Group[]>
+  listGroups(directoryId: string, q: { kind?: string; name?: string; externalId?: string; limit: number }): Promise<Group[]>
   renameGroup(directoryId: string, id: string, name: string, at: string): Promise<Group | null>
   deleteGroup(directoryId: string, id: string): Promise<boolean>
   /** Adds users (of the same directory) to a group; returns the ids that were not members before. */

@@ -12,5 +12,6 @@ export interface Migration {
 }
 
 import { m001 } from './001-init.js'
+import { m002 } from './002-jobs.js'
 
-export const MIGRATIONS: readonly Migration[] = [m001]
+export const MIGRATIONS: readonly Migration[] = [m001, m002]

@@ -3,8 +3,10 @@ import pg from 'pg'
 import { assertDdlSafe, BaseStore, uniqueIndexName, UniqueViolation } from '../base-store.js'
 import { type Codec, normEmail, postgresCodec } from '../codec.js'
 import type { DB } from '../db-types.js'
+import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
 import { type BatchWrite, type StoreCapabilities, type StoreTx, WriteConflict } from '../store.js'
+import type { UserFilterDialect } from '../user-filter.js'
 
 export interface PostgresStoreOptions {
   connectionString: string
@@ -39,6 +41,7 @@ export class PostgresStore extends BaseStore {
   protected readonly db: Kysely<DB>
   protected readonly codec: Codec = postgresCodec
   readonly pool: pg.Pool
+  readonly jobs: JobStore
 
   constructor(opts: PostgresStoreOptions) {
     super()
@@ -46,6 +49,7 @@ export class PostgresStore extends BaseStore {
     // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
     this.pool.on('error', () => {})
     this.db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: this.pool }) })
+    this.jobs = new JobStore(this.db, this.codec, true)
   }
 
   async migrate(): Promise<string[]> {
@@ -100,6 +104,17 @@ export class PostgresStore extends BaseStore {
     return sql<SqlBool>`(fields ->> ${key}) = ANY(${values.map(String)}::text[])`
   }
 
+  protected readonly userFilterDialect: UserFilterDialect = {
+    // CASE, as in customFieldCompare: a cast beside a guard may run first and fail on another JSON type.
+    customValue: (key, kind) => {
+      if (kind === 'number') return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'number' THEN (fields ->> ${key})::numeric END)`
+      if (kind === 'boolean') return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'boolean' THEN (fields ->> ${key})::boolean END)`
+      return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'string' THEN (fields ->> ${key}) END)`
+    },
+    // Code-point order, like SQLite, instead of the database's locale collation.
+    binaryText: (e) => sql`(${e} COLLATE "C")`,
+  }
+
   async setUniqueFieldIndex(directoryId: string, key: string, unique: boolean): Promise<void> {
     assertDdlSafe(directoryId, key)
     const name = uniqueIndexName(directoryId, key)
@@ -122,6 +137,7 @@ export class PostgresStore extends BaseStore {
     try {
       return await this.db.transaction().execute((trx) =>
         fn({
+          jobs: new JobStore(trx, this.codec, true),
           lockUsers: (directoryId, lookup) => this.findUsersWith(trx, directoryId, lookup, true),
           writeBatch: (batch) => this.writeBatchWith(trx, batch),
         }),

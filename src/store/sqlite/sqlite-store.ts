@@ -5,8 +5,10 @@ import { type Expression, Kysely, type SqlBool, SqliteDialect, sql } from 'kysel
 import { assertDdlSafe, BaseStore, uniqueIndexName, UniqueViolation } from '../base-store.js'
 import { type Codec, sqliteCodec, USER_COLUMNS, userValues } from '../codec.js'
 import type { DB } from '../db-types.js'
+import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
 import { type BatchWrite, type StoreCapabilities, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
+import type { UserFilterDialect } from '../user-filter.js'
 
 export interface SqliteStoreOptions {
   /** Path of the database file, or ':memory:'. */
@@ -26,6 +28,7 @@ export class SqliteStore extends BaseStore {
   protected readonly db: Kysely<DB>
   protected readonly codec: Codec = sqliteCodec
   readonly raw: Database.Database
+  readonly jobs: JobStore
   private stmts?: ReturnType<SqliteStore['prepare']>
 
   constructor(opts: SqliteStoreOptions) {
@@ -37,6 +40,7 @@ export class SqliteStore extends BaseStore {
     this.raw.pragma('foreign_keys = ON')
     this.raw.pragma('busy_timeout = 10000')
     this.db = new Kysely<DB>({ dialect: new SqliteDialect({ database: this.raw }) })
+    this.jobs = new JobStore(this.db, this.codec, false)
   }
 
   async migrate(): Promise<string[]> {
@@ -84,6 +88,16 @@ export class SqliteStore extends BaseStore {
     return sql<SqlBool>`json_extract(fields, ${jsonPath(key)}) IN (${sql.join(values)})`
   }
 
+  protected readonly userFilterDialect: UserFilterDialect = {
+    // Guarded by the JSON type, as customFieldCompare is: SQLite would otherwise compare a number with text.
+    customValue: (key, kind) => {
+      const types = kind === 'number' ? sql`IN ('integer', 'real')` : kind === 'boolean' ? sql`IN ('true', 'false')` : sql`= 'text'`
+      return sql`(CASE WHEN json_type(fields, ${jsonPath(key)}) ${types} THEN json_extract(fields, ${jsonPath(key)}) END)`
+    },
+    // SQLite's default collation is already code-point order.
+    binaryText: (e) => e,
+  }
+
   async setUniqueFieldIndex(directoryId: string, key: string, unique: boolean): Promise<void> {
     assertDdlSafe(directoryId, key)
     const name = uniqueIndexName(directoryId, key)
@@ -127,6 +141,7 @@ export class SqliteStore extends BaseStore {
       await sql`BEGIN IMMEDIATE`.execute(conn)
       try {
         const result = await fn({
+          jobs: new JobStore(conn, this.codec, false),
           lockUsers: (directoryId: string, lookup: UserLookup) => this.findUsersWith(conn, directoryId, lookup, true),
           writeBatch: async (batch: BatchWrite) => this.writeBatchSync(batch),
         })

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import type { FieldDefinition } from '../../core/types.js'
+import { csvMapper, MappingError } from './mapping.js'
+
+const def = (key: string, type: FieldDefinition['type']): FieldDefinition => ({
+  key, label: key, type, required: false, unique: false, maxLength: null, pattern: null, enumValues: null, builtIn: false, createdAt: null, updatedAt: null,
+})
+const defs = [def('department', 'string'), def('seats', 'integer'), def('vip', 'boolean')]
+const base = { mapping: null, unmapped: 'fail' as const, emptyMeans: 'skip' as const }
+
+describe('csvMapper', () => {
+  it('maps headers by name ignoring case, spaces, _ and -, with metadata.* and custom keys', () => {
+    const map = csvMapper(['E-mail', 'First Name', 'last_name', 'metadata.plan', 'Department', 'SEATS', 'vip'], defs, base)
+    expect(map(['a@x.io', 'Ada', 'L', 'pro', 'R&D', '3', 'yes'])).toEqual({
+      data: { email: 'a@x.io', firstName: 'Ada', lastName: 'L', metadata: { plan: 'pro' }, fields: { department: 'R&D', seats: 3, vip: true } },
+      errors: [],
+    })
+  })
+
+  it('empty cells leave fields as they are, or clear them with emptyMeans=null', () => {
+    expect(csvMapper(['email', 'phone'], defs, base)(['a@x.io', '']).data).toEqual({ email: 'a@x.io' })
+    expect(csvMapper(['email', 'phone'], defs, { ...base, emptyMeans: 'null' })(['a@x.io', '']).data).toEqual({ email: 'a@x.io', phone: null })
+  })
+
+  it('fails the whole input, before any write, on unmapped, duplicate or doubly mapped columns', () => {
+    expect(() => csvMapper(['email', 'Shoe Size', 'hat'], defs, base)).toThrow(new MappingError(
+      "columns that map to no field: 'Shoe Size', 'hat'; map them with \"mapping\", or pass unmapped=metadata or unmapped=ignore",
+    ))
+    expect(() => csvMapper(['email', 'x', 'email'], defs, { ...base, unmapped: 'ignore' })).toThrow("duplicate column 'email' (columns 1 and 3)")
+    expect(() => csvMapper(['email', 'E-Mail'], defs, base)).toThrow("columns 'email' and 'E-Mail' both map to email")
+    expect(() => csvMapper(['email'], defs, { ...base, mapping: { mail: 'email' } })).toThrow("mapping names columns the file does not have: 'mail'")
+    expect(() => csvMapper(['email', 'x'], defs, { ...base, mapping: { x: 'shoe' } })).toThrow("mapping sends column 'x' to 'shoe'")
+  })
+
+  it('unmapped=metadata keeps unknown columns as metadata; explicit mapping wins', () => {
+    const map = csvMapper(['Mail', 'Shoe Size'], defs, { ...base, unmapped: 'metadata', mapping: { Mail: 'email' } })
+    expect(map(['a@x.io', '42']).data).toEqual({ email: 'a@x.io', metadata: { 'Shoe Size': '42' } })
+  })
+
+  it('a metadata column holds JSON; a bad cell is a row error naming the field', () => {
+    const map = csvMapper(['email', 'metadata'], defs, base)
+    expect(map(['a@x.io', '{"k":[1]}']).data).toEqual({ email: 'a@x.io', metadata: { k: [1] } })
+    expect(map(['a@x.io', '{oops']).errors).toEqual([{ field: 'metadata', code: 'invalid_json', message: 'the metadata cell is not valid JSON' }])
+  })
+})

@@ -1,0 +1,164 @@
+import type { FieldError } from '../../core/errors.js'
+import { BUILT_IN_KEYS } from '../../core/fields.js'
+import type { FieldDefinition, FieldType, JsonObject } from '../../core/types.js'
+
+/** Where one input column goes. */
+type Target = { kind: 'builtin'; key: string } | { kind: 'metadata' } | { kind: 'metaKey'; key: string } | { kind: 'field'; key: string; type: FieldType } | { kind: 'ignore' }
+
+export interface MappingOptions {
+  mapping: Record<string, string> | null
+  unmapped: 'fail' | 'metadata' | 'ignore'
+  emptyMeans: 'skip' | 'null'
+}
+
+/** The input cannot be mapped at all: the job fails before any write, with this reason. */
+export class MappingError extends Error {}
+
+/** `First Name`, `first_name`, `FIRST-NAME` → `firstname`. */
+export const normalizeHeader = (s: string): string => s.toLowerCase().replace(/[\s_-]+/g, '')
+
+function targetFor(path: string, custom: Map<string, FieldDefinition>): Target | null {
+  if (path === '') return { kind: 'ignore' }
+  if (path === 'id' || BUILT_IN_KEYS.has(path)) return { kind: 'builtin', key: path }
+  if (path === 'metadata') return { kind: 'metadata' }
+  if (path.startsWith('metadata.') && path.length > 9) return { kind: 'metaKey', key: path.slice(9) }
+  const key = path.startsWith('fields.') ? path.slice(7) : path
+  const def = custom.get(key)
+  return def ? { kind: 'field', key, type: def.type } : null
+}
+
+const describe = (t: Target): string =>
+  t.kind === 'builtin' ? t.key : t.kind === 'metadata' ? 'metadata' : t.kind === 'metaKey' ? `metadata.${t.key}` : t.kind === 'field' ? `fields.${t.key}` : ''
+
+/**
+ * Maps CSV columns to user fields. By default a header maps by name, ignoring case, spaces, `_`
+ * and `-` (`First Name` → firstName, `e-mail` → email); `metadata.<key>` and custom field keys map
+ * too; an explicit mapping overrides. Problems with the header fail the whole job, before any write.
+ */
+export function csvMapper(header: string[], definitions: readonly FieldDefinition[], opts: MappingOptions) {
+  const custom = new Map(definitions.filter((d) => !d.builtIn).map((d) => [d.key, d]))
+  const byNorm = new Map<string, string>()
+  for (const k of ['id', 'metadata', ...BUILT_IN_KEYS]) byNorm.set(normalizeHeader(k), k)
+  for (const k of custom.keys()) if (!byNorm.has(normalizeHeader(k))) byNorm.set(normalizeHeader(k), `fields.${k}`)
+
+  const seen = new Map<string, number>()
+  header.forEach((h, i) => {
+    if (seen.has(h)) throw new MappingError(`duplicate column '${h}' (columns ${(seen.get(h) as number) + 1} and ${i + 1})`)
+    seen.set(h, i)
+  })
+  if (opts.mapping) {
+    const missing = Object.keys(opts.mapping).filter((c) => !seen.has(c))
+    if (missing.length) throw new MappingError(`mapping names columns the file does not have: ${missing.map((m) => `'${m}'`).join(', ')}`)
+  }
+
+  const targets: Target[] = []
+  const unmapped: string[] = []
+  for (const h of header) {
+    const explicit = opts.mapping?.[h]
+    let t: Target | null
+    if (explicit !== undefined) {
+      t = targetFor(explicit ?? '', custom)
+      if (!t) throw new MappingError(`mapping sends column '${h}' to '${explicit}', which is no field of this directory`)
+    } else {
+      const lower = h.trim()
+      const path = lower.toLowerCase().startsWith('metadata.') ? `metadata.${lower.slice(9)}` : (byNorm.get(normalizeHeader(lower)) ?? (lower.startsWith('fields.') ? lower : null))
+      t = path === null ? null : targetFor(path, custom)
+      if (!t) {
+        if (opts.unmapped === 'metadata') t = { kind: 'metaKey', key: h }
+        else if (opts.unmapped === 'ignore') t = { kind: 'ignore' }
+        else unmapped.push(h)
+      }
+    }
+    targets.push(t ?? { kind: 'ignore' })
+  }
+  if (unmapped.length)
+    throw new MappingError(
+      `columns that map to no field: ${unmapped.map((u) => `'${u}'`).join(', ')}; map them with "mapping", or pass unmapped=metadata or unmapped=ignore`,
+    )
+  const claimed = new Map<string, string>()
+  targets.forEach((t, i) => {
+    const name = describe(t)
+    if (!name) return
+    if (claimed.has(name)) throw new MappingError(`columns '${claimed.get(name)}' and '${header[i]}' both map to ${name}`)
+    claimed.set(name, header[i])
+  })
+
+  /** One record's cells → the user object the engine validates, plus conversion errors. */
+  return function map(cells: string[]): { data: JsonObject; errors: FieldError[] } {
+    const data: JsonObject = {}
+    const errors: FieldError[] = []
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]
+      if (t.kind === 'ignore') continue
+      const cell = cells[i] ?? ''
+      if (cell === '') {
+        if (opts.emptyMeans === 'skip') continue
+        if (t.kind === 'builtin') data[t.key] = null
+        else if (t.kind === 'metadata') data.metadata = null
+        else if (t.kind === 'metaKey') ((data.metadata ??= {}) as JsonObject)[t.key] = null
+        else ((data.fields ??= {}) as JsonObject)[t.key] = null
+        continue
+      }
+      switch (t.kind) {
+        case 'builtin':
+          data[t.key] = cell
+          break
+        case 'metadata':
+          try {
+            data.metadata = JSON.parse(cell)
+          } catch {
+            errors.push({ field: 'metadata', code: 'invalid_json', message: 'the metadata cell is not valid JSON' })
+          }
+          break
+        case 'metaKey':
+          ;((data.metadata ??= {}) as JsonObject)[t.key] = cell
+          break
+        case 'field': {
+          const v = convert(cell, t.type)
+          if (v === undefined) errors.push({ field: `fields.${t.key}`, code: 'invalid_json', message: `'${cell.slice(0, 40)}' is not valid JSON` })
+          else ((data.fields ??= {}) as JsonObject)[t.key] = v
+        }
+      }
+    }
+    return { data, errors }
+  }
+}
+
+/** A cell as its field's type; a cell that does not convert stays text, so validation names the rule it breaks. */
+function convert(cell: string, type: FieldType): JsonObject[string] | undefined {
+  switch (type) {
+    case 'number':
+    case 'integer': {
+      const n = Number(cell.trim())
+      return cell.trim() !== '' && Number.isFinite(n) ? n : cell
+    }
+    case 'boolean': {
+      const v = cell.trim().toLowerCase()
+      return ['true', 'yes', '1'].includes(v) ? true : ['false', 'no', '0'].includes(v) ? false : cell
+    }
+    case 'json':
+      try {
+        return JSON.parse(cell)
+      } catch {
+        return undefined
+      }
+    default:
+      return cell
+  }
+}
+
+/** NDJSON and JSON records are objects already; an explicit mapping renames their keys. */
+export function objectMapper(mapping: Record<string, string> | null) {
+  return (value: unknown): unknown => {
+    if (!mapping || value === null || typeof value !== 'object' || Array.isArray(value)) return value
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) {
+      const target = mapping[k] ?? k
+      if (target === '') continue
+      if (target.startsWith('metadata.')) ((out.metadata ??= {}) as Record<string, unknown>)[target.slice(9)] = v
+      else if (target.startsWith('fields.')) ((out.fields ??= {}) as Record<string, unknown>)[target.slice(7)] = v
+      else out[target] = v
+    }
+    return out
+  }
+}

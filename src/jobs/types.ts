@@ -1,0 +1,102 @@
+import type { FieldError } from '../core/errors.js'
+import type { ChangeSet, MatchKey } from '../core/types.js'
+import type { BulkMode, RowStatus } from '../engine/types.js'
+
+/**
+ * uploading → queued → running → completed | failed | cancelled; a completed import may go
+ * reverting → reverted. `uploading` jobs are invisible to workers until their input is stored.
+ */
+export const JOB_STATES = ['uploading', 'queued', 'running', 'completed', 'failed', 'cancelled', 'reverting', 'reverted'] as const
+export type JobState = (typeof JOB_STATES)[number]
+
+/** `import`: rows from an uploaded file. `apply`: the stored plan of a dry-run import, written as planned. */
+export type JobKind = 'import' | 'apply'
+export type InputFormat = 'csv' | 'ndjson' | 'json'
+
+export interface ImportOptions {
+  mode: BulkMode
+  match: MatchKey[]
+  metadata: 'merge' | 'replace'
+  atomic: boolean
+  maxErrors: number | null
+  dryRun: boolean
+  /** Input column (or JSON key) → field path (`email`, `metadata.plan`, `fields.dept`). */
+  mapping: Record<string, string> | null
+  /** What to do with columns that map to nothing: fail the job (default), keep them as metadata, or ignore them. */
+  unmapped: 'fail' | 'metadata' | 'ignore'
+  /** An empty CSV cell leaves the field as it is (`skip`, default) or clears it (`null`). */
+  emptyMeans: 'skip' | 'null'
+  /** CSV: the delimiter, or null to detect it among `,` `;` tab `|`. */
+  delimiter: string | null
+  quote: string
+  /** CSV: the first row names the columns (default true). */
+  header: boolean
+}
+
+export interface JobCounts {
+  processed: number
+  created: number
+  updated: number
+  unchanged: number
+  failed: number
+  /** Apply and revert: rows or fields that changed since, left as they are. */
+  conflicts: number
+}
+
+export interface Job {
+  id: string
+  tenantId: string
+  directoryId: string
+  kind: JobKind
+  state: JobState
+  format: InputFormat
+  options: ImportOptions
+  sourceJobId: string | null
+  inputBytes: number
+  inputChunks: number
+  /** CSV: the header cells, for failed.csv. */
+  columns: string[] | null
+  /** Rows in the input, once it has been read to the end. */
+  total: number | null
+  counts: JobCounts
+  /** Rows [0, checkpoint) are done and committed. */
+  checkpoint: number
+  error: string | null
+  cancelRequested: boolean
+  leaseOwner: string | null
+  leaseUntil: string | null
+  attempts: number
+  keyId: string | null
+  requestId: string | null
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+  updatedAt: string
+}
+
+/** One row's stored result. */
+export interface JobResultRow {
+  index: number
+  /** 1-based line of the input where the row starts (CSV and NDJSON). */
+  line: number | null
+  status: RowStatus
+  userId: string | null
+  changedFields: string[]
+  errors: FieldError[]
+  /** Dry runs: what applying will do, and what it checks first. */
+  plan: RowPlan | null
+  /** Failed rows: the input as it came (CSV cells, or the JSON text), for failed.csv. */
+  raw: string | null
+}
+
+/** A dry-run row's plan: the patch as parsed, the user and version it was planned against. */
+export interface RowPlan {
+  data: unknown
+  ops?: Record<string, 'add' | 'subtract'>
+  userId: string | null
+  /** The user's version when planned (null: the row creates the user). */
+  baseVersion: number | null
+  changes: ChangeSet
+}
+
+export const EMPTY_COUNTS: JobCounts = { processed: 0, created: 0, updated: 0, unchanged: 0, failed: 0, conflicts: 0 }

@@ -1,0 +1,176 @@
+import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely'
+import {
+  type CompareOp,
+  type CustomFieldKind,
+  type FilterColumn,
+  type FilterField,
+  INT_COLUMNS,
+  TIME_COLUMNS,
+  type UserFilterExpr,
+  type UserSearch,
+  type UserSearchResult,
+  type UserSort,
+} from '../core/user-filter.js'
+import { type Codec, userFromRow } from './codec.js'
+import type { DB } from './db-types.js'
+
+/**
+ * Compiles the core's user filter (src/core/user-filter.ts) to SQL that reads the same on
+ * SQLite and PostgreSQL. The engine-specific pieces are the two hooks of `UserFilterDialect`.
+ *
+ * Everything else sticks to functions both engines share (`lower`, `substr`, `length`,
+ * `replace`, `COALESCE`): substring tests use `substr`/`replace` instead of LIKE, so no wildcard
+ * escaping is needed and case sensitivity does not depend on the engine's LIKE (SQLite's ignores
+ * ASCII case, PostgreSQL's does not).
+ */
+export interface UserFilterDialect {
+  /** A custom field's value read out of the JSON `fields` column as `kind`; NULL when absent or of another JSON type. */
+  customValue(key: string, kind: CustomFieldKind): Expression<unknown>
+  /** Text compared and sorted in code-point order, whatever the database's collation. */
+  binaryText(e: Expression<unknown>): Expression<unknown>
+}
+
+const COLUMN: Record<FilterColumn, string> = {
+  id: 'id',
+  externalId: 'external_id',
+  email: 'email',
+  username: 'username',
+  phone: 'phone',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  displayName: 'display_name',
+  avatarUrl: 'avatar_url',
+  country: 'country',
+  locale: 'locale',
+  emailVerifiedAt: 'email_verified_at',
+  lastLoginAt: 'last_login_at',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  loginCount: 'login_count',
+  version: 'version',
+}
+
+/** Columns kept lowercased beside the original (by the same JS toLowerCase as the writers): indexed, Unicode-aware. */
+const NORMALISED: Partial<Record<FilterColumn, string>> = { email: 'email_norm', username: 'username_norm' }
+
+type Kind = 'text' | 'time' | 'int' | 'number' | 'boolean'
+
+interface Operand {
+  kind: Kind
+  /** The raw value. */
+  raw: Expression<unknown>
+  /** The value compared case-insensitively (text only), and how to fold a literal the same way. */
+  folded?: Expression<unknown>
+}
+
+function operand(f: FilterField, d: UserFilterDialect): Operand {
+  if ('custom' in f) {
+    const raw = d.customValue(f.custom, f.kind)
+    if (f.kind !== 'text') return { kind: f.kind, raw }
+    return { kind: 'text', raw, folded: sql`lower(${raw})` }
+  }
+  const raw = sql.ref(COLUMN[f.column])
+  if (TIME_COLUMNS.has(f.column)) return { kind: 'time', raw }
+  if (INT_COLUMNS.has(f.column)) return { kind: 'int', raw }
+  const norm = NORMALISED[f.column]
+  return { kind: 'text', raw, folded: norm ? sql.ref(norm) : sql`lower(${raw})` }
+}
+
+const TRUE = sql<SqlBool>`(1 = 1)`
+const FALSE = sql<SqlBool>`(1 = 0)`
+const CMP = { gt: '>', ge: '>=', lt: '<', le: '<=' } as const
+/** Length in characters as SQL counts them (code points), not UTF-16 units. */
+const chars = (s: string): number => [...s].length
+
+/** SQL for one filter node. Every node is true or false, never NULL, so NOT is safe anywhere. */
+export function compileUserFilter(f: UserFilterExpr, d: UserFilterDialect): RawBuilder<SqlBool> {
+  switch (f.op) {
+    case 'const':
+      return f.value ? TRUE : FALSE
+    case 'and':
+    case 'or':
+      if (f.of.length === 0) return f.op === 'and' ? TRUE : FALSE
+      return sql<SqlBool>`(${sql.join(
+        f.of.map((x) => compileUserFilter(x, d)),
+        sql.raw(f.op === 'and' ? ' AND ' : ' OR '),
+      )})`
+    case 'not':
+      return sql<SqlBool>`(NOT ${compileUserFilter(f.of, d)})`
+    case 'pr': {
+      const o = operand(f.field, d)
+      return o.kind === 'text' ? sql<SqlBool>`(${o.raw} IS NOT NULL AND ${o.raw} <> '')` : sql<SqlBool>`(${o.raw} IS NOT NULL)`
+    }
+    case 'ne':
+      return sql<SqlBool>`(NOT ${compileUserFilter({ ...f, op: 'eq' }, d)})`
+    default:
+      return compare(f, operand(f.field, d), d)
+  }
+}
+
+type Comparison = { op: Exclude<CompareOp, 'ne'>; value: string | number | boolean; caseExact?: boolean }
+
+function compare(f: Comparison, o: Operand, d: UserFilterDialect): RawBuilder<SqlBool> {
+  const { op } = f
+  if (o.kind === 'boolean') {
+    if (op !== 'eq' || typeof f.value !== 'boolean') throw new Error(`a boolean field supports only eq/ne with true or false`)
+    // A literal, not a parameter: better-sqlite3 cannot bind booleans, and both engines read TRUE/FALSE.
+    return sql<SqlBool>`(${o.raw} IS NOT NULL AND ${o.raw} = ${sql.lit(f.value)})`
+  }
+  if (o.kind !== 'text') {
+    if (op === 'co' || op === 'sw' || op === 'ew') throw new Error(`'${op}' applies to text fields only`)
+    const v = f.value
+    const sym = op === 'eq' ? '=' : CMP[op]
+    return sql<SqlBool>`(${o.raw} IS NOT NULL AND ${o.raw} ${sql.raw(sym)} ${v})`
+  }
+  if (typeof f.value !== 'string') throw new Error('a text field compares with text')
+  const e = f.caseExact || !o.folded ? o.raw : o.folded
+  const v = f.caseExact ? f.value : f.value.toLowerCase()
+  const n = chars(v)
+  switch (op) {
+    case 'eq':
+      return sql<SqlBool>`(${e} IS NOT NULL AND ${e} = ${v})`
+    case 'co':
+      if (n === 0) return sql<SqlBool>`(${e} IS NOT NULL)`
+      return sql<SqlBool>`(${e} IS NOT NULL AND replace(${e}, ${v}, '') <> ${e})`
+    case 'sw':
+      return sql<SqlBool>`(${e} IS NOT NULL AND substr(${e}, 1, ${sql.lit(n)}) = ${v})`
+    case 'ew':
+      // The length guard keeps the start position at 1 or more: SQLite reads a negative start from the end.
+      return sql<SqlBool>`(${e} IS NOT NULL AND length(${e}) >= ${sql.lit(n)} AND substr(${e}, length(${e}) - ${sql.lit(n - 1)}) = ${v})`
+    default:
+      return sql<SqlBool>`(${e} IS NOT NULL AND ${d.binaryText(e)} ${sql.raw(CMP[op])} ${v})`
+  }
+}
+
+/** ORDER BY terms: users without a value last, then the value, then insertion order (stable pages). */
+export function compileUserSort(s: UserSort | undefined, d: UserFilterDialect): RawBuilder<unknown>[] {
+  const dir = sql.raw(s?.descending ? 'DESC' : 'ASC')
+  if (!s || s.by.length === 0) return [sql`seq ${dir}`]
+  const operands = s.by.map((f) => operand(f, d))
+  const parts = operands.map((o) => (o.kind === 'text' && !s.caseExact && o.folded ? o.folded : o.raw))
+  const key = parts.length === 1 ? parts[0] : sql`COALESCE(${sql.join(parts)})`
+  const ordered = operands.every((o) => o.kind === 'text') ? d.binaryText(key) : key
+  return [sql`(${key} IS NULL) ASC`, sql`${ordered} ${dir}`, sql`seq ASC`]
+}
+
+/**
+ * One page of the users of a directory matching a search, and the total. The count query runs
+ * only when the page alone cannot tell it (a full page, or an empty page past the start).
+ */
+export async function searchUsers(db: Kysely<DB>, codec: Codec, d: UserFilterDialect, directoryId: string, q: UserSearch): Promise<UserSearchResult> {
+  const where = q.filter ? compileUserFilter(q.filter, d) : TRUE
+  let query = db.selectFrom('users').selectAll().where('directory_id', '=', directoryId).where(where)
+  for (const term of compileUserSort(q.sort, d)) query = query.orderBy(term)
+  const rows = q.limit > 0 ? await query.limit(q.limit).offset(q.offset).execute() : []
+  let total = q.offset + rows.length
+  if (rows.length === q.limit || (rows.length === 0 && q.offset > 0)) {
+    const r = await db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('directory_id', '=', directoryId)
+      .where(where)
+      .executeTakeFirstOrThrow()
+    total = Number(r.n)
+  }
+  return { items: rows.map((r) => userFromRow(r, codec)), total }
+}
