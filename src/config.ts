@@ -22,6 +22,15 @@ export interface Config {
   bodyLimit: number
   /** Rows per transaction inside the engine: large enough to amortise, small enough to keep locks short. */
   batchSize: number
+  /** Bytes per uploaded import file (2 GiB): the input is streamed to the database, never held in memory. */
+  importMaxBytes: number
+  /** `api` serves HTTP only, `worker` runs jobs only, `all` both (one node, or SQLite). */
+  role: 'api' | 'worker' | 'all'
+  /**
+   * How long a job lease lasts without a heartbeat (30 s; heartbeats come every third of it).
+   * After a crash another worker resumes the job once the lease has run out.
+   */
+  jobLeaseMs: number
 }
 
 export class ConfigError extends Error {
@@ -50,6 +59,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
   const databaseUrl = flags.databaseUrl ?? (env.DATABASE_URL || undefined)
   if (databaseUrl && !/^(postgres(ql)?:\/\/|sqlite:)/.test(databaseUrl))
     problems.push(`DATABASE_URL must start with postgres:// (or sqlite:<file>), got '${databaseUrl.replace(/\/\/[^@]*@/, '//***@')}'`)
+  const role = (env.ROLLCALL_ROLE ?? 'all') as Config['role']
+  if (!['api', 'worker', 'all'].includes(role)) problems.push(`ROLLCALL_ROLE must be api, worker or all, got '${role}'`)
   const adminKey = env.ROLLCALL_ADMIN_KEY || undefined
   if (adminKey !== undefined && adminKey.length < 16) problems.push('ROLLCALL_ADMIN_KEY must be at least 16 characters')
 
@@ -64,6 +75,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     bulkMaxBytes: flags.bulkMaxBytes ?? int('ROLLCALL_BULK_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     bodyLimit: flags.bodyLimit ?? int('ROLLCALL_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     batchSize: flags.batchSize ?? int('ROLLCALL_BATCH_SIZE', 1000, 1, 100_000),
+    importMaxBytes: flags.importMaxBytes ?? int('ROLLCALL_IMPORT_MAX_BYTES', 2 * 1024 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
+    role: flags.role ?? role,
+    jobLeaseMs: flags.jobLeaseMs ?? int('ROLLCALL_JOB_LEASE_MS', 30_000, 500, 3_600_000),
   }
   if (problems.length) throw new ConfigError(problems)
   return Object.freeze(config)

@@ -2,6 +2,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { expect, it } from 'vitest'
 import { type Client, useApp } from './helpers/app.js'
 import { describeEachEngine } from './helpers/engines.js'
+import { waitForJob } from './helpers/jobs.js'
 
 /**
  * Tenancy and authorisation through the HTTP API: a key of one tenant cannot see or touch
@@ -75,6 +76,7 @@ async function stateOf(c: Client, dirId: string, userId: string, groupId?: strin
     userHistory: await get(`${d}/users/${userId}/history`),
     groups: await get(`${d}/groups`),
     group: groupId === undefined ? null : await get(`${d}/groups/${groupId}`),
+    imports: await get(`${d}/imports`),
     keys: await keysOf(c),
   }
 }
@@ -92,7 +94,10 @@ async function seedTenantA(h: ReturnType<typeof useApp>) {
   await ok(a.request('POST', `/api/v1/directories/${dir.id}/groups/${group.id}/members`, { userIds: [user.id] }))
   const keys = (await ok(a.request('GET', '/api/v1/keys'))).json().data as ApiKey[]
   expect(keys).toHaveLength(1)
-  return { a, dir, user, group, userBody, keyId: keys[0].id }
+  const upload = await ok(a.request('POST', `/api/v1/directories/${dir.id}/imports`, 'email\nada@tenant-a.io\nbad\n', { 'content-type': 'text/csv' }), 202)
+  const importId = (upload.json() as { id: string }).id
+  await waitForJob(a, importId)
+  return { a, dir, user, group, userBody, keyId: keys[0].id, importId }
 }
 
 /** The /api/v1 routes as the OpenAPI document lists them: `METHOD /api/v1/path/{param}`. */
@@ -112,7 +117,7 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
   const h = useApp(engine)
 
   it("a key of one tenant gets 404 for everything of another tenant, through every route, and nothing of A changes", async () => {
-    const { a, dir, user, group, userBody, keyId } = await seedTenantA(h)
+    const { a, dir, user, group, userBody, keyId, importId } = await seedTenantA(h)
     const before = await stateOf(a, dir.id, user.id, group.id)
     expect((before.history as { data: unknown[] }).data).toHaveLength(2)
     expect((before.group as { members: string[] }).members).toEqual([user.id])
@@ -153,9 +158,15 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
         { template: `POST ${T}/groups/{id}/members`, method: 'POST', url: `${d}/groups/${group.id}/members`, body: { userIds: [user.id] }, code },
         { template: `DELETE ${T}/groups/{id}/members/{userId}`, method: 'DELETE', url: `${d}/groups/${group.id}/members/${user.id}`, code },
         { template: `DELETE ${T}/groups/{id}`, method: 'DELETE', url: `${d}/groups/${group.id}`, code },
+        { template: `GET ${T}/imports`, method: 'GET', url: `${d}/imports`, code },
+        { template: `POST ${T}/imports`, method: 'POST', url: `${d}/imports`, body: [{ email: 'planted@tenant-b.io' }], code },
         { template: `DELETE ${T}`, method: 'DELETE', url: d, code },
       )
     }
+    // A's import, by id: as if it did not exist.
+    for (const path of ['', '/results', '/failed.csv', '/events'])
+      calls.push({ template: `GET /api/v1/imports/{id}${path}`, method: 'GET', url: `/api/v1/imports/${importId}${path}`, code: 'not_found' })
+    calls.push({ template: 'POST /api/v1/imports/{id}/cancel', method: 'POST', url: `/api/v1/imports/${importId}/cancel`, code: 'not_found' })
     // A's user reached through B's own directory: no such user there.
     const bu = `/api/v1/directories/${bDir.id}/users/${user.id}`
     calls.push(

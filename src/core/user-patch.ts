@@ -32,6 +32,19 @@ const EMPTY_WRITABLE: Record<WritableField, null> = Object.fromEntries(WRITABLE_
   null
 >
 
+/** Built-in timestamp columns: PostgreSQL stores them as timestamptz, SQLite as text. */
+const INSTANT_FIELDS: ReadonlySet<WritableField> = new Set(['emailVerifiedAt', 'lastLoginAt'])
+
+/**
+ * A validated date-time in the one form both engines read back (`…T10:00:00.000Z`, UTC, ms):
+ * without it SQLite keeps `…T10:00:00Z` verbatim while PostgreSQL answers `.000Z`, and text
+ * comparisons in SQLite filters order the two spellings of one instant differently.
+ */
+function instant(v: string): string {
+  const ms = Date.parse(v)
+  return Number.isNaN(ms) ? v : new Date(ms).toISOString()
+}
+
 /** A new, empty user record: the "before" of a create. */
 export function blankUser(id: string, directoryId: string, now: string): UserRecord {
   return {
@@ -62,8 +75,9 @@ export function applyPatch(
   const errors: FieldError[] = []
 
   for (const f of WRITABLE_FIELDS) {
-    const v = patch[f]
-    if (v === undefined) continue
+    const raw = patch[f]
+    if (raw === undefined) continue
+    const v = raw !== null && INSTANT_FIELDS.has(f) ? instant(raw) : raw
     if (v !== before[f]) {
       changes[f] = [before[f], v]
       after[f] = v

@@ -1,5 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { Services } from '../engine/services.js'
+import { oneOfNoneDoor } from './oneofnone/oneofnone-door.js'
+import { dynamicDoor } from './dynamic/dynamic-door.js'
+import { returningDoor } from './returning/returning-door.js'
+import { veltDoor } from './velt/velt-door.js'
+import { scimDoor } from './scim/scim-door.js'
 
 /**
  * Every door: a Fastify plugin registered under its vendor's base URL. A door is a thin
@@ -19,7 +24,13 @@ export interface DoorEntry {
 }
 
 /** The registered doors. Each door adds its one line here. */
-export const DOORS: DoorEntry[] = []
+export const DOORS: DoorEntry[] = [
+  { prefix: '/oneofnone', door: oneOfNoneDoor },
+  { prefix: '/dynamic/api/v0', door: dynamicDoor },
+  { prefix: '/returning', door: returningDoor },
+  { prefix: '/velt', door: veltDoor },
+  { prefix: '/scim/v2', door: scimDoor },
+]
 
 export async function registerDoors(app: FastifyInstance, services: Services): Promise<void> {
   for (const { prefix, door } of DOORS) await app.register(door(services), { prefix })

@@ -72,7 +72,7 @@ export async function runBulk(
       if (stopped()) await record(current.map((r) => notProcessed(r.index, options.maxErrors ?? 0)))
       else await record(await apply(current))
     }
-    let index = 0
+    let index = hooks.firstIndex ?? 0
     for await (const row of rows) {
       summary.total++
       batch.push(stopped() ? { index, patch: null, errors: [] } : prepareRow(row, index, validate))

@@ -55,6 +55,18 @@ export function createDirectoryService(store: Store) {
   return {
     resolve,
 
+    /**
+     * Like `resolve`, but a directory of the caller's tenant that the key may not use is a 403, not
+     * a 404: for doors whose vendors document both answers (Dynamic's environments). Directories
+     * of other tenants stay invisible (404).
+     */
+    async resolveForKey(p: Principal, ref: string): Promise<Directory> {
+      const dir = await store.getDirectory(p.tenantId, ref)
+      if (!dir) throw errors.directoryNotFound(ref)
+      if (!canSeeDirectory(p, dir.id)) throw new RollcallError('forbidden', `This API key has no access to directory '${ref}'`)
+      return dir
+    },
+
     async create(p: Principal, input: { name: string; externalId?: string | null }): Promise<Directory> {
       if (p.directories !== null) throw new RollcallError('forbidden', 'A key limited to some directories cannot create directories')
       try {
@@ -141,6 +153,38 @@ export function createDirectoryService(store: Store) {
       checkField(def)
       await store.putField(dir.id, def)
       return def
+    },
+
+    /**
+     * Makes sure custom fields exist, creating the missing ones: for doors whose vendor fields are
+     * custom fields of the directory. An existing field of the same key is reused when its type
+     * fits (an enum must allow the wanted values); any other type is a conflict, never overwritten.
+     * Safe against a concurrent first write creating the same field.
+     */
+    async ensureFields(dir: Directory, wanted: readonly FieldInput[]): Promise<void> {
+      // An integer field holds numbers too: it fits a wanted number (and is stricter about it).
+      const fits = (have: FieldDefinition, want: FieldInput) =>
+        (have.type === want.type || (want.type === 'number' && have.type === 'integer')) &&
+        (want.type !== 'enum' || (want.enumValues ?? []).every((v) => have.enumValues?.includes(v)))
+      const check = (have: FieldDefinition, want: FieldInput) => {
+        if (!fits(have, want))
+          throw new RollcallError('conflict', `The directory's field '${want.key}' is of type '${have.type}'${have.enumValues ? ` (${have.enumValues.join(', ')})` : ''}; this API needs '${want.type}'${want.enumValues ? ` (${want.enumValues.join(', ')})` : ''}`)
+      }
+      const stored = new Map(effectiveFields(await store.listFields(dir.id)).map((f) => [f.key, f]))
+      for (const want of wanted) {
+        const have = stored.get(want.key)
+        if (have) {
+          check(have, want)
+          continue
+        }
+        try {
+          await this.createField(dir, want)
+        } catch (e) {
+          if (!(e instanceof RollcallError && e.code === 'field_exists')) throw e
+          const now = (await store.listFields(dir.id)).find((f) => f.key === want.key)
+          if (now) check(now, want)
+        }
+      }
     },
 
     async deleteField(dir: Directory, key: string): Promise<void> {

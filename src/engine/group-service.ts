@@ -14,7 +14,10 @@ export function createGroupService(store: Store) {
 
   return {
     get,
-    list: (dir: Directory, q: { kind?: string; name?: string; limit: number }) => store.listGroups(dir.id, q),
+    list: (dir: Directory, q: { kind?: string; name?: string; externalId?: string; limit: number }) => store.listGroups(dir.id, q),
+
+    /** The groups a user belongs to, by name. */
+    ofUser: (dir: Directory, userId: string) => store.groupsOfUser(dir.id, userId),
 
     async create(dir: Directory, input: { name: string; kind?: string; externalId?: string | null }): Promise<Group> {
       try {
@@ -57,6 +60,12 @@ export function createGroupService(store: Store) {
     async removeMember(dir: Directory, id: string, userId: string): Promise<void> {
       await get(dir, id)
       if ((await store.removeMembers(dir.id, id, [userId])) === 0) throw new RollcallError('not_found', `User '${userId}' is not a member of this group`)
+    },
+
+    /** Removes users from a group; ids that are not members are skipped (SCIM's remove is not an error twice). */
+    async removeMembers(dir: Directory, id: string, userIds: string[]): Promise<number> {
+      await get(dir, id)
+      return userIds.length ? store.removeMembers(dir.id, id, userIds) : 0
     },
   }
 }

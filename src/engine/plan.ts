@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto'
 import type { FieldError } from '../core/errors.js'
+import { uuidv7 } from '../core/ids.js'
 import { isPlainObject, nulPaths } from '../core/merge.js'
 import type { RowValidator } from '../core/schema.js'
 import type { ChangeContext, FieldDefinition, MatchKey, UserRecord } from '../core/types.js'
@@ -27,7 +27,7 @@ export function prepareRow(row: BulkRow, index: number, validate: RowValidator):
     errors.push({ field: '', code: 'invalid_type', message: 'a row must be a JSON object' })
     return { index, patch: null, errors }
   }
-  if (Object.keys(data).length === 0 && !row.ops) {
+  if (Object.keys(data).length === 0 && !row.ops && errors.length === 0) {
     errors.push({ field: '', code: 'empty_row', message: 'the row sets no field' })
   }
   errors.push(...validate(data))
@@ -192,7 +192,7 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
     } else {
       if (patch.id !== undefined && !options.allowClientId)
         return fail(row.index, [{ field: 'id', code: matchKey === 'id' ? 'user_not_found' : 'read_only', message: matchKey === 'id' ? 'no user with this id (ids are assigned by the server)' : 'ids are assigned by the server' }])
-      before = blankUser(patch.id ?? randomUUID(), ctx.directoryId, now)
+      before = blankUser(patch.id ?? uuidv7(), ctx.directoryId, now)
     }
 
     const { id: _id, ...fields } = patch
@@ -222,7 +222,10 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
       changedFields,
       errors: [],
     }
-    if (options.dryRun) result.changes = applied.changes
+    if (options.dryRun) {
+      result.changes = applied.changes
+      result.baseVersion = target ? target.version : null
+    }
     if (options.returnUsers) result.user = result.status === 'unchanged' ? before : applied.after
     if (result.status === 'unchanged') return result
 

@@ -67,6 +67,8 @@ export interface RowResult {
   errors: FieldError[]
   /** Dry runs: per field, [before, after]. */
   changes?: ChangeSet
+  /** Dry runs: the version of the user the row was planned against (null: it creates one). */
+  baseVersion?: number | null
   /** With `returnUsers`: the user after this row (or as it stands, for unchanged rows). */
   user?: UserRecord
 }
@@ -96,4 +98,6 @@ export interface BulkHooks {
   onProgress?: (summary: BulkSummary, batch: RowResult[]) => void | Promise<void>
   /** Keep every result in `BulkResult.results` (default true). */
   collect?: boolean
+  /** The index of the first row (a job resuming after its checkpoint passes the rows after it). */
+  firstIndex?: number
 }

@@ -2,8 +2,11 @@ import { errors, type FieldError, RollcallError } from '../core/errors.js'
 import { effectiveFields } from '../core/fields.js'
 import type { ChangeContext, ChangeSet, Directory, FieldType, UserRecord } from '../core/types.js'
 import { WRITABLE_FIELDS } from '../core/types.js'
-import type { ChangeQuery, Store, UserListQuery } from '../store/store.js'
+import type { ChangeQuery, Store, UserListQuery, UserLookup } from '../store/store.js'
 import { runBulk } from './bulk-engine.js'
+import type { UserFilterExpr, UserSearch } from '../core/user-filter.js'
+import { type UserCondition, userFilterOf } from './user-conditions.js'
+import { type DeletedUserRef, restoreUser } from './user-restore.js'
 import { type BulkHooks, type BulkOptions, type BulkResult, type BulkRow, DEFAULT_OPTIONS } from './types.js'
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -57,6 +60,12 @@ export function createUserService(store: Store, defaults: { batchSize: number })
     },
 
     list: (dir: Directory, q: UserListQuery) => store.listUsers(dir.id, q),
+
+    /** Users matching a filter tree, sorted and paged by offset, with the total (SCIM lists). */
+    search: (dir: Directory, q: UserSearch) => store.searchUsers(dir.id, q),
+
+    /** Users holding any of the given ids, externalIds, emails or usernames, in one query (doors that address users by their own keys). */
+    find: (dir: Directory, lookup: UserLookup) => store.findUsers(dir.id, lookup),
 
     /** Types custom-field filter values from the query string by their definitions. */
     async fieldFilters(dir: Directory, raw: Record<string, string>): Promise<Record<string, string | number | boolean>> {
@@ -113,6 +122,14 @@ export function createUserService(store: Store, defaults: { batchSize: number })
     },
 
     history: (dir: Directory, q: ChangeQuery) => store.listChanges(dir.id, q),
+
+    /** Typed conditions (`fields.xp >= 10`, `createdAt <= 2024-01-31`) as a list filter, checked against the directory's fields. */
+    filterOf: async (dir: Directory, conditions: readonly UserCondition[]): Promise<UserFilterExpr> =>
+      userFilterOf(effectiveFields(await store.listFields(dir.id)), conditions),
+
+    /** Brings a deleted user back, same id and values, from its deletion record (see user-restore.ts). */
+    restore: (dir: Directory, ref: DeletedUserRef, context: ChangeContext): Promise<UserRecord> =>
+      restoreUser({ store, create: (d, row, ctx) => one(d, { data: row }, { mode: 'create', match: ['id'], allowClientId: true }, ctx) }, dir, ref, context),
   }
 }
 

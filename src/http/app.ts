@@ -7,6 +7,8 @@ import addFormatsModule from 'ajv-formats'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from '../config.js'
 import { registerDoors } from '../doors/index.js'
+import { createJobService, type JobService } from '../jobs/job-service.js'
+import { Worker } from '../jobs/worker.js'
 import { createServices, type Services } from '../engine/services.js'
 import type { Store } from '../store/store.js'
 import { bearerAuth } from './auth.js'
@@ -19,6 +21,7 @@ import { directoryRoutes } from './routes/directories.js'
 import { fieldRoutes } from './routes/fields.js'
 import { groupRoutes } from './routes/groups.js'
 import { historyRoutes } from './routes/history.js'
+import { importRoutes } from './routes/imports.js'
 import { keyRoutes } from './routes/keys.js'
 import { opsRoutes } from './routes/ops.js'
 import { userRoutes } from './routes/users.js'
@@ -37,6 +40,9 @@ export interface App {
   app: FastifyInstance
   services: Services
   metrics: Metrics
+  jobs: JobService
+  /** Runs import jobs in this process (role worker or all); started when the app is ready, stopped when it closes. */
+  worker: Worker | null
 }
 
 /** Headers that carry secrets in any door; redacted from every log line. */
@@ -58,6 +64,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { store, config } = opts
   const services = createServices(store, { batchSize: config.batchSize })
   const metrics = createMetrics()
+  let worker: Worker | null = null
+  const jobs = createJobService(store, { maxImportBytes: config.importMaxBytes }, () => worker?.wake())
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: config.bodyLimit,
@@ -90,7 +98,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         version: '1',
         description: 'Self-hosted user directory built for changing many users at once. Errors are RFC 9457 problem+json with a stable `code`.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A Rollcall API key' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A Rollcall API key' },
+          // Vendor doors authenticate with their vendor's headers (docs/doors/*.md).
+          oneofnoneApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A Rollcall key secret, limited to one directory (the app)' },
+          veltApiKey: { type: 'apiKey', in: 'header', name: 'x-velt-api-key', description: 'The id of a Rollcall key' },
+          veltAuthToken: { type: 'apiKey', in: 'header', name: 'x-velt-auth-token', description: "That key's secret" },
+        },
+      },
       security: [{ bearer: [] }],
     },
   })
@@ -105,12 +121,23 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await api.register(fieldRoutes(services))
       await api.register(historyRoutes(services))
       await api.register(groupRoutes(services))
+      await api.register(importRoutes(services, jobs, config.importMaxBytes))
       await api.register(keyRoutes(services))
     },
     { prefix: '/api/v1' },
   )
   await registerDoors(app, services)
-  return { app, services, metrics }
+  if (config.role !== 'api') {
+    const w = new Worker({ store, batchSize: config.batchSize, leaseMs: config.jobLeaseMs, log: app.log, onProgress: () => metrics.jobBatches.inc() })
+    worker = w
+    app.addHook('onReady', async () => {
+      // SQLite is one process: a lease still held at start belonged to this process before a crash.
+      if (!store.capabilities.multiProcess) await store.jobs.releaseAll()
+      w.start()
+    })
+    app.addHook('onClose', async () => w.stop())
+  }
+  return { app, services, metrics, jobs, worker }
 }
 
 export const LOG_REDACT = SECRET_HEADERS.map((h) => `req.headers["${h}"]`)

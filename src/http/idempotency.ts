@@ -26,9 +26,13 @@ export function registerIdempotency(app: FastifyInstance, store: Store): void {
     if (key === undefined || !MUTATING.has(request.method) || !request.principal) return
     if (typeof key !== 'string' || !KEY_RE.test(key))
       throw new RollcallError('bad_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters')
-    const fingerprint = createHash('sha256')
-      .update(`${request.method} ${request.url}\n${request.body === undefined ? '' : JSON.stringify(request.body)}`)
-      .digest('hex')
+    // A streamed upload cannot be hashed before it is read: its request line, type and length stand for it.
+    const body = request.routeOptions.config.streamBody
+      ? `${request.headers['content-type'] ?? ''} ${request.headers['content-length'] ?? ''}`
+      : request.body === undefined
+        ? ''
+        : JSON.stringify(request.body)
+    const fingerprint = createHash('sha256').update(`${request.method} ${request.url}\n${body}`).digest('hex')
     const tenantId = request.principal.tenantId
     const existing = await store.claimIdempotencyKey({
       tenantId,

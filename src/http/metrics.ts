@@ -26,6 +26,11 @@ export function createMetrics() {
       labelNames: ['channel', 'status'] as const,
       registers: [registry],
     }),
+    jobBatches: new Counter({
+      name: 'rollcall_job_batches_total',
+      help: 'Import batches committed by this process',
+      registers: [registry],
+    }),
     bulkDuration: new Histogram({
       name: 'rollcall_bulk_request_duration_seconds',
       help: 'Duration of sync bulk requests',

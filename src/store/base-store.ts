@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { type Expression, expressionBuilder, type Kysely, type SqlBool, sql } from 'kysely'
+import { type Expression, type Kysely, type SqlBool, sql } from 'kysely'
 import type { ApiKey, ChangeRecord, Directory, FieldDefinition, Group, Tenant, UserRecord } from '../core/types.js'
 import type { UserSearch, UserSearchResult } from '../core/user-filter.js'
 import {
@@ -24,7 +24,6 @@ import type {
   Store,
   StoreCapabilities,
   StoreTx,
-  UserFilter,
   UserListQuery,
   UserLookup,
 } from './store.js'
@@ -286,32 +285,18 @@ export abstract class BaseStore implements Store {
     return rows.map((r) => userFromRow(r, this.codec))
   }
 
-  /** The WHERE conditions of a user list or count: one place, so a page and its total always agree. */
-  private userFilter(directoryId: string, f: UserFilter): Expression<SqlBool>[] {
-    const eb = expressionBuilder<DB, 'users'>()
-    const c: Expression<SqlBool>[] = [eb('directory_id', '=', directoryId)]
-    if (f.email !== undefined) c.push(eb('email_norm', '=', normEmail(f.email)))
-    if (f.username !== undefined) c.push(eb('username_norm', '=', normEmail(f.username)))
-    if (f.externalId !== undefined) c.push(eb('external_id', '=', f.externalId))
-    if (f.phone !== undefined) c.push(eb('phone', '=', f.phone))
-    if (f.createdAfter) c.push(eb('created_at', '>=', f.createdAfter))
-    if (f.createdBefore) c.push(eb('created_at', '<', f.createdBefore))
-    if (f.updatedAfter) c.push(eb('updated_at', '>=', f.updatedAfter))
-    if (f.updatedBefore) c.push(eb('updated_at', '<', f.updatedBefore))
-    if (f.lastLoginAfter) c.push(eb('last_login_at', '>=', f.lastLoginAfter))
-    if (f.lastLoginBefore) c.push(eb('last_login_at', '<', f.lastLoginBefore))
-    if (f.loginCountMin !== undefined) c.push(eb('login_count', '>=', f.loginCountMin))
-    if (f.loginCountMax !== undefined) c.push(eb('login_count', '<=', f.loginCountMax))
-    for (const [k, v] of Object.entries(f.fields ?? {})) c.push(this.customFieldEquals(k, v))
-    return c
-  }
-
   async listUsers(directoryId: string, q: UserListQuery): Promise<Page<UserRecord>> {
-    let query = this.db.selectFrom('users').selectAll().where((eb) => eb.and(this.userFilter(directoryId, q)))
+    let query = this.db.selectFrom('users').selectAll().where('directory_id', '=', directoryId)
+    if (q.email !== undefined) query = query.where('email_norm', '=', normEmail(q.email))
+    if (q.username !== undefined) query = query.where('username_norm', '=', normEmail(q.username))
+    if (q.externalId !== undefined) query = query.where('external_id', '=', q.externalId)
+    if (q.createdAfter) query = query.where('created_at', '>=', q.createdAfter)
+    if (q.createdBefore) query = query.where('created_at', '<', q.createdBefore)
+    if (q.updatedAfter) query = query.where('updated_at', '>=', q.updatedAfter)
+    if (q.updatedBefore) query = query.where('updated_at', '<', q.updatedBefore)
+    for (const [k, v] of Object.entries(q.fields ?? {})) query = query.where(this.customFieldEquals(k, v))
     if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq)
-    query = query.orderBy('seq').limit(q.limit + 1)
-    if (q.offset) query = query.offset(q.offset)
-    const rows = await query.execute()
+    const rows = await query.orderBy('seq').limit(q.limit + 1).execute()
     const more = rows.length > q.limit
     const page = more ? rows.slice(0, q.limit) : rows
     return {
@@ -320,11 +305,11 @@ export abstract class BaseStore implements Store {
     }
   }
 
-  async countUsers(directoryId: string, filter: UserFilter = {}): Promise<number> {
+  async countUsers(directoryId: string): Promise<number> {
     const r = await this.db
       .selectFrom('users')
       .select((eb) => eb.fn.countAll().as('n'))
-      .where((eb) => eb.and(this.userFilter(directoryId, filter)))
+      .where('directory_id', '=', directoryId)
       .executeTakeFirstOrThrow()
     return Number(r.n)
   }

@@ -150,7 +150,7 @@ export class JobStore {
     const now = new Date()
     const nowIso = now.toISOString()
     const until = new Date(now.getTime() + leaseMs).toISOString()
-    const cond = sql`(state IN (${sql.join(RUNNABLE)}) AND lease_owner IS NULL) OR (state IN (${sql.join(RESUMABLE)}) AND lease_until < ${nowIso})`
+    const cond = sql`(state IN (${sql.join(RUNNABLE)}) AND lease_owner IS NULL) OR (state IN (${sql.join(RESUMABLE)}) AND (lease_until IS NULL OR lease_until < ${nowIso}))`
     const r = await sql<Record<string, unknown>>`
       UPDATE jobs SET lease_owner = ${owner}, lease_until = ${until}, attempts = attempts + 1,
         state = CASE WHEN state = 'queued' THEN 'running' ELSE state END,
@@ -159,6 +159,11 @@ export class JobStore {
         AND (${cond})
       RETURNING *`.execute(this.db)
     return r.rows[0] ? this.fromRow(r.rows[0]) : null
+  }
+
+  /** Frees every lease (a single-process store at start: whoever held them is gone). */
+  async releaseAll(): Promise<void> {
+    await sql`UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`.execute(this.db)
   }
 
   /** Extends the lease; false when it was lost. */

@@ -87,23 +87,10 @@ export interface UserListQuery {
   createdBefore?: string
   updatedAfter?: string
   updatedBefore?: string
-  /** Exact match on the stored phone text. */
-  phone?: string
-  /** Inclusive bounds on `loginCount`. */
-  loginCountMin?: number
-  loginCountMax?: number
-  /** `lastLoginAt >= lastLoginAfter` and `lastLoginAt < lastLoginBefore` (users never logged in match neither). */
-  lastLoginAfter?: string
-  lastLoginBefore?: string
   /** Return users after this internal sequence number (cursor pagination). */
   afterSeq?: number
-  /** Skip this many matching users (offset pagination, for doors whose vendors page by offset). */
-  offset?: number
   limit: number
 }
-
-/** The filters of a user list, without its paging: what `countUsers` counts. */
-export type UserFilter = Omit<UserListQuery, 'afterSeq' | 'offset' | 'limit'>
 
 export interface Page<T> {
   items: T[]
@@ -202,8 +189,7 @@ export interface Store {
   /** Without locking: for reads and dry runs. */
   findUsers(directoryId: string, lookup: UserLookup): Promise<UserRecord[]>
   listUsers(directoryId: string, q: UserListQuery): Promise<Page<UserRecord>>
-  /** Users of the directory, or only those matching `filter`. */
-  countUsers(directoryId: string, filter?: UserFilter): Promise<number>
+  countUsers(directoryId: string): Promise<number>
   /** Users matching a filter tree (SCIM's filters), sorted, paged by offset, with the total that match. */
   searchUsers(directoryId: string, q: UserSearch): Promise<UserSearchResult>
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>

@@ -82,6 +82,19 @@ const CMP = { gt: '>', ge: '>=', lt: '<', le: '<=' } as const
 /** Length in characters as SQL counts them (code points), not UTF-16 units. */
 const chars = (s: string): number => [...s].length
 
+/**
+ * `a OR b OR …` nested as a balanced tree: SQLite parses a flat chain as one level per operand
+ * and refuses expressions deeper than 1000, which a long filter or a batch of ids would reach.
+ */
+function balanced(parts: RawBuilder<SqlBool>[], op: string): RawBuilder<SqlBool> {
+  const FLAT = 16
+  if (parts.length <= FLAT) return sql<SqlBool>`(${sql.join(parts, sql.raw(op))})`
+  const size = Math.ceil(parts.length / FLAT)
+  const groups: RawBuilder<SqlBool>[] = []
+  for (let i = 0; i < parts.length; i += size) groups.push(balanced(parts.slice(i, i + size), op))
+  return balanced(groups, op)
+}
+
 /** SQL for one filter node. Every node is true or false, never NULL, so NOT is safe anywhere. */
 export function compileUserFilter(f: UserFilterExpr, d: UserFilterDialect): RawBuilder<SqlBool> {
   switch (f.op) {
@@ -90,10 +103,18 @@ export function compileUserFilter(f: UserFilterExpr, d: UserFilterDialect): RawB
     case 'and':
     case 'or':
       if (f.of.length === 0) return f.op === 'and' ? TRUE : FALSE
-      return sql<SqlBool>`(${sql.join(
+      return balanced(
         f.of.map((x) => compileUserFilter(x, d)),
-        sql.raw(f.op === 'and' ? ' AND ' : ' OR '),
-      )})`
+        f.op === 'and' ? ' AND ' : ' OR ',
+      )
+    case 'in': {
+      if (f.values.length === 0) return FALSE
+      const o = operand(f.field, d)
+      const text = o.kind === 'text' && !f.caseExact && o.folded
+      const e = text ? (o.folded as Expression<unknown>) : o.raw
+      const values = f.values.map((v) => (text && typeof v === 'string' ? v.toLowerCase() : v))
+      return sql<SqlBool>`(${e} IS NOT NULL AND ${e} IN (${sql.join(values)}))`
+    }
     case 'not':
       return sql<SqlBool>`(NOT ${compileUserFilter(f.of, d)})`
     case 'pr': {
@@ -103,7 +124,7 @@ export function compileUserFilter(f: UserFilterExpr, d: UserFilterDialect): RawB
     case 'ne':
       return sql<SqlBool>`(NOT ${compileUserFilter({ ...f, op: 'eq' }, d)})`
     default:
-      return compare(f, operand(f.field, d), d)
+      return compare(f as Comparison, operand(f.field, d), d)
   }
 }
 

@@ -1,11 +1,12 @@
 import { type Expression, Kysely, PostgresDialect, type SqlBool, sql } from 'kysely'
 import pg from 'pg'
+import type { UserRecord } from '../../core/types.js'
 import { assertDdlSafe, BaseStore, uniqueIndexName, UniqueViolation } from '../base-store.js'
-import { type Codec, normEmail, postgresCodec } from '../codec.js'
+import { type Codec, normEmail, postgresCodec, userFromRow } from '../codec.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
-import { type BatchWrite, type StoreCapabilities, type StoreTx, WriteConflict } from '../store.js'
+import { type BatchWrite, type StoreCapabilities, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
 import type { UserFilterDialect } from '../user-filter.js'
 
 export interface PostgresStoreOptions {
@@ -100,12 +101,30 @@ export class PostgresStore extends BaseStore {
     return sql<SqlBool>`json_extract_path(changes, ${field}) IS NOT NULL`
   }
 
+  /**
+   * One query for all lookups of a batch, each value list as one array parameter: with a long
+   * IN list the planner misjudges the row count and scans the whole directory.
+   */
+  protected override async findUsersWith(db: Kysely<DB>, directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]> {
+    const ors = []
+    if (lookup.id?.length) ors.push(sql`id = ANY(${lookup.id}::text[])`)
+    if (lookup.externalId?.length) ors.push(sql`external_id = ANY(${lookup.externalId}::text[])`)
+    if (lookup.email?.length) ors.push(sql`email_norm = ANY(${lookup.email.map(normEmail)}::text[])`)
+    if (lookup.username?.length) ors.push(sql`username_norm = ANY(${lookup.username.map(normEmail)}::text[])`)
+    for (const [key, values] of Object.entries(lookup.fields ?? {})) if (values.length) ors.push(this.customFieldIn(key, values))
+    if (ors.length === 0) return []
+    // Locks are taken in id order, so two batches over the same users cannot deadlock.
+    const r = await sql<Record<string, unknown>>`SELECT * FROM users WHERE directory_id = ${directoryId} AND (${sql.join(ors, sql` OR `)})
+      ${lock ? sql`ORDER BY id FOR UPDATE` : sql``}`.execute(db)
+    return r.rows.map((row) => userFromRow(row, this.codec))
+  }
+
   protected customFieldIn(key: string, values: (string | number)[]): Expression<SqlBool> {
     return sql<SqlBool>`(fields ->> ${key}) = ANY(${values.map(String)}::text[])`
   }
 
   protected readonly userFilterDialect: UserFilterDialect = {
-    // CASE, as in customFieldCompare: a cast beside a guard may run first and fail on another JSON type.
+    // CASE, not AND: PostgreSQL may run a cast before a guard beside it, and fail on another JSON type.
     customValue: (key, kind) => {
       if (kind === 'number') return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'number' THEN (fields ->> ${key})::numeric END)`
       if (kind === 'boolean') return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'boolean' THEN (fields ->> ${key})::boolean END)`
@@ -133,15 +152,56 @@ export class PostgresStore extends BaseStore {
     return undefined
   }
 
+  /**
+   * Rows written since the last ANALYZE we ran. A bulk import grows a table faster than
+   * autovacuum analyses it (and autovacuum may be off): with statistics that still say "a few
+   * hundred users", the planner scans a whole directory for every batch. So the store analyses
+   * the tables it bulk-writes itself once they grew by a fifth (ANALYZE samples a bounded number
+   * of rows and does not block writers).
+   */
+  private analyze = { written: 0, baseline: 0, running: false }
+
+  private noteWrites(n: number): void {
+    const a = this.analyze
+    a.written += n
+    if (a.running || a.written < Math.max(5_000, a.baseline / 5)) return
+    a.running = true
+    const written = a.written
+    void sql`ANALYZE users, changes`
+      .execute(this.db)
+      .then(() => {
+        a.baseline += written
+        a.written -= written
+      })
+      .catch(() => {})
+      .finally(() => {
+        a.running = false
+      })
+  }
+
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    let written = 0
     try {
-      return await this.db.transaction().execute((trx) =>
-        fn({
+      return await this.db.transaction().execute(async (trx) => {
+        // Batches join a few hundred rows to users by key. Without statistics (a directory that
+        // was just bulk-loaded, before autovacuum analyses it) the planner would hash the whole
+        // directory; nested loops over the unique indexes are right for batch-sized joins.
+        await sql`SET LOCAL enable_hashjoin = off`.execute(trx)
+        await sql`SET LOCAL enable_mergejoin = off`.execute(trx)
+        await sql`SET LOCAL enable_material = off`.execute(trx)
+        return fn({
           jobs: new JobStore(trx, this.codec, true),
           lockUsers: (directoryId, lookup) => this.findUsersWith(trx, directoryId, lookup, true),
-          writeBatch: (batch) => this.writeBatchWith(trx, batch),
-        }),
-      )
+          writeBatch: (batch) => {
+            written += batch.inserts.length + batch.updates.length
+            return this.writeBatchWith(trx, batch)
+          },
+        })
+      })
+      .then((result) => {
+        if (written) this.noteWrites(written)
+        return result
+      })
     } catch (e) {
       const code = (e as { code?: string }).code
       // A deadlock or serialization failure lost a race as a unique violation does: the caller retries.

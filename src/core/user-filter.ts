@@ -1,0 +1,100 @@
+import type { UserRecord } from './types.js'
+
+/**
+ * An engine-neutral query over the users of one directory: a boolean tree of comparisons on
+ * user columns and custom fields, a sort and an offset page. Doors build it (SCIM translates its
+ * filter grammar into it); the store compiles it to SQL, so filtering never happens in memory.
+ * Pure data: no SQL, no I/O.
+ */
+
+/** Built-in user columns a filter may name. Text unless listed in TIME_COLUMNS or INT_COLUMNS. */
+export const FILTER_COLUMNS = [
+  'id',
+  'externalId',
+  'email',
+  'username',
+  'phone',
+  'firstName',
+  'lastName',
+  'displayName',
+  'avatarUrl',
+  'country',
+  'locale',
+  'emailVerifiedAt',
+  'lastLoginAt',
+  'createdAt',
+  'updatedAt',
+  'loginCount',
+  'version',
+] as const
+export type FilterColumn = (typeof FILTER_COLUMNS)[number]
+
+export const TIME_COLUMNS: ReadonlySet<FilterColumn> = new Set(['emailVerifiedAt', 'lastLoginAt', 'createdAt', 'updatedAt'])
+export const INT_COLUMNS: ReadonlySet<FilterColumn> = new Set(['loginCount', 'version'])
+
+/** How a custom field's JSON value is compared: as text, as a number, or as a boolean. */
+export type CustomFieldKind = 'text' | 'number' | 'boolean'
+
+export type FilterField = { column: FilterColumn } | { custom: string; kind: CustomFieldKind }
+
+export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le'
+
+/**
+ * Semantics, the same on every engine (two-valued: a missing value never makes a node unknown):
+ * - a comparison is false when the field has no value, except `ne`, which is `not eq`;
+ * - `pr` is true when the field has a value (for text, a non-empty one);
+ * - text comparisons ignore case unless `caseExact`; `co`/`sw`/`ew` apply to text only;
+ * - timestamps are compared as ISO 8601 strings normalised to milliseconds (`…T12:00:00.000Z`).
+ */
+export type UserFilterExpr =
+  | { op: 'and' | 'or'; of: UserFilterExpr[] }
+  | { op: 'not'; of: UserFilterExpr }
+  | { op: 'pr'; field: FilterField }
+  | { op: CompareOp; field: FilterField; value: string | number | boolean; caseExact?: boolean }
+  /** `eq` any of the values: one index lookup for a batch of ids or names. */
+  | { op: 'in'; field: FilterField; values: (string | number)[]; caseExact?: boolean }
+  | { op: 'const'; value: boolean }
+
+export interface UserSort {
+  /** The first field with a value (SQL COALESCE), so a sort can fall back: username, else email. */
+  by: FilterField[]
+  descending?: boolean
+  /** Text sorts ignore case unless set. Users without a value sort last either way. */
+  caseExact?: boolean
+}
+
+export interface UserSearch {
+  filter?: UserFilterExpr
+  sort?: UserSort
+  offset: number
+  limit: number
+}
+
+export interface UserSearchResult {
+  items: UserRecord[]
+  /** Users matching the filter in all, whatever the page. */
+  total: number
+}
+
+/** Children of nested nodes of the same op, in one list: `a or (b or c)` is `or(a, b, c)`. */
+const flatten = (op: 'and' | 'or', of: UserFilterExpr[]): UserFilterExpr[] => of.flatMap((f) => (f.op === op ? f.of : [f]))
+
+/** Builders that keep trees small and shallow: flattening, and constant folding for `and`/`or`/`not`. */
+export const uf = {
+  and(...of: UserFilterExpr[]): UserFilterExpr {
+    const kept = flatten('and', of).filter((f) => !(f.op === 'const' && f.value))
+    if (kept.some((f) => f.op === 'const' && !f.value)) return { op: 'const', value: false }
+    return kept.length === 0 ? { op: 'const', value: true } : kept.length === 1 ? kept[0] : { op: 'and', of: kept }
+  },
+  or(...of: UserFilterExpr[]): UserFilterExpr {
+    const kept = flatten('or', of).filter((f) => !(f.op === 'const' && !f.value))
+    if (kept.some((f) => f.op === 'const' && f.value)) return { op: 'const', value: true }
+    return kept.length === 0 ? { op: 'const', value: false } : kept.length === 1 ? kept[0] : { op: 'or', of: kept }
+  },
+  not(of: UserFilterExpr): UserFilterExpr {
+    if (of.op === 'const') return { op: 'const', value: !of.value }
+    if (of.op === 'not') return of.of
+    return { op: 'not', of }
+  },
+  const: (value: boolean): UserFilterExpr => ({ op: 'const', value }),
+}

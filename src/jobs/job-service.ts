@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import { RollcallError } from '../core/errors.js'
+import { canSeeDirectory, type Principal } from '../core/keys.js'
+import type { Directory } from '../core/types.js'
+import type { Store } from '../store/store.js'
+import type { ImportOptions, InputFormat, Job, JobState } from './types.js'
+
+/** Input is stored in chunks of this size: large enough to be few, small enough to stream. */
+export const CHUNK_BYTES = 1024 * 1024
+
+export interface JobView {
+  id: string
+  directoryId: string
+  kind: Job['kind']
+  state: JobState
+  format: InputFormat
+  options: ImportOptions
+  sourceJobId: string | null
+  counts: Job['counts'] & { total: number | null }
+  rowsPerSecond: number | null
+  etaSeconds: number | null
+  inputBytes: number
+  error: string | null
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+}
+
+/** What a client sees of a job, with its rate and, once the total is known, its ETA. */
+export function viewJob(j: Job, now = Date.now()): JobView {
+  const start = j.startedAt ? Date.parse(j.startedAt) : null
+  const end = j.finishedAt ? Date.parse(j.finishedAt) : now
+  const secs = start === null ? 0 : Math.max(0.001, (end - start) / 1000)
+  const rate = start === null || j.counts.processed === 0 ? null : Math.round(j.counts.processed / secs)
+  const eta = rate && j.total !== null && !j.finishedAt ? Math.max(0, Math.round((j.total - j.counts.processed) / rate)) : j.finishedAt ? 0 : null
+  return {
+    id: j.id,
+    directoryId: j.directoryId,
+    kind: j.kind,
+    state: j.state,
+    format: j.format,
+    options: j.options,
+    sourceJobId: j.sourceJobId,
+    counts: { total: j.total, ...j.counts },
+    rowsPerSecond: rate,
+    etaSeconds: eta,
+    inputBytes: j.inputBytes,
+    error: j.error,
+    createdAt: j.createdAt,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+  }
+}
+
+export function createJobService(store: Store, limits: { maxImportBytes: number }, onEnqueued: () => void) {
+  /** A job of the principal's tenant, in a directory the key may see; anything else is a 404. */
+  async function get(p: Principal, id: string): Promise<Job> {
+    const job = /^[0-9a-f-]{36}$/i.test(id) ? await store.jobs.get(p.tenantId, id) : null
+    if (!job || job.state === 'uploading' || !canSeeDirectory(p, job.directoryId)) throw new RollcallError('not_found', `No import '${id}'`)
+    return job
+  }
+
+  return {
+    get,
+
+    list: (dir: Directory, q: { state?: JobState; limit: number; beforeCreatedAt?: string }) => store.jobs.list(dir.id, q),
+
+    /**
+     * Streams an upload into the database, chunk by chunk, and only then queues the job: the
+     * answer means the input is safe. Over the size limit, nothing is kept.
+     */
+    async upload(
+      p: Principal,
+      dir: Directory,
+      input: { body: Readable | AsyncIterable<Buffer | string>; format: InputFormat; options: ImportOptions; requestId: string },
+    ): Promise<Job> {
+      const id = randomUUID()
+      await store.jobs.create({
+        id,
+        tenantId: p.tenantId,
+        directoryId: dir.id,
+        kind: 'import',
+        state: 'uploading',
+        format: input.format,
+        options: input.options,
+        sourceJobId: null,
+        keyId: p.keyId,
+        requestId: input.requestId,
+      })
+      let bytes = 0
+      let seq = 0
+      let parts: Buffer[] = []
+      let size = 0
+      try {
+        for await (const piece of input.body) {
+          const buf = typeof piece === 'string' ? Buffer.from(piece) : piece
+          bytes += buf.length
+          if (bytes > limits.maxImportBytes)
+            throw new RollcallError('payload_too_large', `The file is over the import limit of ${limits.maxImportBytes} bytes (ROLLCALL_IMPORT_MAX_BYTES)`)
+          parts.push(buf)
+          size += buf.length
+          if (size >= CHUNK_BYTES) {
+            await store.jobs.appendChunk(id, seq++, Buffer.concat(parts))
+            parts = []
+            size = 0
+          }
+        }
+        if (size > 0) await store.jobs.appendChunk(id, seq++, Buffer.concat(parts))
+        if (bytes === 0) throw new RollcallError('validation_failed', 'The file is empty', { errors: [{ field: 'file', code: 'empty', message: 'the file is empty' }] })
+        await store.jobs.finishUpload(id, bytes, seq)
+      } catch (e) {
+        await store.jobs.delete(id).catch(() => {})
+        throw e
+      }
+      onEnqueued()
+      return (await store.jobs.get(p.tenantId, id)) as Job
+    },
+
+    async cancel(p: Principal, id: string): Promise<Job> {
+      const job = await get(p, id)
+      if (await store.jobs.transition(p.tenantId, id, ['queued'], 'cancelled', true)) return get(p, id)
+      if (job.state !== 'running') throw new RollcallError('conflict', `The import is ${job.state}; only queued or running imports can be cancelled`)
+      await store.jobs.requestCancel(p.tenantId, id)
+      return get(p, id)
+    },
+  }
+}
+
+export type JobService = ReturnType<typeof createJobService>

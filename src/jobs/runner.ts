@@ -1,0 +1,173 @@
+import type { Logger } from 'pino'
+import { effectiveFields } from '../core/fields.js'
+import { runBulk } from '../engine/bulk-engine.js'
+import { DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
+import { LeaseLost } from '../store/job-store.js'
+import type { Store } from '../store/store.js'
+import { InputError, type InputRow, readInput } from './input.js'
+import type { Job, JobCounts, JobResultRow } from './types.js'
+
+/** The job was cancelled between two batches. */
+class Cancelled extends Error {}
+/** The worker is shutting down: the job stays running and is resumed from its checkpoint. */
+class Stopping extends Error {}
+
+export interface RunContext {
+  store: Store
+  owner: string
+  leaseMs: number
+  batchSize: number
+  log?: Pick<Logger, 'info' | 'warn' | 'error'>
+  /** Told after every committed batch (progress for events and metrics). */
+  onProgress?: (job: Job) => void
+  /** True once the worker should stop after the batch in flight. */
+  stopping?: () => boolean
+}
+
+const add = (c: JobCounts, results: RowResult[]): JobCounts => {
+  const next = { ...c, processed: c.processed + results.length }
+  for (const r of results) next[r.status]++
+  return next
+}
+
+/**
+ * Runs a leased import from its checkpoint to the end. Each batch commits its users, history,
+ * per-row results, counts and checkpoint in one transaction, guarded by the lease: a crash loses
+ * at most the batch in flight, which the next lease redoes from the checkpoint — no row lost,
+ * none applied twice, no duplicate history.
+ */
+export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']> {
+  const { store, owner } = ctx
+  const dirRow = await store.getDirectory(job.tenantId, job.directoryId)
+  if (!dirRow) {
+    await store.jobs.update(job.id, owner, { state: 'failed', error: 'the directory was deleted', finished: true, release: true })
+    return 'failed'
+  }
+  const stored = await store.listFields(job.directoryId)
+  const opts = job.options
+  const pending = new Map<number, InputRow>()
+  let counts = { ...job.counts }
+  let total = 0
+  let columnsSaved = job.columns !== null
+  const whole = opts.atomic || opts.dryRun
+
+  async function* rows() {
+    const input = readInput(store.jobs.chunks(job.id, job.inputChunks), {
+      format: job.format,
+      options: opts,
+      definitions: effectiveFields(stored),
+      onColumns: (columns) => {
+        if (!columnsSaved) {
+          columnsSaved = true
+          void store.jobs.update(job.id, owner, { columns }).catch(() => {})
+        }
+      },
+    })
+    let index = 0
+    for await (const r of input) {
+      total++
+      if (index >= job.checkpoint) {
+        pending.set(index, r)
+        yield r.row
+      }
+      index++
+    }
+  }
+
+  const heartbeat = setInterval(() => {
+    void store.jobs.heartbeat(job.id, owner, ctx.leaseMs).catch(() => {})
+  }, Math.max(1000, ctx.leaseMs / 3))
+  heartbeat.unref()
+
+  try {
+    const result = await runBulk(
+      store,
+      {
+        directory: dirRow,
+        fields: stored,
+        // A resumed job has used part of its error budget already.
+        options: { ...DEFAULT_OPTIONS, ...pick(opts), maxErrors: opts.maxErrors == null ? null : Math.max(0, opts.maxErrors - counts.failed), batchSize: ctx.batchSize },
+        context: { channel: 'native', keyId: job.keyId, requestId: job.requestId, jobId: job.id },
+      },
+      rows(),
+      {
+        firstIndex: job.checkpoint,
+        collect: whole,
+        beforeCommit: whole
+          ? undefined
+          : async (tx, results) => {
+              const next = add(counts, results)
+              const last = results[results.length - 1]?.index ?? job.checkpoint - 1
+              await tx.jobs.recordBatch(job.id, owner, results.map((r) => toResultRow(r, pending.get(r.index))), next, last + 1)
+              counts = next
+              for (const r of results) pending.delete(r.index)
+            },
+        onProgress: async () => {
+          const now = await store.jobs.get(job.tenantId, job.id)
+          if (now) ctx.onProgress?.(now)
+          if (now?.cancelRequested) throw new Cancelled()
+          if (ctx.stopping?.()) throw new Stopping()
+          // Let the HTTP server breathe between batches (SQLite runs the worker in-process).
+          await new Promise((r) => setImmediate(r))
+        },
+      },
+    )
+    if (whole) {
+      // Atomic and dry runs are one transaction, rolled back on failure (or always): their
+      // results are written once, after the outcome is known.
+      const rows = result.results.map((r) => toResultRow(r, pending.get(r.index)))
+      await store.transaction(async (tx) => {
+        for (let i = 0; i < rows.length; i += 1000) await tx.jobs.recordBatch(job.id, owner, rows.slice(i, i + 1000), add(counts, result.results.slice(0, i + 1000)), Math.min(i + 1000, rows.length))
+      })
+      counts = add(counts, result.results)
+    }
+    const failedAtomically = opts.atomic && result.rolledBack
+    await store.jobs.update(job.id, owner, {
+      state: failedAtomically ? 'failed' : 'completed',
+      error: failedAtomically ? `${result.results.filter((r) => r.errors.some((e) => e.code !== 'rolled_back')).length} rows failed; the import is atomic, so nothing was written` : null,
+      total,
+      finished: true,
+      release: true,
+    })
+    return failedAtomically ? 'failed' : 'completed'
+  } catch (e) {
+    if (e instanceof LeaseLost) {
+      ctx.log?.warn({ jobId: job.id }, 'lease lost; another worker continues the job')
+      return job.state
+    }
+    if (e instanceof Stopping) {
+      await store.jobs.update(job.id, owner, { release: true }).catch(() => {})
+      return job.state
+    }
+    if (e instanceof Cancelled) {
+      await store.jobs.update(job.id, owner, { state: 'cancelled', finished: true, release: true })
+      return 'cancelled'
+    }
+    const message = e instanceof InputError ? e.message : 'the job failed unexpectedly; see the server log'
+    if (!(e instanceof InputError)) ctx.log?.error({ err: e, jobId: job.id }, 'import failed')
+    await store.jobs.update(job.id, owner, { state: 'failed', error: message, finished: true, release: true }).catch(() => {})
+    return 'failed'
+  } finally {
+    clearInterval(heartbeat)
+  }
+}
+
+function pick(o: Job['options']) {
+  return { mode: o.mode, match: o.match, metadata: o.metadata, atomic: o.atomic, maxErrors: o.maxErrors, dryRun: o.dryRun }
+}
+
+function toResultRow(r: RowResult, input: InputRow | undefined): JobResultRow {
+  return {
+    index: r.index,
+    line: input?.line ?? null,
+    status: r.status,
+    userId: r.userId,
+    changedFields: r.changedFields,
+    errors: r.errors,
+    plan:
+      r.changes && r.status !== 'failed'
+        ? { data: input?.row.data ?? null, ops: input?.row.ops, userId: r.userId, baseVersion: r.baseVersion ?? null, changes: r.changes }
+        : null,
+    raw: r.status === 'failed' ? (input?.raw ?? null) : null,
+  }
+}
