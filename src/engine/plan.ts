@@ -14,7 +14,7 @@ export interface PreparedRow {
   patch: UserPatch | null
   ops?: Record<string, FieldOp>
   errors: FieldError[]
-  expectedVersion?: number
+  expectedVersion?: number | null
 }
 
 const UNIQUE_KEYS = ['id', 'externalId', 'email', 'username'] as const
@@ -185,11 +185,15 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
     const errors: FieldError[] = []
     if (target) {
       before = target
+      if (row.expectedVersion === null)
+        return fail(row.index, [{ field: 'version', code: 'version_mismatch', message: 'the user exists now; it did not when the row was planned' }], target.id)
       if (row.expectedVersion !== undefined && row.expectedVersion !== target.version)
         return fail(row.index, [{ field: 'version', code: 'version_mismatch', message: `the user is at version ${target.version}, not ${row.expectedVersion}` }], target.id)
       if (patch.id !== undefined && patch.id !== target.id)
         errors.push({ field: 'id', code: 'read_only', message: 'a user id cannot be changed' })
     } else {
+      if (typeof row.expectedVersion === 'number')
+        return fail(row.index, [{ field: 'version', code: 'version_mismatch', message: 'the user no longer exists' }])
       if (patch.id !== undefined && !options.allowClientId)
         return fail(row.index, [{ field: 'id', code: matchKey === 'id' ? 'user_not_found' : 'read_only', message: matchKey === 'id' ? 'no user with this id (ids are assigned by the server)' : 'ids are assigned by the server' }])
       before = blankUser(patch.id ?? uuidv7(), ctx.directoryId, now)

@@ -45,8 +45,11 @@ export interface BulkRow {
   ops?: Record<string, FieldOp>
   /** Errors the door found while parsing the row (a bad CSV cell); the row fails with them. */
   errors?: FieldError[]
-  /** Fails the row unless the matched user is at this version (If-Match). */
-  expectedVersion?: number
+  /**
+   * Fails the row (`version_mismatch`) unless the matched user is at this version (If-Match);
+   * null: unless no user matches (applying a planned create).
+   */
+  expectedVersion?: number | null
 }
 
 /** The core command every door builds. */

@@ -72,8 +72,8 @@ export async function* readInput(chunks: AsyncIterable<Buffer>, opts: ReadInput)
         yield { row: { data: {}, errors: [rowError(`line ${rec.line}: expected ${width} cells, got ${rec.cells.length}`)] }, line: rec.line, raw }
         continue
       }
-      const { data, errors } = map(rec.cells)
-      yield { row: errors.length ? { data, errors } : { data }, line: rec.line, raw }
+      const { data, errors, ops } = map(rec.cells)
+      yield { row: { data, ...(errors.length ? { errors } : {}), ...(ops ? { ops } : {}) }, line: rec.line, raw }
     }
     if (!map) throw new InputError('the file is empty')
     if (rows === 0) throw new InputError('the file has a header but no rows')

@@ -4,7 +4,8 @@ import { RollcallError } from '../core/errors.js'
 import { canSeeDirectory, type Principal } from '../core/keys.js'
 import type { Directory } from '../core/types.js'
 import type { Store } from '../store/store.js'
-import type { ImportOptions, InputFormat, Job, JobState } from './types.js'
+import type { RowStatus } from '../engine/types.js'
+import type { ImportOptions, InputFormat, Job, JobResultRow, JobState } from './types.js'
 
 /** Input is stored in chunks of this size: large enough to be few, small enough to stream. */
 export const CHUNK_BYTES = 1024 * 1024
@@ -21,6 +22,8 @@ export interface JobView {
   rowsPerSecond: number | null
   etaSeconds: number | null
   inputBytes: number
+  /** Once reverted (or reverting): users restored, deleted again, and conflicts left alone. */
+  revert: Job['revert']
   error: string | null
   createdAt: string
   startedAt: string | null
@@ -46,6 +49,7 @@ export function viewJob(j: Job, now = Date.now()): JobView {
     rowsPerSecond: rate,
     etaSeconds: eta,
     inputBytes: j.inputBytes,
+    revert: j.revert,
     error: j.error,
     createdAt: j.createdAt,
     startedAt: j.startedAt,
@@ -66,6 +70,9 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
 
     list: (dir: Directory, q: { state?: JobState; limit: number; beforeCreatedAt?: string }) => store.jobs.list(dir.id, q),
 
+    /** A page of a job's per-row results in input order (optionally one status), after `afterIndex`. */
+    results: (job: Job, q: { status?: RowStatus; afterIndex?: number; limit: number }): Promise<JobResultRow[]> => store.jobs.results(job.id, q),
+
     /**
      * Streams an upload into the database, chunk by chunk, and only then queues the job: the
      * answer means the input is safe. Over the size limit, nothing is kept.
@@ -73,7 +80,18 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
     async upload(
       p: Principal,
       dir: Directory,
-      input: { body: Readable | AsyncIterable<Buffer | string>; format: InputFormat; options: ImportOptions; requestId: string },
+      input: {
+        body: Readable | AsyncIterable<Buffer | string>
+        format: InputFormat
+        options: ImportOptions
+        requestId: string
+        /**
+         * Runs once the input is stored and before the job is queued; if it throws, the job and its
+         * input are deleted and the error propagates. For checks that can only be made after the
+         * body (a multipart field sent after the file).
+         */
+        beforeQueue?: () => Promise<void>
+      },
     ): Promise<Job> {
       const id = randomUUID()
       await store.jobs.create({
@@ -108,6 +126,7 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
         }
         if (size > 0) await store.jobs.appendChunk(id, seq++, Buffer.concat(parts))
         if (bytes === 0) throw new RollcallError('validation_failed', 'The file is empty', { errors: [{ field: 'file', code: 'empty', message: 'the file is empty' }] })
+        await input.beforeQueue?.()
         await store.jobs.finishUpload(id, bytes, seq)
       } catch (e) {
         await store.jobs.delete(id).catch(() => {})
@@ -115,6 +134,38 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
       }
       onEnqueued()
       return (await store.jobs.get(p.tenantId, id)) as Job
+    },
+
+    /** Queues the revert of a completed import (the worker runs it: reverting → reverted). */
+    async revert(p: Principal, id: string): Promise<Job> {
+      const job = await get(p, id)
+      if (job.options.dryRun) throw new RollcallError('conflict', 'A dry run wrote nothing; there is nothing to revert')
+      if (!(await store.jobs.transition(p.tenantId, id, ['completed'], 'reverting')))
+        throw new RollcallError('conflict', `The import is ${job.state}; only a completed import can be reverted`)
+      onEnqueued()
+      return get(p, id)
+    },
+
+    /** Queues the writing of a completed dry run's plan, as a new job. */
+    async apply(p: Principal, id: string, requestId: string): Promise<Job> {
+      const plan = await get(p, id)
+      if (!plan.options.dryRun || plan.kind !== 'import') throw new RollcallError('conflict', 'Only the plan of a dry-run import can be applied')
+      if (plan.state !== 'completed') throw new RollcallError('conflict', `The dry run is ${plan.state}; only a completed plan can be applied`)
+      const newId = randomUUID()
+      await store.jobs.create({
+        id: newId,
+        tenantId: p.tenantId,
+        directoryId: plan.directoryId,
+        kind: 'apply',
+        state: 'queued',
+        format: plan.format,
+        options: { ...plan.options, dryRun: false },
+        sourceJobId: plan.id,
+        keyId: p.keyId,
+        requestId,
+      })
+      onEnqueued()
+      return get(p, newId)
     },
 
     async cancel(p: Principal, id: string): Promise<Job> {

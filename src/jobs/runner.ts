@@ -87,7 +87,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
         fields: stored,
         // A resumed job has used part of its error budget already.
         options: { ...DEFAULT_OPTIONS, ...pick(opts), maxErrors: opts.maxErrors == null ? null : Math.max(0, opts.maxErrors - counts.failed), batchSize: ctx.batchSize },
-        context: { channel: 'native', keyId: job.keyId, requestId: job.requestId, jobId: job.id },
+        context: { channel: opts.channel ?? 'native', keyId: job.keyId, requestId: job.requestId, jobId: job.id },
       },
       rows(),
       {
@@ -103,6 +103,9 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
               for (const r of results) pending.delete(r.index)
             },
         onProgress: async () => {
+          // An atomic or dry run holds one transaction from start to end; on SQLite that is the
+          // only connection, so the job row cannot be read until it ends (no cancel meanwhile).
+          if (whole && !store.capabilities.multiProcess) return
           const now = await store.jobs.get(job.tenantId, job.id)
           if (now) ctx.onProgress?.(now)
           if (now?.cancelRequested) throw new Cancelled()

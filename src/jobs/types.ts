@@ -1,5 +1,5 @@
 import type { FieldError } from '../core/errors.js'
-import type { ChangeSet, MatchKey } from '../core/types.js'
+import type { Channel, ChangeSet, MatchKey } from '../core/types.js'
 import type { BulkMode, RowStatus } from '../engine/types.js'
 
 /**
@@ -31,6 +31,15 @@ export interface ImportOptions {
   quote: string
   /** CSV: the first row names the columns (default true). */
   header: boolean
+  /** The door the import came through, for history (default `native`). */
+  channel?: Channel
+  /**
+   * CSV: columns named `<column><opSuffix>` (Returning.AI's `xp_op`) hold `add`, `subtract` or
+   * `overwrite` for the numeric field of `<column>` in the same row. Null: no operator columns.
+   */
+  opSuffix?: string | null
+  /** The uploaded file's name, when it had one (multipart). */
+  fileName?: string | null
 }
 
 export interface JobCounts {
@@ -61,6 +70,8 @@ export interface Job {
   counts: JobCounts
   /** Rows [0, checkpoint) are done and committed. */
   checkpoint: number
+  /** Once a revert ran (or runs): what it did. */
+  revert: RevertSummary | null
   error: string | null
   cancelRequested: boolean
   leaseOwner: string | null
@@ -100,3 +111,26 @@ export interface RowPlan {
 }
 
 export const EMPTY_COUNTS: JobCounts = { processed: 0, created: 0, updated: 0, unchanged: 0, failed: 0, conflicts: 0 }
+
+/** What reverting an import did, user by user. */
+export interface RevertSummary {
+  /** Users whose changes by the job were looked at. */
+  users: number
+  /** Users set back to how they were before the job. */
+  restored: number
+  /** Users the job had created, deleted again. */
+  deleted: number
+  /** Fields (or whole created users) someone changed after the job: left as they are. */
+  conflicts: number
+}
+
+/** A field a revert left alone because it changed after the job. */
+export interface RevertConflict {
+  userId: string
+  /** A field path, or '' for a whole user the job created and someone changed since. */
+  field: string
+  /** What the job had set. */
+  expected: unknown
+  /** What the field holds now. */
+  actual: unknown
+}

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Store } from '../store/store.js'
+import { runApply } from './apply.js'
+import { runRevert } from './revert.js'
 import { runImport } from './runner.js'
 import type { Job } from './types.js'
 
@@ -78,7 +80,7 @@ export class Worker {
       }
       log?.info({ jobId: job.id, worker: this.id, from: job.checkpoint }, 'job leased')
       try {
-        const end = await runImport(job, {
+        const ctx = {
           store,
           owner: this.id,
           leaseMs: this.leaseMs,
@@ -86,8 +88,10 @@ export class Worker {
           log,
           onProgress: this.opts.onProgress,
           stopping: () => this.state !== 'running',
-        })
-        if (end === 'completed' || end === 'failed' || end === 'cancelled') {
+        }
+        const run = job.state === 'reverting' ? runRevert : job.kind === 'apply' ? runApply : runImport
+        const end = await run(job, ctx)
+        if (end === 'completed' || end === 'failed' || end === 'cancelled' || end === 'reverted') {
           const done = await store.jobs.get(job.tenantId, job.id)
           if (done) await this.opts.onFinished?.(done)
         }

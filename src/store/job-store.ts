@@ -1,5 +1,7 @@
 import { type Kysely, sql } from 'kysely'
-import type { ImportOptions, InputFormat, Job, JobCounts, JobKind, JobResultRow, JobState } from '../jobs/types.js'
+import type { ChangeRecord } from '../core/types.js'
+import type { ImportOptions, InputFormat, Job, JobCounts, JobKind, JobResultRow, JobState, RevertConflict, RevertSummary } from '../jobs/types.js'
+import { changeFromRow } from './codec.js'
 import type { Codec } from './codec.js'
 import type { DB } from './db-types.js'
 
@@ -41,10 +43,15 @@ const RESUMABLE = ['running', 'reverting'] as const
  * store's Kysely instance, or over a transaction to write inside one.
  */
 export class JobStore {
+  /**
+   * @param reader where a job's input chunks are read from. On SQLite this is a second, read-only
+   * connection: an atomic or dry run reads its input while its one transaction holds the writer.
+   */
   constructor(
     private readonly db: Kysely<DB>,
     private readonly codec: Codec,
     private readonly skipLocked: boolean,
+    private readonly reader: Kysely<DB> = db,
   ) {}
 
   private fromRow(r: Record<string, unknown>): Job {
@@ -72,6 +79,7 @@ export class JobStore {
         conflicts: n(r.conflicts),
       },
       checkpoint: n(r.checkpoint),
+      revert: r.revert == null ? null : c.readJson<RevertSummary>(r.revert),
       error: (r.error as string | null) ?? null,
       cancelRequested: c.readBool(r.cancel_requested),
       leaseOwner: (r.lease_owner as string | null) ?? null,
@@ -138,7 +146,7 @@ export class JobStore {
   /** The input, chunk by chunk, in order; one query per chunk keeps memory flat. */
   async *chunks(jobId: string, count: number): AsyncGenerator<Buffer> {
     for (let seq = 0; seq < count; seq++) {
-      const r = await sql<{ data: Buffer | Uint8Array }>`SELECT data FROM job_chunks WHERE job_id = ${jobId} AND seq = ${seq}`.execute(this.db)
+      const r = await sql<{ data: Buffer | Uint8Array }>`SELECT data FROM job_chunks WHERE job_id = ${jobId} AND seq = ${seq}`.execute(this.reader)
       const data = r.rows[0]?.data
       if (!data) throw new Error(`job ${jobId}: input chunk ${seq} is missing`)
       yield Buffer.isBuffer(data) ? data : Buffer.from(data)
@@ -177,7 +185,17 @@ export class JobStore {
   async update(
     jobId: string,
     owner: string | null,
-    patch: Partial<{ state: JobState; error: string | null; total: number | null; columns: string[] | null; finished: boolean; release: boolean; counts: JobCounts; checkpoint: number }>,
+    patch: Partial<{
+      state: JobState
+      error: string | null
+      total: number | null
+      columns: string[] | null
+      finished: boolean
+      release: boolean
+      counts: JobCounts
+      checkpoint: number
+      revert: RevertSummary
+    }>,
   ): Promise<void> {
     const now = new Date().toISOString()
     const sets = [sql`updated_at = ${now}`]
@@ -188,6 +206,7 @@ export class JobStore {
     if (patch.finished) sets.push(sql`finished_at = ${now}`)
     if (patch.release) sets.push(sql`lease_owner = NULL, lease_until = NULL`)
     if (patch.checkpoint !== undefined) sets.push(sql`checkpoint = ${patch.checkpoint}`)
+    if (patch.revert !== undefined) sets.push(sql`revert = ${this.codec.writeJson(patch.revert)}`)
     if (patch.counts) {
       const c = patch.counts
       sets.push(sql`processed = ${c.processed}, created = ${c.created}, updated = ${c.updated}, unchanged = ${c.unchanged}, failed = ${c.failed}, conflicts = ${c.conflicts}`)
@@ -249,6 +268,44 @@ export class JobStore {
     const r = await sql`UPDATE jobs SET state = ${to}, updated_at = ${now} ${finished ? sql`, finished_at = ${now}` : sql``}
       WHERE tenant_id = ${tenantId} AND id = ${id} AND state IN (${sql.join(from)})`.execute(this.db)
     return Number(r.numAffectedRows) === 1
+  }
+
+  // ---- revert
+
+  /** The users a job changed, in id order, a page at a time (after `afterUserId`). */
+  async changedUsers(directoryId: string, jobId: string, afterUserId: string | null, limit: number): Promise<string[]> {
+    const r = await sql<{ user_id: string }>`SELECT DISTINCT user_id FROM changes WHERE job_id = ${jobId} AND directory_id = ${directoryId}
+      ${afterUserId === null ? sql`` : sql`AND user_id > ${afterUserId}`} ORDER BY user_id LIMIT ${limit}`.execute(this.db)
+    return r.rows.map((x) => x.user_id)
+  }
+
+  /** A job's change records of some users, oldest first per user. */
+  async changesOf(directoryId: string, jobId: string, userIds: string[]): Promise<ChangeRecord[]> {
+    if (userIds.length === 0) return []
+    const r = await sql<Record<string, unknown>>`SELECT * FROM changes WHERE job_id = ${jobId} AND directory_id = ${directoryId}
+      AND user_id IN (${sql.join(userIds)}) ORDER BY user_id, seq`.execute(this.db)
+    return r.rows.map((x) => changeFromRow(x, this.codec))
+  }
+
+  async addConflicts(jobId: string, firstSeq: number, conflicts: RevertConflict[]): Promise<void> {
+    if (conflicts.length === 0) return
+    const c = this.codec
+    await sql`INSERT INTO job_conflicts (job_id, seq, user_id, field, expected, actual) VALUES ${sql.join(
+      conflicts.map((x, i) => sql`(${jobId}, ${firstSeq + i}, ${x.userId}, ${x.field}, ${c.writeJson({ v: x.expected ?? null })}, ${c.writeJson({ v: x.actual ?? null })})`),
+    )}`.execute(this.db)
+  }
+
+  async conflicts(jobId: string, q: { afterSeq?: number; limit: number }): Promise<(RevertConflict & { seq: number })[]> {
+    const r = await sql<Record<string, unknown>>`SELECT * FROM job_conflicts WHERE job_id = ${jobId}
+      ${q.afterSeq === undefined ? sql`` : sql`AND seq > ${q.afterSeq}`} ORDER BY seq LIMIT ${q.limit}`.execute(this.db)
+    const c = this.codec
+    return r.rows.map((x) => ({
+      seq: Number(x.seq),
+      userId: x.user_id as string,
+      field: x.field as string,
+      expected: c.readJson<{ v: unknown }>(x.expected).v,
+      actual: c.readJson<{ v: unknown }>(x.actual).v,
+    }))
   }
 
   // ---- webhooks

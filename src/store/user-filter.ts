@@ -59,21 +59,28 @@ interface Operand {
   kind: Kind
   /** The raw value. */
   raw: Expression<unknown>
-  /** The value compared case-insensitively (text only), and how to fold a literal the same way. */
+  /** The value compared case-insensitively (text only)… */
   folded?: Expression<unknown>
+  /** …and a literal folded the same way: the same function on both sides, so a value always equals itself. */
+  fold?: (v: string) => Expression<unknown> | string
 }
+
+/** SQL's lower() of a literal: SQLite folds ASCII only, and the column side is folded by it too. */
+const sqlLower = (v: string) => sql`lower(cast(${v} as text))`
 
 function operand(f: FilterField, d: UserFilterDialect): Operand {
   if ('custom' in f) {
     const raw = d.customValue(f.custom, f.kind)
     if (f.kind !== 'text') return { kind: f.kind, raw }
-    return { kind: 'text', raw, folded: sql`lower(${raw})` }
+    return { kind: 'text', raw, folded: sql`lower(${raw})`, fold: sqlLower }
   }
   const raw = sql.ref(COLUMN[f.column])
   if (TIME_COLUMNS.has(f.column)) return { kind: 'time', raw }
   if (INT_COLUMNS.has(f.column)) return { kind: 'int', raw }
   const norm = NORMALISED[f.column]
-  return { kind: 'text', raw, folded: norm ? sql.ref(norm) : sql`lower(${raw})` }
+  // The *_norm columns hold JS toLowerCase() of the value, written by the store: fold literals alike.
+  if (norm) return { kind: 'text', raw, folded: sql.ref(norm), fold: (v) => v.toLowerCase() }
+  return { kind: 'text', raw, folded: sql`lower(${raw})`, fold: sqlLower }
 }
 
 const TRUE = sql<SqlBool>`(1 = 1)`
@@ -110,9 +117,9 @@ export function compileUserFilter(f: UserFilterExpr, d: UserFilterDialect): RawB
     case 'in': {
       if (f.values.length === 0) return FALSE
       const o = operand(f.field, d)
-      const text = o.kind === 'text' && !f.caseExact && o.folded
-      const e = text ? (o.folded as Expression<unknown>) : o.raw
-      const values = f.values.map((v) => (text && typeof v === 'string' ? v.toLowerCase() : v))
+      const fold = o.kind === 'text' && !f.caseExact ? o.fold : undefined
+      const e = fold ? (o.folded as Expression<unknown>) : o.raw
+      const values = f.values.map((v) => (fold && typeof v === 'string' ? fold(v) : v))
       return sql<SqlBool>`(${e} IS NOT NULL AND ${e} IN (${sql.join(values)}))`
     }
     case 'not':
@@ -144,9 +151,11 @@ function compare(f: Comparison, o: Operand, d: UserFilterDialect): RawBuilder<Sq
     return sql<SqlBool>`(${o.raw} IS NOT NULL AND ${o.raw} ${sql.raw(sym)} ${v})`
   }
   if (typeof f.value !== 'string') throw new Error('a text field compares with text')
-  const e = f.caseExact || !o.folded ? o.raw : o.folded
-  const v = f.caseExact ? f.value : f.value.toLowerCase()
-  const n = chars(v)
+  const folding = !f.caseExact && o.folded && o.fold
+  const e = folding ? (o.folded as Expression<unknown>) : o.raw
+  const v = folding ? (o.fold as NonNullable<Operand['fold']>)(f.value) : f.value
+  // Folding keeps the length of all but a few exotic characters, so the literal's length stands for it.
+  const n = chars(f.value)
   switch (op) {
     case 'eq':
       return sql<SqlBool>`(${e} IS NOT NULL AND ${e} = ${v})`

@@ -37,6 +37,16 @@ describe('csvMapper', () => {
     expect(map(['a@x.io', '42']).data).toEqual({ email: 'a@x.io', metadata: { 'Shoe Size': '42' } })
   })
 
+  it('operator columns turn a numeric cell into add or subtract; bad operators are row errors', () => {
+    const map = csvMapper(['email', 'seats_op', 'seats', 'department_op', 'department'], defs, { ...base, opSuffix: '_op' })
+    expect(map(['a@x.io', 'add', '5', '', 'R&D'])).toEqual({ data: { email: 'a@x.io', fields: { seats: 5, department: 'R&D' } }, errors: [], ops: { seats: 'add' } })
+    expect(map(['a@x.io', 'overwrite', '5', '', '']).ops).toBeUndefined()
+    expect(map(['a@x.io', 'times', '5', 'add', 'x']).errors.map((e) => [e.field, e.code])).toEqual([
+      ['seats_op', 'invalid_value'],
+      ['department_op', 'invalid_operation'],
+    ])
+  })
+
   it('a metadata column holds JSON; a bad cell is a row error naming the field', () => {
     const map = csvMapper(['email', 'metadata'], defs, base)
     expect(map(['a@x.io', '{"k":[1]}']).data).toEqual({ email: 'a@x.io', metadata: { k: [1] } })

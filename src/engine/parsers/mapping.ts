@@ -1,6 +1,7 @@
 import type { FieldError } from '../../core/errors.js'
 import { BUILT_IN_KEYS } from '../../core/fields.js'
 import type { FieldDefinition, FieldType, JsonObject } from '../../core/types.js'
+import type { FieldOp } from '../../core/user-patch.js'
 
 /** Where one input column goes. */
 type Target = { kind: 'builtin'; key: string } | { kind: 'metadata' } | { kind: 'metaKey'; key: string } | { kind: 'field'; key: string; type: FieldType } | { kind: 'ignore' }
@@ -9,6 +10,8 @@ export interface MappingOptions {
   mapping: Record<string, string> | null
   unmapped: 'fail' | 'metadata' | 'ignore'
   emptyMeans: 'skip' | 'null'
+  /** Columns `<column><opSuffix>` carry add | subtract | overwrite for `<column>`'s numeric custom field. */
+  opSuffix?: string | null
 }
 
 /** The input cannot be mapped at all: the job fails before any write, with this reason. */
@@ -51,9 +54,24 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
     if (missing.length) throw new MappingError(`mapping names columns the file does not have: ${missing.map((m) => `'${m}'`).join(', ')}`)
   }
 
+  // Operator columns: `<column><suffix>` next to a numeric custom field's column.
+  const opFor = new Map<number, number>()
+  const suffix = opts.opSuffix
+  if (suffix) {
+    header.forEach((h, i) => {
+      if (!h.endsWith(suffix)) return
+      const base = header.indexOf(h.slice(0, -suffix.length))
+      if (base !== -1) opFor.set(i, base)
+    })
+  }
+
   const targets: Target[] = []
   const unmapped: string[] = []
-  for (const h of header) {
+  for (const [i, h] of header.entries()) {
+    if (opFor.has(i)) {
+      targets.push({ kind: 'ignore' })
+      continue
+    }
     const explicit = opts.mapping?.[h]
     let t: Target | null
     if (explicit !== undefined) {
@@ -83,10 +101,21 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
     claimed.set(name, header[i])
   })
 
-  /** One record's cells → the user object the engine validates, plus conversion errors. */
-  return function map(cells: string[]): { data: JsonObject; errors: FieldError[] } {
+  /** One record's cells → the user object the engine validates, its operators, plus conversion errors. */
+  return function map(cells: string[]): { data: JsonObject; errors: FieldError[]; ops?: Record<string, FieldOp> } {
     const data: JsonObject = {}
     const errors: FieldError[] = []
+    let ops: Record<string, FieldOp> | undefined
+    for (const [opCol, baseCol] of opFor) {
+      const op = (cells[opCol] ?? '').trim().toLowerCase()
+      if (op === '' || op === 'overwrite') continue
+      const t = targets[baseCol]
+      if (op !== 'add' && op !== 'subtract')
+        errors.push({ field: header[opCol], code: 'invalid_value', message: `must be add, subtract or overwrite, got '${op.slice(0, 40)}'` })
+      else if (t.kind !== 'field' || (t.type !== 'number' && t.type !== 'integer'))
+        errors.push({ field: header[opCol], code: 'invalid_operation', message: `'${op}' needs a numeric field; '${header[baseCol]}' is not one` })
+      else (ops ??= {})[t.key] = op
+    }
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i]
       if (t.kind === 'ignore') continue
@@ -120,7 +149,7 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
         }
       }
     }
-    return { data, errors }
+    return ops ? { data, errors, ops } : { data, errors }
   }
 }
 

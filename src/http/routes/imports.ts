@@ -9,7 +9,7 @@ import type { Services } from '../../engine/services.js'
 import { failedCsv, resultsCsv, resultsNdjson } from '../../jobs/exports.js'
 import { type JobService, viewJob } from '../../jobs/job-service.js'
 import { type ImportOptions, type InputFormat, JOB_STATES, type JobState } from '../../jobs/types.js'
-import { principalOf } from '../auth.js'
+import { nativeContext, principalOf } from '../auth.js'
 import { DirParams, ProblemSchema, StringEnum } from '../schemas.js'
 
 declare module 'fastify' {
@@ -42,6 +42,7 @@ const JobSchema = Type.Object(
     rowsPerSecond: Type.Union([Type.Integer(), Type.Null()]),
     etaSeconds: Type.Union([Type.Integer(), Type.Null()]),
     inputBytes: Type.Integer(),
+    revert: Type.Union([Type.Object({ users: Type.Integer(), restored: Type.Integer(), deleted: Type.Integer(), conflicts: Type.Integer() }), Type.Null()]),
     error: Type.Union([Type.String(), Type.Null()]),
     createdAt: Type.String(),
     startedAt: Type.Union([Type.String(), Type.Null()]),
@@ -167,7 +168,9 @@ export const importRoutes =
         const p = principalOf(req)
         const dir = await s.directories.resolve(p, req.params.dir)
         const { body, format, options } = await uploadOf(req, req.query as RawOptions)
-        const job = await jobs.upload(p, dir, { body, format, options, requestId: String(req.id) })
+        // `Rollcall-Channel: cli|console` marks the job's writes in history, as for every native write.
+        const { channel } = nativeContext(req)
+        const job = await jobs.upload(p, dir, { body, format, options: channel === 'native' ? options : { ...options, channel }, requestId: String(req.id) })
         return reply.code(202).header('location', `/api/v1/imports/${job.id}`).send(viewJob(job))
       },
     )
@@ -267,6 +270,66 @@ export const importRoutes =
           job = await jobs.get(p, req.params.id)
         }
         res.end()
+      },
+    )
+
+    app.post(
+      '/imports/:id/revert',
+      {
+        config: { scope: 'write' },
+        schema: {
+          operationId: 'revertImport',
+          tags: ['imports'],
+          summary: 'Undo a completed import: every field it set goes back, fields changed since are left and reported as conflicts',
+          params: ImportParams,
+          response: { 202: JobSchema, ...problems },
+        },
+      },
+      async (req, reply) => reply.code(202).send(viewJob(await jobs.revert(principalOf(req), req.params.id))),
+    )
+
+    app.get(
+      '/imports/:id/conflicts',
+      {
+        config: { scope: 'read' },
+        schema: {
+          operationId: 'getImportRevertConflicts',
+          tags: ['imports'],
+          summary: 'Fields a revert left alone because they changed after the import',
+          params: ImportParams,
+          querystring: Type.Object({ cursor: Type.Optional(Type.Integer({ minimum: 0 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }, { additionalProperties: false }),
+          response: {
+            200: Type.Object({
+              data: Type.Array(Type.Object({ userId: Type.String(), field: Type.String(), expected: Type.Unknown(), actual: Type.Unknown() })),
+              nextCursor: Type.Union([Type.Integer(), Type.Null()]),
+            }),
+            ...problems,
+          },
+        },
+      },
+      async (req) => {
+        const job = await jobs.get(principalOf(req), req.params.id)
+        const limit = req.query.limit ?? 100
+        const rows = await s.store.jobs.conflicts(job.id, { afterSeq: req.query.cursor, limit })
+        return { data: rows.map(({ seq: _s, ...c }) => c), nextCursor: rows.length === limit ? rows[rows.length - 1].seq : null }
+      },
+    )
+
+    app.post(
+      '/imports/:id/apply',
+      {
+        config: { scope: 'write' },
+        schema: {
+          operationId: 'applyImportPlan',
+          tags: ['imports'],
+          summary: 'Write the plan of a completed dry-run import exactly as planned (a new job); rows whose user changed since become conflicts',
+          params: ImportParams,
+          response: { 202: JobSchema, ...problems },
+        },
+      },
+      async (req, reply) => {
+        const job = await jobs.apply(principalOf(req), req.params.id, String(req.id))
+        return reply.code(202).header('location', `/api/v1/imports/${job.id}`).send(viewJob(job))
       },
     )
 

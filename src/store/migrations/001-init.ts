@@ -109,7 +109,7 @@ CREATE TABLE changes (
 );
 CREATE INDEX changes_dir_user ON changes(directory_id, user_id, seq);
 CREATE INDEX changes_dir_seq ON changes(directory_id, seq);
-CREATE INDEX changes_job ON changes(job_id) WHERE job_id IS NOT NULL;
+CREATE INDEX changes_job ON changes(job_id, user_id, seq) WHERE job_id IS NOT NULL;
 CREATE TABLE idempotency_keys (
   tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
   key TEXT NOT NULL,
@@ -226,7 +226,7 @@ CREATE TABLE changes (
 );
 CREATE INDEX changes_dir_user ON changes(directory_id, user_id, seq);
 CREATE INDEX changes_dir_seq ON changes(directory_id, seq);
-CREATE INDEX changes_job ON changes(job_id) WHERE job_id IS NOT NULL;
+CREATE INDEX changes_job ON changes(job_id, user_id, seq) WHERE job_id IS NOT NULL;
 CREATE TABLE idempotency_keys (
   tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
   key TEXT NOT NULL,

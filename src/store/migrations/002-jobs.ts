@@ -26,6 +26,7 @@ CREATE TABLE jobs (
   failed INTEGER NOT NULL DEFAULT 0,
   conflicts INTEGER NOT NULL DEFAULT 0,
   checkpoint INTEGER NOT NULL DEFAULT 0,
+  revert TEXT,
   error TEXT,
   cancel_requested INTEGER NOT NULL DEFAULT 0,
   lease_owner TEXT,
@@ -59,6 +60,15 @@ CREATE TABLE job_results (
   PRIMARY KEY (job_id, row_index)
 );
 CREATE INDEX job_results_failed ON job_results(job_id, status, row_index);
+CREATE TABLE job_conflicts (
+  job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  field TEXT NOT NULL,
+  expected TEXT,
+  actual TEXT,
+  PRIMARY KEY (job_id, seq)
+);
 CREATE TABLE webhooks (
   id TEXT PRIMARY KEY,
   directory_id TEXT NOT NULL REFERENCES directories(id) ON DELETE CASCADE,
@@ -89,6 +99,7 @@ CREATE TABLE jobs (
   failed INTEGER NOT NULL DEFAULT 0,
   conflicts INTEGER NOT NULL DEFAULT 0,
   checkpoint INTEGER NOT NULL DEFAULT 0,
+  revert JSON,
   error TEXT,
   cancel_requested BOOLEAN NOT NULL DEFAULT false,
   lease_owner TEXT,
@@ -122,6 +133,15 @@ CREATE TABLE job_results (
   PRIMARY KEY (job_id, row_index)
 );
 CREATE INDEX job_results_failed ON job_results(job_id, status, row_index);
+CREATE TABLE job_conflicts (
+  job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  field TEXT NOT NULL,
+  expected JSON,
+  actual JSON,
+  PRIMARY KEY (job_id, seq)
+);
 CREATE TABLE webhooks (
   id TEXT PRIMARY KEY,
   directory_id TEXT NOT NULL REFERENCES directories(id) ON DELETE CASCADE,

@@ -30,6 +30,8 @@ export class SqliteStore extends BaseStore {
   protected readonly codec: Codec = sqliteCodec
   readonly raw: Database.Database
   readonly jobs: JobStore
+  /** A read-only second connection (WAL readers do not wait for the writer): job input is read through it. */
+  private readonly reader: Kysely<DB>
   private stmts?: ReturnType<SqliteStore['prepare']>
 
   constructor(opts: SqliteStoreOptions) {
@@ -46,7 +48,11 @@ export class SqliteStore extends BaseStore {
     this.raw.pragma('cache_size = -65536')
     this.raw.pragma('temp_store = MEMORY')
     this.db = new Kysely<DB>({ dialect: new SqliteDialect({ database: this.raw }) })
-    this.jobs = new JobStore(this.db, this.codec, false)
+    this.reader =
+      opts.filename === ':memory:'
+        ? this.db
+        : new Kysely<DB>({ dialect: new SqliteDialect({ database: new Database(opts.filename, { readonly: true }) }) })
+    this.jobs = new JobStore(this.db, this.codec, false, this.reader)
   }
 
   async migrate(): Promise<string[]> {
@@ -74,6 +80,7 @@ export class SqliteStore extends BaseStore {
   }
 
   async close(): Promise<void> {
+    if (this.reader !== this.db) await this.reader.destroy()
     await this.db.destroy()
   }
 
@@ -178,7 +185,7 @@ export class SqliteStore extends BaseStore {
       await sql`BEGIN IMMEDIATE`.execute(conn)
       try {
         const result = await fn({
-          jobs: new JobStore(conn, this.codec, false),
+          jobs: new JobStore(conn, this.codec, false, this.reader),
           lockUsers: (directoryId: string, lookup: UserLookup) => this.findUsersWith(conn, directoryId, lookup, true),
           writeBatch: async (batch: BatchWrite) => this.writeBatchSync(batch),
         })
