@@ -31,6 +31,8 @@ export interface Config {
    * After a crash another worker resumes the job once the lease has run out.
    */
   jobLeaseMs: number
+  /** First webhook retry delay (1 s; doubling, 5 attempts in all). */
+  webhookBackoffMs: number
 }
 
 export class ConfigError extends Error {
@@ -78,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     importMaxBytes: flags.importMaxBytes ?? int('ROLLCALL_IMPORT_MAX_BYTES', 2 * 1024 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     role: flags.role ?? role,
     jobLeaseMs: flags.jobLeaseMs ?? int('ROLLCALL_JOB_LEASE_MS', 30_000, 500, 3_600_000),
+    webhookBackoffMs: flags.webhookBackoffMs ?? int('ROLLCALL_WEBHOOK_BACKOFF_MS', 1000, 1, 600_000),
   }
   if (problems.length) throw new ConfigError(problems)
   return Object.freeze(config)

@@ -77,6 +77,7 @@ async function stateOf(c: Client, dirId: string, userId: string, groupId?: strin
     groups: await get(`${d}/groups`),
     group: groupId === undefined ? null : await get(`${d}/groups/${groupId}`),
     imports: await get(`${d}/imports`),
+    webhooks: await get(`${d}/webhooks`),
     keys: await keysOf(c),
   }
 }
@@ -97,7 +98,8 @@ async function seedTenantA(h: ReturnType<typeof useApp>) {
   const upload = await ok(a.request('POST', `/api/v1/directories/${dir.id}/imports`, 'email\nada@tenant-a.io\nbad\n', { 'content-type': 'text/csv' }), 202)
   const importId = (upload.json() as { id: string }).id
   await waitForJob(a, importId)
-  return { a, dir, user, group, userBody, keyId: keys[0].id, importId }
+  const webhookId = (await ok(a.request('POST', `/api/v1/directories/${dir.id}/webhooks`, { url: 'http://127.0.0.1:9/a-hook' }), 201)).json().id as string
+  return { a, dir, user, group, userBody, keyId: keys[0].id, importId, webhookId }
 }
 
 /** The /api/v1 routes as the OpenAPI document lists them: `METHOD /api/v1/path/{param}`. */
@@ -117,7 +119,7 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
   const h = useApp(engine)
 
   it("a key of one tenant gets 404 for everything of another tenant, through every route, and nothing of A changes", async () => {
-    const { a, dir, user, group, userBody, keyId, importId } = await seedTenantA(h)
+    const { a, dir, user, group, userBody, keyId, importId, webhookId } = await seedTenantA(h)
     const before = await stateOf(a, dir.id, user.id, group.id)
     expect((before.history as { data: unknown[] }).data).toHaveLength(2)
     expect((before.group as { members: string[] }).members).toEqual([user.id])
@@ -159,6 +161,10 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
         { template: `DELETE ${T}/groups/{id}/members/{userId}`, method: 'DELETE', url: `${d}/groups/${group.id}/members/${user.id}`, code },
         { template: `DELETE ${T}/groups/{id}`, method: 'DELETE', url: `${d}/groups/${group.id}`, code },
         { template: `GET ${T}/imports`, method: 'GET', url: `${d}/imports`, code },
+        { template: `GET ${T}/export`, method: 'GET', url: `${d}/export`, code },
+        { template: `GET ${T}/webhooks`, method: 'GET', url: `${d}/webhooks`, code },
+        { template: `POST ${T}/webhooks`, method: 'POST', url: `${d}/webhooks`, body: { url: 'http://127.0.0.1:9/planted' }, code },
+        { template: `DELETE ${T}/webhooks/{id}`, method: 'DELETE', url: `${d}/webhooks/${webhookId}`, code },
         { template: `POST ${T}/imports`, method: 'POST', url: `${d}/imports`, body: [{ email: 'planted@tenant-b.io' }], code },
         { template: `DELETE ${T}`, method: 'DELETE', url: d, code },
       )
@@ -166,7 +172,9 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     // A's import, by id: as if it did not exist.
     for (const path of ['', '/results', '/failed.csv', '/events'])
       calls.push({ template: `GET /api/v1/imports/{id}${path}`, method: 'GET', url: `/api/v1/imports/${importId}${path}`, code: 'not_found' })
-    calls.push({ template: 'POST /api/v1/imports/{id}/cancel', method: 'POST', url: `/api/v1/imports/${importId}/cancel`, code: 'not_found' })
+    for (const action of ['cancel', 'revert', 'apply'])
+      calls.push({ template: `POST /api/v1/imports/{id}/${action}`, method: 'POST', url: `/api/v1/imports/${importId}/${action}`, code: 'not_found' })
+    calls.push({ template: 'GET /api/v1/imports/{id}/conflicts', method: 'GET', url: `/api/v1/imports/${importId}/conflicts`, code: 'not_found' })
     // A's user reached through B's own directory: no such user there.
     const bu = `/api/v1/directories/${bDir.id}/users/${user.id}`
     calls.push(

@@ -7,7 +7,8 @@ import addFormatsModule from 'ajv-formats'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from '../config.js'
 import { registerDoors } from '../doors/index.js'
-import { createJobService, type JobService } from '../jobs/job-service.js'
+import type { JobService } from '../jobs/job-service.js'
+import { createWebhookService } from '../jobs/webhooks.js'
 import { Worker } from '../jobs/worker.js'
 import { createServices, type Services } from '../engine/services.js'
 import type { Store } from '../store/store.js'
@@ -18,10 +19,12 @@ import { createMetrics, type Metrics, registerRequestMetrics } from './metrics.j
 import { errorHandler, notFoundHandler } from './problem.js'
 import { bulkRoutes } from './routes/bulk.js'
 import { directoryRoutes } from './routes/directories.js'
+import { exportRoutes } from './routes/export.js'
 import { fieldRoutes } from './routes/fields.js'
 import { groupRoutes } from './routes/groups.js'
 import { historyRoutes } from './routes/history.js'
 import { importRoutes } from './routes/imports.js'
+import { webhookRoutes } from './routes/webhooks.js'
 import { keyRoutes } from './routes/keys.js'
 import { opsRoutes } from './routes/ops.js'
 import { userRoutes } from './routes/users.js'
@@ -62,10 +65,10 @@ function validatorCompiler() {
 /** Builds the HTTP app without listening: tests inject into it, `rollcall serve` listens. */
 export async function buildApp(opts: AppOptions): Promise<App> {
   const { store, config } = opts
-  const services = createServices(store, { batchSize: config.batchSize })
-  const metrics = createMetrics()
   let worker: Worker | null = null
-  const jobs = createJobService(store, { maxImportBytes: config.importMaxBytes }, () => worker?.wake())
+  const services = createServices(store, { batchSize: config.batchSize, maxImportBytes: config.importMaxBytes, onJobQueued: () => worker?.wake() })
+  const { jobs } = services
+  const metrics = createMetrics()
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: config.bodyLimit,
@@ -76,6 +79,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ajv: { customOptions: { coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  const webhooks = createWebhookService(store, { backoffMs: config.webhookBackoffMs, attempts: 5, timeoutMs: 10_000, log: app.log })
   app.setValidatorCompiler(validatorCompiler())
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
@@ -122,13 +126,23 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await api.register(historyRoutes(services))
       await api.register(groupRoutes(services))
       await api.register(importRoutes(services, jobs, config.importMaxBytes))
+      await api.register(webhookRoutes(services, webhooks))
+      await api.register(exportRoutes(services))
       await api.register(keyRoutes(services))
     },
     { prefix: '/api/v1' },
   )
   await registerDoors(app, services)
   if (config.role !== 'api') {
-    const w = new Worker({ store, batchSize: config.batchSize, leaseMs: config.jobLeaseMs, log: app.log, onProgress: () => metrics.jobBatches.inc() })
+    const w = new Worker({
+      store,
+      batchSize: config.batchSize,
+      leaseMs: config.jobLeaseMs,
+      log: app.log,
+      onProgress: () => metrics.jobBatches.inc(),
+      // In the background: a slow receiver must not hold up the next job.
+      onFinished: (job) => void webhooks.notifyFinished(job).catch((e) => app.log.warn({ err: e }, 'webhooks failed')),
+    })
     worker = w
     app.addHook('onReady', async () => {
       // SQLite is one process: a lease still held at start belonged to this process before a crash.

@@ -81,7 +81,7 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
       p: Principal,
       dir: Directory,
       input: {
-        body: Readable | AsyncIterable<Buffer | string>
+        body: Readable | AsyncIterable<Buffer | string> | Iterable<Buffer | string>
         format: InputFormat
         options: ImportOptions
         requestId: string

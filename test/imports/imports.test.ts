@@ -169,3 +169,25 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
     expect(events[events.length - 1]).toMatchObject({ event: 'end', data: { state: 'completed', counts: { created: 3, total: 3 } } })
   })
 })
+
+describeEachEngine('imports: the sync bulk endpoint with Prefer: respond-async', (engine) => {
+  const h = useApp(engine, { bulkMaxRows: 3 })
+
+  it('over the row limit, Prefer: respond-async turns the request into an import (202); without it, 413', async () => {
+    const c = await h.client()
+    const dir = await directory(c)
+    const rows = Array.from({ length: 5 }, (_, i) => ({ email: `r${i}@x.io` }))
+    const refused = await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { rows })
+    expect(refused.statusCode).toBe(413)
+    expect(refused.json().detail).toContain('respond-async')
+    const r = await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { rows, mode: 'create' }, { prefer: 'respond-async, wait=0' })
+    expect(r.statusCode).toBe(202)
+    expect(r.headers['preference-applied']).toBe('respond-async')
+    expect(r.headers.location).toBe(`/api/v1/imports/${r.json().id}`)
+    const job = await waitForJob(c, r.json().id)
+    expect(job.counts).toMatchObject({ total: 5, created: 5 })
+    const within = await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { rows: rows.slice(0, 2) }, { prefer: 'respond-async' })
+    expect(within.statusCode).toBe(200)
+    expect(within.json().summary.unchanged).toBe(2)
+  })
+})

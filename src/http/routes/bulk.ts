@@ -4,7 +4,9 @@ import type { MatchKey } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
 import type { Metrics } from '../metrics.js'
 import { nativeContext, principalOf } from '../auth.js'
+import { viewJob } from '../../jobs/job-service.js'
 import { BulkRequestSchema, BulkResponseSchema, DirParams, ProblemSchema } from '../schemas.js'
+import { ImportJobSchema, parseImportOptions } from './imports.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -37,14 +39,32 @@ export const bulkRoutes =
             'Each row is validated on its own and reported in input order. Best-effort by default; `atomic: true` writes all rows or none (a failure answers 422 with the per-row results). `dryRun: true` returns the per-field plan and writes nothing.',
           params: DirParams,
           body: BulkRequestSchema,
-          response: { 200: BulkResponseSchema, 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 413: ProblemSchema, 422: ProblemSchema },
+          response: { 200: BulkResponseSchema, 202: ImportJobSchema, 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 413: ProblemSchema, 422: ProblemSchema },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
         const body = req.body
-        if (body.rows.length > limits.maxRows)
-          throw new RollcallError('payload_too_large', `${body.rows.length} rows is over the limit. ${hint(dir.id)}`)
+        if (body.rows.length > limits.maxRows) {
+          // RFC 7240: a client that prefers an asynchronous answer gets the request as an import.
+          if (/(^|[\s,;])respond-async([\s,;]|$)/i.test(String(req.headers.prefer ?? ''))) {
+            const p = principalOf(req)
+            const job = await s.jobs.upload(p, dir, {
+              body: (function* () {
+                for (const row of body.rows) yield `${JSON.stringify(row)}\n`
+              })(),
+              format: 'ndjson',
+              options: {
+                ...parseImportOptions({ mode: body.mode, metadata: body.metadata, atomic: body.atomic, dryRun: body.dryRun, maxErrors: body.maxErrors ?? undefined }),
+                match: (Array.isArray(body.match) ? body.match : [body.match ?? 'email']) as MatchKey[],
+                channel: nativeContext(req).channel,
+              },
+              requestId: String(req.id),
+            })
+            return reply.code(202).header('location', `/api/v1/imports/${job.id}`).header('preference-applied', 'respond-async').send(viewJob(job))
+          }
+          throw new RollcallError('payload_too_large', `${body.rows.length} rows is over the limit. ${hint(dir.id)}, or send Prefer: respond-async`)
+        }
         const context = nativeContext(req)
         const stop = metrics.bulkDuration.startTimer({ channel: context.channel })
         const result = await s.users.bulk(

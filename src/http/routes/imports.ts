@@ -21,7 +21,7 @@ declare module 'fastify' {
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 413: ProblemSchema, 415: ProblemSchema }
 
-const JobSchema = Type.Object(
+export const ImportJobSchema = Type.Object(
   {
     id: Type.String(),
     directoryId: Type.String(),
@@ -161,7 +161,7 @@ export const importRoutes =
             'The body is the file (Content-Type text/csv, application/x-ndjson or application/json), or multipart/form-data with the file in field `file` and options as other fields. The answer (202) comes once the input is stored; the job then runs in the background.',
           params: DirParams,
           querystring: ImportQuery,
-          response: { 202: JobSchema, ...problems },
+          response: { 202: ImportJobSchema, ...problems },
         },
       },
       async (req, reply) => {
@@ -186,7 +186,7 @@ export const importRoutes =
           summary: "The directory's imports, newest first (the API log)",
           params: DirParams,
           querystring: Type.Object({ state: Type.Optional(StringEnum(JOB_STATES)), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), before: Type.Optional(Type.String({ format: 'date-time' })) }, { additionalProperties: false }),
-          response: { 200: Type.Object({ data: Type.Array(JobSchema) }), ...problems },
+          response: { 200: Type.Object({ data: Type.Array(ImportJobSchema) }), ...problems },
         },
       },
       async (req) => {
@@ -198,7 +198,7 @@ export const importRoutes =
 
     app.get(
       '/imports/:id',
-      { config: { scope: 'read' }, schema: { operationId: 'getImport', tags: ['imports'], summary: 'An import: state, counts, rate, ETA', params: ImportParams, response: { 200: JobSchema, ...problems } } },
+      { config: { scope: 'read' }, schema: { operationId: 'getImport', tags: ['imports'], summary: 'An import: state, counts, rate, ETA', params: ImportParams, response: { 200: ImportJobSchema, ...problems } } },
       async (req) => viewJob(await jobs.get(principalOf(req), req.params.id)),
     )
 
@@ -282,7 +282,7 @@ export const importRoutes =
           tags: ['imports'],
           summary: 'Undo a completed import: every field it set goes back, fields changed since are left and reported as conflicts',
           params: ImportParams,
-          response: { 202: JobSchema, ...problems },
+          response: { 202: ImportJobSchema, ...problems },
         },
       },
       async (req, reply) => reply.code(202).send(viewJob(await jobs.revert(principalOf(req), req.params.id))),
@@ -324,7 +324,7 @@ export const importRoutes =
           tags: ['imports'],
           summary: 'Write the plan of a completed dry-run import exactly as planned (a new job); rows whose user changed since become conflicts',
           params: ImportParams,
-          response: { 202: JobSchema, ...problems },
+          response: { 202: ImportJobSchema, ...problems },
         },
       },
       async (req, reply) => {
@@ -335,7 +335,7 @@ export const importRoutes =
 
     app.post(
       '/imports/:id/cancel',
-      { config: { scope: 'write' }, schema: { operationId: 'cancelImport', tags: ['imports'], summary: 'Cancel a queued or running import (it stops after the batch in flight)', params: ImportParams, response: { 200: JobSchema, ...problems } } },
+      { config: { scope: 'write' }, schema: { operationId: 'cancelImport', tags: ['imports'], summary: 'Cancel a queued or running import (it stops after the batch in flight)', params: ImportParams, response: { 200: ImportJobSchema, ...problems } } },
       async (req) => viewJob(await jobs.cancel(principalOf(req), req.params.id)),
     )
   }

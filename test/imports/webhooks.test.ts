@@ -1,0 +1,74 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { describeEachEngine } from '../helpers/engines.js'
+import { useApp } from '../helpers/app.js'
+import { upload, waitForJob } from '../helpers/jobs.js'
+
+interface Delivery {
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+/** A webhook receiver on 127.0.0.1 that fails its first `failFirst` requests with 500. */
+function receiver(failFirst: number) {
+  const got: Delivery[] = []
+  let server: Server
+  return {
+    got,
+    url: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    start: () =>
+      new Promise<void>((resolve) => {
+        server = createServer((req, res) => {
+          let body = ''
+          req.on('data', (d) => (body += d))
+          req.on('end', () => {
+            got.push({ headers: req.headers, body })
+            res.statusCode = got.length <= failFirst ? 500 : 204
+            res.end()
+          })
+        }).listen(0, '127.0.0.1', () => resolve())
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+describeEachEngine('imports: webhooks', (engine) => {
+  const h = useApp(engine, { webhookBackoffMs: 20 })
+  const hook = receiver(2)
+  beforeAll(() => hook.start())
+  afterAll(() => hook.stop())
+
+  it("a job's end posts its summary, signed with HMAC-SHA256 over timestamp and body, retried with backoff", async () => {
+    const c = await h.client()
+    const dir = (await c.request('POST', '/api/v1/directories', { name: 'Hooked' })).json().id
+    const created = await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url: hook.url() })
+    expect(created.statusCode).toBe(201)
+    const { secret, id } = created.json()
+    expect(secret).toMatch(/^whsec_/)
+    expect(JSON.stringify((await c.request('GET', `/api/v1/directories/${dir}/webhooks`)).json())).not.toContain(secret)
+    expect((await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url: 'ftp://x' })).statusCode).toBe(400)
+
+    const job = await waitForJob(c, (await upload(c, dir, 'email\nw1@x.io\nbad\n')).id)
+    const deadline = Date.now() + 10_000
+    while (hook.got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(hook.got).toHaveLength(3)
+    const last = hook.got[2]
+    expect(JSON.parse(last.body)).toMatchObject({ event: 'import.completed', import: { id: job.id, state: 'completed', counts: { created: 1, failed: 1 } } })
+    expect(hook.got[0].body).not.toBe('')
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(last.headers['rollcall-signature']))
+    expect(m).not.toBeNull()
+    const expected = createHmac('sha256', secret).update(`${m![1]}.${last.body}`).digest()
+    expect(timingSafeEqual(expected, Buffer.from(m![2], 'hex'))).toBe(true)
+    expect(Math.abs(Number(m![1]) - Date.now() / 1000)).toBeLessThan(60)
+
+    expect((await c.request('DELETE', `/api/v1/directories/${dir}/webhooks/${id}`)).statusCode).toBe(204)
+    const other = await h.client()
+    expect((await other.request('GET', `/api/v1/directories/${dir}/webhooks`)).statusCode).toBe(404)
+  })
+})
