@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
+import { owe } from './cleanup.js'
 import { runPhase } from './phase.js'
 import { PHASES, type Counts } from './rows.js'
 import type { PhaseResult } from './stats.js'
@@ -15,6 +16,10 @@ export interface ServerOptions {
   /** PostgreSQL URL; absent means the embedded SQLite store. */
   databaseUrl?: string
   readyTimeoutMs: number
+  /** Settings on top of the defaults (e.g. ROLLCALL_BATCH_SIZE); the imports benchmark sets some. */
+  env?: Record<string, string>
+  /** Node flags before `--import tsx` (e.g. `--cpu-prof`). */
+  nodeArgs?: string[]
 }
 
 export interface ServerHandle {
@@ -52,10 +57,10 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('ROLLCALL_') && !['DATABASE_URL', 'HOST', 'PORT', 'LOG_LEVEL'].includes(k)) env[k] = v
   }
-  Object.assign(env, { ROLLCALL_ADMIN_KEY: opts.adminKey, LOG_LEVEL: 'warn', HOST: '127.0.0.1' })
+  Object.assign(env, { ROLLCALL_ADMIN_KEY: opts.adminKey, LOG_LEVEL: 'warn', HOST: '127.0.0.1' }, opts.env)
   if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl
   const child = spawn(process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(port), '--data', opts.dataDir],
+    [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(port), '--data', opts.dataDir],
     { cwd: opts.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   const keep = (chunk: Buffer): void => {
@@ -101,12 +106,32 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   }
 }
 
+/**
+ * Starts a server, runs `fn` against it and stops it, also on Ctrl-C; an error carries the
+ * server's last output.
+ */
+export async function withServer<T>(opts: ServerOptions, fn: (server: ServerHandle) => Promise<T>): Promise<T> {
+  let server: ServerHandle | undefined
+  const stop = owe(async () => { await server?.stop() })
+  try {
+    server = await startServer(opts)
+    try {
+      return await fn(server)
+    } catch (err) {
+      const out = server.output()
+      throw new Error(`${err instanceof Error ? err.message : String(err)}${out ? `\nserver output:\n${out}` : ''}`, { cause: err })
+    }
+  } finally {
+    await stop()
+  }
+}
+
 interface BulkResponse {
   summary: Counts & { total: number }
   results: { status: string; errors?: unknown }[]
 }
 
-async function call(url: string, key: string, body: string, expectStatus: number): Promise<unknown> {
+export async function call(url: string, key: string, body: string, expectStatus: number): Promise<unknown> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },

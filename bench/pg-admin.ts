@@ -18,10 +18,14 @@ async function withAdmin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>):
   }
 }
 
-/** Throws (with PostgreSQL's reason) when the server does not answer or refuses. */
-export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
+/**
+ * Throws (with PostgreSQL's reason) when the server does not answer or refuses. `tag` (lower-case
+ * letters, digits, `_`) tells apart the databases of one run.
+ */
+export async function createBenchDatabase(adminUrl: string, tag = ''): Promise<BenchDatabase> {
+  if (!/^[a-z0-9_]*$/.test(tag)) throw new Error(`createBenchDatabase: bad tag ${JSON.stringify(tag)}`)
   // Timestamp plus pid: unique per run, and a valid identifier with no quoting games.
-  const name = `rollcall_bench_${Date.now()}_${process.pid}`
+  const name = `rollcall_bench_${tag ? `${tag}_` : ''}${Date.now()}_${process.pid}`
   const serverVersion = await withAdmin(adminUrl, async (c) => {
     // autovacuum decides whether the planner ever sees statistics of the freshly filled tables.
     const { v, av } = (await c.query<{ v: string; av: string }>(

@@ -2,17 +2,19 @@
 import { addCounts, expectedCounts, makeBatch, zeroCounts, type BenchRow, type Counts, type Phase } from './rows.js'
 import { nowMs, readPeakRssMb, resetPeakRss, summarize, type PhaseResult } from './stats.js'
 
-export interface PhaseRun<P> {
+export interface PhaseRun<P, R extends BenchRow = BenchRow> {
   label: string
   phase: Phase
   total: number
   batchSize: number
   /** The process whose peak RSS is reported. */
   pid: number | 'self'
+  /** Untimed: generates rows [start, start + size) clipped to total; default makeBatch of the phase. */
+  makeRows?: (start: number, size: number, total: number) => R[]
   /** Untimed: turns generated rows into what the timed step sends (e.g. a JSON body). */
-  prepare: (rows: BenchRow[]) => P
+  prepare: (rows: R[]) => P
   /** Timed: writes one batch and returns what the engine reports for it. */
-  write: (prepared: P, rows: BenchRow[]) => Counts | Promise<Counts>
+  write: (prepared: P, rows: R[]) => Counts | Promise<Counts>
 }
 
 /**
@@ -21,14 +23,14 @@ export interface PhaseRun<P> {
  * engine's, and stay outside the clock on both sides. Every batch's counts are checked against
  * the phase's expectation: a fast wrong answer is not a benchmark.
  */
-export async function runPhase<P>(run: PhaseRun<P>): Promise<PhaseResult> {
+export async function runPhase<P, R extends BenchRow = BenchRow>(run: PhaseRun<P, R>): Promise<PhaseResult> {
   const { phase, total, batchSize } = run
   const scope = resetPeakRss(run.pid) ? 'phase' : 'process'
   const latencies: number[] = []
   let counts = zeroCounts()
   let busy = 0
   for (let start = 0; start < total; start += batchSize) {
-    const rows = makeBatch(start, batchSize, total, phase.number)
+    const rows = run.makeRows ? run.makeRows(start, batchSize, total) : makeBatch(start, batchSize, total, phase.number) as R[]
     const prepared = run.prepare(rows)
     const t0 = nowMs()
     const got = await run.write(prepared, rows)

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
+import { IMPORT_PHASE, importMetadata, makeImportBatch, rawUuidv7, type ImportRow } from './import-rows.js'
 import { runPhase } from './phase.js'
 import { PHASES, type BenchRow } from './rows.js'
 import type { PhaseResult } from './stats.js'
@@ -118,6 +119,75 @@ export async function runRawPostgres(url: string, total: number, batchSize: numb
     // Leave no dead tuples behind for autovacuum to chew on while Rollcall is measured.
     await client.query(`DROP TABLE ${TABLE}`)
     return results
+  } finally {
+    await client.end()
+  }
+}
+
+// The imports benchmark: the CSV's ten columns (display name included), COPY'd into a staging
+// table of its own so that the sync benchmark's statements stay as they are.
+const IMPORT_STAGE = `
+CREATE TEMP TABLE bench_import_stage (
+  id TEXT, external_id TEXT, email TEXT, email_norm TEXT, phone TEXT, first_name TEXT,
+  last_name TEXT, display_name TEXT, country TEXT, locale TEXT, metadata JSON
+) ON COMMIT DELETE ROWS;`
+
+const IMPORT_COPY = 'COPY bench_import_stage (id, external_id, email, email_norm, phone, first_name, last_name, ' +
+  'display_name, country, locale, metadata) FROM STDIN'
+
+// As phase 1 of the sync benchmark: INSERT … SELECT with the ON CONFLICT a correct upsert needs
+// (it finds no conflict in an empty table).
+const IMPORT_UPSERT = `
+INSERT INTO ${TABLE} AS u (id, directory_id, external_id, email, email_norm, phone, first_name,
+  last_name, display_name, country, locale, created_at, updated_at, version, metadata, fields)
+SELECT id, 'bench-directory', external_id, email, email_norm, phone, first_name, last_name,
+  display_name, country, locale, now(), now(), 1, metadata, '{}' FROM bench_import_stage
+ON CONFLICT (directory_id, email_norm) DO UPDATE SET
+  external_id = excluded.external_id, email = excluded.email, phone = excluded.phone,
+  first_name = excluded.first_name, last_name = excluded.last_name, display_name = excluded.display_name,
+  country = excluded.country, locale = excluded.locale, metadata = excluded.metadata,
+  updated_at = excluded.updated_at, version = u.version + 1`
+
+function importCopyText(rows: ImportRow[]): string {
+  let out = ''
+  for (const r of rows) {
+    out += [rawUuidv7(), r.externalId, r.email, r.email.toLowerCase(), r.phone, r.firstName, r.lastName,
+      r.displayName, r.country, r.locale, importMetadata(r)].map(field).join('\t') + '\n'
+  }
+  return out
+}
+
+/**
+ * The imports benchmark's ceiling: the same rows as the CSV into an empty table, per batch COPY
+ * plus INSERT … SELECT in one transaction, with UUIDv7 ids laid out as Rollcall's (rawUuidv7).
+ */
+export async function runRawPostgresImport(url: string, total: number, batchSize: number): Promise<PhaseResult[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 })
+  await client.connect()
+  try {
+    await client.query(DDL + IMPORT_STAGE)
+    const result = await runPhase({
+      label: 'raw postgres import', phase: IMPORT_PHASE, total, batchSize, pid: 'self',
+      makeRows: makeImportBatch,
+      prepare: (rows) => rows,
+      write: async (rows) => {
+        await client.query('BEGIN')
+        try {
+          // Built inside the clock, as the sync benchmark's COPY text is.
+          await pipeline(Readable.from([importCopyText(rows)]), client.query(copyFrom(IMPORT_COPY)))
+          const written = (await client.query({ name: 'bench_import_upsert', text: IMPORT_UPSERT })).rowCount ?? 0
+          await client.query('COMMIT')
+          return { created: written, updated: 0, unchanged: rows.length - written, failed: 0 }
+        } catch (err) {
+          await client.query('ROLLBACK')
+          throw err
+        }
+      },
+    })
+    const n = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${TABLE}`)).rows[0].n)
+    if (n !== total) throw new Error(`raw postgres import: ${n} rows in the table, expected ${total}`)
+    await client.query(`DROP TABLE ${TABLE}`)
+    return [result]
   } finally {
     await client.end()
   }

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import Database from 'better-sqlite3'
+import { IMPORT_PHASE, importMetadata, makeImportBatch, rawUuidv7, type ImportRow } from './import-rows.js'
 import { runPhase } from './phase.js'
 import { PHASES, type BenchRow } from './rows.js'
 import type { PhaseResult } from './stats.js'
@@ -100,6 +101,51 @@ export async function runRawSqlite(file: string, total: number, batchSize: numbe
       if (n !== total) throw new Error(`raw sqlite: ${n} rows in the table after phase ${phase.number}, expected ${total}`)
     }
     return results
+  } finally {
+    db.close()
+  }
+}
+
+// The imports benchmark: the CSV's ten columns (display name included) into an empty table.
+const IMPORT_INSERT = `INSERT INTO users (id, directory_id, external_id, email, email_norm, phone, first_name,
+  last_name, display_name, country, locale, created_at, updated_at, version, metadata, fields)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, '{}')`
+
+/**
+ * The imports benchmark's ceiling: the same rows as the CSV, plain INSERTs into an empty table,
+ * one transaction per batch, with UUIDv7 ids laid out as Rollcall's (rawUuidv7), so the id index
+ * grows at its right edge on both sides.
+ */
+export async function runRawSqliteImport(file: string, total: number, batchSize: number): Promise<PhaseResult[]> {
+  const db = new Database(file)
+  try {
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.exec(DDL)
+    const insert = db.prepare(IMPORT_INSERT)
+    const write = db.transaction((rows: ImportRow[]): number => {
+      const now = new Date().toISOString()
+      let changed = 0
+      for (const r of rows) {
+        changed += insert.run(
+          rawUuidv7(), DIRECTORY_ID, r.externalId, r.email, r.email.toLowerCase(), r.phone, r.firstName,
+          r.lastName, r.displayName, r.country, r.locale, now, now, importMetadata(r),
+        ).changes
+      }
+      return changed
+    })
+    const result = await runPhase({
+      label: 'raw sqlite import', phase: IMPORT_PHASE, total, batchSize, pid: 'self',
+      makeRows: makeImportBatch,
+      prepare: (rows) => rows,
+      write: (rows) => {
+        const changed = write(rows)
+        return { created: changed, updated: 0, unchanged: rows.length - changed, failed: 0 }
+      },
+    })
+    const { n } = db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }
+    if (n !== total) throw new Error(`raw sqlite import: ${n} rows in the table, expected ${total}`)
+    return [result]
   } finally {
     db.close()
   }

@@ -9,9 +9,10 @@ type ChildMessage = { ok: true; results: PhaseResult[] } | { ok: false; error: s
 
 export function runRaw(
   engine: 'sqlite' | 'postgres', target: string, total: number, batchSize: number, timeoutMs: number,
+  kind: 'sync' | 'import' = 'sync',
 ): Promise<PhaseResult[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, engine, target, String(total), String(batchSize)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, engine, target, String(total), String(batchSize), kind], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     let message: ChildMessage | undefined

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, expect, it } from 'vitest'
-import { describeEachEngine } from './helpers/engines.js'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { describeEachEngine, ownPostgresDatabase } from './helpers/engines.js'
 
 const run = promisify(execFile)
 const ROOT = join(import.meta.dirname, '..')
@@ -12,16 +12,19 @@ const CLI = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')]
 
 describeEachEngine('rollcall CLI', (engine) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-cli-'))
-  const env = {
-    ...process.env,
-    LOG_LEVEL: 'info',
-    DATABASE_URL: engine.name === 'postgres' ? process.env.ROLLCALL_TEST_PG_URL : '',
-    ROLLCALL_ADMIN_KEY: '',
-  }
+  const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'info', DATABASE_URL: '', ROLLCALL_ADMIN_KEY: '' }
+  let dropDatabase: (() => Promise<void>) | undefined
+  beforeAll(async () => {
+    if (engine.name !== 'postgres') return
+    const db = await ownPostgresDatabase('cli')
+    env.DATABASE_URL = db.url
+    dropDatabase = db.drop
+  })
   const children: ChildProcess[] = []
-  afterAll(() => {
+  afterAll(async () => {
     for (const c of children) c.kill('SIGKILL')
     rmSync(dataDir, { recursive: true, force: true })
+    await dropDatabase?.()
   })
 
   const cli = (...args: string[]) => run(process.execPath, [...CLI, ...args, '--data', dataDir], { env, cwd: ROOT })

@@ -2,9 +2,12 @@ import { Command, InvalidArgumentError } from 'commander'
 import { type Config, ConfigError, loadConfig } from '../config.js'
 import { SCOPES, type Scope } from '../core/types.js'
 import { isRollcallError } from '../core/errors.js'
-import { createServices } from '../engine/services.js'
-import { openStore } from '../store/index.js'
-import { serve } from './serve.js'
+import type { createServices } from '../engine/services.js'
+import { CliError } from './client.js'
+import { registerRemoteCommands } from './remote.js'
+
+// The server, the store and the engine load only for the commands that use them (dynamic imports
+// below): import, export and jobs talk HTTP and start fast.
 
 const int = (name: string) => (v: string) => {
   const n = Number(v)
@@ -30,6 +33,7 @@ function config(opts: { data?: string; port?: number; host?: string }): Readonly
 
 async function withServices<T>(opts: { data?: string }, fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
   const cfg = config(opts)
+  const [{ openStore }, { createServices }] = await Promise.all([import('../store/index.js'), import('../engine/services.js')])
   const store = await openStore({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir })
   try {
     return await fn(createServices(store, { batchSize: cfg.batchSize }))
@@ -49,7 +53,13 @@ Environment:
   ROLLCALL_ADMIN_KEY   an admin key of the default tenant, created at start (at least 16 characters)
   PORT, HOST           where serve listens (flags win)
   LOG_LEVEL            fatal|error|warn|info|debug|trace|silent (default info)
-  ROLLCALL_BULK_MAX_ROWS, ROLLCALL_BULK_MAX_BYTES, ROLLCALL_BODY_LIMIT, ROLLCALL_BATCH_SIZE   see README`,
+  ROLLCALL_BULK_MAX_ROWS, ROLLCALL_BULK_MAX_BYTES, ROLLCALL_BODY_LIMIT, ROLLCALL_BATCH_SIZE   see README
+  ROLLCALL_URL, ROLLCALL_KEY   the server and API key of import, export and jobs (--server, --key win)
+
+Against a running server:
+  rollcall import people.csv --directory staff --mode upsert --match email
+  rollcall export --directory staff --format ndjson --out staff.ndjson
+  rollcall jobs list --directory staff --state failed`,
   )
 
 program
@@ -59,6 +69,7 @@ program
   .option('--host <host>', 'interface to bind (default 127.0.0.1)')
   .option('-d, --data <dir>', 'data directory for the embedded SQLite database (default ./data)')
   .action(async (opts) => {
+    const { serve } = await import('./serve.js')
     await serve(config(opts))
   })
 
@@ -68,6 +79,7 @@ program
   .option('-d, --data <dir>', 'data directory for the embedded SQLite database')
   .action(async (opts) => {
     const cfg = config(opts)
+    const { openStore } = await import('../store/index.js')
     const store = await openStore({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir })
     await store.close()
     console.log(`Database is up to date (${store.dialect}).`)
@@ -123,8 +135,10 @@ keys
     })
   })
 
+registerRemoteCommands(program)
+
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError || isRollcallError(e)) console.error(`rollcall: ${(e as Error).message}`)
+  if (e instanceof ConfigError || e instanceof CliError || isRollcallError(e)) console.error(`rollcall: ${(e as Error).message}`)
   else console.error(e)
   process.exitCode = 1
 })

@@ -7,7 +7,7 @@ import { describeEachEngine } from '../helpers/engines.js'
 /**
  * Conformance of the Returning.AI door (/returning): doors.md's request and response examples
  * replayed field by field (user data, user fields, filters, manage, histories), both envelopes,
- * the community key, and bad input. The queued CSV endpoints are not part of this door yet.
+ * the community key, and bad input. The queued CSV endpoints and the Api Log: returning-bulk.test.ts.
  */
 
 const BASE = '/returning/apis/v1'
@@ -263,7 +263,7 @@ describeEachEngine('Returning.AI door', (engine) => {
     expect(first.json()).toEqual({
       meta: { status: 'success', statusCode: 201 },
       message: 'Create user field history successful',
-      data: { _id: expect.stringMatching(OBJECT_ID), communityId: cid, fieldId: expect.stringMatching(OBJECT_ID), field: 'xp', userId: a, previousValue: null, value: 50, operation: 'overwrite', source: 'api', channel: 'returning', createdAt: expect.any(String) },
+      data: { _id: expect.stringMatching(OBJECT_ID), communityId: cid, fieldId: expect.stringMatching(OBJECT_ID), field: 'xp', userId: a, previousValue: null, value: 50, operation: 'overwrite', source: 'api', channel: 'returning', jobId: null, createdAt: expect.any(String) },
     })
     expect((await key.request('POST', `${base}/users/${a}`, { field: 'xp', value: 20, operation: 'add' })).json().data).toMatchObject({ previousValue: 50, value: 70 })
     expect((await key.request('POST', `${base}/users/${a}`, { fieldId: coinsId, value: 5, operation: 'subtract' })).json().data).toMatchObject({ field: 'coins', previousValue: null, value: -5 })

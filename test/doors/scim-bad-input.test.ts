@@ -79,11 +79,15 @@ describeEachEngine('SCIM bad input', (engine) => {
   })
 
   it("a userName that is another user's email (a user without a username reads back its email): 409 uniqueness", async () => {
-    const { s } = await withUsers()
-    expect((await s.admin.request('POST', `/api/v1/directories/${s.dir.id}/users`, { email: 'erin@example.com' })).statusCode).toBe(201)
+    const { s, bob } = await withUsers()
+    const erin = (await s.admin.request('POST', `/api/v1/directories/${s.dir.id}/users`, { email: 'erin@example.com' })).json()
     const before = await snapshot(s)
     expectScimError(await s.req('POST', '/Users', { schemas: [URN.user], userName: 'Erin@Example.com' }), 409, 'uniqueness')
+    expectScimError(await s.req('PATCH', `/Users/${bob.id}`, patchOp({ op: 'replace', path: 'userName', value: 'erin@example.com' })), 409, 'uniqueness')
     expect(await snapshot(s)).toEqual(before)
+    // Erin herself may set a userName: it becomes her username.
+    const own = await s.req('PATCH', `/Users/${erin.id}`, patchOp({ op: 'replace', path: 'userName', value: 'erin' }))
+    expect(own.json().userName).toBe('erin')
   })
 
   it('a stale If-Match: 412 on PUT, PATCH and DELETE, users and groups', async () => {

@@ -266,6 +266,18 @@ describeEachEngine('SCIM filters run in the store', (engine) => {
     }
   })
 
+  it('non-ASCII text always matches itself; userName folds all of Unicode on both engines', async () => {
+    const s = await scimSetup(h)
+    expect((await s.req('POST', '/Users', { schemas: [URN.user], userName: 'ÉVA', name: { familyName: 'Érdős' }, emails: [{ value: 'EVA@Example.com' }] })).statusCode).toBe(201)
+    const total = async (filter: string) => (await s.req('GET', `/Users?filter=${encodeURIComponent(filter)}`)).json().totalResults
+    expect(await total('name.familyName eq "Érdős"')).toBe(1)
+    expect(await total('name.familyName co "rdő"')).toBe(1)
+    expect(await total('name.familyName sw "Érd"')).toBe(1)
+    expect(await total('userName eq "éva"')).toBe(1)
+    expect(await total('emails.value eq "eva@example.COM"')).toBe(1)
+    expect(await total('userName sw "É"')).toBe(1)
+  })
+
   it("long filters stay within the engines' limits (SQLite's expression depth)", async () => {
     const { find } = await seeded()
     const many = Array.from({ length: 300 }, (_, i) => `userName eq "nobody${i}"`).join(' or ')

@@ -251,6 +251,14 @@ describeEachEngine('SCIM door', (engine) => {
     expect(u.meta.created).toBe(u.meta.lastModified)
     // A second bjensen is refused.
     expectScimError(await s.req('POST', '/Users', { schemas: [URN.user], userName: 'BJensen' }), 409, 'uniqueness')
+    // Plain JSON is accepted too; behind a proxy, URLs name the address the client used.
+    const proxied = await s.req('POST', '/Users', JSON.stringify({ userName: 'proxied' }), {
+      'content-type': 'application/json',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'id.example.com',
+    })
+    expect(proxied.statusCode).toBe(201)
+    expect(proxied.headers.location).toBe(`https://id.example.com/scim/v2/Users/${proxied.json().id}`)
   })
 
   it('RFC 7644 §3.4.1: retrieving a known resource, with If-None-Match', async () => {

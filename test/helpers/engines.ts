@@ -60,3 +60,27 @@ export function describeEachEngine(title: string, body: (engine: EngineHandle) =
     })
   }
 }
+
+/**
+ * A PostgreSQL database of its own, for tests that run servers as child processes: their
+ * 'default' tenant and job workers must not meet those of other test files.
+ */
+export async function ownPostgresDatabase(tag: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const { default: pg } = await import('pg')
+  const name = `rollcall_${tag}_${process.pid}_${Date.now()}`
+  const admin = new pg.Client({ connectionString: process.env.ROLLCALL_TEST_PG_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(process.env.ROLLCALL_TEST_PG_URL as string)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: process.env.ROLLCALL_TEST_PG_URL })
+      await c.connect()
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await c.end()
+    },
+  }
+}

@@ -2,12 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import { afterAll, expect, it } from 'vitest'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
-import { ENGINES } from '../helpers/engines.js'
+import { ENGINES, ownPostgresDatabase } from '../helpers/engines.js'
 import { describe } from 'vitest'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -22,18 +21,13 @@ for (const def of ENGINES) {
   const run = def.skip ? describe.skip : describe
   run(`${def.name}: an import killed with SIGKILL resumes from its checkpoint`, () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-resume-'))
-    const dbName = `rollcall_resume_${process.pid}_${Date.now()}`
     let databaseUrl = ''
+    let dropDatabase: (() => Promise<void>) | undefined
     const children: ChildProcess[] = []
     afterAll(async () => {
       for (const c of children) c.kill('SIGKILL')
       rmSync(dataDir, { recursive: true, force: true })
-      if (databaseUrl) {
-        const admin = new pg.Client({ connectionString: process.env.ROLLCALL_TEST_PG_URL })
-        await admin.connect()
-        await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-        await admin.end()
-      }
+      await dropDatabase?.()
     })
 
     function start(): Promise<{ url: string; child: ChildProcess }> {
@@ -66,13 +60,9 @@ for (const def of ENGINES) {
 
     it('exact counts, no duplicate history, a result per row', async () => {
       if (def.name === 'postgres') {
-        const admin = new pg.Client({ connectionString: process.env.ROLLCALL_TEST_PG_URL })
-        await admin.connect()
-        await admin.query(`CREATE DATABASE ${dbName}`)
-        await admin.end()
-        const u = new URL(process.env.ROLLCALL_TEST_PG_URL as string)
-        u.pathname = `/${dbName}`
-        databaseUrl = u.toString()
+        const db = await ownPostgresDatabase('resume')
+        databaseUrl = db.url
+        dropDatabase = db.drop
       }
       const first = await start()
       const dir = (await (await api(first.url, '/api/v1/directories', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Resume' }) })).json()) as { id: string }

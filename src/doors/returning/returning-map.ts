@@ -30,7 +30,9 @@ const NAMES: Record<string, string> = {
   email: 'email',
   username: 'username',
   first_name: 'firstName',
+  firstname: 'firstName',
   last_name: 'lastName',
+  lastname: 'lastName',
   display_name: 'displayName',
   displayname: 'displayName',
   join_date: 'createdAt',
@@ -161,6 +163,7 @@ export function historyItems(dir: Directory, rec: ChangeRecord, onlyKey?: string
         operation: 'overwrite',
         source: sourceOf(rec),
         channel: rec.channel,
+        jobId: rec.jobId,
         createdAt: rec.at,
       }
     })

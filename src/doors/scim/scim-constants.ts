@@ -32,10 +32,10 @@ export const LIMITS = {
   /** Page size when the client gives no `count`. */
   defaultCount: 100,
   /**
-   * Groups a /Groups list reads to filter, sort and page them. Groups are few next to users (no
-   * store query per filter exists for them); a directory with more groups than this gets a
-   * tooMany error for lists that are not `displayName eq`/`externalId eq`/`id eq`, which are
-   * answered by the store directly.
+   * Groups a /Groups list reads to filter, sort and page them in memory: groups are few next to
+   * users, and the store's one filter query is for users. `id eq`, `externalId eq` and an exact
+   * `displayName eq` are looked up directly; other lists in a directory with more groups than
+   * this are refused with tooMany rather than read whole.
    */
   groupScan: 10_000,
   /** Retries of a PATCH whose user changed between its read and its write (no If-Match given). */

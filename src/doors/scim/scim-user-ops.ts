@@ -134,10 +134,11 @@ function canonicalUser(scope: ScimScope, body: unknown): JsonObject {
  * Users whose userName is taken by a user without a username whose email reads back as that
  * userName: the engine's unique indexes cannot see this clash, so the door looks for it first.
  */
-async function takenByEmailFallback(scope: ScimScope, userNames: string[]): Promise<Set<string>> {
+async function takenByEmailFallback(scope: ScimScope, userNames: string[], except?: string): Promise<Set<string>> {
   if (userNames.length === 0) return new Set()
   const noUsername: UserFilterExpr = uf.not({ op: 'pr', field: { column: 'username' } })
-  const filter = uf.and(noUsername, { op: 'in', field: { column: 'email' }, values: userNames })
+  const others: UserFilterExpr = except ? uf.not({ op: 'eq', field: { column: 'id' }, value: except, caseExact: true }) : uf.const(true)
+  const filter = uf.and(noUsername, others, { op: 'in', field: { column: 'email' }, values: userNames })
   const found = await scope.services.users.search(scope.dir, { filter, offset: 0, limit: userNames.length })
   return new Set(found.items.map((u) => (u.email as string).toLowerCase()))
 }
@@ -202,7 +203,7 @@ export async function updateUsers(scope: ScimScope, items: UpdateItem[], maxErro
     checkIfMatch(item.ifMatch, userEtag(user))
     const { data, setsActive } = updateRow(scope, item, user)
     if (typeof data.username === 'string' && data.username.toLowerCase() !== user.username?.toLowerCase()) {
-      const taken = await takenByEmailFallback(scope, [data.username])
+      const taken = await takenByEmailFallback(scope, [data.username], user.id)
       if (taken.size) throw scimError.uniqueness(`userName: '${data.username}' is already the userName (email) of another user`)
     }
     // The row applies only to the version it was computed from: a concurrent change is a lost race.

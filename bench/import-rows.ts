@@ -1,0 +1,107 @@
+/**
+ * The imports benchmark's input: the sync benchmark's rows (rows.ts) plus a display name, as a
+ * 10-column CSV file written to disk in a stream, and the same rows for the raw engines.
+ */
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { createWriteStream } from 'node:fs'
+import { makeRow, type BenchRow, type Phase } from './rows.js'
+
+/** The one phase the imports benchmark reports for the raw engines: every row new. */
+export const IMPORT_PHASE: Phase = { number: 1, name: 'import (all new)' }
+
+export interface ImportRow extends BenchRow {
+  displayName: string
+}
+
+/**
+ * Headers as an HR export spells them: Rollcall maps them by name, ignoring case, spaces, `_`
+ * and `-` (`External ID` → externalId); `metadata.<key>` columns go to metadata.
+ */
+export const IMPORT_HEADER = ['Email', 'External ID', 'First Name', 'Last Name', 'Display Name', 'Phone',
+  'Country', 'Locale', 'metadata.plan', 'metadata.seats'] as const
+
+/** Every tenth display name is `Last, First`: a quoted cell with a comma, as real exports have. */
+const quotedName = (i: number): boolean => i % 10 === 0
+
+export function makeImportRow(i: number): ImportRow {
+  const r = makeRow(i, 1)
+  return { ...r, displayName: quotedName(i) ? `${r.lastName}, ${r.firstName}` : `${r.firstName} ${r.lastName}` }
+}
+
+/** Rows [start, start + size) clipped to `total`, for the raw engines (same shape as makeBatch). */
+export function makeImportBatch(start: number, size: number, total: number): ImportRow[] {
+  const end = Math.min(start + size, total)
+  const rows: ImportRow[] = []
+  for (let i = start; i < end; i++) rows.push(makeImportRow(i))
+  return rows
+}
+
+/**
+ * What Rollcall stores as metadata for a row: CSV cells are text, so `metadata.seats` arrives as
+ * the string "3", not the number. The raw engines write exactly this.
+ */
+export const importMetadata = (r: ImportRow): string => JSON.stringify({ plan: r.metadata.plan, seats: String(r.metadata.seats) })
+
+function csvLine(r: ImportRow, i: number): string {
+  const name = quotedName(i) ? `"${r.displayName}"` : r.displayName
+  return `${r.email},${r.externalId},${r.firstName},${r.lastName},${name},${r.phone},${r.country},${r.locale},` +
+    `${r.metadata.plan},${r.metadata.seats}\n`
+}
+
+/**
+ * Writes a header and `rows` rows to `file`, about 1,000 lines per write and waiting for the
+ * stream to drain, so the file is never held in memory. Returns its size in bytes.
+ */
+export async function writeImportCsv(file: string, rows: number): Promise<number> {
+  const out = createWriteStream(file)
+  const failed = new Promise<never>((_, reject) => out.once('error', reject))
+  let bytes = 0
+  const write = async (s: string): Promise<void> => {
+    bytes += Buffer.byteLength(s)
+    if (!out.write(s)) await Promise.race([once(out, 'drain'), failed])
+  }
+  await write(`${IMPORT_HEADER.join(',')}\n`)
+  for (let start = 0; start < rows; start += 1_000) {
+    let s = ''
+    for (let i = start; i < Math.min(start + 1_000, rows); i++) s += csvLine(makeImportRow(i), i)
+    await write(s)
+  }
+  out.end()
+  await Promise.race([once(out, 'finish'), failed])
+  return bytes
+}
+
+let pool = Buffer.alloc(0)
+let poolAt = 0
+let lastMs = 0
+let seq = 0
+
+/**
+ * A UUIDv7 laid out as Rollcall's (src/core/ids.ts: 48 bits of milliseconds, a 12-bit counter,
+ * random bits), so the raw engines' id index grows at its right edge as Rollcall's does, but with
+ * its random bytes drawn from a pool: the raw side measures the engine, not `randomBytes(16)` per
+ * row (about 15 µs a call on the benchmark machine).
+ */
+export function rawUuidv7(now = Date.now()): string {
+  if (now <= lastMs) {
+    seq = (seq + 1) & 0xfff
+    if (seq === 0) lastMs++
+    now = lastMs
+  } else {
+    lastMs = now
+    seq = 0
+  }
+  if (poolAt + 16 > pool.length) {
+    pool = randomBytes(16 * 1024)
+    poolAt = 0
+  }
+  const b = Buffer.from(pool.subarray(poolAt, poolAt + 16))
+  poolAt += 16
+  b.writeUIntBE(now, 0, 6)
+  b[6] = 0x70 | (seq >> 8)
+  b[7] = seq & 0xff
+  b[8] = (b[8] & 0x3f) | 0x80
+  const h = b.toString('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}

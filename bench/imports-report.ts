@@ -1,0 +1,208 @@
+/** The imports part's figures: console tables, imports-latest.json/.md, and the section in bench/README.md. */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Engine, Machine } from './env.js'
+import type { ImportRun } from './import-driver.js'
+import type { ParserResult } from './parsers.js'
+import type { PhaseResult } from './stats.js'
+
+export interface ImportsEngineReport {
+  engine: Engine
+  version: string | null
+  skipped: string | null
+  error: string | null
+  /** The raw engine inserting the big file's rows. */
+  raw: PhaseResult | null
+  small: ImportRun | null
+  big: ImportRun | null
+}
+
+export interface ImportsReport extends Machine {
+  /** 1, 5, 15 minute load averages before and after the part: the machine is shared. */
+  loadBefore: number[]
+  loadAfter: number[]
+  rows: number
+  smallRows: number
+  batch: number
+  columns: number
+  csvBytes: number
+  smallCsvBytes: number
+  parsers: ParserResult[]
+  engines: ImportsEngineReport[]
+  error: string | null
+}
+
+/** The issue's aims: Rollcall at half the raw engine's rate or better, peak RSS under 300 MB, flat within 20 %. */
+export const AIM_RATIO = 0.5
+export const AIM_PEAK_MIB = 300e6 / 2 ** 20
+export const FLAT_WITHIN = 0.2
+
+export interface EngineFigures {
+  engine: Engine
+  /** Rollcall end to end (upload + job) ÷ raw, on the big file. */
+  ratio: number | null
+  /** The job alone (no upload) ÷ raw. */
+  runRatio: number | null
+  /** Peak RSS on the big file ÷ on the small one. */
+  rssGrowth: number | null
+  flat: boolean | null
+}
+
+export function figures(e: ImportsEngineReport): EngineFigures {
+  const raw = e.raw?.rowsPerSec ?? 0
+  const ratio = e.big && raw > 0 ? e.big.rowsPerSec / raw : null
+  const runRatio = e.big && raw > 0 ? e.big.runRowsPerSec / raw : null
+  const a = e.small?.peakRssMb
+  const b = e.big?.peakRssMb
+  const rssGrowth = a != null && b != null && a > 0 ? b / a : null
+  return { engine: e.engine, ratio, runRatio, rssGrowth, flat: rssGrowth === null ? null : rssGrowth <= 1 + FLAT_WITHIN }
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US')
+const pct = (n: number | null): string => (n === null ? '—' : `${(n * 100).toFixed(1)} %`)
+const mib = (n: number | null | undefined): string => (n == null ? '—' : n.toFixed(0))
+const secs = (n: number): string => n.toFixed(1)
+const yesNo = (b: boolean | null): string => (b === null ? '—' : b ? 'yes' : 'NO')
+
+const MAIN_HEADER = ['engine', 'rows', 'Rollcall rows/s (end to end)', 'upload s', 'job s', 'job rows/s',
+  'server peak RSS MiB', 'server CPU', 'PostgreSQL CPU', 'raw rows/s', 'raw peak RSS MiB', 'ratio', 'ratio (job only)']
+
+/** CPU seconds as a share of one core over the measured stretch. */
+const core = (cpu: number | null, run: ImportRun): string =>
+  cpu === null ? '—' : `${((cpu / run.measuredSeconds) * 100).toFixed(0)} %`
+
+function mainRows(r: ImportsReport): string[][] {
+  const out: string[][] = []
+  for (const e of r.engines) {
+    const f = figures(e)
+    for (const run of [e.small, e.big]) {
+      if (!run) continue
+      const isBig = run === e.big
+      out.push([
+        e.engine, int(run.rows), int(run.rowsPerSec), secs(run.uploadSeconds), secs(run.runSeconds), int(run.runRowsPerSec),
+        `${mib(run.peakRssMb)}${run.peakRssScope === 'process' ? '*' : ''}`,
+        core(run.serverCpuSeconds, run), core(run.databaseCpuSeconds, run),
+        isBig && e.raw ? int(e.raw.rowsPerSec) : '—', isBig && e.raw ? mib(e.raw.peakRssMb) : '—',
+        isBig ? pct(f.ratio) : '—', isBig ? pct(f.runRatio) : '—',
+      ])
+    }
+    if (!e.big && e.raw) out.push([e.engine, int(e.raw.rows), '—', '—', '—', '—', '—', '—', '—', int(e.raw.rowsPerSec), mib(e.raw.peakRssMb), '—', '—'])
+  }
+  return out
+}
+
+const MEM_HEADER = ['engine', 'peak RSS MiB, small', 'peak RSS MiB, big', 'big ÷ small', `flat (≤ ${1 + FLAT_WITHIN}×)`,
+  'RSS before → after MiB, big', 'V8 heap used max MiB, big', `peak < 300 MB`, `ratio ≥ ${AIM_RATIO}`]
+
+function memRows(r: ImportsReport): string[][] {
+  return r.engines.filter((e) => e.small || e.big).map((e) => {
+    const f = figures(e)
+    const peak = e.big?.peakRssMb ?? null
+    return [
+      e.engine, mib(e.small?.peakRssMb), mib(e.big?.peakRssMb), f.rssGrowth === null ? '—' : `${f.rssGrowth.toFixed(2)}×`, yesNo(f.flat),
+      e.big ? `${mib(e.big.rssBeforeMb)} → ${mib(e.big.rssAfterMb)}` : '—', mib(e.big?.maxHeapUsedMb),
+      yesNo(peak === null ? null : peak < AIM_PEAK_MIB), yesNo(f.ratio === null ? null : f.ratio >= AIM_RATIO),
+    ]
+  })
+}
+
+const PARSER_HEADER = ['parser (alone, same file)', 'rows/s', 'MB/s', 's']
+
+const parserRows = (r: ImportsReport): string[][] =>
+  r.parsers.map((p) => [p.name, int(p.rowsPerSec), p.mbPerSec.toFixed(1), secs(p.seconds)])
+
+function preamble(r: ImportsReport): string[] {
+  const versions = r.engines.map((e) => `${e.engine} ${e.version ?? '?'}`).join(', ')
+  return [
+    `${int(r.rows)} rows (${(r.csvBytes / 1e6).toFixed(1)} MB) and ${int(r.smallRows)} rows (${(r.smallCsvBytes / 1e6).toFixed(1)} MB), ` +
+      `${r.columns} CSV columns, ROLLCALL_BATCH_SIZE ${int(r.batch)}, ${r.date}, Node ${r.node}, ${r.cores} cores (${r.cpuModel}), ` +
+      `${r.memoryGiB.toFixed(1)} GiB, ${r.platform}; ${versions}; load average ${r.loadBefore.join(' ')} before, ${r.loadAfter.join(' ')} after`,
+  ]
+}
+
+function notes(r: ImportsReport): string[] {
+  const out: string[] = []
+  if (r.error) out.push(`FAILED: ${r.error}`)
+  for (const e of r.engines) {
+    if (e.skipped) out.push(`${e.engine}: skipped: ${e.skipped}`)
+    if (e.error) out.push(`${e.engine}: FAILED: ${e.error}`)
+  }
+  if (r.engines.some((e) => e.small?.peakRssScope === 'process' || e.big?.peakRssScope === 'process')) {
+    out.push('* peak RSS since the server started (the reset through /proc/<pid>/clear_refs was refused)')
+  }
+  return out
+}
+
+function textTable(header: string[], rows: string[][], textCols: number): string[] {
+  const all = [header, ...rows]
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i].length)))
+  const fmt = (r: string[]): string => r.map((c, i) => (i < textCols ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)]
+}
+
+function mdTable(header: string[], rows: string[][], textCols: number): string[] {
+  const row = (r: string[]): string => `| ${r.join(' | ')} |`
+  return [row(header), row(header.map((_, i) => (i < textCols ? '---' : '---:'))), ...rows.map(row)]
+}
+
+export function toImportsText(r: ImportsReport): string {
+  return [
+    ...preamble(r), '',
+    ...textTable(MAIN_HEADER, mainRows(r), 1), '',
+    ...textTable(MEM_HEADER, memRows(r), 1), '',
+    ...textTable(PARSER_HEADER, parserRows(r), 1), '',
+    ...notes(r),
+  ].join('\n')
+}
+
+const EXPLANATION =
+  'Rollcall: the CSV streamed as the body of `POST /api/v1/directories/{dir}/imports` (text/csv, default options: upsert, ' +
+  'match email) into an empty directory on a fresh server and store, then `GET /api/v1/imports/{id}` polled to `completed`; ' +
+  'end to end = rows ÷ (upload start → job finished), job = rows ÷ (job leased → finished). Every count is checked (all created, ' +
+  'none failed), and so are the users, history records and per-row results in the database. Raw: the same rows, no HTTP, no ' +
+  'parsing, no history, no results: better-sqlite3 INSERTs (SQLite) or COPY + INSERT … SELECT (PostgreSQL) into a table shaped ' +
+  'like `users`, batches of ROLLCALL_BATCH_SIZE, rows/s over the summed batch times. Ratio = Rollcall rows/s ÷ raw rows/s. ' +
+  'Peak RSS: VmHWM of the server process from just before the upload to the job\'s end (and of the raw process). ' +
+  'CPU: user + system time of the server process, and of the PostgreSQL backends serving the database, over the same stretch, ' +
+  'as a share of one core (the machine has few; 100 % means that process was the bottleneck). ' +
+  'Parsers: one pass over the file from disk in 1 MiB chunks, every record checked. See bench/README.md.'
+
+function markdownBody(r: ImportsReport): string[] {
+  return [
+    ...preamble(r), '',
+    ...mdTable(MAIN_HEADER, mainRows(r), 1), '',
+    ...mdTable(MEM_HEADER, memRows(r), 1), '',
+    ...mdTable(PARSER_HEADER, parserRows(r), 1), '',
+    ...notes(r).map((n) => `- ${n}`),
+    ...(notes(r).length ? [''] : []),
+    EXPLANATION,
+  ]
+}
+
+export function toImportsMarkdown(r: ImportsReport): string {
+  return ['# Rollcall imports benchmark', '', ...markdownBody(r), ''].join('\n')
+}
+
+export function writeImportsResults(dir: string, r: ImportsReport): string[] {
+  mkdirSync(dir, { recursive: true })
+  const json = join(dir, 'imports-latest.json')
+  const md = join(dir, 'imports-latest.md')
+  writeFileSync(json, JSON.stringify({ ...r, figures: r.engines.map(figures) }, null, 2) + '\n')
+  writeFileSync(md, toImportsMarkdown(r))
+  return [json, md]
+}
+
+const BEGIN = '<!-- imports-figures:begin (written by `npm run bench`, imports part, at full size) -->'
+const END = '<!-- imports-figures:end -->'
+
+/** Replaces the figures between the markers in bench/README.md (appends the section if absent). */
+export function updateReadme(file: string, r: ImportsReport): void {
+  const text = readFileSync(file, 'utf8')
+  const block = [BEGIN, ...markdownBody(r), END].join('\n')
+  const a = text.indexOf(BEGIN)
+  const b = text.indexOf(END)
+  const next = a !== -1 && b > a
+    ? text.slice(0, a) + block + text.slice(b + END.length)
+    : `${text.trimEnd()}\n\n## Latest imports figures\n\n${block}\n`
+  writeFileSync(file, next)
+}

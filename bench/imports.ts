@@ -1,0 +1,216 @@
+/**
+ * The imports part of `npm run bench`: a generated CSV imported over HTTP as an async job on
+ * SQLite and PostgreSQL, to completion, beside the raw engine on the same rows and the CSV parsers
+ * alone on the same file; and the server's peak memory at two sizes. See bench/README.md.
+ *
+ * Env: BENCH_IMPORT_ROWS (1000000), BENCH_IMPORT_SMALL_ROWS (a tenth of it: the size the memory
+ * is compared with), BENCH_IMPORT_BATCH (1000: the server's ROLLCALL_BATCH_SIZE and the raw
+ * batch), BENCH_IMPORT_TIMEOUT_S (3600 per import), BENCH_IMPORT_STALL_S (180 without progress),
+ * BENCH_CPU_PROF (a directory: the servers run with --cpu-prof and write their profiles there),
+ * BENCH_ENGINES, BENCH_POSTGRES_URL.
+ */
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import Database from 'better-sqlite3'
+import { owe, tempDir } from './cleanup.js'
+import {
+  ADMIN_KEY, engines, load, machine, positiveInt, postgresAdminUrl, RAW_TIMEOUT_MS, READY_TIMEOUT_MS, REPO_ROOT,
+  README, RESULTS_DIR, safeUrl, type Engine,
+} from './env.js'
+import { withServer, type ServerOptions } from './http-driver.js'
+import { runImport, verifyStored, type ImportRun } from './import-driver.js'
+import { IMPORT_HEADER, writeImportCsv } from './import-rows.js'
+import { toImportsText, updateReadme, writeImportsResults, type ImportsEngineReport, type ImportsReport } from './imports-report.js'
+import { benchParsers } from './parsers.js'
+import { createBenchDatabase } from './pg-admin.js'
+import { runRaw } from './raw.js'
+import { nowMs } from './stats.js'
+
+interface Settings {
+  rows: number
+  smallRows: number
+  batch: number
+  timeoutMs: number
+  stallMs: number
+  cpuProfDir: string | null
+}
+
+/** The sizes the issue asks for; only a run at these sizes goes into bench/README.md. */
+const FULL_ROWS = 1_000_000
+const FULL_SMALL_ROWS = 100_000
+
+function settings(): Settings {
+  const rows = positiveInt('BENCH_IMPORT_ROWS', FULL_ROWS)
+  const smallRows = positiveInt('BENCH_IMPORT_SMALL_ROWS', Math.max(1, Math.round(rows / 10)))
+  if (smallRows >= rows) throw new Error(`BENCH_IMPORT_SMALL_ROWS (${smallRows}) must be below BENCH_IMPORT_ROWS (${rows})`)
+  const prof = process.env.BENCH_CPU_PROF
+  return {
+    rows,
+    smallRows,
+    batch: positiveInt('BENCH_IMPORT_BATCH', 1_000),
+    timeoutMs: positiveInt('BENCH_IMPORT_TIMEOUT_S', 3_600) * 1000,
+    stallMs: positiveInt('BENCH_IMPORT_STALL_S', 180) * 1000,
+    cpuProfDir: prof ? resolve(prof) : null,
+  }
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US')
+
+/** Where the CPU went while the import ran: the server's share of one core, and PostgreSQL's. */
+export function cpuNote(run: ImportRun): string {
+  const share = (cpu: number | null): string => (cpu === null ? '?' : `${cpu.toFixed(0)} s (${((cpu / run.measuredSeconds) * 100).toFixed(0)} % of a core)`)
+  return `server CPU ${share(run.serverCpuSeconds)}${run.databaseCpuSeconds === null ? '' : `, PostgreSQL backends CPU ${share(run.databaseCpuSeconds)}`}`
+}
+
+interface CsvFile {
+  path: string
+  rows: number
+  bytes: number
+}
+
+/** One server, one import into a fresh directory, then the database checked with the server stopped. */
+async function importOnce(
+  engine: Engine, s: Settings, csv: CsvFile, target: { dataDir: string; databaseUrl?: string; databaseName?: string },
+): Promise<ImportRun> {
+  const label = `Rollcall ${engine} import of ${int(csv.rows)} rows`
+  const opts: ServerOptions = {
+    repoRoot: REPO_ROOT, adminKey: ADMIN_KEY, readyTimeoutMs: READY_TIMEOUT_MS, dataDir: target.dataDir, databaseUrl: target.databaseUrl,
+    env: { ROLLCALL_BATCH_SIZE: String(s.batch), LOG_LEVEL: 'warn' },
+    nodeArgs: s.cpuProfDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${s.cpuProfDir}`, `--cpu-prof-name=server-${engine}-${csv.rows}-${Date.now()}.cpuprofile`]
+      : [],
+  }
+  let lastPrint = 0
+  const run = await withServer(opts, (server) => runImport(server, ADMIN_KEY, {
+    label, csvFile: csv.path, bytes: csv.bytes, rows: csv.rows, timeoutMs: s.timeoutMs, stallMs: s.stallMs,
+    postgresDatabase: target.databaseName,
+    onPoll: (job, elapsed) => {
+      if (elapsed - lastPrint < 15 && job.state !== 'completed') return
+      lastPrint = elapsed
+      console.log(`    ${elapsed.toFixed(0).padStart(5)} s  ${job.state.padEnd(9)} ${int(job.counts.processed).padStart(9)} / ${int(csv.rows)} rows` +
+        `${job.rowsPerSecond ? `, job ${int(job.rowsPerSecond)} rows/s` : ''}`)
+    },
+  }))
+  run.stored = await verifyStored(target.databaseUrl ? { postgresUrl: target.databaseUrl } : { sqliteDataDir: target.dataDir }, run, label)
+  console.log(`  ${engine} Rollcall ${int(csv.rows).padStart(9)} rows: ${int(run.rowsPerSec)} rows/s end to end ` +
+    `(upload ${run.uploadSeconds.toFixed(1)} s, job ${run.runSeconds.toFixed(1)} s = ${int(run.runRowsPerSec)} rows/s), ` +
+    `peak RSS ${run.peakRssMb?.toFixed(0) ?? '?'} MiB, ${cpuNote(run)}; stored ${int(run.stored.users)} users, ${int(run.stored.history)} history, ${int(run.stored.results)} results`)
+  return run
+}
+
+async function benchEngine(engine: Engine, s: Settings, big: CsvFile, small: CsvFile): Promise<ImportsEngineReport> {
+  const report: ImportsEngineReport = { engine, version: null, skipped: null, error: null, raw: null, small: null, big: null }
+  const tmp = tempDir()
+  try {
+    if (engine === 'sqlite') {
+      const mem = new Database(':memory:')
+      report.version = (mem.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v
+      mem.close()
+      console.log('sqlite: raw engine, same rows')
+      report.raw = (await runRaw('sqlite', join(tmp.path, 'raw.db'), big.rows, s.batch, RAW_TIMEOUT_MS, 'import'))[0]
+      console.log(`  sqlite raw      ${int(big.rows).padStart(9)} rows: ${int(report.raw.rowsPerSec)} rows/s, peak RSS ${report.raw.peakRssMb?.toFixed(0) ?? '?'} MiB`)
+      for (const [key, csv] of [['small', small], ['big', big]] as const) {
+        console.log(`sqlite: Rollcall import of ${int(csv.rows)} rows over HTTP`)
+        report[key] = await importOnce('sqlite', s, csv, { dataDir: join(tmp.path, `data-${key}`) })
+      }
+      return report
+    }
+    const adminUrl = postgresAdminUrl()
+    // One fresh database per measurement: every import starts from empty tables.
+    const fresh = async (tag: string) => {
+      const db = await createBenchDatabase(adminUrl, tag)
+      report.version = db.serverVersion
+      return { db, drop: owe(() => db.drop()) }
+    }
+    let first
+    try {
+      first = await fresh('raw')
+    } catch (err) {
+      report.skipped = `PostgreSQL at ${safeUrl(adminUrl)} did not answer: ${err instanceof Error ? err.message : String(err)}`
+      console.log(`postgres: ${report.skipped}`)
+      return report
+    }
+    try {
+      console.log(`postgres: raw engine, same rows (database ${first.db.name})`)
+      report.raw = (await runRaw('postgres', first.db.url, big.rows, s.batch, RAW_TIMEOUT_MS, 'import'))[0]
+      console.log(`  postgres raw      ${int(big.rows).padStart(9)} rows: ${int(report.raw.rowsPerSec)} rows/s, peak RSS ${report.raw.peakRssMb?.toFixed(0) ?? '?'} MiB`)
+    } finally {
+      await first.drop()
+    }
+    for (const [key, csv] of [['small', small], ['big', big]] as const) {
+      const { db, drop } = await fresh(key)
+      try {
+        console.log(`postgres: Rollcall import of ${int(csv.rows)} rows over HTTP (database ${db.name})`)
+        report[key] = await importOnce('postgres', s, csv, { dataDir: tmp.path, databaseUrl: db.url, databaseName: db.name })
+      } finally {
+        await drop()
+      }
+    }
+  } catch (err) {
+    report.error = err instanceof Error ? err.message : String(err)
+    console.log(`${engine}: FAILED: ${report.error}`)
+  } finally {
+    await tmp.remove()
+  }
+  return report
+}
+
+/** The imports part; true when it succeeded (and wrote bench/results/imports-latest.*). */
+export async function runImportsPart(): Promise<boolean> {
+  const s = settings()
+  const list = engines()
+  const report: ImportsReport = {
+    ...machine(),
+    loadBefore: load(),
+    loadAfter: [],
+    rows: s.rows,
+    smallRows: s.smallRows,
+    batch: s.batch,
+    columns: IMPORT_HEADER.length,
+    csvBytes: 0,
+    smallCsvBytes: 0,
+    parsers: [],
+    engines: [],
+    error: null,
+  }
+  console.log(`Rollcall bench, imports: ${int(s.rows)} and ${int(s.smallRows)} rows of ${IMPORT_HEADER.length} columns, ` +
+    `ROLLCALL_BATCH_SIZE ${int(s.batch)}, engines ${list.join(', ')}; load average ${report.loadBefore.join(' ')}`)
+  if (s.cpuProfDir) {
+    mkdirSync(s.cpuProfDir, { recursive: true })
+    console.log(`CPU profiles of the servers go to ${s.cpuProfDir}`)
+  }
+  const tmp = tempDir()
+  try {
+    const t0 = nowMs()
+    const big: CsvFile = { path: join(tmp.path, `import-${s.rows}.csv`), rows: s.rows, bytes: await writeImportCsv(join(tmp.path, `import-${s.rows}.csv`), s.rows) }
+    const small: CsvFile = { path: join(tmp.path, `import-${s.smallRows}.csv`), rows: s.smallRows, bytes: await writeImportCsv(join(tmp.path, `import-${s.smallRows}.csv`), s.smallRows) }
+    report.csvBytes = big.bytes
+    report.smallCsvBytes = small.bytes
+    console.log(`wrote the CSV files (${(big.bytes / 1e6).toFixed(1)} MB and ${(small.bytes / 1e6).toFixed(1)} MB) in ${((nowMs() - t0) / 1000).toFixed(1)} s`)
+
+    console.log(`CSV parsers alone over the ${(big.bytes / 1e6).toFixed(1)} MB file`)
+    report.parsers = await benchParsers(big.path, big.bytes, big.rows)
+    for (const p of report.parsers) console.log(`  ${p.name.padEnd(40)} ${int(p.rowsPerSec).padStart(10)} rows/s  ${p.mbPerSec.toFixed(1)} MB/s`)
+
+    for (const engine of list) report.engines.push(await benchEngine(engine, s, big, small))
+  } catch (err) {
+    report.error = err instanceof Error ? err.message : String(err)
+  } finally {
+    await tmp.remove()
+  }
+  report.loadAfter = load()
+  console.log(`\n${toImportsText(report)}`)
+  if (report.error || report.engines.some((e) => e.error)) {
+    console.error('\nThe imports benchmark failed (see above); bench/results/imports-latest.* were left as they were.')
+    return false
+  }
+  for (const file of writeImportsResults(RESULTS_DIR, report)) console.log(`wrote ${file}`)
+  const full = s.rows === FULL_ROWS && s.smallRows === FULL_SMALL_ROWS && report.engines.length === 2 && report.engines.every((e) => !e.skipped)
+  if (full) {
+    updateReadme(README, report)
+    console.log(`wrote the figures into ${README}`)
+  } else {
+    console.log(`bench/README.md keeps its figures: only a run of ${int(FULL_ROWS)} and ${int(FULL_SMALL_ROWS)} rows on both engines goes there`)
+  }
+  return true
+}
