@@ -80,8 +80,13 @@ describeEachEngine('bulk engine', (engine) => {
     expect(r.results.map((x) => [x.index, x.status])).toEqual([[0, 'created'], [1, 'created'], [2, 'updated']])
     const u = await store.getUser(dir.id, r.results[0].userId as string)
     expect(u).toMatchObject({ firstName: 'One', lastName: 'Two', metadata: { a: 1, b: 2 }, version: 2 })
+    // Both rows say that another row names the same user, across batches too.
+    expect(r.results[0].warnings).toEqual([{ field: 'email', code: 'duplicate_in_input', message: 'row 2 names the same user again and applies on top of this row' }])
+    expect(r.results[2].warnings).toEqual([{ field: 'email', code: 'duplicate_in_input', message: 'row 0 names the same user; this row applies on top of it' }])
+    expect(r.results[1].warnings).toBeUndefined()
     const inOneBatch = await bulk(store, dir, [{ email: 'x@x.io', firstName: 'A' }, { email: 'X@x.io', firstName: 'B' }])
     expect(inOneBatch.results.map((x) => x.status)).toEqual(['created', 'updated'])
+    expect(inOneBatch.results.map((x) => x.warnings?.[0]?.code)).toEqual(['duplicate_in_input', 'duplicate_in_input'])
     expect((await store.getUser(dir.id, inOneBatch.results[0].userId as string))?.firstName).toBe('B')
   })
 

@@ -1,8 +1,8 @@
-import { RollcallError } from '../core/errors.js'
+import { type FieldError, RollcallError } from '../core/errors.js'
 import { effectiveFields } from '../core/fields.js'
 import { compileRowValidator } from '../core/schema.js'
 import { type Store, type StoreTx, WriteConflict } from '../store/store.js'
-import { lookupFor, notProcessed, type PlanContext, planBatch, type PreparedRow, prepareRow, uniqueCustomKeys } from './plan.js'
+import { lookupFor, notProcessed, planBatch, type PreparedRow, prepareRow, uniqueCustomKeys } from './plan.js'
 import type { BulkCommand, BulkHooks, BulkResult, BulkRow, BulkSummary, RowResult } from './types.js'
 
 /** How often a batch that lost a race (a unique value taken meanwhile) is re-read and re-planned. */
@@ -35,21 +35,42 @@ export async function runBulk(
   const budget = () => (options.maxErrors == null ? Infinity : Math.max(0, options.maxErrors - failures))
   const stopped = () => options.maxErrors != null && failures >= options.maxErrors
 
-  const planContext = (): PlanContext => ({
-    directoryId: cmd.directory.id,
-    definitions,
-    options,
-    context: cmd.context,
-    now: new Date().toISOString(),
-    errorBudget: budget(),
-  })
+  /** Users named by committed batches (key → first row index); a batch adds its own only once it commits. */
+  const seen = new Map<string, number>()
+  const firstIndex = hooks.firstIndex ?? 0
 
   /** Plans and writes one batch inside `tx`; returns its results without counting them. */
   async function applyBatch(tx: StoreTx, batch: PreparedRow[]): Promise<RowResult[]> {
     const existing = await tx.lockUsers(cmd.directory.id, lookupFor(batch, uniqueFields))
-    const planned = planBatch(batch, existing, planContext())
+    const local = new Map<string, number>()
+    const duplicates: { earlier: number; later: number; field: string }[] = []
+    const planned = planBatch(batch, existing, {
+      directoryId: cmd.directory.id,
+      definitions,
+      options,
+      context: cmd.context,
+      now: new Date().toISOString(),
+      errorBudget: budget(),
+      seen: { get: (k) => local.get(k) ?? seen.get(k), set: (k, i) => void local.set(k, i) },
+      onDuplicate: (earlier, later, field) => duplicates.push({ earlier, later, field }),
+    })
+    // The earlier row of a duplicate gets a warning too: in this batch, or told to the caller.
+    const byIndex = new Map(planned.results.map((r) => [r.index, r]))
+    const earlier: { index: number; warning: FieldError }[] = []
+    for (const d of duplicates) {
+      const warning = { field: d.field, code: 'duplicate_in_input', message: `row ${d.later} names the same user again and applies on top of this row` }
+      const r = byIndex.get(d.earlier)
+      if (r) r.warnings = [...(r.warnings ?? []), warning]
+      else earlier.push({ index: d.earlier, warning })
+    }
     await tx.writeBatch(planned.write)
-    if (hooks.beforeCommit) await hooks.beforeCommit(tx, planned.results)
+    if (hooks.beforeCommit) await hooks.beforeCommit(tx, planned.results, earlier)
+    for (const [k, i] of local) seen.set(k, i)
+    if (collect)
+      for (const e of earlier) {
+        const r = results[e.index - firstIndex]
+        if (r) r.warnings = [...(r.warnings ?? []), e.warning]
+      }
     return planned.results
   }
 
@@ -72,7 +93,7 @@ export async function runBulk(
       if (stopped()) await record(current.map((r) => notProcessed(r.index, options.maxErrors ?? 0)))
       else await record(await apply(current))
     }
-    let index = hooks.firstIndex ?? 0
+    let index = firstIndex
     for await (const row of rows) {
       summary.total++
       batch.push(stopped() ? { index, patch: null, errors: [] } : prepareRow(row, index, validate))

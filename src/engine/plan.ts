@@ -128,6 +128,13 @@ export interface PlanContext {
   now: string
   /** How many more failures are allowed before the run stops (Infinity without maxErrors). */
   errorBudget: number
+  /**
+   * The users named so far in this input (match key and value → first row index), across
+   * batches: a row naming a user an earlier row named gets a warning, and so does the earlier row.
+   */
+  seen: { get(key: string): number | undefined; set(key: string, index: number): void }
+  /** Told when a row names the same user as an earlier one. */
+  onDuplicate: (earlier: number, later: number, field: string) => void
 }
 
 const fail = (index: number, errors: FieldError[], userId: string | null = null): RowResult => ({
@@ -169,6 +176,23 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
     const patch = row.patch
     const matchKey = options.match.find((k) => typeof patch[k] === 'string')
     const target = matchKey ? state.find(matchKey, patch[matchKey] as string) : undefined
+    let warnings: FieldError[] | undefined
+    if (matchKey) {
+      const v = patch[matchKey] as string
+      const key = `${matchKey}\u0000${matchKey === 'email' || matchKey === 'username' ? v.toLowerCase() : v}`
+      const earlier = ctx.seen.get(key)
+      if (earlier === undefined) ctx.seen.set(key, row.index)
+      else {
+        warnings = [{ field: matchKey, code: 'duplicate_in_input', message: `row ${earlier} names the same user; this row applies on top of it` }]
+        ctx.onDuplicate(earlier, row.index, matchKey)
+      }
+    }
+    const result = planMatched(row, patch, matchKey, target)
+    if (warnings) result.warnings = [...(result.warnings ?? []), ...warnings]
+    return result
+  }
+
+  function planMatched(row: PreparedRow, patch: UserPatch, matchKey: MatchKey | undefined, target: UserRecord | undefined): RowResult {
 
     if (options.mode !== 'create' && !matchKey) {
       const keys = options.match.map((k) => `'${k}'`).join(' or ')

@@ -68,6 +68,8 @@ export interface RowResult {
   userId: string | null
   changedFields: string[]
   errors: FieldError[]
+  /** Notes that do not fail the row: `duplicate_in_input` when another row of the input names the same user. */
+  warnings?: FieldError[]
   /** Dry runs: per field, [before, after]. */
   changes?: ChangeSet
   /** Dry runs: the version of the user the row was planned against (null: it creates one). */
@@ -95,8 +97,11 @@ export interface BulkResult {
 }
 
 export interface BulkHooks {
-  /** Inside each batch's transaction, after its writes: persist results and a checkpoint with them. */
-  beforeCommit?: (tx: StoreTx, results: RowResult[]) => Promise<void>
+  /**
+   * Inside each batch's transaction, after its writes: persist results and a checkpoint with them.
+   * `earlier`: warnings for rows of previous batches (a later row named the same user).
+   */
+  beforeCommit?: (tx: StoreTx, results: RowResult[], earlier: { index: number; warning: FieldError }[]) => Promise<void>
   /** After each batch is committed (or planned, for dry runs). */
   onProgress?: (summary: BulkSummary, batch: RowResult[]) => void | Promise<void>
   /** Keep every result in `BulkResult.results` (default true). */

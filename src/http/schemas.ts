@@ -204,6 +204,7 @@ export const RowResultSchema = Type.Object(
     userId: Nullable(Type.String()),
     changedFields: Type.Array(Type.String()),
     errors: Type.Array(FieldErrorSchema),
+    warnings: Type.Optional(Type.Array(Type.Object({ field: Type.String(), code: Type.String(), message: Type.String() }), { description: 'Notes that did not fail the row: duplicate_in_input when another row names the same user' })),
     changes: Type.Optional(Type.Record(Type.String(), Type.Array(Type.Unknown()), { description: 'Dry runs: per field, [before, after]' })),
   },
   { $id: 'RowResult' },

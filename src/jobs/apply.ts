@@ -56,6 +56,7 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
     userId: r.userId,
     changedFields: r.changedFields,
     errors: conflict(r.errors),
+    warnings: [],
     plan: null,
     raw: null,
   })

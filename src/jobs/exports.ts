@@ -30,8 +30,9 @@ async function* pages(store: Store, jobId: string, status?: string): AsyncGenera
 /** Every row's result in input order, as NDJSON. */
 export async function* resultsNdjson(store: Store, job: Job, status?: string): AsyncGenerator<string> {
   for await (const r of pages(store, job.id, status)) {
-    const { raw: _raw, plan, ...rest } = r
-    yield `${JSON.stringify(plan ? { ...rest, changes: plan.changes } : rest)}\n`
+    const { raw: _raw, plan, warnings, ...rest } = r
+    const row = { ...rest, ...(warnings.length ? { warnings } : {}), ...(plan ? { changes: plan.changes } : {}) }
+    yield `${JSON.stringify(row)}\n`
   }
 }
 

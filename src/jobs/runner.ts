@@ -95,7 +95,8 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
         collect: whole,
         beforeCommit: whole
           ? undefined
-          : async (tx, results) => {
+          : async (tx, results, earlier) => {
+              for (const e of earlier) await tx.jobs.addWarning(job.id, e.index, e.warning)
               const next = add(counts, results)
               const last = results[results.length - 1]?.index ?? job.checkpoint - 1
               await tx.jobs.recordBatch(job.id, owner, results.map((r) => toResultRow(r, pending.get(r.index))), next, last + 1)
@@ -167,6 +168,7 @@ function toResultRow(r: RowResult, input: InputRow | undefined): JobResultRow {
     userId: r.userId,
     changedFields: r.changedFields,
     errors: r.errors,
+    warnings: r.warnings ?? [],
     plan:
       r.changes && r.status !== 'failed'
         ? { data: input?.row.data ?? null, ops: input?.row.ops, userId: r.userId, baseVersion: r.baseVersion ?? null, changes: r.changes }

@@ -94,6 +94,8 @@ export interface JobResultRow {
   userId: string | null
   changedFields: string[]
   errors: FieldError[]
+  /** Notes that did not fail the row (`duplicate_in_input`). */
+  warnings: FieldError[]
   /** Dry runs: what applying will do, and what it checks first. */
   plan: RowPlan | null
   /** Failed rows: the input as it came (CSV cells, or the JSON text), for failed.csv. */

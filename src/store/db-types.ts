@@ -143,6 +143,7 @@ export interface JobResultsTable {
   user_id: string | null
   changed_fields: unknown
   errors: unknown
+  warnings: unknown
   plan: unknown
   raw: string | null
 }

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely'
+import type { FieldError } from '../core/errors.js'
 import type { ChangeRecord } from '../core/types.js'
 import type { ImportOptions, InputFormat, Job, JobCounts, JobKind, JobResultRow, JobState, RevertConflict, RevertSummary } from '../jobs/types.js'
 import { changeFromRow } from './codec.js'
@@ -231,11 +232,21 @@ export class JobStore {
           user_id: r.userId,
           changed_fields: r.changedFields.length ? c.writeJson(r.changedFields) : null,
           errors: r.errors.length ? c.writeJson(r.errors) : null,
+          warnings: r.warnings.length ? c.writeJson(r.warnings) : null,
           plan: r.plan ? c.writeJson(r.plan) : null,
           raw: r.raw,
         })),
       )
       .execute()
+  }
+
+  /** Adds a warning to a stored row result (a later row of the input named the same user). */
+  async addWarning(jobId: string, index: number, warning: FieldError): Promise<void> {
+    const r = await sql<{ warnings: unknown }>`SELECT warnings FROM job_results WHERE job_id = ${jobId} AND row_index = ${index}`.execute(this.db)
+    if (!r.rows[0]) return
+    const list = r.rows[0].warnings == null ? [] : this.codec.readJson<FieldError[]>(r.rows[0].warnings)
+    if (list.length >= 10) return
+    await sql`UPDATE job_results SET warnings = ${this.codec.writeJson([...list, warning])} WHERE job_id = ${jobId} AND row_index = ${index}`.execute(this.db)
   }
 
   /** Results in input order from `afterIndex`, a page at a time. */
@@ -252,6 +263,7 @@ export class JobStore {
       userId: (x.user_id as string | null) ?? null,
       changedFields: x.changed_fields == null ? [] : c.readJson<string[]>(x.changed_fields),
       errors: x.errors == null ? [] : c.readJson(x.errors),
+      warnings: x.warnings == null ? [] : c.readJson(x.warnings),
       plan: x.plan == null ? null : c.readJson(x.plan),
       raw: (x.raw as string | null) ?? null,
     }))

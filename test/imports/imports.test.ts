@@ -25,6 +25,15 @@ describeEachEngine('imports', (engine) => {
     const hist = (await c.request('GET', `/api/v1/directories/${dir}/users/${users[0].id}/history`)).json().data
     expect(hist[0]).toMatchObject({ action: 'create', jobId: job.id })
 
+    const dup = await waitForJob(c, (await upload(c, dir, 'email,firstName\nd@x.io,One\nother@x.io,X\nD@x.io,Two\nd2@x.io,Y\n')).id)
+    const rows = (await c.request('GET', `/api/v1/imports/${dup.id}/results`)).body.trim().split('\n').map((l) => JSON.parse(l))
+    expect(rows.map((r: { status: string; warnings?: { code: string }[] }) => [r.status, r.warnings?.[0]?.code ?? null])).toEqual([
+      ['created', 'duplicate_in_input'],
+      ['created', null],
+      ['updated', 'duplicate_in_input'],
+      ['created', null],
+    ])
+
     const again = await waitForJob(c, (await upload(c, dir, csv)).id)
     expect(again.counts).toMatchObject({ created: 0, unchanged: 3, failed: 1 })
   })

@@ -55,6 +55,7 @@ CREATE TABLE job_results (
   user_id TEXT,
   changed_fields TEXT,
   errors TEXT,
+  warnings TEXT,
   plan TEXT,
   raw TEXT,
   PRIMARY KEY (job_id, row_index)
@@ -128,6 +129,7 @@ CREATE TABLE job_results (
   user_id TEXT,
   changed_fields JSON,
   errors JSON,
+  warnings JSON,
   plan JSON,
   raw TEXT,
   PRIMARY KEY (job_id, row_index)
