@@ -11,6 +11,13 @@ const MAX_BATCH_ATTEMPTS = 5
 const ROLLBACK = Symbol('rollback')
 
 /**
+ * How many distinct users of an input are remembered to flag a later row naming one of them
+ * again (`duplicate_in_input`): 100,000 keys, a few MiB. Repeats further apart go unflagged
+ * (they still apply in order).
+ */
+const DUPLICATE_WINDOW = 100_000
+
+/**
  * Runs a bulk command over rows from any source, in batches:
  * validate → read the batch's users in one query → plan row by row → write the batch, its
  * history and (through `hooks.beforeCommit`) the caller's results and checkpoint in one
@@ -66,6 +73,11 @@ export async function runBulk(
     await tx.writeBatch(planned.write)
     if (hooks.beforeCommit) await hooks.beforeCommit(tx, planned.results, earlier)
     for (const [k, i] of local) seen.set(k, i)
+    // Bounded, so memory stays flat for inputs of any size: the oldest keys go first.
+    for (const k of seen.keys()) {
+      if (seen.size <= DUPLICATE_WINDOW) break
+      seen.delete(k)
+    }
     if (collect)
       for (const e of earlier) {
         const r = results[e.index - firstIndex]
