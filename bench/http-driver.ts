@@ -18,8 +18,13 @@ export interface ServerOptions {
   readyTimeoutMs: number
   /** Settings on top of the defaults (e.g. ROLLCALL_BATCH_SIZE); the imports benchmark sets some. */
   env?: Record<string, string>
-  /** Node flags before `--import tsx` (e.g. `--cpu-prof`). */
+  /** Node flags after `--import tsx` (e.g. `--cpu-prof`, or `--import` of a TypeScript preload). */
   nodeArgs?: string[]
+  /**
+   * A compiled CLI to run (`…/dist/cli/main.js`, see build.ts) instead of src/cli/main.ts under
+   * tsx; tsx is then loaded only when a nodeArgs preload is TypeScript.
+   */
+  entry?: string
 }
 
 export interface ServerHandle {
@@ -59,8 +64,10 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   }
   Object.assign(env, { ROLLCALL_ADMIN_KEY: opts.adminKey, LOG_LEVEL: 'warn', HOST: '127.0.0.1' }, opts.env)
   if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl
+  const nodeArgs = opts.nodeArgs ?? []
+  const tsx = !opts.entry || nodeArgs.some((a) => a.endsWith('.ts'))
   const child = spawn(process.execPath,
-    [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(port), '--data', opts.dataDir],
+    [...(tsx ? ['--import', 'tsx'] : []), ...nodeArgs, opts.entry ?? 'src/cli/main.ts', 'serve', '--port', String(port), '--data', opts.dataDir],
     { cwd: opts.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   const keep = (chunk: Buffer): void => {

@@ -81,6 +81,16 @@ export interface ImportRun {
   counts: ImportCounts
   /** What the database holds once the server has stopped (filled in by verifyStored). */
   stored: StoredCounts | null
+  /** With BENCH_SQL_TIMING: the server's statements that took longest, over its whole life. */
+  sqlTiming?: SqlTiming[]
+}
+
+/** One statement shape's totals, as bench/sql-timing.ts writes them. */
+export interface SqlTiming {
+  sql: string
+  calls: number
+  ms: number
+  rows: number
 }
 
 export interface StoredCounts {
@@ -171,7 +181,9 @@ function countsProblem(c: ImportCounts, rows: number): string | null {
 export async function runImport(server: ServerHandle, key: string, o: ImportOptions): Promise<ImportRun> {
   const dir = await call(`${server.baseUrl}/api/v1/directories`, key, JSON.stringify({ name: `bench-import-${o.rows}` }), 201) as { id?: string }
   if (typeof dir.id !== 'string') throw new Error(`POST /api/v1/directories returned no id: ${JSON.stringify(dir)}`)
-  const pollMs = o.pollMs ?? 250
+  // The end time is the job's own finishedAt, so a slow poll costs no precision, and spares the
+  // server (each poll is a request, a key lookup and a job read while the job runs).
+  const pollMs = o.pollMs ?? 1_000
 
   // Let the start-up garbage go before the baseline is read.
   await sleep(1_000)

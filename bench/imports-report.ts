@@ -18,6 +18,8 @@ export interface ImportsEngineReport {
 }
 
 export interface ImportsReport extends Machine {
+  /** tsx: the server ran from src/ under tsx; build: compiled with tsc first. */
+  server: 'tsx' | 'build'
   /** 1, 5, 15 minute load averages before and after the part: the machine is shared. */
   loadBefore: number[]
   loadAfter: number[]
@@ -115,7 +117,7 @@ function preamble(r: ImportsReport): string[] {
   const versions = r.engines.map((e) => `${e.engine} ${e.version ?? '?'}`).join(', ')
   return [
     `${int(r.rows)} rows (${(r.csvBytes / 1e6).toFixed(1)} MB) and ${int(r.smallRows)} rows (${(r.smallCsvBytes / 1e6).toFixed(1)} MB), ` +
-      `${r.columns} CSV columns, ROLLCALL_BATCH_SIZE ${int(r.batch)}, ${r.date}, Node ${r.node}, ${r.cores} cores (${r.cpuModel}), ` +
+      `${r.columns} CSV columns, ROLLCALL_BATCH_SIZE ${int(r.batch)}, server ${r.server === 'tsx' ? 'under tsx' : 'compiled with tsc'}, ${r.date}, Node ${r.node}, ${r.cores} cores (${r.cpuModel}), ` +
       `${r.memoryGiB.toFixed(1)} GiB, ${r.platform}; ${versions}; load average ${r.loadBefore.join(' ')} before, ${r.loadAfter.join(' ')} after`,
   ]
 }
@@ -183,10 +185,10 @@ export function toImportsMarkdown(r: ImportsReport): string {
   return ['# Rollcall imports benchmark', '', ...markdownBody(r), ''].join('\n')
 }
 
-export function writeImportsResults(dir: string, r: ImportsReport): string[] {
+export function writeImportsResults(dir: string, r: ImportsReport, name = 'imports-latest'): string[] {
   mkdirSync(dir, { recursive: true })
-  const json = join(dir, 'imports-latest.json')
-  const md = join(dir, 'imports-latest.md')
+  const json = join(dir, `${name}.json`)
+  const md = join(dir, `${name}.md`)
   writeFileSync(json, JSON.stringify({ ...r, figures: r.engines.map(figures) }, null, 2) + '\n')
   writeFileSync(md, toImportsMarkdown(r))
   return [json, md]

@@ -7,18 +7,21 @@
  * is compared with), BENCH_IMPORT_BATCH (1000: the server's ROLLCALL_BATCH_SIZE and the raw
  * batch), BENCH_IMPORT_TIMEOUT_S (3600 per import), BENCH_IMPORT_STALL_S (180 without progress),
  * BENCH_CPU_PROF (a directory: the servers run with --cpu-prof and write their profiles there),
- * BENCH_ENGINES, BENCH_POSTGRES_URL.
+ * BENCH_SQL_TIMING (a directory: the servers time every SQL statement, see sql-timing.ts, and
+ * write the totals there), BENCH_SERVER (tsx: src/ under tsx, as the sync part; build: src/
+ * compiled with tsc into a temp dir, as production runs it), BENCH_ENGINES, BENCH_POSTGRES_URL.
  */
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { owe, tempDir } from './cleanup.js'
 import {
-  ADMIN_KEY, engines, load, machine, positiveInt, postgresAdminUrl, RAW_TIMEOUT_MS, READY_TIMEOUT_MS, REPO_ROOT,
+  ADMIN_KEY, engines, listOf, load, machine, positiveInt, postgresAdminUrl, RAW_TIMEOUT_MS, READY_TIMEOUT_MS, REPO_ROOT,
   README, RESULTS_DIR, safeUrl, type Engine,
 } from './env.js'
+import { buildServer, type Build } from './build.js'
 import { withServer, type ServerOptions } from './http-driver.js'
-import { runImport, verifyStored, type ImportRun } from './import-driver.js'
+import { runImport, verifyStored, type ImportRun, type SqlTiming } from './import-driver.js'
 import { IMPORT_HEADER, writeImportCsv } from './import-rows.js'
 import { toImportsText, updateReadme, writeImportsResults, type ImportsEngineReport, type ImportsReport } from './imports-report.js'
 import { benchParsers } from './parsers.js'
@@ -33,6 +36,10 @@ interface Settings {
   timeoutMs: number
   stallMs: number
   cpuProfDir: string | null
+  sqlTimingDir: string | null
+  server: 'tsx' | 'build'
+  /** The compiled CLI when server is build. */
+  entry?: string
 }
 
 /** The sizes the issue asks for; only a run at these sizes goes into bench/README.md. */
@@ -44,6 +51,7 @@ function settings(): Settings {
   const smallRows = positiveInt('BENCH_IMPORT_SMALL_ROWS', Math.max(1, Math.round(rows / 10)))
   if (smallRows >= rows) throw new Error(`BENCH_IMPORT_SMALL_ROWS (${smallRows}) must be below BENCH_IMPORT_ROWS (${rows})`)
   const prof = process.env.BENCH_CPU_PROF
+  const sqlTiming = process.env.BENCH_SQL_TIMING
   return {
     rows,
     smallRows,
@@ -51,6 +59,8 @@ function settings(): Settings {
     timeoutMs: positiveInt('BENCH_IMPORT_TIMEOUT_S', 3_600) * 1000,
     stallMs: positiveInt('BENCH_IMPORT_STALL_S', 180) * 1000,
     cpuProfDir: prof ? resolve(prof) : null,
+    sqlTimingDir: sqlTiming ? resolve(sqlTiming) : null,
+    server: listOf('BENCH_SERVER', ['tsx', 'build'] as const, ['tsx'])[0],
   }
 }
 
@@ -60,6 +70,21 @@ const int = (n: number): string => Math.round(n).toLocaleString('en-US')
 export function cpuNote(run: ImportRun): string {
   const share = (cpu: number | null): string => (cpu === null ? '?' : `${cpu.toFixed(0)} s (${((cpu / run.measuredSeconds) * 100).toFixed(0)} % of a core)`)
   return `server CPU ${share(run.serverCpuSeconds)}${run.databaseCpuSeconds === null ? '' : `, PostgreSQL backends CPU ${share(run.databaseCpuSeconds)}`}`
+}
+
+/** The statements that took longest in the server's life (start-up is a few ms of it), printed and kept. */
+function sqlTimingOf(file: string, run: ImportRun): SqlTiming[] {
+  if (!existsSync(file)) {
+    console.log(`    (no SQL timings: ${file} was not written)`)
+    return []
+  }
+  const all = JSON.parse(readFileSync(file, 'utf8')) as SqlTiming[]
+  const sum = all.reduce((t, x) => t + x.ms, 0)
+  console.log(`    SQL time ${(sum / 1000).toFixed(1)} s over upload + job ${run.totalSeconds.toFixed(1)} s (${((sum / 1000 / run.totalSeconds) * 100).toFixed(0)} %); by statement:`)
+  for (const x of all.slice(0, 12)) {
+    console.log(`    ${(x.ms / 1000).toFixed(1).padStart(7)} s ${((x.ms / 1000 / run.totalSeconds) * 100).toFixed(1).padStart(5)} %  ${int(x.calls).padStart(9)} calls  ${x.sql}`)
+  }
+  return all.slice(0, 25)
 }
 
 interface CsvFile {
@@ -73,12 +98,16 @@ async function importOnce(
   engine: Engine, s: Settings, csv: CsvFile, target: { dataDir: string; databaseUrl?: string; databaseName?: string },
 ): Promise<ImportRun> {
   const label = `Rollcall ${engine} import of ${int(csv.rows)} rows`
+  const stamp = `${engine}-${csv.rows}-${Date.now()}`
+  const timingFile = s.sqlTimingDir ? join(s.sqlTimingDir, `sql-${stamp}.json`) : null
   const opts: ServerOptions = {
     repoRoot: REPO_ROOT, adminKey: ADMIN_KEY, readyTimeoutMs: READY_TIMEOUT_MS, dataDir: target.dataDir, databaseUrl: target.databaseUrl,
-    env: { ROLLCALL_BATCH_SIZE: String(s.batch), LOG_LEVEL: 'warn' },
-    nodeArgs: s.cpuProfDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${s.cpuProfDir}`, `--cpu-prof-name=server-${engine}-${csv.rows}-${Date.now()}.cpuprofile`]
-      : [],
+    env: { ROLLCALL_BATCH_SIZE: String(s.batch), LOG_LEVEL: 'warn', ...(timingFile ? { BENCH_SQL_TIMING_FILE: timingFile } : {}) },
+    nodeArgs: [
+      ...(s.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${s.cpuProfDir}`, `--cpu-prof-name=server-${stamp}.cpuprofile`] : []),
+      ...(timingFile ? ['--import', join(REPO_ROOT, 'bench', 'sql-timing.ts')] : []),
+    ],
+    entry: s.entry,
   }
   let lastPrint = 0
   const run = await withServer(opts, (server) => runImport(server, ADMIN_KEY, {
@@ -91,6 +120,7 @@ async function importOnce(
         `${job.rowsPerSecond ? `, job ${int(job.rowsPerSecond)} rows/s` : ''}`)
     },
   }))
+  if (timingFile) run.sqlTiming = sqlTimingOf(timingFile, run)
   run.stored = await verifyStored(target.databaseUrl ? { postgresUrl: target.databaseUrl } : { sqliteDataDir: target.dataDir }, run, label)
   console.log(`  ${engine} Rollcall ${int(csv.rows).padStart(9)} rows: ${int(run.rowsPerSec)} rows/s end to end ` +
     `(upload ${run.uploadSeconds.toFixed(1)} s, job ${run.runSeconds.toFixed(1)} s = ${int(run.runRowsPerSec)} rows/s), ` +
@@ -163,6 +193,7 @@ export async function runImportsPart(): Promise<boolean> {
     ...machine(),
     loadBefore: load(),
     loadAfter: [],
+    server: s.server,
     rows: s.rows,
     smallRows: s.smallRows,
     batch: s.batch,
@@ -174,13 +205,23 @@ export async function runImportsPart(): Promise<boolean> {
     error: null,
   }
   console.log(`Rollcall bench, imports: ${int(s.rows)} and ${int(s.smallRows)} rows of ${IMPORT_HEADER.length} columns, ` +
-    `ROLLCALL_BATCH_SIZE ${int(s.batch)}, engines ${list.join(', ')}; load average ${report.loadBefore.join(' ')}`)
+    `ROLLCALL_BATCH_SIZE ${int(s.batch)}, engines ${list.join(', ')}, server ${s.server}; load average ${report.loadBefore.join(' ')}`)
   if (s.cpuProfDir) {
     mkdirSync(s.cpuProfDir, { recursive: true })
     console.log(`CPU profiles of the servers go to ${s.cpuProfDir}`)
   }
+  if (s.sqlTimingDir) {
+    mkdirSync(s.sqlTimingDir, { recursive: true })
+    console.log(`SQL timings of the servers go to ${s.sqlTimingDir}`)
+  }
   const tmp = tempDir()
+  let build: Build | null = null
   try {
+    if (s.server === 'build') {
+      console.log('compiling src/ with tsc into a temp directory (BENCH_SERVER=build)')
+      build = await buildServer(REPO_ROOT)
+      s.entry = build.entry
+    }
     const t0 = nowMs()
     const big: CsvFile = { path: join(tmp.path, `import-${s.rows}.csv`), rows: s.rows, bytes: await writeImportCsv(join(tmp.path, `import-${s.rows}.csv`), s.rows) }
     const small: CsvFile = { path: join(tmp.path, `import-${s.smallRows}.csv`), rows: s.smallRows, bytes: await writeImportCsv(join(tmp.path, `import-${s.smallRows}.csv`), s.smallRows) }
@@ -197,6 +238,7 @@ export async function runImportsPart(): Promise<boolean> {
     report.error = err instanceof Error ? err.message : String(err)
   } finally {
     await tmp.remove()
+    await build?.remove()
   }
   report.loadAfter = load()
   console.log(`\n${toImportsText(report)}`)
@@ -204,13 +246,18 @@ export async function runImportsPart(): Promise<boolean> {
     console.error('\nThe imports benchmark failed (see above); bench/results/imports-latest.* were left as they were.')
     return false
   }
-  for (const file of writeImportsResults(RESULTS_DIR, report)) console.log(`wrote ${file}`)
-  const full = s.rows === FULL_ROWS && s.smallRows === FULL_SMALL_ROWS && report.engines.length === 2 && report.engines.every((e) => !e.skipped)
+  // Instrumented servers run slower: their figures are for reading, not for results/ or the README.
+  if (s.cpuProfDir || s.sqlTimingDir) {
+    console.log('bench/results/ and bench/README.md left as they were: the servers were instrumented (BENCH_CPU_PROF, BENCH_SQL_TIMING)')
+    return true
+  }
+  for (const file of writeImportsResults(RESULTS_DIR, report, s.server === 'build' ? 'imports-build-latest' : 'imports-latest')) console.log(`wrote ${file}`)
+  const full = s.server === 'tsx' && s.rows === FULL_ROWS && s.smallRows === FULL_SMALL_ROWS && report.engines.length === 2 && report.engines.every((e) => !e.skipped)
   if (full) {
     updateReadme(README, report)
     console.log(`wrote the figures into ${README}`)
   } else {
-    console.log(`bench/README.md keeps its figures: only a run of ${int(FULL_ROWS)} and ${int(FULL_SMALL_ROWS)} rows on both engines goes there`)
+    console.log(`bench/README.md keeps its figures: only a run of ${int(FULL_ROWS)} and ${int(FULL_SMALL_ROWS)} rows on both engines, server under tsx, goes there`)
   }
   return true
 }

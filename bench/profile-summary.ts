@@ -6,6 +6,8 @@
  *   --after S     skip the first S seconds (start-up: module loading, migrations)
  *   --under NAME  only samples whose stack holds a function whose name contains NAME (sync stacks
  *                 only: an `await` cuts the stack, so prefer --after for async code)
+ *   --callers KEY the time of functions whose key (`name file:line:col`) contains KEY, split by
+ *                 the chain of their callers (--depth frames, default 5): which call sites pay for it
  */
 import { readFileSync } from 'node:fs'
 
@@ -24,6 +26,8 @@ const opt = (name: string): string | undefined => {
 const top = Number(opt('--top') ?? 25)
 const after = Number(opt('--after') ?? 0) * 1e6
 const filter = opt('--under')
+const callersOf = opt('--callers')
+const depth = Number(opt('--depth') ?? 5)
 const file = args[0]
 if (!file || args.length !== 1 || !Number.isFinite(top) || !Number.isFinite(after)) {
   console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25] [--after S] [--under NAME]')
@@ -38,7 +42,7 @@ const repo = new URL('..', import.meta.url).pathname
 function where(cf: CallFrame): string {
   let u = cf.url.replace(/^file:\/\//, '')
   if (u.startsWith(repo)) u = u.slice(repo.length)
-  return u ? `${u}:${cf.lineNumber + 1}` : ''
+  return u ? `${u}:${cf.lineNumber + 1}:${(cf as CallFrame & { columnNumber?: number }).columnNumber ?? 0}` : ''
 }
 const key = (cf: CallFrame): string => `${cf.functionName || '(anonymous)'} ${where(cf)}`.trim()
 
@@ -65,6 +69,7 @@ function underFilter(id: number): boolean {
   return false
 }
 
+const chains = new Map<string, number>()
 const self = new Map<string, number>()
 const selfArea = new Map<string, number>()
 const inclusive = new Map<string, number>()
@@ -89,10 +94,18 @@ for (let i = 0; i < profile.samples.length; i++) {
   const a = area(node.callFrame)
   selfArea.set(a, (selfArea.get(a) ?? 0) + dt)
   const seen = new Set<string>()
+  let chained = false
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const cf = byId.get(cur)?.callFrame
     if (!cf) break
     const ck = key(cf)
+    if (callersOf && !chained && ck.includes(callersOf)) {
+      chained = true
+      const up: string[] = [ck]
+      for (let p = parent.get(cur); p !== undefined && up.length < depth; p = parent.get(p)) up.push(key(byId.get(p)?.callFrame as CallFrame))
+      const chain = up.join('\n             ← ')
+      chains.set(chain, (chains.get(chain) ?? 0) + dt)
+    }
     if (seen.has(ck)) continue
     seen.add(ck)
     inclusive.set(ck, (inclusive.get(ck) ?? 0) + dt)
@@ -111,3 +124,4 @@ console.log(`${file}: ${wall.toFixed(1)} s profiled, ${(idle / 1000).toFixed(1)}
 print('by area (self time)', selfArea, top)
 print('by function (self time)', self, top)
 print('by function, including callees', inclusive, top)
+if (callersOf) print(`*${callersOf}* by caller chain (innermost first)`, chains, top)
