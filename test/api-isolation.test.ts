@@ -328,6 +328,38 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     return { root, d1, d2, adm, other, rootKeyId }
   }
 
+  it('Idempotency-Key belongs to the API key: another key resending the same request with the same key gets a fresh answer, never the first one', async () => {
+    const { root, d1, d2, adm } = await limitedAdminSetup()
+    // The tenant admin makes an unlimited key; the answer holds its secret.
+    const keyBody = { name: 'unlimited', scopes: ['admin'] }
+    const made = await ok(root.request('POST', '/api/v1/keys', keyBody, { 'idempotency-key': 'idem-key-1' }), 201)
+    const secret = (made.json() as { secret: string }).secret
+    // The key limited to directory One resends it: refused as its own request would be, the secret not in it.
+    const stolen = await adm.request('POST', '/api/v1/keys', keyBody, { 'idempotency-key': 'idem-key-1' })
+    expectProblem(stolen, 403, 'forbidden', 'limited admin replays the admin key request')
+    expect(stolen.body).not.toContain(secret)
+    expect(stolen.headers['idempotent-replayed']).toBeUndefined()
+
+    // A bulk write into directory Two by the admin, resent by the key limited to One: a 404, not Two's users.
+    const bulk = { mode: 'upsert', match: 'email', rows: [{ email: 'secret-two@x.io', firstName: 'Hidden' }] }
+    const first = await ok(root.request('POST', `/api/v1/directories/${d2.id}/users/bulk`, bulk, { 'idempotency-key': 'idem-bulk-1' }))
+    const userId = (first.json() as { results: { userId: string }[] }).results[0].userId
+    const replay = await adm.request('POST', `/api/v1/directories/${d2.id}/users/bulk`, bulk, { 'idempotency-key': 'idem-bulk-1' })
+    expectProblem(replay, 404, 'directory_not_found', 'limited key replays a bulk answer of directory Two')
+    expect(replay.body).not.toContain(userId)
+    // In directory One, which both keys may write, the same request with the same Idempotency-Key
+    // is a fresh request for the second key: processed (the user exists now), not a replay.
+    const inOne = await ok(root.request('POST', `/api/v1/directories/${d1.id}/users/bulk`, bulk, { 'idempotency-key': 'idem-bulk-2' }))
+    expect((inOne.json() as { results: { status: string }[] }).results[0].status).toBe('created')
+    const own = await ok(adm.request('POST', `/api/v1/directories/${d1.id}/users/bulk`, bulk, { 'idempotency-key': 'idem-bulk-2' }))
+    expect(own.headers['idempotent-replayed']).toBeUndefined()
+    expect((own.json() as { results: { status: string }[] }).results[0].status).toBe('unchanged')
+    // While the admin's own resend still replays its first answer.
+    const again = await ok(root.request('POST', `/api/v1/directories/${d2.id}/users/bulk`, bulk, { 'idempotency-key': 'idem-bulk-1' }))
+    expect(again.headers['idempotent-replayed']).toBe('true')
+    expect(again.body).toBe(first.body)
+  })
+
   it("a directory-limited admin key's key list does not reveal directories beyond its own", async () => {
     const { d1, d2, adm } = await limitedAdminSetup()
     const listed = await ok(adm.request('GET', '/api/v1/keys'))

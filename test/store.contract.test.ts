@@ -89,16 +89,21 @@ describeEachEngine('Store contract', (engine) => {
     expect(u.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
   })
 
-  it('idempotency keys: claimed once, then replayed; released keys can be claimed again', async () => {
+  it('idempotency keys: claimed once per API key, then replayed; released keys can be claimed again', async () => {
     const store = engine.store()
     const t = await store.ensureTenant(`t-${randomUUID()}`)
-    const rec = { tenantId: t.id, key: 'k1', fingerprint: 'f1', state: 'pending' as const, status: null, contentType: null, headers: null, body: null, createdAt: new Date().toISOString() }
+    const newKey = () => store.createKey({ tenantId: t.id, name: 'k', hash: randomUUID().replace(/-/g, '').padEnd(64, '0'), scopes: ['write'], directories: null })
+    const [k1, k2] = [await newKey(), await newKey()]
+    const rec = { apiKeyId: k1.id, tenantId: t.id, key: 'k1', fingerprint: 'f1', state: 'pending' as const, status: null, contentType: null, headers: null, body: null, createdAt: new Date().toISOString() }
     expect(await store.claimIdempotencyKey(rec)).toBeNull()
     expect(await store.claimIdempotencyKey(rec)).toMatchObject({ state: 'pending', fingerprint: 'f1' })
-    await store.completeIdempotencyKey(t.id, 'k1', { status: 201, contentType: 'application/json', headers: { etag: 'W/"1"' }, body: '{"ok":true}' })
+    await store.completeIdempotencyKey(k1.id, 'k1', { status: 201, contentType: 'application/json', headers: { etag: 'W/"1"' }, body: '{"ok":true}' })
     expect(await store.claimIdempotencyKey({ ...rec, fingerprint: 'f2' })).toMatchObject({ state: 'done', status: 201, body: '{"ok":true}', fingerprint: 'f1' })
-    await store.releaseIdempotencyKey(t.id, 'k1')
+    // Another key of the same tenant with the same Idempotency-Key makes a fresh claim.
+    expect(await store.claimIdempotencyKey({ ...rec, apiKeyId: k2.id })).toBeNull()
+    await store.releaseIdempotencyKey(k1.id, 'k1')
     expect(await store.claimIdempotencyKey(rec)).toBeNull()
+    expect(await store.claimIdempotencyKey({ ...rec, apiKeyId: k2.id })).toMatchObject({ state: 'pending', apiKeyId: k2.id })
   })
 
   it('groups: members only from the same directory, removed with the user', async () => {

@@ -2,7 +2,7 @@ import { type FieldError, RollcallError } from '../core/errors.js'
 import { effectiveFields } from '../core/fields.js'
 import { compileRowValidator } from '../core/schema.js'
 import { type Store, type StoreTx, WriteConflict } from '../store/store.js'
-import { lookupFor, notProcessed, planBatch, type PreparedRow, prepareRow, uniqueCustomKeys } from './plan.js'
+import { clientIds, lookupFor, notProcessed, planBatch, type PreparedRow, prepareRow, uniqueCustomKeys } from './plan.js'
 import type { BulkCommand, BulkHooks, BulkResult, BulkRow, BulkSummary, RowResult } from './types.js'
 
 /** How often a batch that lost a race (a unique value taken meanwhile) is re-read and re-planned. */
@@ -49,6 +49,7 @@ export async function runBulk(
   /** Plans and writes one batch inside `tx`; returns its results without counting them. */
   async function applyBatch(tx: StoreTx, batch: PreparedRow[]): Promise<RowResult[]> {
     const existing = await tx.lockUsers(cmd.directory.id, lookupFor(batch, uniqueFields))
+    const takenIds = options.allowClientId ? new Set(await tx.idsTakenElsewhere(cmd.directory.id, clientIds(batch))) : undefined
     const local = new Map<string, number>()
     const duplicates: { earlier: number; later: number; field: string }[] = []
     const planned = planBatch(batch, existing, {
@@ -60,6 +61,7 @@ export async function runBulk(
       errorBudget: budget(),
       seen: { get: (k) => local.get(k) ?? seen.get(k), set: (k, i) => void local.set(k, i) },
       onDuplicate: (earlier, later, field) => duplicates.push({ earlier, later, field }),
+      takenIds,
     })
     // The earlier row of a duplicate gets a warning too: in this batch, or told to the caller.
     const byIndex = new Map(planned.results.map((r) => [r.index, r]))

@@ -35,6 +35,13 @@ export function prepareRow(row: BulkRow, index: number, validate: RowValidator):
   return { index, patch: errors.length ? null : (data as UserPatch), ops: row.ops, errors, expectedVersion: row.expectedVersion }
 }
 
+/** The ids rows choose for users they may create (doors that allow a client id). */
+export function clientIds(rows: PreparedRow[]): string[] {
+  const ids = new Set<string>()
+  for (const r of rows) if (typeof r.patch?.id === 'string') ids.add(r.patch.id)
+  return [...ids]
+}
+
 /** Custom fields whose values must be unique in the directory. */
 export const uniqueCustomKeys = (definitions: readonly FieldDefinition[]): string[] =>
   definitions.filter((d) => d.unique && !d.builtIn).map((d) => d.key)
@@ -135,6 +142,8 @@ export interface PlanContext {
   seen: { get(key: string): number | undefined; set(key: string, index: number): void }
   /** Told when a row names the same user as an earlier one. */
   onDuplicate: (earlier: number, later: number, field: string) => void
+  /** Client-chosen ids already held by users of other directories: ids are unique across the service. */
+  takenIds?: ReadonlySet<string>
 }
 
 const fail = (index: number, errors: FieldError[], userId: string | null = null): RowResult => ({
@@ -220,6 +229,9 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
         return fail(row.index, [{ field: 'version', code: 'version_mismatch', message: 'the user no longer exists' }])
       if (patch.id !== undefined && !options.allowClientId)
         return fail(row.index, [{ field: 'id', code: matchKey === 'id' ? 'user_not_found' : 'read_only', message: matchKey === 'id' ? 'no user with this id (ids are assigned by the server)' : 'ids are assigned by the server' }])
+      // Never says where the id is used: that would reveal another directory's user.
+      if (patch.id !== undefined && ctx.takenIds?.has(patch.id))
+        return fail(row.index, [{ field: 'id', code: 'not_unique', message: `id '${patch.id}' is already taken (user ids are unique across the service); choose another or leave it out` }])
       before = blankUser(patch.id ?? uuidv7(), ctx.directoryId, now)
     }
 

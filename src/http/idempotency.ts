@@ -18,7 +18,8 @@ const REPLAYED_HEADERS = ['location', 'etag']
  * `Idempotency-Key` on every mutating route: the first request with a key is processed and its
  * answer stored; the same key with the same method, path and body replays that answer; the same
  * key with anything else is a 422. A key whose request is still running answers 409; a 5xx answer
- * is not stored, so the client may retry with the same key.
+ * is not stored, so the client may retry with the same key. Records belong to the API key that
+ * made the request.
  */
 export function registerIdempotency(app: FastifyInstance, store: Store): void {
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -33,9 +34,12 @@ export function registerIdempotency(app: FastifyInstance, store: Store): void {
         ? ''
         : JSON.stringify(request.body)
     const fingerprint = createHash('sha256').update(`${request.method} ${request.url}\n${body}`).digest('hex')
-    const tenantId = request.principal.tenantId
+    // Scoped by API key: another key sending the same Idempotency-Key makes a fresh request, so no
+    // key ever receives an answer (a new key's secret, another directory's users) that only a
+    // different key could have obtained.
     const existing = await store.claimIdempotencyKey({
-      tenantId,
+      apiKeyId: request.principal.keyId,
+      tenantId: request.principal.tenantId,
       key,
       fingerprint,
       state: 'pending',
@@ -61,9 +65,9 @@ export function registerIdempotency(app: FastifyInstance, store: Store): void {
   app.addHook('onSend', async (request, reply, payload) => {
     const key = request.idempotencyKey
     if (!key || !request.principal) return payload
-    if (reply.statusCode >= 500) await store.releaseIdempotencyKey(request.principal.tenantId, key)
+    if (reply.statusCode >= 500) await store.releaseIdempotencyKey(request.principal.keyId, key)
     else
-      await store.completeIdempotencyKey(request.principal.tenantId, key, {
+      await store.completeIdempotencyKey(request.principal.keyId, key, {
         status: reply.statusCode,
         contentType: String(reply.getHeader('content-type') ?? 'application/json'),
         headers: Object.fromEntries(

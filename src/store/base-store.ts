@@ -285,6 +285,13 @@ export abstract class BaseStore implements Store {
     return rows.map((r) => userFromRow(r, this.codec))
   }
 
+  /** Which of `ids` belong to users of other directories: user ids are unique across the service. */
+  protected async idsTakenWith(db: Kysely<DB>, directoryId: string, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return []
+    const rows = await db.selectFrom('users').select('id').where('id', 'in', [...ids]).where('directory_id', '<>', directoryId).execute()
+    return rows.map((r) => r.id)
+  }
+
   async listUsers(directoryId: string, q: UserListQuery): Promise<Page<UserRecord>> {
     let query = this.db.selectFrom('users').selectAll().where('directory_id', '=', directoryId)
     if (q.email !== undefined) query = query.where('email_norm', '=', normEmail(q.email))
@@ -443,6 +450,7 @@ export abstract class BaseStore implements Store {
     const r = await this.db
       .insertInto('idempotency_keys')
       .values({
+        api_key_id: rec.apiKeyId,
         tenant_id: rec.tenantId,
         key: rec.key,
         fingerprint: rec.fingerprint,
@@ -453,16 +461,17 @@ export abstract class BaseStore implements Store {
         body: null,
         created_at: rec.createdAt,
       })
-      .onConflict((oc) => oc.columns(['tenant_id', 'key']).doNothing())
+      .onConflict((oc) => oc.columns(['api_key_id', 'key']).doNothing())
       .executeTakeFirst()
     if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) return null
     const e = await this.db
       .selectFrom('idempotency_keys')
       .selectAll()
-      .where('tenant_id', '=', rec.tenantId)
+      .where('api_key_id', '=', rec.apiKeyId)
       .where('key', '=', rec.key)
       .executeTakeFirstOrThrow()
     return {
+      apiKeyId: e.api_key_id,
       tenantId: e.tenant_id,
       key: e.key,
       fingerprint: e.fingerprint,
@@ -476,20 +485,20 @@ export abstract class BaseStore implements Store {
   }
 
   async completeIdempotencyKey(
-    tenantId: string,
+    apiKeyId: string,
     key: string,
     res: { status: number; contentType: string; headers: Record<string, string>; body: string },
   ): Promise<void> {
     await this.db
       .updateTable('idempotency_keys')
       .set({ state: 'done', status: res.status, content_type: res.contentType, headers: this.codec.writeJson(res.headers), body: res.body })
-      .where('tenant_id', '=', tenantId)
+      .where('api_key_id', '=', apiKeyId)
       .where('key', '=', key)
       .execute()
   }
 
-  async releaseIdempotencyKey(tenantId: string, key: string): Promise<void> {
-    await this.db.deleteFrom('idempotency_keys').where('tenant_id', '=', tenantId).where('key', '=', key).execute()
+  async releaseIdempotencyKey(apiKeyId: string, key: string): Promise<void> {
+    await this.db.deleteFrom('idempotency_keys').where('api_key_id', '=', apiKeyId).where('key', '=', key).execute()
   }
 }
 

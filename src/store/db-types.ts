@@ -103,8 +103,9 @@ export interface ChangesTable {
 }
 
 export interface IdempotencyKeysTable {
-  tenant_id: string
+  api_key_id: string
   key: string
+  tenant_id: string
   fingerprint: string
   state: string
   status: number | null

@@ -74,6 +74,8 @@ export interface StoreTx {
   readonly jobs: JobStore
   /** Users of a directory matching any of the lookups; locked for update until the transaction ends. */
   lockUsers(directoryId: string, lookup: UserLookup): Promise<UserRecord[]>
+  /** Which of `ids` are held by users of other directories (user ids are unique across the service). */
+  idsTakenElsewhere(directoryId: string, ids: readonly string[]): Promise<string[]>
   writeBatch(batch: BatchWrite): Promise<void>
 }
 
@@ -119,6 +121,8 @@ export interface NewKey {
 }
 
 export interface IdempotencyRecord {
+  /** The API key that made the request: records are scoped by key, never shared between keys. */
+  apiKeyId: string
   tenantId: string
   key: string
   fingerprint: string
@@ -212,8 +216,8 @@ export interface Store {
   // idempotency
   /** Claims a key: returns null when newly claimed, else the existing record. */
   claimIdempotencyKey(rec: IdempotencyRecord): Promise<IdempotencyRecord | null>
-  completeIdempotencyKey(tenantId: string, key: string, res: { status: number; contentType: string; headers: Record<string, string>; body: string }): Promise<void>
-  releaseIdempotencyKey(tenantId: string, key: string): Promise<void>
+  completeIdempotencyKey(apiKeyId: string, key: string, res: { status: number; contentType: string; headers: Record<string, string>; body: string }): Promise<void>
+  releaseIdempotencyKey(apiKeyId: string, key: string): Promise<void>
 }
 
 export type { MatchKey, JsonObject }

@@ -381,6 +381,34 @@ describeEachEngine('Dynamic door', (engine) => {
     expect((await a.request('GET', `${BASE}/users/${u.id}`)).json().user.email).toBe('secret@x.io')
   })
 
+  it("a client-chosen id taken in another environment is refused: a user of Y is never shadowed by one planted in X", async () => {
+    const admin = await h.client()
+    const envX = await environment(admin, 'X')
+    const envY = await environment(admin, 'Y')
+    const victim = (await admin.request('POST', `${BASE}/environments/${envY}/users`, { email: 'victim@y.io', firstName: 'Victim' })).json().user
+    const limited = await admin.newKey(['write'], [envX])
+    const planted = { id: victim.id, email: 'mallory@x.io', firstName: 'Mallory' }
+    // One by one, in bulk (create and upsert), and through the legacy path: refused, nothing created.
+    expectError(await limited.request('POST', `${BASE}/environments/${envX}/users`, planted), 422, { error: 'A user with this id already exists', code: 'duplicate_exists' })
+    for (const upsert of ['false', 'true']) {
+      const r = await limited.request('POST', `${BASE}/environments/${envX}/users/bulk?upsert=${upsert}`, [planted, { email: 'fine@x.io' }])
+      expect(r.statusCode, r.body).toBe(201)
+      expect(r.json().failed).toEqual([{ user: { ...planted, projectEnvironmentId: envX }, error: 'A user with this id already exists', code: 'duplicate_exists' }])
+      expect(r.json().total).toBe(2)
+    }
+    expect((await admin.request('GET', `${BASE}/environments/${envX}/users?filter[filterColumn]=id&filter[filterValue]=${victim.id}`)).json()).toEqual({ count: 0, users: [] })
+    // The tenant admin reads and writes Y's user, not a copy in X.
+    expect((await admin.request('GET', `${BASE}/users/${victim.id}`)).json().user).toMatchObject({ email: 'victim@y.io', projectEnvironmentId: envY })
+    const put = await admin.request('PUT', `${BASE}/users/${victim.id}`, { lastName: 'Safe' })
+    expect(put.json().user).toMatchObject({ email: 'victim@y.io', lastName: 'Safe', projectEnvironmentId: envY })
+    // Across tenants too: another tenant's id is taken, and the answer says nothing about where.
+    const other = await h.client()
+    const envO = await environment(other)
+    const r = await other.request('POST', `${BASE}/environments/${envO}/users`, { id: victim.id, email: 'o@o.io' })
+    expectError(r, 422, { error: 'A user with this id already exists', code: 'duplicate_exists' })
+    expect(r.body).not.toContain(envY)
+  })
+
   it('a custom field of the same key but another type is a conflict, not overwritten', async () => {
     const c = await h.client()
     const env = await environment(c)

@@ -13,5 +13,6 @@ export interface Migration {
 
 import { m001 } from './001-init.js'
 import { m002 } from './002-jobs.js'
+import { m003 } from './003-hardening.js'
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002]
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003]

@@ -192,6 +192,7 @@ export class PostgresStore extends BaseStore {
         return fn({
           jobs: new JobStore(trx, this.codec, true),
           lockUsers: (directoryId, lookup) => this.findUsersWith(trx, directoryId, lookup, true),
+          idsTakenElsewhere: (directoryId, ids) => this.idsTakenWith(trx, directoryId, ids),
           writeBatch: (batch) => {
             written += batch.inserts.length + batch.updates.length
             return this.writeBatchWith(trx, batch)

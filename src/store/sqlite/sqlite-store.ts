@@ -187,6 +187,7 @@ export class SqliteStore extends BaseStore {
         const result = await fn({
           jobs: new JobStore(conn, this.codec, false, this.reader),
           lockUsers: (directoryId: string, lookup: UserLookup) => this.findUsersWith(conn, directoryId, lookup, true),
+          idsTakenElsewhere: (directoryId: string, ids: readonly string[]) => this.idsTakenWith(conn, directoryId, ids),
           writeBatch: async (batch: BatchWrite) => this.writeBatchSync(batch),
         })
         await sql`COMMIT`.execute(conn)
