@@ -68,6 +68,16 @@ export class WriteConflict extends Error {
   }
 }
 
+/**
+ * Told of every statement a store runs through its query builder, with its parameters: for
+ * diagnostics and for tests that check query plans. Never logged by default (parameters hold data).
+ */
+export type QueryObserver = (sql: string, parameters: readonly unknown[]) => void
+
+/** Kysely's `log` option for a QueryObserver. */
+export const observeQueries = (observer: QueryObserver | undefined) =>
+  observer ? { log: (e: { level: string; query: { sql: string; parameters: readonly unknown[] } }) => void (e.level === 'query' && observer(e.query.sql, e.query.parameters)) } : {}
+
 /** Operations inside one transaction. */
 export interface StoreTx {
   /** Job bookkeeping inside the same transaction (results and checkpoint with the batch). */

@@ -6,13 +6,14 @@ import { type Codec, normEmail, postgresCodec, userFromRow } from '../codec.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
-import { type BatchWrite, type StoreCapabilities, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
+import { type BatchWrite, observeQueries, type QueryObserver, type StoreCapabilities, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
 import type { UserFilterDialect } from '../user-filter.js'
 
 export interface PostgresStoreOptions {
   connectionString: string
   /** Pool size; the default suits one API node on a small machine. */
   max?: number
+  onQuery?: QueryObserver
 }
 
 /** `2026-01-31 12:00:00.123+00` (PostgreSQL's ISO DateStyle) → `2026-01-31T12:00:00.123Z`. */
@@ -49,7 +50,7 @@ export class PostgresStore extends BaseStore {
     this.pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, types, options: '-c TimeZone=UTC' })
     // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
     this.pool.on('error', () => {})
-    this.db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: this.pool }) })
+    this.db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: this.pool }), ...observeQueries(opts.onQuery) })
     this.jobs = new JobStore(this.db, this.codec, true)
   }
 

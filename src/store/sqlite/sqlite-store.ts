@@ -8,12 +8,13 @@ import { type Codec, normEmail, sqliteCodec, USER_COLUMNS, userFromRow, userValu
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
-import { type BatchWrite, type StoreCapabilities, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
+import { type BatchWrite, observeQueries, type QueryObserver, type StoreCapabilities, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
 import type { UserFilterDialect } from '../user-filter.js'
 
 export interface SqliteStoreOptions {
   /** Path of the database file, or ':memory:'. */
   filename: string
+  onQuery?: QueryObserver
 }
 
 const jsonPath = (key: string): string => `$."${key.replace(/"/g, '""')}"`
@@ -47,11 +48,11 @@ export class SqliteStore extends BaseStore {
     // written again batch after batch.
     this.raw.pragma('cache_size = -65536')
     this.raw.pragma('temp_store = MEMORY')
-    this.db = new Kysely<DB>({ dialect: new SqliteDialect({ database: this.raw }) })
+    this.db = new Kysely<DB>({ dialect: new SqliteDialect({ database: this.raw }), ...observeQueries(opts.onQuery) })
     this.reader =
       opts.filename === ':memory:'
         ? this.db
-        : new Kysely<DB>({ dialect: new SqliteDialect({ database: new Database(opts.filename, { readonly: true }) }) })
+        : new Kysely<DB>({ dialect: new SqliteDialect({ database: new Database(opts.filename, { readonly: true }) }), ...observeQueries(opts.onQuery) })
     this.jobs = new JobStore(this.db, this.codec, false, this.reader)
   }
 
