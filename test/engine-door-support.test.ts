@@ -7,7 +7,7 @@ import { bulk, freshDirectory } from './helpers/fixtures.js'
 
 /**
  * The generic services the vendor doors rely on: telling a forbidden directory from a missing one,
- * making sure custom fields exist, finding deletion records, and restoring a deleted user.
+ * the custom fields a door needs, finding deletion records, and restoring a deleted user.
  */
 
 const ctx: ChangeContext = { channel: 'returning', keyId: null, requestId: 'req-r', jobId: null }
@@ -37,27 +37,44 @@ describeEachEngine('engine services for doors', (engine) => {
     expect((await failure(s.directories.resolveForKey(limited, '00000000-0000-4000-8000-000000000000'))).code).toBe('directory_not_found')
   })
 
-  it('ensureFields: creates what is missing, reuses what fits, refuses a clash, and is idempotent under concurrency', async () => {
+  it('needsFields: rows validate against them; they are defined with the first write, never by a run that writes nothing; fitting fields are reused, a clash is refused', async () => {
     const s = services()
     const dir = await freshDirectory(engine.store())
     await s.directories.createField(dir, { key: 'level', type: 'integer' })
     await s.directories.createField(dir, { key: 'tier', type: 'enum', enumValues: ['a', 'b', 'c'] })
-    const wanted = [
+    const needsFields = [
       { key: 'level', type: 'number' as const },
       { key: 'tier', type: 'enum' as const, enumValues: ['a', 'b'] },
-      { key: 'team', type: 'string' as const, maxLength: 255 },
+      { key: 'team', type: 'string' as const, maxLength: 5 },
     ]
-    await Promise.all([s.directories.ensureFields(dir, wanted), s.directories.ensureFields(dir, wanted)])
-    const custom = (await s.directories.fields(dir)).filter((f) => !f.builtIn)
-    expect(custom.map((f) => [f.key, f.type])).toEqual([
-      ['level', 'integer'],
-      ['tier', 'enum'],
-      ['team', 'string'],
+    const custom = async () => (await s.directories.fields(dir)).filter((f) => !f.builtIn).map((f) => [f.key, f.type])
+    const before = await custom()
+    expect(before).toEqual([['level', 'integer'], ['tier', 'enum']])
+    // The door's view holds the needed field before any write; nothing is stored by looking.
+    expect((await s.directories.fields(dir, needsFields)).filter((f) => !f.builtIn).map((f) => f.key)).toEqual(['level', 'tier', 'team'])
+    // Failed rows, a dry run and an atomic run that fails write nothing, the schema included.
+    const bad = await s.users.bulk(dir, [{ data: { email: 'a@x.io', fields: { team: 'far too long' } } }], { needsFields }, ctx)
+    expect(bad.results[0].errors).toEqual([expect.objectContaining({ field: 'fields.team', code: 'too_long' })])
+    const dry = await s.users.bulk(dir, [{ data: { email: 'a@x.io', fields: { team: 'red' } } }], { needsFields, dryRun: true }, ctx)
+    expect(dry.summary.created).toBe(1)
+    const atomic = await s.users.bulk(dir, [{ data: { email: 'a@x.io', fields: { team: 'red' } } }, { data: { email: 'nope' } }], { needsFields, atomic: true }, ctx)
+    expect(atomic.rolledBack).toBe(true)
+    expect(await custom()).toEqual(before)
+    // The first write defines the missing field; concurrent first writes both succeed.
+    const [one, two] = await Promise.all([
+      s.users.bulk(dir, [{ data: { email: 'b@x.io', fields: { team: 'red' } } }], { needsFields }, ctx),
+      s.users.bulk(dir, [{ data: { email: 'c@x.io', fields: { team: 'blue' } } }], { needsFields }, ctx),
     ])
-    const clash = await failure(s.directories.ensureFields(dir, [{ key: 'tier', type: 'enum', enumValues: ['z'] }]))
+    expect([one.summary.created, two.summary.created]).toEqual([1, 1])
+    expect(await custom()).toEqual([['level', 'integer'], ['tier', 'enum'], ['team', 'string']])
+    const team = (await s.directories.fields(dir)).find((f) => f.key === 'team')
+    expect(team).toMatchObject({ type: 'string', maxLength: 5, required: false, unique: false, builtIn: false })
+    // A field of the same key and another type is never overwritten: the request fails before any row.
+    const clash = await failure(s.users.bulk(dir, [{ data: { email: 'd@x.io' } }], { needsFields: [{ key: 'tier', type: 'enum', enumValues: ['z'] }] }, ctx))
     expect(clash.code).toBe('conflict')
     expect(clash.message).toBe("The directory's field 'tier' is of type 'enum' (a, b, c); this API needs 'enum' (z)")
-    expect((await failure(s.directories.ensureFields(dir, [{ key: 'email', type: 'number' }]))).code).toBe('conflict')
+    expect((await failure(s.users.bulk(dir, [{ data: { email: 'd@x.io' } }], { needsFields: [{ key: 'email', type: 'number' }] }, ctx))).code).toBe('conflict')
+    expect((await s.users.find(dir, { email: ['d@x.io'] })).length).toBe(0)
   })
 
   it('restore: re-creates a deleted user with its id and values from the newest deletion record', async () => {

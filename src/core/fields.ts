@@ -1,4 +1,5 @@
-import type { FieldDefinition, FieldType, WritableField } from './types.js'
+import { RollcallError } from './errors.js'
+import type { FieldDefinition, FieldInput, FieldType, WritableField } from './types.js'
 
 /**
  * Built-in field definitions: the fixed user columns, described with the same vocabulary as
@@ -76,4 +77,59 @@ export function effectiveFields(stored: readonly FieldDefinition[]): FieldDefini
     return o ? { ...b, label: o.label, required: o.required, createdAt: o.createdAt, updatedAt: o.updatedAt } : b
   })
   return [...builtIns, ...stored.filter((f) => !f.builtIn)]
+}
+
+/** A custom field's definition from its input, with the defaults for what the input leaves out. */
+export function definitionOf(input: FieldInput, now: string | null): FieldDefinition {
+  return {
+    key: input.key,
+    label: input.label ?? input.key,
+    type: input.type,
+    required: input.required ?? false,
+    unique: input.unique ?? false,
+    maxLength: input.maxLength ?? null,
+    pattern: input.pattern ?? null,
+    enumValues: input.enumValues ?? null,
+    builtIn: false,
+    createdAt: now,
+    updatedAt: now,
+  }
+}
+
+/**
+ * Whether a directory's field can hold what a caller needs: the same type (an integer field
+ * holds numbers too, more strictly), and for an enum every wanted value.
+ */
+export function fieldFits(have: FieldDefinition, want: FieldInput): boolean {
+  return (
+    (have.type === want.type || (want.type === 'number' && have.type === 'integer')) &&
+    (want.type !== 'enum' || (want.enumValues ?? []).every((v) => have.enumValues?.includes(v)))
+  )
+}
+
+const describeType = (type: FieldType, values: readonly string[] | null | undefined) => `'${type}'${values ? ` (${values.join(', ')})` : ''}`
+
+/**
+ * A directory's fields (effective: built-ins first) together with the custom fields a door
+ * needs (Dynamic's profile fields, Returning.AI's `xp` and `coins`, SCIM's `active`). Needed
+ * fields the directory lacks come back in `pending`: rows are validated as if they were defined,
+ * and the bulk engine stores them with the first batch that writes a user, so a request that
+ * writes nothing (a failure, a dry run, a read) leaves the schema as it was. A field of the same
+ * key and another type is a conflict, never overwritten.
+ */
+export function withNeededFields(stored: readonly FieldDefinition[], needs: readonly FieldInput[] = []): { fields: FieldDefinition[]; pending: FieldDefinition[] } {
+  const fields = effectiveFields(stored)
+  if (needs.length === 0) return { fields, pending: [] }
+  const byKey = new Map(fields.map((f) => [f.key, f]))
+  const pending: FieldDefinition[] = []
+  for (const want of needs) {
+    const have = byKey.get(want.key)
+    if (!have) pending.push(definitionOf(want, null))
+    else if (!fieldFits(have, want))
+      throw new RollcallError(
+        'conflict',
+        `The directory's field '${want.key}' is of type ${describeType(have.type, have.enumValues)}; this API needs ${describeType(want.type, want.enumValues)}`,
+      )
+  }
+  return { fields: [...fields, ...pending], pending }
 }

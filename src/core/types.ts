@@ -114,6 +114,18 @@ export interface FieldDefinition {
   updatedAt: string | null
 }
 
+/** A custom field as a caller describes it: what is not given takes its default. */
+export interface FieldInput {
+  key: string
+  label?: string
+  type: FieldType
+  required?: boolean
+  unique?: boolean
+  maxLength?: number | null
+  pattern?: string | null
+  enumValues?: string[] | null
+}
+
 export interface ApiKey {
   id: string
   tenantId: string

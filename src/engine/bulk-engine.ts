@@ -1,5 +1,5 @@
 import { type FieldError, RollcallError } from '../core/errors.js'
-import { effectiveFields } from '../core/fields.js'
+import { effectiveFields, withNeededFields } from '../core/fields.js'
 import { compileRowValidator } from '../core/schema.js'
 import { type Store, type StoreTx, WriteConflict } from '../store/store.js'
 import { clientIds, lookupFor, notProcessed, planBatch, type PreparedRow, prepareRow, uniqueCustomKeys } from './plan.js'
@@ -32,8 +32,12 @@ export async function runBulk(
   hooks: BulkHooks = {},
 ): Promise<BulkResult> {
   const { options } = cmd
-  const validate = compileRowValidator(cmd.fields)
-  const definitions = effectiveFields(cmd.fields)
+  // Fields the door needs and the directory lacks: defined with the first batch that writes.
+  const { pending: needed } = withNeededFields(cmd.fields, options.needsFields)
+  let pending = needed
+  const fields = [...cmd.fields, ...needed]
+  const validate = compileRowValidator(fields)
+  const definitions = effectiveFields(fields)
   const uniqueFields = uniqueCustomKeys(definitions)
   const collect = hooks.collect ?? true
   const summary: BulkSummary = { total: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }
@@ -71,6 +75,10 @@ export async function runBulk(
       const r = byIndex.get(d.earlier)
       if (r) r.warnings = [...(r.warnings ?? []), warning]
       else earlier.push({ index: d.earlier, warning })
+    }
+    if (pending.length && planned.write.inserts.length + planned.write.updates.length > 0) {
+      await tx.defineFields(cmd.directory.id, pending)
+      pending = []
     }
     await tx.writeBatch(planned.write)
     if (hooks.beforeCommit) await hooks.beforeCommit(tx, planned.results, earlier)
@@ -133,9 +141,11 @@ export async function runBulk(
   } else {
     await consume(async (batch) => {
       for (let attempt = 1; ; attempt++) {
+        const undefinedYet = pending
         try {
           return await store.transaction((tx) => applyBatch(tx, batch))
         } catch (e) {
+          pending = undefinedYet // the definitions rolled back with the batch
           if (!(e instanceof WriteConflict) || attempt >= MAX_BATCH_ATTEMPTS) {
             if (e instanceof WriteConflict)
               throw new RollcallError('conflict', 'Other writers kept changing the same users; retry the request', { cause: e })

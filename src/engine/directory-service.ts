@@ -1,21 +1,12 @@
 import { errors, RollcallError } from '../core/errors.js'
-import { BUILT_IN_KEYS, effectiveFields, FIELD_KEY_PATTERN, RESERVED_FIELD_KEYS } from '../core/fields.js'
+import { BUILT_IN_KEYS, definitionOf, effectiveFields, FIELD_KEY_PATTERN, RESERVED_FIELD_KEYS, withNeededFields } from '../core/fields.js'
 import { canSeeDirectory, type Principal } from '../core/keys.js'
 import { rowJsonSchema } from '../core/schema.js'
-import type { Directory, FieldDefinition, FieldType } from '../core/types.js'
+import type { Directory, FieldDefinition, FieldInput, FieldType } from '../core/types.js'
 import { UniqueViolation } from '../store/base-store.js'
 import type { Store } from '../store/store.js'
 
-export interface FieldInput {
-  key: string
-  label?: string
-  type: FieldType
-  required?: boolean
-  unique?: boolean
-  maxLength?: number | null
-  pattern?: string | null
-  enumValues?: string[] | null
-}
+export type { FieldInput }
 
 export type FieldPatch = Partial<Omit<FieldInput, 'key' | 'type'>>
 
@@ -95,8 +86,12 @@ export function createDirectoryService(store: Store) {
       await store.deleteDirectory(p.tenantId, dir.id)
     },
 
-    async fields(dir: Directory): Promise<FieldDefinition[]> {
-      return effectiveFields(await store.listFields(dir.id))
+    /**
+     * The directory's effective fields; with `needs`, also the fields a door needs and the
+     * directory lacks, as they will be defined by the door's first write (nothing is written here).
+     */
+    async fields(dir: Directory, needs?: readonly FieldInput[]): Promise<FieldDefinition[]> {
+      return withNeededFields(await store.listFields(dir.id), needs).fields
     },
 
     async schema(dir: Directory): Promise<Record<string, unknown>> {
@@ -110,20 +105,7 @@ export function createDirectoryService(store: Store) {
         throw new RollcallError('field_exists', `'${input.key}' is a built-in or reserved field`, { errors: [{ field: 'key', code: 'reserved', message: `'${input.key}' is reserved` }] })
       const stored = await store.listFields(dir.id)
       if (stored.some((f) => f.key === input.key)) throw new RollcallError('field_exists', `A field '${input.key}' already exists`)
-      const now = new Date().toISOString()
-      const def: FieldDefinition = {
-        key: input.key,
-        label: input.label ?? input.key,
-        type: input.type,
-        required: input.required ?? false,
-        unique: input.unique ?? false,
-        maxLength: input.maxLength ?? null,
-        pattern: input.pattern ?? null,
-        enumValues: input.enumValues ?? null,
-        builtIn: false,
-        createdAt: now,
-        updatedAt: now,
-      }
+      const def = definitionOf(input, new Date().toISOString())
       checkField(def)
       await store.putField(dir.id, def)
       if (def.unique) {
@@ -153,38 +135,6 @@ export function createDirectoryService(store: Store) {
       checkField(def)
       await store.putField(dir.id, def)
       return def
-    },
-
-    /**
-     * Makes sure custom fields exist, creating the missing ones: for doors whose vendor fields are
-     * custom fields of the directory. An existing field of the same key is reused when its type
-     * fits (an enum must allow the wanted values); any other type is a conflict, never overwritten.
-     * Safe against a concurrent first write creating the same field.
-     */
-    async ensureFields(dir: Directory, wanted: readonly FieldInput[]): Promise<void> {
-      // An integer field holds numbers too: it fits a wanted number (and is stricter about it).
-      const fits = (have: FieldDefinition, want: FieldInput) =>
-        (have.type === want.type || (want.type === 'number' && have.type === 'integer')) &&
-        (want.type !== 'enum' || (want.enumValues ?? []).every((v) => have.enumValues?.includes(v)))
-      const check = (have: FieldDefinition, want: FieldInput) => {
-        if (!fits(have, want))
-          throw new RollcallError('conflict', `The directory's field '${want.key}' is of type '${have.type}'${have.enumValues ? ` (${have.enumValues.join(', ')})` : ''}; this API needs '${want.type}'${want.enumValues ? ` (${want.enumValues.join(', ')})` : ''}`)
-      }
-      const stored = new Map(effectiveFields(await store.listFields(dir.id)).map((f) => [f.key, f]))
-      for (const want of wanted) {
-        const have = stored.get(want.key)
-        if (have) {
-          check(have, want)
-          continue
-        }
-        try {
-          await this.createField(dir, want)
-        } catch (e) {
-          if (!(e instanceof RollcallError && e.code === 'field_exists')) throw e
-          const now = (await store.listFields(dir.id)).find((f) => f.key === want.key)
-          if (now) check(now, want)
-        }
-      }
     },
 
     async deleteField(dir: Directory, key: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type { FieldError } from '../core/errors.js'
-import type { ChangeContext, ChangeSet, Directory, FieldDefinition, MatchKey, UserRecord } from '../core/types.js'
+import type { ChangeContext, ChangeSet, Directory, FieldDefinition, FieldInput, MatchKey, UserRecord } from '../core/types.js'
 import type { FieldOp } from '../core/user-patch.js'
 import type { StoreTx } from '../store/store.js'
 
@@ -24,6 +24,11 @@ export interface BulkOptions {
   batchSize: number
   /** Put each written user's final record on its result (doors that echo users need it). */
   returnUsers: boolean
+  /**
+   * Custom fields the door needs (see `withNeededFields`): rows are validated as if they were
+   * defined; those the directory lacks are stored with the first batch that writes a user.
+   */
+  needsFields?: readonly FieldInput[]
 }
 
 export const DEFAULT_OPTIONS: BulkOptions = {

@@ -1,6 +1,6 @@
 import { errors, type FieldError, RollcallError } from '../core/errors.js'
-import { effectiveFields } from '../core/fields.js'
-import type { ChangeContext, ChangeSet, Directory, FieldType, UserRecord } from '../core/types.js'
+import { effectiveFields, withNeededFields } from '../core/fields.js'
+import type { ChangeContext, ChangeSet, Directory, FieldInput, FieldType, UserRecord } from '../core/types.js'
 import { WRITABLE_FIELDS } from '../core/types.js'
 import type { ChangeQuery, Store, UserListQuery, UserLookup } from '../store/store.js'
 import { runBulk } from './bulk-engine.js'
@@ -90,8 +90,8 @@ export function createUserService(store: Store, defaults: { batchSize: number })
       return out
     },
 
-    create: (dir: Directory, data: unknown, context: ChangeContext, opts: { allowClientId?: boolean } = {}) =>
-      one(dir, { data }, { mode: 'create', match: ['id', 'email', 'username', 'externalId'], allowClientId: opts.allowClientId ?? false }, context),
+    create: (dir: Directory, data: unknown, context: ChangeContext, opts: Pick<Partial<BulkOptions>, 'allowClientId' | 'needsFields'> = {}) =>
+      one(dir, { data }, { mode: 'create', match: ['id', 'email', 'username', 'externalId'], allowClientId: opts.allowClientId ?? false, needsFields: opts.needsFields }, context),
 
     /** Merge-patches one user by id (RFC 7396 for the whole body). */
     async patch(dir: Directory, id: string, data: unknown, context: ChangeContext, expectedVersion?: number): Promise<UserRecord> {
@@ -124,8 +124,9 @@ export function createUserService(store: Store, defaults: { batchSize: number })
     history: (dir: Directory, q: ChangeQuery) => store.listChanges(dir.id, q),
 
     /** Typed conditions (`fields.xp >= 10`, `createdAt <= 2024-01-31`) as a list filter, checked against the directory's fields. */
-    filterOf: async (dir: Directory, conditions: readonly UserCondition[]): Promise<UserFilterExpr> =>
-      userFilterOf(effectiveFields(await store.listFields(dir.id)), conditions),
+    /** With `needs`: a door's fields the directory lacks yet are known (and hold no value). */
+    filterOf: async (dir: Directory, conditions: readonly UserCondition[], needs?: readonly FieldInput[]): Promise<UserFilterExpr> =>
+      userFilterOf(withNeededFields(await store.listFields(dir.id), needs).fields, conditions),
 
     /** Brings a deleted user back, same id and values, from its deletion record (see user-restore.ts). */
     restore: (dir: Directory, ref: DeletedUserRef, context: ChangeContext): Promise<UserRecord> =>

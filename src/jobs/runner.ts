@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { effectiveFields } from '../core/fields.js'
+import { withNeededFields } from '../core/fields.js'
 import { runBulk } from '../engine/bulk-engine.js'
 import { DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
 import { LeaseLost } from '../store/job-store.js'
@@ -55,7 +55,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
     const input = readInput(store.jobs.chunks(job.id, job.inputChunks), {
       format: job.format,
       options: opts,
-      definitions: effectiveFields(stored),
+      definitions: withNeededFields(stored, opts.needsFields).fields,
       onColumns: (columns) => {
         if (!columnsSaved) {
           columnsSaved = true
@@ -157,7 +157,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
 }
 
 function pick(o: Job['options']) {
-  return { mode: o.mode, match: o.match, metadata: o.metadata, atomic: o.atomic, maxErrors: o.maxErrors, dryRun: o.dryRun }
+  return { mode: o.mode, match: o.match, metadata: o.metadata, atomic: o.atomic, maxErrors: o.maxErrors, dryRun: o.dryRun, needsFields: o.needsFields }
 }
 
 function toResultRow(r: RowResult, input: InputRow | undefined): JobResultRow {

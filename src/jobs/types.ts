@@ -1,5 +1,5 @@
 import type { FieldError } from '../core/errors.js'
-import type { Channel, ChangeSet, MatchKey } from '../core/types.js'
+import type { Channel, ChangeSet, FieldInput, MatchKey } from '../core/types.js'
 import type { BulkMode, RowStatus } from '../engine/types.js'
 
 /**
@@ -40,6 +40,8 @@ export interface ImportOptions {
   opSuffix?: string | null
   /** The uploaded file's name, when it had one (multipart). */
   fileName?: string | null
+  /** Custom fields the door needs, defined with the job's first write (BulkOptions.needsFields). */
+  needsFields?: readonly FieldInput[]
 }
 
 export interface JobCounts {

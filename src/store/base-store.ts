@@ -209,9 +209,8 @@ export abstract class BaseStore implements Store {
     return rows.map((r) => fieldFromRow(r, this.codec))
   }
 
-  async putField(directoryId: string, d: FieldDefinition): Promise<void> {
-    const now = new Date().toISOString()
-    const row = {
+  private fieldRow(directoryId: string, d: FieldDefinition, now: string) {
+    return {
       directory_id: directoryId,
       key: d.key,
       label: d.label,
@@ -225,11 +224,26 @@ export abstract class BaseStore implements Store {
       created_at: d.createdAt ?? now,
       updated_at: d.updatedAt ?? now,
     }
+  }
+
+  async putField(directoryId: string, d: FieldDefinition): Promise<void> {
+    const row = this.fieldRow(directoryId, d, new Date().toISOString())
     const { directory_id: _d, key: _k, created_at: _c, ...update } = row
     await this.db
       .insertInto('field_definitions')
       .values(row)
       .onConflict((oc) => oc.columns(['directory_id', 'key']).doUpdateSet(update))
+      .execute()
+  }
+
+  /** Defines fields that do not exist yet, in the caller's transaction; one defined meanwhile is kept as it is. */
+  protected async defineFieldsWith(db: Kysely<DB>, directoryId: string, defs: readonly FieldDefinition[]): Promise<void> {
+    if (defs.length === 0) return
+    const now = new Date().toISOString()
+    await db
+      .insertInto('field_definitions')
+      .values(defs.map((d) => this.fieldRow(directoryId, d, now)))
+      .onConflict((oc) => oc.columns(['directory_id', 'key']).doNothing())
       .execute()
   }
 

@@ -86,6 +86,8 @@ export interface StoreTx {
   lockUsers(directoryId: string, lookup: UserLookup): Promise<UserRecord[]>
   /** Which of `ids` are held by users of other directories (user ids are unique across the service). */
   idsTakenElsewhere(directoryId: string, ids: readonly string[]): Promise<string[]>
+  /** Stores field definitions the directory lacks (a door's fields, with its first write); existing keys are left alone. */
+  defineFields(directoryId: string, defs: readonly FieldDefinition[]): Promise<void>
   writeBatch(batch: BatchWrite): Promise<void>
 }
 

@@ -176,8 +176,11 @@ describeEachEngine('Returning.AI door', (engine) => {
   it('get users by filter: exact match, gte/lte ranges, join_date, 200 a page by cursor or by page number', async () => {
     const { key, admin, dir } = await community(h)
     await key.request('POST', `${BASE}/communities/${dir}/user-fields`, { field: 'vip', name: 'VIP', type: 'text' })
-    // The platform's xp and coins exist in a community once the door has been used on it.
-    expect((await key.request('POST', `${BASE}/users/filter`, {})).json()).toEqual({ status: 'success', data: { users: [], next_cursor: null } })
+    // A read defines nothing: the platform's xp and coins are stored with the door's first write.
+    expect((await key.request('POST', `${BASE}/users/filter`, { filter: { xp: { gte: 1 } } })).json()).toEqual({ status: 'success', data: { users: [], next_cursor: null } })
+    const schemaKeys = async () => (await admin.request('GET', `/api/v1/directories/${dir}/fields`)).json().data.map((f: { key: string }) => f.key)
+    expect(await schemaKeys()).not.toContain('xp')
+    for (const key of ['xp', 'coins']) expect((await admin.request('POST', `/api/v1/directories/${dir}/fields`, { key, type: 'number' })).statusCode).toBe(201)
     const rows = Array.from({ length: 450 }, (_, i) => ({ email: `u${i}@x.io`, firstName: i % 2 ? 'Odd' : 'Even', fields: { xp: i, coins: i % 10, vip: i % 3 ? 'no' : 'Gold' } }))
     expect((await admin.request('POST', `/api/v1/directories/${dir}/users/bulk`, { rows })).json().summary.created).toBe(450)
     const filter = (body: unknown) => key.request('POST', `${BASE}/users/filter`, body).then((r) => {

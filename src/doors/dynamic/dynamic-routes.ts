@@ -36,7 +36,8 @@ const BULK_BYTES = 10 * 1024 * 1024
  * accounts are not match keys: see docs/doors/dynamic.md); a client may choose a new user's id;
  * `metadata` is replaced, as Dynamic's PUT semantics have it.
  */
-const WRITE: Partial<BulkOptions> = { match: ['id', 'email', 'username'] satisfies MatchKey[], metadata: 'replace', allowClientId: true, returnUsers: true }
+// Dynamic's profile fields are custom fields of the directory, defined with the first write that stores a user.
+const WRITE: Partial<BulkOptions> = { match: ['id', 'email', 'username'] satisfies MatchKey[], metadata: 'replace', allowClientId: true, returnUsers: true, needsFields: DYNAMIC_CUSTOM_FIELDS }
 
 const errorsOf = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorSchema]))
 const Body = Type.Object({}, { additionalProperties: true, description: 'InternalUserFields' })
@@ -87,7 +88,6 @@ export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
 
   /** Writes one user; a failed row becomes the request's error (422 for conflicts, 400 for invalid input). */
   async function writeOne(dir: Directory, row: BulkRow, options: Partial<BulkOptions>, req: FastifyRequest): Promise<UserRecord> {
-    await s.directories.ensureFields(dir, DYNAMIC_CUSTOM_FIELDS)
     const [r] = (await s.users.bulk(dir, [row], { ...WRITE, ...options }, context(req))).results
     if (r.status === 'failed') {
       if (r.errors.some((e) => e.code === 'user_not_found')) throw errors.userNotFound(String((row.data as { id?: unknown }).id))
@@ -123,7 +123,6 @@ export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
     async (req, reply) => {
       const dir = await environment(req)
       if (req.body.length > BULK_MAX) throw errors.badRequest(`At most ${BULK_MAX} users per request; got ${req.body.length}`)
-      if (req.body.length) await s.directories.ensureFields(dir, DYNAMIC_CUSTOM_FIELDS)
       const result = await s.users.bulk(dir, req.body.map(toRow), { ...WRITE, mode: req.query.upsert ? 'upsert' : 'create' }, context(req))
       const out = { created: [] as ReturnType<typeof renderUser>[], updated: [] as ReturnType<typeof renderUser>[], failed: [] as { user: unknown; error: string; code: string }[], total: result.summary.total }
       for (const r of result.results) {

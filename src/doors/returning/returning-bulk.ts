@@ -10,7 +10,7 @@ import type { Services } from '../../engine/services.js'
 import { principalOf } from '../../http/auth.js'
 import type { ImportOptions } from '../../jobs/types.js'
 import { communities } from './returning-community.js'
-import { canonicalOf, communityIdOf } from './returning-map.js'
+import { canonicalOf, communityIdOf, PLATFORM_FIELDS } from './returning-map.js'
 
 /** `xp_op` holds add | subtract | overwrite for the `xp` column of the same row. */
 export const OP_SUFFIX = '_op'
@@ -158,7 +158,7 @@ async function* rest(head: Buffer[], it: AsyncIterator<Buffer>): AsyncGenerator<
  * and row errors are in the Api Log (returning-apilog.ts); a `Location` header names its entry.
  */
 export const returningBulkRoutes = (s: Services) => async (root: FastifyInstance) => {
-  const { community, writable } = communities(s)
+  const { community, fieldsOf } = communities(s)
   const prefix = root.prefix
 
   await root.register(async (up) => {
@@ -188,7 +188,7 @@ export const returningBulkRoutes = (s: Services) => async (root: FastifyInstance
           },
         },
         async (req, reply) => {
-          const dir = await writable(req)
+          const dir = await community(req)
           if (!req.isMultipart()) throw new RollcallError('unsupported_media_type', "Send multipart/form-data with the CSV file in field 'data'")
           const parts = req.parts()[Symbol.asyncIterator]()
           const fields: Record<string, string> = {}
@@ -214,7 +214,7 @@ export const returningBulkRoutes = (s: Services) => async (root: FastifyInstance
           checkDeclaredType(file)
           const it = file.file[Symbol.asyncIterator]() as AsyncIterator<Buffer>
           const { head, header, delimiter } = await readHeader(it)
-          const mapping = columnMapping(header, await s.directories.fields(dir))
+          const mapping = columnMapping(header, await fieldsOf(dir))
           const options: ImportOptions = {
             mode: kind.mode,
             match: ['email'],
@@ -231,6 +231,7 @@ export const returningBulkRoutes = (s: Services) => async (root: FastifyInstance
             channel: 'returning',
             opSuffix: OP_SUFFIX,
             fileName: file.filename || null,
+            needsFields: PLATFORM_FIELDS,
           }
           const job = await s.jobs.upload(principalOf(req), dir, {
             body: rest(head, it),

@@ -22,12 +22,12 @@ export function communities(s: Services) {
 
   return {
     community,
-    /** The community of a request that writes users: the platform's `xp` and `coins` fields exist there first. */
-    async writable(req: FastifyRequest, ref?: string): Promise<Directory> {
-      const dir = await community(req, ref)
-      await s.directories.ensureFields(dir, PLATFORM_FIELDS)
-      return dir
-    },
+    /**
+     * The community's user fields as this door sees them: the platform's `xp` and `coins` are
+     * always there; the directory stores them with the first write that sets a user (the door's
+     * writes pass PLATFORM_FIELDS as `needsFields`), so a read or a failed request defines nothing.
+     */
+    fieldsOf: (dir: Directory) => s.directories.fields(dir, PLATFORM_FIELDS),
   }
 }
 

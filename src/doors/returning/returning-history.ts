@@ -6,7 +6,7 @@ import type { Directory } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
 import { decodeCursor, encodeCursor } from '../../http/cursor.js'
 import { communities, contextOf } from './returning-community.js'
-import { fieldIdOf, historyItems } from './returning-map.js'
+import { fieldIdOf, historyItems, PLATFORM_FIELDS } from './returning-map.js'
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const Id = Type.String({ maxLength: 100 })
@@ -37,11 +37,11 @@ const CreateBody = Type.Object(
  */
 export const returningHistoryRoutes = (s: Services) => async (root: FastifyInstance) => {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const { community, writable } = communities(s)
+  const { community, fieldsOf } = communities(s)
 
   /** A custom field named by its 24-hex id or key. */
   async function fieldKey(dir: Directory, ref: string): Promise<string> {
-    const f = (await s.directories.fields(dir)).find((d) => !d.builtIn && (d.key === ref || fieldIdOf(dir, d.key) === ref))
+    const f = (await fieldsOf(dir)).find((d) => !d.builtIn && (d.key === ref || fieldIdOf(dir, d.key) === ref))
     if (!f) throw errors.fieldNotFound(ref)
     return f.key
   }
@@ -103,7 +103,7 @@ export const returningHistoryRoutes = (s: Services) => async (root: FastifyInsta
       },
     },
     async (req, reply) => {
-      const dir = await writable(req, req.params.communityId)
+      const dir = await community(req, req.params.communityId)
       const b = req.body
       const ref = b.fieldId ?? b.field
       if (ref === undefined) throw errors.validation([{ field: 'fieldId', code: 'required', message: "'fieldId' (or 'field') is required" }])
@@ -111,7 +111,7 @@ export const returningHistoryRoutes = (s: Services) => async (root: FastifyInsta
       const userId = userIdOf(req.params.userId)
       const op = b.operation === 'add' || b.operation === 'subtract' ? b.operation : undefined
       const [r] = (
-        await s.users.bulk(dir, [{ data: { id: userId, fields: { [key]: b.value } }, ...(op ? { ops: { [key]: op } } : {}) }], { mode: 'update', match: ['id'] }, contextOf(req))
+        await s.users.bulk(dir, [{ data: { id: userId, fields: { [key]: b.value } }, ...(op ? { ops: { [key]: op } } : {}) }], { mode: 'update', match: ['id'], needsFields: PLATFORM_FIELDS }, contextOf(req))
       ).results
       if (r.status === 'failed') {
         if (r.errors.some((e) => e.code === 'user_not_found')) throw errors.userNotFound(userId)

@@ -7,7 +7,7 @@ import type { Services } from '../../engine/services.js'
 import type { UserCondition } from '../../engine/user-conditions.js'
 import type { DeletedUserRef } from '../../engine/user-restore.js'
 import { communities, contextOf } from './returning-community.js'
-import { canonicalOf, DEFAULT_FIELDS, fieldIdOf, renderUserData, valueOf } from './returning-map.js'
+import { canonicalOf, DEFAULT_FIELDS, fieldIdOf, PLATFORM_FIELDS, renderUserData, valueOf } from './returning-map.js'
 
 /** Returning.AI's fixed page size for "get users by filter". */
 export const FILTER_PAGE = 200
@@ -66,7 +66,7 @@ function decodeCursor(cursor: string): number {
 
 export const returningUserRoutes = (s: Services) => async (root: FastifyInstance) => {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const { community, writable } = communities(s)
+  const { community, fieldsOf } = communities(s)
 
   async function findUser(dir: Directory, ref: string): Promise<UserRecord> {
     const r = refOf(ref)
@@ -77,7 +77,7 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
 
   /** `customFields: [{fieldIdorName, value}]` → `fields`, each named by its 24-hex id, key or name. */
   async function customFields(dir: Directory, given: { fieldIdorName: string; value: unknown }[]): Promise<JsonObject> {
-    const defs = (await s.directories.fields(dir)).filter((f) => !f.builtIn)
+    const defs = (await fieldsOf(dir)).filter((f) => !f.builtIn)
     const out: JsonObject = {}
     const problems: FieldError[] = []
     given.forEach(({ fieldIdorName: ref, value }, i) => {
@@ -94,7 +94,7 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
     { config: { scope: 'write' }, schema: { operationId: 'returningCreateUser', tags: ['returning'], summary: 'Returning.AI: create a user', body: CreateUserBody, response: { 201: Ok } } },
     async (req, reply) => {
       const b = req.body
-      const dir = await writable(req, b.communityId)
+      const dir = await community(req, b.communityId)
       if (b.password !== undefined && b.confirmPassword !== undefined && b.password !== b.confirmPassword)
         throw errors.validation([{ field: 'confirmPassword', code: 'mismatch', message: 'must equal password' }])
       // Passwords and e-mail options are accepted for compatibility and dropped: Rollcall is a
@@ -114,7 +114,7 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
           fields: b.customFields?.length ? await customFields(dir, b.customFields) : undefined,
         }).filter(([, v]) => v !== undefined),
       )
-      const user = await s.users.create(dir, data, contextOf(req))
+      const user = await s.users.create(dir, data, contextOf(req), { needsFields: PLATFORM_FIELDS })
       return reply.code(201).send({ status: 'success', message: 'User created successfully', data: renderUserData(user) })
     },
   )
@@ -164,7 +164,7 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
     async (req) => {
       const b = req.body
       if (b.cursor !== undefined && b.page !== undefined) throw errors.badRequest('Send either cursor or page, not both', 'cursor')
-      const dir = await writable(req)
+      const dir = await community(req)
       const conditions: UserCondition[] = []
       for (const [name, v] of Object.entries(b.filter ?? {})) {
         const field = canonicalOf(name)
@@ -175,9 +175,9 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
           if (v.lte !== undefined) conditions.push({ field, op: 'lte', value: v.lte })
         } else conditions.push({ field, op: 'eq', value: v, caseExact })
       }
-      const names = b.fields?.length ? b.fields : [...DEFAULT_FIELDS, ...(await s.directories.fields(dir)).filter((f) => !f.builtIn && f.key !== 'xp' && f.key !== 'coins').map((f) => f.key)]
+      const names = b.fields?.length ? b.fields : [...DEFAULT_FIELDS, ...(await fieldsOf(dir)).filter((f) => !f.builtIn && f.key !== 'xp' && f.key !== 'coins').map((f) => f.key)]
       await checkNames(dir, names)
-      const filter = await s.users.filterOf(dir, conditions)
+      const filter = await s.users.filterOf(dir, conditions, PLATFORM_FIELDS)
       const offset = b.page !== undefined ? (b.page - 1) * FILTER_PAGE : b.cursor !== undefined ? decodeCursor(b.cursor) : 0
       const page = await s.users.search(dir, { filter, offset, limit: FILTER_PAGE })
       const users = page.items.map((u) => ({ userId: u.id, ...Object.fromEntries(names.map((n) => [n, valueOf(u, n)])) }))
@@ -188,7 +188,7 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
 
   /** Requested field names must name something: a platform field or a custom field of the community. */
   async function checkNames(dir: Directory, names: string[]): Promise<void> {
-    const custom = new Set((await s.directories.fields(dir)).filter((f) => !f.builtIn).map((f) => f.key))
+    const custom = new Set((await fieldsOf(dir)).filter((f) => !f.builtIn).map((f) => f.key))
     const unknown = names.filter((n) => canonicalOf(n).startsWith('fields.') && !custom.has(canonicalOf(n).slice(7)))
     if (unknown.length) throw errors.validation(unknown.map((n) => ({ field: 'fields', code: 'unknown_field', message: `no user field '${n}' in this community` })))
   }

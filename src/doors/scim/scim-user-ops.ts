@@ -1,7 +1,7 @@
 import type { FieldError } from '../../core/errors.js'
 import { isRollcallError } from '../../core/errors.js'
 import { isPlainObject } from '../../core/merge.js'
-import type { JsonObject, UserRecord } from '../../core/types.js'
+import type { FieldInput, JsonObject, UserRecord } from '../../core/types.js'
 import { uf, type UserFilterExpr } from '../../core/user-filter.js'
 import type { BulkRow, RowResult } from '../../engine/types.js'
 import { assertsExtension, canonicalResource } from './scim-attributes.js'
@@ -37,20 +37,13 @@ export function rowError(errors: FieldError[]): ScimError {
   return scimError.invalidValue(detail)
 }
 
-/**
- * Makes sure the directory has the boolean custom field that stores `active`, defining it
- * through the directory service the first time a SCIM write sets it (concurrent first writes
- * both succeed: the loser finds it defined).
- */
-export async function ensureActiveField(scope: ScimScope): Promise<void> {
+/** The boolean custom field that stores `active`, defined with the first write that sets it. */
+const ACTIVE_INPUT: FieldInput = { key: ACTIVE_FIELD, label: 'Active (SCIM)', type: 'boolean' }
+
+/** A directory field `active` of another type cannot hold SCIM's `active`: said in SCIM's words. */
+export async function checkActiveField(scope: ScimScope): Promise<void> {
   const current = (await scope.services.directories.fields(scope.dir)).find((f) => f.key === ACTIVE_FIELD)
-  if (current?.type === 'boolean') return
-  if (current) throw scimError.invalidValue(`This directory's custom field '${ACTIVE_FIELD}' is of type ${current.type}; SCIM needs it boolean to store active`)
-  try {
-    await scope.services.directories.createField(scope.dir, { key: ACTIVE_FIELD, label: 'Active (SCIM)', type: 'boolean' })
-  } catch (e) {
-    if (!(isRollcallError(e) && e.code === 'field_exists')) throw e
-  }
+  if (current && current.type !== 'boolean') throw scimError.invalidValue(`This directory's custom field '${ACTIVE_FIELD}' is of type ${current.type}; SCIM needs it boolean to store active`)
 }
 
 interface Prepared {
@@ -66,7 +59,8 @@ interface Prepared {
  */
 async function runRows(scope: ScimScope, rows: Prepared[], mode: 'create' | 'update', budget: number, out: Outcome<UserRecord>[]): Promise<RowResult[]> {
   if (rows.length === 0) return []
-  if (rows.some((r) => r.setsActive)) await ensureActiveField(scope)
+  const setsActive = rows.some((r) => r.setsActive)
+  if (setsActive) await checkActiveField(scope)
   const r = await scope.services.users.bulk(
     scope.dir,
     rows.map((p) => p.row),
@@ -75,6 +69,7 @@ async function runRows(scope: ScimScope, rows: Prepared[], mode: 'create' | 'upd
       match: mode === 'create' ? ['username', 'email', 'externalId'] : ['id'],
       returnUsers: true,
       maxErrors: Number.isFinite(budget) ? budget : null,
+      ...(setsActive ? { needsFields: [ACTIVE_INPUT] } : {}),
     },
     scope.context,
   )

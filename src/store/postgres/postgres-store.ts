@@ -194,6 +194,7 @@ export class PostgresStore extends BaseStore {
           jobs: new JobStore(trx, this.codec, true),
           lockUsers: (directoryId, lookup) => this.findUsersWith(trx, directoryId, lookup, true),
           idsTakenElsewhere: (directoryId, ids) => this.idsTakenWith(trx, directoryId, ids),
+          defineFields: (directoryId, defs) => this.defineFieldsWith(trx, directoryId, defs),
           writeBatch: (batch) => {
             written += batch.inserts.length + batch.updates.length
             return this.writeBatchWith(trx, batch)

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { type Expression, Kysely, type SqlBool, SqliteDialect, sql } from 'kysely'
-import type { UserRecord } from '../../core/types.js'
+import type { FieldDefinition, UserRecord } from '../../core/types.js'
 import { assertDdlSafe, BaseStore, uniqueIndexName, UniqueViolation } from '../base-store.js'
 import { type Codec, normEmail, sqliteCodec, USER_COLUMNS, userFromRow, userValues } from '../codec.js'
 import type { DB } from '../db-types.js'
@@ -189,6 +189,7 @@ export class SqliteStore extends BaseStore {
           jobs: new JobStore(conn, this.codec, false, this.reader),
           lockUsers: (directoryId: string, lookup: UserLookup) => this.findUsersWith(conn, directoryId, lookup, true),
           idsTakenElsewhere: (directoryId: string, ids: readonly string[]) => this.idsTakenWith(conn, directoryId, ids),
+          defineFields: (directoryId: string, defs: readonly FieldDefinition[]) => this.defineFieldsWith(conn, directoryId, defs),
           writeBatch: async (batch: BatchWrite) => this.writeBatchSync(batch),
         })
         await sql`COMMIT`.execute(conn)
