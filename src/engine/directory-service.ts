@@ -4,6 +4,7 @@ import { canSeeDirectory, type Principal } from '../core/keys.js'
 import { rowJsonSchema } from '../core/schema.js'
 import type { Directory, FieldDefinition, FieldInput, FieldType } from '../core/types.js'
 import { UniqueViolation } from '../store/base-store.js'
+import { ACTIVE_JOB_STATES } from '../core/job-states.js'
 import type { Store } from '../store/store.js'
 
 export type { FieldInput }
@@ -80,10 +81,21 @@ export function createDirectoryService(store: Store) {
       }
     },
 
+    /** Refused (409) while one of its imports is uploading, queued, running or reverting: cancel or wait for them first. */
     async remove(p: Principal, ref: string): Promise<void> {
       const dir = await resolve(p, ref)
-      for (const f of await store.listFields(dir.id)) if (f.unique && !f.builtIn) await store.setUniqueFieldIndex(dir.id, f.key, false)
-      await store.deleteDirectory(p.tenantId, dir.id)
+      const unique = (await store.listFields(dir.id)).filter((f) => f.unique && !f.builtIn)
+      const outcome = await store.deleteDirectory(p.tenantId, dir.id)
+      if (outcome === 'not_found') throw errors.directoryNotFound(ref)
+      if (outcome === 'busy') {
+        const active = (await store.jobs.list(dir.id, { limit: 100 })).filter((j) => ACTIVE_JOB_STATES.includes(j.state))
+        throw new RollcallError(
+          'conflict',
+          `The directory has ${active.length === 1 ? 'an import' : `${active.length} imports`} in progress (${active.map((j) => `${j.id}: ${j.state}`).join(', ')}); cancel ${active.length === 1 ? 'it' : 'them'} (POST /api/v1/imports/{id}/cancel) or wait until ${active.length === 1 ? 'it ends' : 'they end'}, then delete the directory`,
+        )
+      }
+      // The partial unique indexes of its unique custom fields go with it.
+      for (const f of unique) await store.setUniqueFieldIndex(dir.id, f.key, false)
     },
 
     /**

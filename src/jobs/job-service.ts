@@ -57,6 +57,8 @@ export function viewJob(j: Job, now = Date.now()): JobView {
   }
 }
 
+const tooLarge = (max: number) => new RollcallError('payload_too_large', `The file is over the import limit of ${max} bytes (ROLLCALL_IMPORT_MAX_BYTES)`)
+
 export function createJobService(store: Store, limits: { maxImportBytes: number }, onEnqueued: () => void) {
   /** A job of the principal's tenant, in a directory the key may see; anything else is a 404. */
   async function get(p: Principal, id: string): Promise<Job> {
@@ -91,8 +93,11 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
          * body (a multipart field sent after the file).
          */
         beforeQueue?: () => Promise<void>
+        /** The body's length when the request declares it: a file over the limit is refused before a byte is stored. */
+        declaredBytes?: number
       },
     ): Promise<Job> {
+      if (input.declaredBytes !== undefined && input.declaredBytes > limits.maxImportBytes) throw tooLarge(limits.maxImportBytes)
       const id = randomUUID()
       await store.jobs.create({
         id,
@@ -114,8 +119,7 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
         for await (const piece of input.body) {
           const buf = typeof piece === 'string' ? Buffer.from(piece) : piece
           bytes += buf.length
-          if (bytes > limits.maxImportBytes)
-            throw new RollcallError('payload_too_large', `The file is over the import limit of ${limits.maxImportBytes} bytes (ROLLCALL_IMPORT_MAX_BYTES)`)
+          if (bytes > limits.maxImportBytes) throw tooLarge(limits.maxImportBytes)
           parts.push(buf)
           size += buf.length
           if (size >= CHUNK_BYTES) {
@@ -130,6 +134,8 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
         await store.jobs.finishUpload(id, bytes, seq)
       } catch (e) {
         await store.jobs.delete(id).catch(() => {})
+        // A discarded upload of any size must not leave the database file grown by it.
+        if (bytes >= CHUNK_BYTES) await store.reclaimSpace().catch(() => {})
         throw e
       }
       onEnqueued()

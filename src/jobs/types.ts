@@ -2,12 +2,8 @@ import type { FieldError } from '../core/errors.js'
 import type { Channel, ChangeSet, FieldInput, MatchKey } from '../core/types.js'
 import type { BulkMode, RowStatus } from '../engine/types.js'
 
-/**
- * uploading → queued → running → completed | failed | cancelled; a completed import may go
- * reverting → reverted. `uploading` jobs are invisible to workers until their input is stored.
- */
-export const JOB_STATES = ['uploading', 'queued', 'running', 'completed', 'failed', 'cancelled', 'reverting', 'reverted'] as const
-export type JobState = (typeof JOB_STATES)[number]
+export { ACTIVE_JOB_STATES, JOB_STATES, type JobState } from '../core/job-states.js'
+import type { JobState } from '../core/job-states.js'
 
 /** `import`: rows from an uploaded file. `apply`: the stored plan of a dry-run import, written as planned. */
 export type JobKind = 'import' | 'apply'

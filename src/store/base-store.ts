@@ -11,6 +11,7 @@ import {
   normEmail,
   userFromRow,
 } from './codec.js'
+import { ACTIVE_JOB_STATES } from '../core/job-states.js'
 import type { DB } from './db-types.js'
 import type { JobStore } from './job-store.js'
 import { searchUsers, type UserFilterDialect } from './user-filter.js'
@@ -39,6 +40,7 @@ export abstract class BaseStore implements Store {
   abstract readonly dialect: Dialect
   abstract readonly capabilities: StoreCapabilities
   abstract readonly jobs: JobStore
+  abstract reclaimSpace(): Promise<void>
   protected abstract readonly db: Kysely<DB>
   protected abstract readonly codec: Codec
 
@@ -191,9 +193,18 @@ export abstract class BaseStore implements Store {
     return this.getDirectory(tenantId, id)
   }
 
-  async deleteDirectory(tenantId: string, id: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('directories').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()
-    return Number(r.numDeletedRows) > 0
+  async deleteDirectory(tenantId: string, id: string): Promise<'deleted' | 'not_found' | 'busy'> {
+    // In one statement, so no job can start between the check and the delete.
+    const r = await this.db
+      .deleteFrom('directories')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('jobs').select('jobs.id').whereRef('jobs.directory_id', '=', 'directories.id').where('jobs.state', 'in', [...ACTIVE_JOB_STATES]))),
+      )
+      .executeTakeFirst()
+    if (Number(r.numDeletedRows) > 0) return 'deleted'
+    return (await this.getDirectory(tenantId, id)) ? 'busy' : 'not_found'
   }
 
   // ---- fields

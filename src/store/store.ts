@@ -165,6 +165,11 @@ export interface Store {
 
   /** Applies pending migrations; returns the names applied. Safe to call concurrently. */
   migrate(): Promise<string[]>
+  /**
+   * After a large delete (a discarded upload): gives the space back to the file system where the
+   * engine must be told to (SQLite's incremental vacuum); PostgreSQL's autovacuum needs no call.
+   */
+  reclaimSpace(): Promise<void>
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>
   close(): Promise<void>
@@ -187,7 +192,8 @@ export interface Store {
   getDirectoryByNumber(tenantId: string, number: number): Promise<Directory | null>
   listDirectories(tenantId: string, only: string[] | null): Promise<Directory[]>
   updateDirectory(tenantId: string, id: string, patch: DirectoryPatch, at: string): Promise<Directory | null>
-  deleteDirectory(tenantId: string, id: string): Promise<boolean>
+  /** With all its users, fields, groups, history and finished jobs; `busy` (nothing deleted) while one of its jobs is active. */
+  deleteDirectory(tenantId: string, id: string): Promise<'deleted' | 'not_found' | 'busy'>
 
   // field definitions (custom ones, and stored overrides of built-ins)
   listFields(directoryId: string): Promise<FieldDefinition[]>

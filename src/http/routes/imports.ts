@@ -170,7 +170,14 @@ export const importRoutes =
         const { body, format, options } = await uploadOf(req, req.query as RawOptions)
         // `Rollcall-Channel: cli|console` marks the job's writes in history, as for every native write.
         const { channel } = nativeContext(req)
-        const job = await jobs.upload(p, dir, { body, format, options: channel === 'native' ? options : { ...options, channel }, requestId: String(req.id) })
+        const length = req.isMultipart() ? undefined : Number(req.headers['content-length'])
+        const job = await jobs.upload(p, dir, {
+          body,
+          format,
+          options: channel === 'native' ? options : { ...options, channel },
+          requestId: String(req.id),
+          declaredBytes: length !== undefined && Number.isSafeInteger(length) ? length : undefined,
+        })
         return reply.code(202).header('location', `/api/v1/imports/${job.id}`).send(viewJob(job))
       },
     )

@@ -39,6 +39,9 @@ export class SqliteStore extends BaseStore {
     super()
     if (opts.filename !== ':memory:') mkdirSync(dirname(opts.filename), { recursive: true })
     this.raw = new Database(opts.filename)
+    // Space freed by large deletes (a discarded upload) can be given back to the file system
+    // (reclaimSpace); takes effect on a new file, and migrate() converts an older one.
+    this.raw.pragma('auto_vacuum = INCREMENTAL')
     this.raw.pragma('journal_mode = WAL')
     this.raw.pragma('synchronous = NORMAL')
     this.raw.pragma('foreign_keys = ON')
@@ -76,8 +79,18 @@ export class SqliteStore extends BaseStore {
         throw e
       }
     }
+    // A file made before incremental auto-vacuum was set: converted once (VACUUM rewrites the file).
+    if (Number(raw.pragma('auto_vacuum', { simple: true })) !== 2) {
+      raw.pragma('auto_vacuum = INCREMENTAL')
+      raw.exec('VACUUM')
+    }
     this.stmts = undefined
     return applied
+  }
+
+  /** Gives the free pages of large deletes back to the file system. */
+  async reclaimSpace(): Promise<void> {
+    this.raw.pragma('incremental_vacuum')
   }
 
   async close(): Promise<void> {
