@@ -61,6 +61,21 @@ describeEachEngine('Velt door', (engine) => {
     expect(got).toEqual({ result: { status: 'success', message: 'User(s) retrieved successfully.', data: [{ email: 'user@email.com', name: 'User Name', userId: 'yourUserId1' }] } })
   })
 
+  it('per-user entries keep the seed\'s key order {success, id, message}, found or not, in update and add', async () => {
+    const t = await setup()
+    await seeded(t)
+    const update = await t.raw('/v1/users/update', { data: { organizationId: 'yourOrganizationId', users: [{ userId: 'yourUserId1', name: 'N' }, { userId: 'yourUserId2', name: 'M' }] } })
+    const add = await t.raw('/v1/users/add', { data: { organizationId: 'yourOrganizationId', users: [{ userId: 'yourUserId3' }, { userId: 'yourUserId4', email: 'not-an-email' }] } })
+    for (const r of [update, add]) {
+      expect(r.statusCode).toBe(200)
+      expect(Object.keys(r.json())).toEqual(['result'])
+      expect(Object.keys(r.json().result)).toEqual(['status', 'message', 'data'])
+      for (const item of Object.values(r.json().result.data)) expect(Object.keys(item as object)).toEqual(['success', 'id', 'message'])
+    }
+    // Byte for byte as the seed's "Some User(s) Not Found" spells an entry.
+    expect(update.body).toContain(`"yourUserId2":{"success":false,"id":"${update.json().result.data.yourUserId2.id}","message":"User does not exist."}`)
+  })
+
   it('replays "Some User(s) Not Found": the missing user is reported with a stable id and never created', async () => {
     const t = await setup()
     const id1 = await seeded(t)

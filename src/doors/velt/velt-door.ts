@@ -19,6 +19,7 @@ import {
   OrgsGetBody,
   OrgsGetResult,
   OrgsWriteBody,
+  RemovedMapResult,
   UsersDeleteBody,
   UsersGetBody,
   UsersGetResult,
@@ -59,7 +60,7 @@ export const veltDoor = (services: Services) => async (root: FastifyInstance) =>
   app.post('/v1/users/get', { schema: schema('veltGetUsers', 'Get the users of an organization or document', UsersGetBody, UsersGetResult) }, async (req) =>
     getUsers(s, principalWith(req, 'read'), req.body.data),
   )
-  app.post('/v1/users/delete', { schema: schema('veltDeleteUsers', 'Remove users from an organization (deletes them) or a document or folder', UsersDeleteBody, MapResult) }, async (req) =>
+  app.post('/v1/users/delete', { schema: schema('veltDeleteUsers', 'Remove users from an organization (deletes them) or a document or folder', UsersDeleteBody, RemovedMapResult) }, async (req) =>
     deleteUsers(s, principalWith(req, 'write'), veltContext(req), req.body.data),
   )
 

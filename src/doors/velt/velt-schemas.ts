@@ -96,10 +96,18 @@ export type FoldersGetBody = Static<typeof FoldersGetBody>
 const Result = <T extends TSchema>(data: T, extra: Record<string, TSchema> = {}) =>
   Type.Object({ result: Type.Object({ status: Type.String(), message: Type.String(), data, ...extra }) })
 
-export const ItemResult = Type.Object({ success: Type.Boolean(), id: Opt(Type.String()), message: Type.String() })
+/**
+ * One item's outcome, keys in the seed's order `{success, id, message}`. Every key is required:
+ * the serializer writes required keys before optional ones, so an optional `id` would come last.
+ */
+export const ItemResult = Type.Object({ success: Type.Boolean(), id: Type.String(), message: Type.String() })
 export type ItemResult = Static<typeof ItemResult>
 /** A per-item map keyed by the caller's ids, in request order. */
 export const MapResult = Result(Type.Record(Type.String(), ItemResult))
+/** users/delete reports `{success, message}`, without an id. */
+export const RemovedResult = Type.Object({ success: Type.Boolean(), message: Type.String() })
+export type RemovedResult = Static<typeof RemovedResult>
+export const RemovedMapResult = Result(Type.Record(Type.String(), RemovedResult))
 
 export const VeltUserOut = Type.Object({
   email: Opt(Type.String()),

@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from '../../http/cursor.js'
 import { invalidArgument } from './velt-errors.js'
 import { describeErrors, type ItemMap, ok, toVeltUser, userResultId, userRow } from './velt-mapping.js'
 import { ensureGroup, ensureOrganization, requireGroup, requireOrganization, scopeOf } from './velt-scope.js'
-import { MAX_PAGE, type UsersDeleteBody, type UsersGetBody, type UsersWriteBody, type VeltUser } from './velt-schemas.js'
+import { MAX_PAGE, type RemovedResult, type UsersDeleteBody, type UsersGetBody, type UsersWriteBody, type VeltUser } from './velt-schemas.js'
 
 type WriteData = UsersWriteBody['data']
 
@@ -131,7 +131,7 @@ export async function deleteUsers(s: Services, p: Principal, context: ChangeCont
   const ids = [...new Set(data.userIds)]
   const byId = new Map((await s.users.find(dir, { externalId: ids })).map((u) => [u.externalId as string, u]))
   const members = group ? new Set(await s.groups.members(dir, group.id)) : null
-  const out = itemMap()
+  const out = Object.create(null) as Record<string, RemovedResult>
   for (const userId of ids) {
     const user = byId.get(userId)
     let removed = false
