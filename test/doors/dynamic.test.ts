@@ -293,6 +293,21 @@ describeEachEngine('Dynamic door', (engine) => {
     expectError(await c.request('GET', `${BASE}/nowhere`), 404, { error: 'No route GET /dynamic/api/v0/nowhere', code: 'not_found' })
   })
 
+  it('country is an ISO 3166-1 alpha-2 code in any case, stored upper-case', async () => {
+    const c = await h.client()
+    const env = await environment(c)
+    const r = await c.request('POST', `${BASE}/environments/${env}/users/bulk`, [{ email: 'us@x.io', country: 'us' }, { email: 'gb@x.io', country: 'gB' }, { email: 'zz@x.io', country: 'zz' }])
+    expect(r.statusCode, r.body).toBe(201)
+    const body = r.json()
+    expect(body.created.map((u: { country: string }) => u.country)).toEqual(['US', 'GB'])
+    expect(body.failed.map((f: { error: string }) => f.error)).toEqual(['country: must be an ISO 3166-1 alpha-2 country code (like "US"), got "zz"'])
+    const id = body.created[0].id as string
+    expect((await c.request('GET', `/api/v1/directories/${env}/users/${id}`)).json().country).toBe('US')
+    expect((await c.request('PUT', `${BASE}/users/${id}`, { country: 'de' })).json().user.country).toBe('DE')
+    expect((await c.request('POST', `${BASE}/environments/${env}/users`, { email: 'fr@x.io', country: 'fr' })).json().user.country).toBe('FR')
+    expect((await c.request('GET', `/api/v1/directories/${env}/users/${id}`)).json().country).toBe('DE')
+  })
+
   it('create one: 201 {user}; a taken email is a 422 UnprocessableEntity, invalid input a 400', async () => {
     const c = await h.client()
     const env = await environment(c)
