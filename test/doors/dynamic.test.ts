@@ -293,6 +293,40 @@ describeEachEngine('Dynamic door', (engine) => {
     expectError(await c.request('GET', `${BASE}/nowhere`), 404, { error: 'No route GET /dynamic/api/v0/nowhere', code: 'not_found' })
   })
 
+  it('phoneNumber is any string of at most 255 characters, as Dynamic documents: read back exactly as sent', async () => {
+    const c = await h.client()
+    const env = await environment(c)
+    const sent = ['(555) 123-4567 ext. 89', 'n/a', '5'.repeat(255), '+44 20 7946 0958']
+    const items = [...sent.map((phoneNumber, i) => ({ email: `p${i}@x.io`, phoneNumber })), { email: 'empty@x.io', phoneNumber: '' }, { email: 'long@x.io', phoneNumber: '5'.repeat(256) }]
+    const r = await c.request('POST', `${BASE}/environments/${env}/users/bulk`, items)
+    expect(r.statusCode, r.body).toBe(201)
+    const body = r.json()
+    expect(body.created.map((u: { phoneNumber: string | null }) => u.phoneNumber)).toEqual([...sent, null])
+    expect(body.failed).toEqual([{ user: { ...items[5], projectEnvironmentId: env }, error: 'phoneNumber: must be at most 255 characters', code: 'invalid_phone' }])
+    const ids = body.created.map((u: { id: string }) => u.id) as string[]
+    for (const [i, id] of ids.slice(0, sent.length).entries()) expect((await c.request('GET', `${BASE}/users/${id}`)).json().user.phoneNumber).toBe(sent[i])
+    const listed = (await c.request('GET', `${BASE}/environments/${env}/users?filter[filterColumn]=phoneNumber&filter[filterValue]=${encodeURIComponent('N/A')}`)).json()
+    expect(listed.users.map((u: { email: string }) => u.email)).toEqual(['p1@x.io'])
+
+    // The native API keeps `phone` to its rule: a free-form value is in fields.phoneText, never in phone.
+    const nativeOf = async (id: string) => (await c.request('GET', `/api/v1/directories/${env}/users/${id}`)).json()
+    expect(await nativeOf(ids[0])).toMatchObject({ phone: null, fields: { phoneText: '(555) 123-4567 ext. 89' } })
+    expect((await nativeOf(ids[3])).phone).toBe('+44 20 7946 0958')
+    expect((await nativeOf(ids[3])).fields).not.toHaveProperty('phoneText')
+
+    // Upsert and PUT replace one form with the other; "" clears.
+    const up = (await c.request('POST', `${BASE}/environments/${env}/users/bulk?upsert=true`, [{ email: 'p0@x.io', phoneNumber: '+1 555 123 4567' }, { email: 'p3@x.io', phoneNumber: 'ext. 12' }])).json()
+    expect(up.updated.map((u: { phoneNumber: string }) => u.phoneNumber)).toEqual(['+1 555 123 4567', 'ext. 12'])
+    expect(await nativeOf(ids[0])).toMatchObject({ phone: '+1 555 123 4567' })
+    expect((await nativeOf(ids[0])).fields).not.toHaveProperty('phoneText')
+    expect(await nativeOf(ids[3])).toMatchObject({ phone: null, fields: { phoneText: 'ext. 12' } })
+    const put = await c.request('PUT', `${BASE}/users/${ids[1]}`, { phoneNumber: '' })
+    expect(put.json().user.phoneNumber).toBeNull()
+    expect((await nativeOf(ids[1])).fields).not.toHaveProperty('phoneText')
+    const one = await c.request('POST', `${BASE}/environments/${env}/users`, { email: 'one@x.io', phoneNumber: 'call the front desk' })
+    expect(one.json().user.phoneNumber).toBe('call the front desk')
+  })
+
   it('country is an ISO 3166-1 alpha-2 code in any case, stored upper-case', async () => {
     const c = await h.client()
     const env = await environment(c)

@@ -6,8 +6,10 @@ import type { ChangeContext, Directory, MatchKey, UserRecord } from '../../core/
 import type { Services } from '../../engine/services.js'
 import type { BulkOptions, BulkRow } from '../../engine/types.js'
 import type { UserCondition } from '../../engine/user-conditions.js'
+import { uf } from '../../core/user-filter.js'
 import { principalOf } from '../../http/auth.js'
 import { StringEnum } from '../../http/schemas.js'
+import { PHONE_TEXT_FIELD, PHONE_TEXT_KEY } from '../phone.js'
 import { DYNAMIC_CUSTOM_FIELDS } from './dynamic-fields.js'
 import { renderSubmitted, renderUser, toRow } from './dynamic-map.js'
 import { userError } from './dynamic-errors.js'
@@ -30,6 +32,12 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export const BULK_MAX = 1000
 /** Bytes per bulk body: 1,000 users with wallets and OAuth accounts fit well inside. */
 const BULK_BYTES = 10 * 1024 * 1024
+
+/**
+ * The custom fields every write may need: Dynamic's fields Rollcall's user lacks, and the one a
+ * free-form `phoneNumber` is kept in (../phone.ts). Not a Dynamic field itself: clients cannot send it.
+ */
+const WRITE_FIELDS = [...DYNAMIC_CUSTOM_FIELDS, PHONE_TEXT_FIELD]
 
 /**
  * How the door writes: a user is found by `id`, else `email`, else `username` (wallets and OAuth
@@ -87,7 +95,7 @@ export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
 
   /** Writes one user; a failed row becomes the request's error (422 for conflicts, 400 for invalid input). */
   async function writeOne(dir: Directory, row: BulkRow, options: Partial<BulkOptions>, req: FastifyRequest): Promise<UserRecord> {
-    await s.directories.ensureFields(dir, DYNAMIC_CUSTOM_FIELDS)
+    await s.directories.ensureFields(dir, WRITE_FIELDS)
     const [r] = (await s.users.bulk(dir, [row], { ...WRITE, ...options }, context(req))).results
     if (r.status === 'failed') {
       if (r.errors.some((e) => e.code === 'user_not_found')) throw errors.userNotFound(String((row.data as { id?: unknown }).id))
@@ -117,13 +125,13 @@ export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
         params: EnvParams,
         querystring: Type.Object({ upsert: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
         body: Type.Array(Type.Unknown(), { description: 'InternalUserFields[]' }),
-        response: { 201: BulkResponseSchema, ...errorsOf(400, 401, 403, 404, 413) },
+        response: { 201: BulkResponseSchema, ...errorsOf(400, 401, 403, 404, 409, 413) },
       },
     },
     async (req, reply) => {
       const dir = await environment(req)
       if (req.body.length > BULK_MAX) throw errors.badRequest(`At most ${BULK_MAX} users per request; got ${req.body.length}`)
-      if (req.body.length) await s.directories.ensureFields(dir, DYNAMIC_CUSTOM_FIELDS)
+      if (req.body.length) await s.directories.ensureFields(dir, WRITE_FIELDS)
       const result = await s.users.bulk(dir, req.body.map(toRow), { ...WRITE, mode: req.query.upsert ? 'upsert' : 'create' }, context(req))
       const out = { created: [] as ReturnType<typeof renderUser>[], updated: [] as ReturnType<typeof renderUser>[], failed: [] as { user: unknown; error: string; code: string }[], total: result.summary.total }
       for (const r of result.results) {
@@ -167,7 +175,9 @@ export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
         if (field.startsWith('fields.') && !(await s.directories.fields(dir)).some((f) => f.key === field.slice(7))) return { count: 0, users: [] }
         conditions.push({ field, op: 'eq', value })
       }
-      const filter = await s.users.filterOf(dir, conditions)
+      let filter = await s.users.filterOf(dir, conditions)
+      // A phone is in `phone` (native form) or, verbatim, in the custom field phoneText (../phone.ts).
+      if (column === 'phoneNumber' && conditions.length) filter = uf.or(filter, { op: 'eq', field: { custom: PHONE_TEXT_KEY, kind: 'text' }, value: value as string })
       const page = await s.users.search(dir, { filter, offset: req.query.offset ?? 0, limit: req.query.limit ?? 100 })
       return { count: page.total, users: page.items.map((u) => renderUser(u, dir.id)) }
     },

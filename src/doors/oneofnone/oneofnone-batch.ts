@@ -1,6 +1,7 @@
 import { RollcallError } from '../../core/errors.js'
 import type { ChangeContext, Directory, JsonObject, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
+import { PHONE_TEXT_FIELD, PHONE_TEXT_KEY, phoneWrite } from '../phone.js'
 import { parseUsersCsv } from './oneofnone-csv.js'
 import { badRequest } from './oneofnone-errors.js'
 import { describeRowErrors, renderUsers } from './oneofnone-mapping.js'
@@ -26,11 +27,25 @@ function fail(problems: string[]): never {
   throw badRequest(problems.length > MAX_LISTED ? `${listed}; and ${problems.length - MAX_LISTED} more` : listed)
 }
 
+/** An item as an engine row: `phone` is free-form here, so it is split into `phone` and `fields.phoneText` (../phone.ts). */
+function rowData(email: string | null, item: Item): Record<string, unknown> {
+  const data: Record<string, unknown> = { email }
+  if (item.phone !== undefined) {
+    const { phone, phoneText } = phoneWrite(item.phone)
+    data.phone = phone
+    data.fields = { [PHONE_TEXT_KEY]: phoneText }
+  }
+  if (item.metadata !== undefined) data.metadata = item.metadata
+  return data
+}
+
 /**
  * `POST /v1/users/batch-update`: users from `users[]` and the `csv` string are matched by email
  * (case-insensitively) in the key's app and updated; unknown emails are skipped, never created
  * (doors.md §1(e) [A]). The request is all or nothing: any invalid row answers 400 and writes
  * nothing, because the vendor's response has no per-row errors to report a partial result in.
+ * What the vendor accepts (any `phone` string, any metadata object) never fails a row; what is
+ * left to fail one is a directory rule the app added (a required field, a stricter custom field).
  */
 export async function batchUpdate(services: Services, app: Directory, body: BatchUpdateBody, context: ChangeContext) {
   if (body.users === undefined && body.csv === undefined) throw badRequest("'users' is required (or send the rows as 'csv')")
@@ -51,10 +66,11 @@ export async function batchUpdate(services: Services, app: Directory, body: Batc
   const byEmail = new Map(found.map((u) => [(u.email as string).toLowerCase(), u]))
   // The stored spelling of the email is the match key, so matching never rewrites its case.
   let pending = items.filter((i) => byEmail.has(i.email.toLowerCase()))
+  if (pending.some((i) => i.phone !== undefined)) await services.directories.ensureFields(app, [PHONE_TEXT_FIELD])
 
   for (let attempt = 1; ; attempt++) {
     if (pending.length === 0) return { message: BATCH_MESSAGE, count: 0, users: [] as UserResponse[] }
-    const rows = pending.map(({ where: _w, email, ...rest }) => ({ data: { email: (byEmail.get(email.toLowerCase()) as UserRecord).email, ...rest } }))
+    const rows = pending.map((item) => ({ data: rowData((byEmail.get(item.email.toLowerCase()) as UserRecord).email, item) }))
     const result = await services.users.bulk(app, rows, { mode: 'update', match: ['email'], atomic: true, returnUsers: true }, context)
     if (!result.rolledBack) {
       const users = latestByUser(result.results.map((r) => r.user as UserRecord))

@@ -1,6 +1,7 @@
 import type { FieldError } from '../../core/errors.js'
 import type { Directory, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
+import { phoneRead } from '../phone.js'
 import type { UserResponse } from './oneofnone-schemas.js'
 
 /** The kind of group One of None calls a team (DESIGN.md, "Concepts"). */
@@ -14,7 +15,8 @@ export function toOneOfNoneUser(u: UserRecord, app: Directory, teamId: string | 
   return {
     id: u.id,
     email: u.email,
-    phone: u.phone,
+    // The validated phone, else the free-form one the door kept verbatim (../phone.ts).
+    phone: phoneRead(u),
     metadata: u.metadata,
     avatar: { url: u.avatarUrl },
     app_id: app.number,

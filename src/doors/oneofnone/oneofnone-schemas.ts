@@ -16,6 +16,7 @@ export const MAX_LIMIT = 100
 export const UserData = Type.Object(
   {
     email: Type.String({ format: 'email', maxLength: 320 }),
+    // Free-form, as the vendor documents it: any string ("" clears); see docs/doors/README.md, "Phones".
     phone: Type.Optional(Type.String()),
     metadata: Type.Optional(Type.Object({}, { additionalProperties: true })),
   },
