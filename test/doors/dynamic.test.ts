@@ -267,8 +267,11 @@ describeEachEngine('Dynamic door', (engine) => {
     const env = await environment(c)
     const bulk = `${BASE}/environments/${env}/users/bulk`
     expectError(await c.request('POST', bulk, { email: 'a@x.io' }), 400, { error: expect.stringContaining('must be array') })
-    const over = Array.from({ length: 1001 }, (_, i) => ({ email: `u${i}@x.io` }))
-    expectError(await c.request('POST', bulk, over), 400, { error: 'At most 1000 users per request; got 1001' })
+    const over = Array.from({ length: 10_001 }, (_, i) => ({ email: `u${i}@x.io` }))
+    expectError(await c.request('POST', bulk, over), 400, {
+      error: `At most 10000 users per request, got 10001; send larger inputs to the native imports: POST /api/v1/directories/${env}/imports`,
+    })
+    expect((await c.request('GET', `${BASE}/environments/${env}/users`)).json().count).toBe(0)
     expectError(await c.request('POST', `${bulk}?upsert=maybe`, []), 400, { error: expect.stringContaining('querystring.upsert') })
     expectError(await c.request('POST', bulk, '[{"email":', { 'content-type': 'application/json' }), 400, { error: expect.stringContaining('not valid JSON') })
     expectError(await c.request('POST', `${BASE}/environments/${randomUUID()}/users/bulk`, []), 404, { error: 'Environment not found', code: 'environment_not_found' })
@@ -291,6 +294,18 @@ describeEachEngine('Dynamic door', (engine) => {
     const wrong = await h.app().app.inject({ method: 'GET', url: `${BASE}/environments/${env}/users`, headers: { authorization: 'Bearer rc_nope' } })
     expectError(wrong, 401, { error: 'The API key is unknown or revoked' })
     expectError(await c.request('GET', `${BASE}/nowhere`), 404, { error: 'No route GET /dynamic/api/v0/nowhere', code: 'not_found' })
+  })
+
+  it('a bulk request takes up to the native sync limit (10,000 by default): 1,001 users are created', async () => {
+    const c = await h.client()
+    const env = await environment(c)
+    const items = Array.from({ length: 1001 }, (_, i) => ({ email: `u${i}@x.io`, team: `t${i % 7}` }))
+    const r = await c.request('POST', `${BASE}/environments/${env}/users/bulk`, items)
+    expect(r.statusCode, r.body.slice(0, 500)).toBe(201)
+    const body = r.json()
+    expect({ created: body.created.length, updated: body.updated.length, failed: body.failed, total: body.total }).toEqual({ created: 1001, updated: 0, failed: [], total: 1001 })
+    expect(body.created[1000]).toMatchObject({ email: 'u1000@x.io', team: 't6' })
+    expect((await c.request('GET', `${BASE}/environments/${env}/users?limit=1`)).json().count).toBe(1001)
   })
 
   it('phoneNumber is any string of at most 255 characters, as Dynamic documents: read back exactly as sent', async () => {

@@ -175,14 +175,20 @@ describeEachEngine('One of None door', (engine) => {
     expect(await nativeOf(users[4].id)).toMatchObject({ phone: null, fields: { phoneText: '(555) 010-0000, ext. 7' } })
   })
 
-  it('a batch over 1,000 users is refused with 400', async () => {
-    const { call } = await setup()
-    const users = Array.from({ length: 1001 }, (_, i) => ({ email: `u${i}@x.io` }))
+  it('a batch takes up to the native sync limit (10,000 by default): 1,001 users are updated, 10,001 refused with 400', async () => {
+    const { admin, dir, call } = await setup()
+    const users = Array.from({ length: 10_001 }, (_, i) => ({ email: `u${i}@x.io` }))
+    const created = await admin.request('POST', `/api/v1/directories/${dir.id}/users/bulk`, { rows: users.slice(0, 1001) })
+    expect(created.json().summary.created).toBe(1001)
+    const ok = await batch(call, { users: users.slice(0, 1001).map((u, i) => ({ ...u, metadata: { n: i } })) })
+    expect(ok.statusCode).toBe(200)
+    expect(ok.json().count).toBe(1001)
+    expect(ok.json().users[1000]).toMatchObject({ email: 'u1000@x.io', metadata: { n: 1000 } })
     const r = await batch(call, { users })
     expect(r.statusCode).toBe(400)
-    expect(r.json().message).toBe('At most 1000 users per request, got 1001')
-    const ok = await batch(call, { users: users.slice(0, 1000) })
-    expect(ok.statusCode).toBe(200)
+    expect(r.json()).toEqual({
+      message: `At most 10000 users per request (users[] and csv rows together), got 10001; send larger inputs to the native imports: POST /api/v1/directories/${dir.id}/imports`,
+    })
   })
 
   it('auth: x-api-key missing or wrong is 401 Unauthorized; a key not limited to one app, or lacking the scope, is 403', async () => {

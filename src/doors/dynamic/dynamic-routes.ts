@@ -9,6 +9,8 @@ import type { UserCondition } from '../../engine/user-conditions.js'
 import { uf } from '../../core/user-filter.js'
 import { principalOf } from '../../http/auth.js'
 import { StringEnum } from '../../http/schemas.js'
+import { tooManyUsers } from '../batch-limit.js'
+import type { DoorLimits } from '../index.js'
 import { PHONE_TEXT_FIELD, PHONE_TEXT_KEY } from '../phone.js'
 import { DYNAMIC_CUSTOM_FIELDS } from './dynamic-fields.js'
 import { renderSubmitted, renderUser, toRow } from './dynamic-map.js'
@@ -27,11 +29,6 @@ import {
 } from './dynamic-schemas.js'
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** Users per bulk request: Dynamic documents none; large imports belong to the native async imports. */
-export const BULK_MAX = 1000
-/** Bytes per bulk body: 1,000 users with wallets and OAuth accounts fit well inside. */
-const BULK_BYTES = 10 * 1024 * 1024
 
 /**
  * The custom fields every write may need: Dynamic's fields Rollcall's user lacks, and the one a
@@ -75,7 +72,12 @@ const FILTERABLE: Partial<Record<(typeof FILTER_COLUMNS)[number], string>> = {
   jobTitle: 'fields.jobTitle',
 }
 
-export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
+/**
+ * The Dynamic routes. Users per bulk request: up to the native sync limit (`limits.maxRows`;
+ * Dynamic documents none), in a body of up to `limits.maxBytes`; larger inputs belong to the
+ * native async imports.
+ */
+export const dynamicRoutes = (s: Services, limits: DoorLimits) => async (root: FastifyInstance) => {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
 
   const context = (req: FastifyRequest): ChangeContext => ({ channel: 'dynamic', keyId: principalOf(req).keyId, requestId: String(req.id), jobId: null })
@@ -116,7 +118,7 @@ export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
   app.post(
     '/environments/:environmentId/users/bulk',
     {
-      bodyLimit: BULK_BYTES,
+      bodyLimit: limits.maxBytes,
       config: { scope: 'write', rowsCheckedPerRow: true },
       schema: {
         operationId: 'dynamicBulkCreateUser',
@@ -130,7 +132,7 @@ export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
     },
     async (req, reply) => {
       const dir = await environment(req)
-      if (req.body.length > BULK_MAX) throw errors.badRequest(`At most ${BULK_MAX} users per request; got ${req.body.length}`)
+      if (req.body.length > limits.maxRows) throw errors.badRequest(tooManyUsers({ max: limits.maxRows, got: req.body.length, directory: dir.id }))
       if (req.body.length) await s.directories.ensureFields(dir, WRITE_FIELDS)
       const result = await s.users.bulk(dir, req.body.map(toRow), { ...WRITE, mode: req.query.upsert ? 'upsert' : 'create' }, context(req))
       const out = { created: [] as ReturnType<typeof renderUser>[], updated: [] as ReturnType<typeof renderUser>[], failed: [] as { user: unknown; error: string; code: string }[], total: result.summary.total }

@@ -1,11 +1,12 @@
 import { RollcallError } from '../../core/errors.js'
 import type { ChangeContext, Directory, JsonObject, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
+import { tooManyUsers } from '../batch-limit.js'
 import { PHONE_TEXT_FIELD, PHONE_TEXT_KEY, phoneWrite } from '../phone.js'
 import { parseUsersCsv } from './oneofnone-csv.js'
 import { badRequest } from './oneofnone-errors.js'
 import { describeRowErrors, renderUsers } from './oneofnone-mapping.js'
-import { type BatchUpdateBody, MAX_BATCH, type UserResponse } from './oneofnone-schemas.js'
+import type { BatchUpdateBody, UserResponse } from './oneofnone-schemas.js'
 
 /** The vendor's success message (doors.md §1(c), S2). */
 export const BATCH_MESSAGE = 'Users updated successfully'
@@ -46,8 +47,9 @@ function rowData(email: string | null, item: Item): Record<string, unknown> {
  * nothing, because the vendor's response has no per-row errors to report a partial result in.
  * What the vendor accepts (any `phone` string, any metadata object) never fails a row; what is
  * left to fail one is a directory rule the app added (a required field, a stricter custom field).
+ * At most `maxRows` users per request (the native sync limit).
  */
-export async function batchUpdate(services: Services, app: Directory, body: BatchUpdateBody, context: ChangeContext) {
+export async function batchUpdate(services: Services, app: Directory, body: BatchUpdateBody, context: ChangeContext, maxRows: number) {
   if (body.users === undefined && body.csv === undefined) throw badRequest("'users' is required (or send the rows as 'csv')")
   const items: Item[] = (body.users ?? []).map((u, i) => {
     const item: Item = { where: `users[${i}]`, email: u.email }
@@ -60,7 +62,7 @@ export async function batchUpdate(services: Services, app: Directory, body: Batc
     if (parsed.problems.length) fail(parsed.problems)
     items.push(...parsed.users)
   }
-  if (items.length > MAX_BATCH) throw badRequest(`At most ${MAX_BATCH} users per request, got ${items.length}`)
+  if (items.length > maxRows) throw badRequest(tooManyUsers({ max: maxRows, got: items.length, directory: app.id, what: 'users[] and csv rows together' }))
 
   const found = await services.users.find(app, { email: [...new Set(items.map((i) => i.email))] })
   const byEmail = new Map(found.map((u) => [(u.email as string).toLowerCase(), u]))

@@ -5,8 +5,6 @@ import { type Static, type TSchema, Type } from 'typebox'
  * request is a POST whose JSON body wraps its parameters in `data`.
  */
 
-/** Users per add/update/delete request (doors.md §4(f) proposes ≤1,000). */
-export const MAX_USERS = 1000
 /** IDs per get filter: Velt's documented limit of 30 (`userIds`, `organizationIds`, `documentIds`). */
 export const MAX_IDS = 30
 /** Organizations, documents or folders per add/update/delete request. */
@@ -49,7 +47,8 @@ export type VeltUser = Static<typeof VeltUser>
 
 const Scope = { organizationId: Id, documentId: Opt(Id), folderId: Opt(Id) }
 
-export const UsersWriteBody = Body(Type.Object({ ...Scope, users: Type.Array(VeltUser, { maxItems: MAX_USERS }) }, strict))
+/** Users per add/update/delete request: up to the native sync limit, checked by the handlers (velt-users.ts). */
+export const UsersWriteBody = Body(Type.Object({ ...Scope, users: Type.Array(VeltUser) }, strict))
 export type UsersWriteBody = Static<typeof UsersWriteBody>
 
 export const UsersGetBody = Body(
@@ -68,7 +67,7 @@ export const UsersGetBody = Body(
 )
 export type UsersGetBody = Static<typeof UsersGetBody>
 
-export const UsersDeleteBody = Body(Type.Object({ ...Scope, userIds: Type.Array(Type.String({ minLength: 1 }), { maxItems: MAX_USERS }) }, strict))
+export const UsersDeleteBody = Body(Type.Object({ ...Scope, userIds: Type.Array(Type.String({ minLength: 1 })) }, strict))
 export type UsersDeleteBody = Static<typeof UsersDeleteBody>
 
 const Organization = Type.Object({ organizationId: Id, organizationName: Opt(Text) }, strict)
