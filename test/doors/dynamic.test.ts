@@ -342,6 +342,21 @@ describeEachEngine('Dynamic door', (engine) => {
     expect(one.json().user.phoneNumber).toBe('call the front desk')
   })
 
+  it("a directory's own rule on the free-form phone field is reported as phoneNumber (invalid_phone)", async () => {
+    const c = await h.client()
+    const env = await environment(c)
+    expect((await c.request('POST', `/api/v1/directories/${env}/fields`, { key: 'phoneText', type: 'string', maxLength: 10 })).statusCode).toBe(201)
+    const r = (await c.request('POST', `${BASE}/environments/${env}/users/bulk`, [{ email: 'a@x.io', phoneNumber: 'ask at the desk' }, { email: 'b@x.io', phoneNumber: 'n/a' }])).json()
+    expect(r.failed.map((f: { code: string; error: string }) => [f.code, f.error])).toEqual([['invalid_phone', 'phoneNumber: must be at most 10 characters']])
+    expect(r.created.map((u: { phoneNumber: string }) => u.phoneNumber)).toEqual(['n/a'])
+    // Another type under that key is a conflict, never overwritten.
+    const env2 = await environment(c, 'Typed')
+    await c.request('POST', `/api/v1/directories/${env2}/fields`, { key: 'phoneText', type: 'integer' })
+    expectError(await c.request('POST', `${BASE}/environments/${env2}/users/bulk`, [{ email: 'a@x.io' }]), 409, {
+      error: "The directory's field 'phoneText' is of type 'integer'; this API needs 'string'",
+    })
+  })
+
   it('country is an ISO 3166-1 alpha-2 code in any case, stored upper-case', async () => {
     const c = await h.client()
     const env = await environment(c)

@@ -175,6 +175,16 @@ describeEachEngine('One of None door', (engine) => {
     expect(await nativeOf(users[4].id)).toMatchObject({ phone: null, fields: { phoneText: '(555) 010-0000, ext. 7' } })
   })
 
+  it("a directory's own rule on the free-form phone field is reported as phone, and fails the batch", async () => {
+    const { admin, dir, call, native } = await setup()
+    const u = await native({ email: 'rule@x.io' })
+    expect((await admin.request('POST', `/api/v1/directories/${dir.id}/fields`, { key: 'phoneText', type: 'string', maxLength: 10 })).statusCode).toBe(201)
+    const r = await batch(call, { users: [{ email: 'rule@x.io', phone: 'n/a' }, { email: 'rule@x.io', phone: 'ask at the desk' }] })
+    expect(r.statusCode).toBe(400)
+    expect(r.json()).toEqual({ message: 'users[1]: phone: must be at most 10 characters' })
+    expect((await call('GET', `/v1/users/${u.id}`)).json().phone).toBeNull()
+  })
+
   it('a batch takes up to the native sync limit (10,000 by default): 1,001 users are updated, 10,001 refused with 400', async () => {
     const { admin, dir, call } = await setup()
     const users = Array.from({ length: 10_001 }, (_, i) => ({ email: `u${i}@x.io` }))

@@ -1,7 +1,7 @@
 import type { FieldError } from '../../core/errors.js'
 import type { Directory, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
-import { phoneRead } from '../phone.js'
+import { PHONE_TEXT_KEY, phoneRead } from '../phone.js'
 import type { UserResponse } from './oneofnone-schemas.js'
 
 /** The kind of group One of None calls a team (DESIGN.md, "Concepts"). */
@@ -45,6 +45,9 @@ export async function renderUsers(services: Services, app: Directory, users: Use
   return users.map((u) => toOneOfNoneUser(u, app, teams.get(u.id) ?? null))
 }
 
-/** A row's errors in one line: `users[2]: phone: must match …`. */
+/** Where the vendor's `phone` lives: a rule on the free-form one is about `phone` too. */
+const vendorField = (field: string) => (field === `fields.${PHONE_TEXT_KEY}` ? 'phone' : field)
+
+/** A row's errors in one line: `users[2]: firstName: 'firstName' is required`. */
 export const describeRowErrors = (where: string, errs: FieldError[]): string =>
-  errs.map((e) => `${where}: ${e.field ? `${e.field}: ` : ''}${e.message}`).join('; ')
+  errs.map((e) => `${where}: ${e.field ? `${vendorField(e.field)}: ` : ''}${e.message}`).join('; ')
