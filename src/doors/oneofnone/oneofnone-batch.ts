@@ -2,6 +2,7 @@ import { RollcallError } from '../../core/errors.js'
 import type { ChangeContext, Directory, JsonObject, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
 import { tooManyUsers } from '../batch-limit.js'
+import { findMany } from '../find-many.js'
 import { PHONE_TEXT_FIELD, PHONE_TEXT_KEY, phoneWrite } from '../phone.js'
 import { parseUsersCsv } from './oneofnone-csv.js'
 import { badRequest } from './oneofnone-errors.js'
@@ -64,7 +65,7 @@ export async function batchUpdate(services: Services, app: Directory, body: Batc
   }
   if (items.length > maxRows) throw badRequest(tooManyUsers({ max: maxRows, got: items.length, directory: app.id, what: 'users[] and csv rows together' }))
 
-  const found = await services.users.find(app, { email: [...new Set(items.map((i) => i.email))] })
+  const found = await findMany(services, app, 'email', items.map((i) => i.email))
   const byEmail = new Map(found.map((u) => [(u.email as string).toLowerCase(), u]))
   // The stored spelling of the email is the match key, so matching never rewrites its case.
   let pending = items.filter((i) => byEmail.has(i.email.toLowerCase()))

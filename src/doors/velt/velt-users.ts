@@ -5,6 +5,7 @@ import type { Services } from '../../engine/services.js'
 import type { RowResult } from '../../engine/types.js'
 import { decodeCursor, encodeCursor } from '../../http/cursor.js'
 import { tooManyUsers } from '../batch-limit.js'
+import { findMany } from '../find-many.js'
 import { invalidArgument } from './velt-errors.js'
 import { describeErrors, type ItemMap, ok, toVeltUser, userResultId, userRow } from './velt-mapping.js'
 import { ensureGroup, ensureOrganization, requireGroup, requireOrganization, scopeOf } from './velt-scope.js'
@@ -50,7 +51,7 @@ export async function updateUsers(s: Services, p: Principal, context: ChangeCont
   checkUserOrganizations(data)
   const dir = await requireOrganization(s, p, data.organizationId)
   const group = scope ? await requireGroup(s, dir, scope) : null
-  const existing = await s.users.find(dir, { externalId: [...new Set(data.users.map((u) => u.userId))] })
+  const existing = await findMany(s, dir, 'externalId', data.users.map((u) => u.userId))
   const members = group ? new Set(await s.groups.members(dir, group.id)) : null
   const present = new Set(existing.filter((u) => !members || members.has(u.id)).map((u) => u.externalId as string))
 
@@ -141,7 +142,7 @@ export async function deleteUsers(s: Services, p: Principal, context: ChangeCont
   const dir = await requireOrganization(s, p, data.organizationId)
   const group = scope ? await requireGroup(s, dir, scope) : null
   const ids = [...new Set(data.userIds)]
-  const byId = new Map((await s.users.find(dir, { externalId: ids })).map((u) => [u.externalId as string, u]))
+  const byId = new Map((await findMany(s, dir, 'externalId', ids)).map((u) => [u.externalId as string, u]))
   const members = group ? new Set(await s.groups.members(dir, group.id)) : null
   const out = Object.create(null) as Record<string, RemovedResult>
   for (const userId of ids) {
