@@ -15,7 +15,18 @@ import { scimDoor } from './scim/scim-door.js'
  * leaves in the vendor's envelope, and authenticates with its vendor's headers, setting
  * `request.principal` (which the shared idempotency and NUL-guard hooks rely on).
  */
-export type Door = (services: Services) => (app: FastifyInstance) => Promise<void>
+export type Door = (services: Services, limits: DoorLimits) => (app: FastifyInstance) => Promise<void>
+
+/**
+ * What a door may take in one request, from the configuration: the same as the native sync bulk
+ * endpoint (docs/doors/README.md, "Batch limits"), not numbers of each door's own.
+ */
+export interface DoorLimits {
+  /** Users per bulk request (`ROLLCALL_BULK_MAX_ROWS`). */
+  maxRows: number
+  /** Bytes per bulk request body (`ROLLCALL_BULK_MAX_BYTES`). */
+  maxBytes: number
+}
 
 export interface DoorEntry {
   /** Base URL a client of the vendor points at. */
@@ -32,6 +43,6 @@ export const DOORS: DoorEntry[] = [
   { prefix: '/scim/v2', door: scimDoor },
 ]
 
-export async function registerDoors(app: FastifyInstance, services: Services): Promise<void> {
-  for (const { prefix, door } of DOORS) await app.register(door(services), { prefix })
+export async function registerDoors(app: FastifyInstance, services: Services, limits: DoorLimits): Promise<void> {
+  for (const { prefix, door } of DOORS) await app.register(door(services, limits), { prefix })
 }

@@ -132,7 +132,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
     { prefix: '/api/v1' },
   )
-  await registerDoors(app, services)
+  await registerDoors(app, services, { maxRows: config.bulkMaxRows, maxBytes: config.bulkMaxBytes })
   if (config.role !== 'api') {
     const w = new Worker({
       store,

@@ -267,8 +267,11 @@ describeEachEngine('Dynamic door', (engine) => {
     const env = await environment(c)
     const bulk = `${BASE}/environments/${env}/users/bulk`
     expectError(await c.request('POST', bulk, { email: 'a@x.io' }), 400, { error: expect.stringContaining('must be array') })
-    const over = Array.from({ length: 1001 }, (_, i) => ({ email: `u${i}@x.io` }))
-    expectError(await c.request('POST', bulk, over), 400, { error: 'At most 1000 users per request; got 1001' })
+    const over = Array.from({ length: 10_001 }, (_, i) => ({ email: `u${i}@x.io` }))
+    expectError(await c.request('POST', bulk, over), 400, {
+      error: `At most 10000 users per request, got 10001; send larger inputs to the native imports: POST /api/v1/directories/${env}/imports`,
+    })
+    expect((await c.request('GET', `${BASE}/environments/${env}/users`)).json().count).toBe(0)
     expectError(await c.request('POST', `${bulk}?upsert=maybe`, []), 400, { error: expect.stringContaining('querystring.upsert') })
     expectError(await c.request('POST', bulk, '[{"email":', { 'content-type': 'application/json' }), 400, { error: expect.stringContaining('not valid JSON') })
     expectError(await c.request('POST', `${BASE}/environments/${randomUUID()}/users/bulk`, []), 404, { error: 'Environment not found', code: 'environment_not_found' })
@@ -291,6 +294,82 @@ describeEachEngine('Dynamic door', (engine) => {
     const wrong = await h.app().app.inject({ method: 'GET', url: `${BASE}/environments/${env}/users`, headers: { authorization: 'Bearer rc_nope' } })
     expectError(wrong, 401, { error: 'The API key is unknown or revoked' })
     expectError(await c.request('GET', `${BASE}/nowhere`), 404, { error: 'No route GET /dynamic/api/v0/nowhere', code: 'not_found' })
+  })
+
+  it('a bulk request takes up to the native sync limit (10,000 by default): 1,001 users are created', async () => {
+    const c = await h.client()
+    const env = await environment(c)
+    const items = Array.from({ length: 1001 }, (_, i) => ({ email: `u${i}@x.io`, team: `t${i % 7}` }))
+    const r = await c.request('POST', `${BASE}/environments/${env}/users/bulk`, items)
+    expect(r.statusCode, r.body.slice(0, 500)).toBe(201)
+    const body = r.json()
+    expect({ created: body.created.length, updated: body.updated.length, failed: body.failed, total: body.total }).toEqual({ created: 1001, updated: 0, failed: [], total: 1001 })
+    expect(body.created[1000]).toMatchObject({ email: 'u1000@x.io', team: 't6' })
+    expect((await c.request('GET', `${BASE}/environments/${env}/users?limit=1`)).json().count).toBe(1001)
+  })
+
+  it('phoneNumber is any string of at most 255 characters, as Dynamic documents: read back exactly as sent', async () => {
+    const c = await h.client()
+    const env = await environment(c)
+    const sent = ['(555) 123-4567 ext. 89', 'n/a', '5'.repeat(255), '+44 20 7946 0958']
+    const items = [...sent.map((phoneNumber, i) => ({ email: `p${i}@x.io`, phoneNumber })), { email: 'empty@x.io', phoneNumber: '' }, { email: 'long@x.io', phoneNumber: '5'.repeat(256) }]
+    const r = await c.request('POST', `${BASE}/environments/${env}/users/bulk`, items)
+    expect(r.statusCode, r.body).toBe(201)
+    const body = r.json()
+    expect(body.created.map((u: { phoneNumber: string | null }) => u.phoneNumber)).toEqual([...sent, null])
+    expect(body.failed).toEqual([{ user: { ...items[5], projectEnvironmentId: env }, error: 'phoneNumber: must be at most 255 characters', code: 'invalid_phone' }])
+    const ids = body.created.map((u: { id: string }) => u.id) as string[]
+    for (const [i, id] of ids.slice(0, sent.length).entries()) expect((await c.request('GET', `${BASE}/users/${id}`)).json().user.phoneNumber).toBe(sent[i])
+    const listed = (await c.request('GET', `${BASE}/environments/${env}/users?filter[filterColumn]=phoneNumber&filter[filterValue]=${encodeURIComponent('N/A')}`)).json()
+    expect(listed.users.map((u: { email: string }) => u.email)).toEqual(['p1@x.io'])
+
+    // The native API keeps `phone` to its rule: a free-form value is in fields.phoneText, never in phone.
+    const nativeOf = async (id: string) => (await c.request('GET', `/api/v1/directories/${env}/users/${id}`)).json()
+    expect(await nativeOf(ids[0])).toMatchObject({ phone: null, fields: { phoneText: '(555) 123-4567 ext. 89' } })
+    expect((await nativeOf(ids[3])).phone).toBe('+44 20 7946 0958')
+    expect((await nativeOf(ids[3])).fields).not.toHaveProperty('phoneText')
+
+    // Upsert and PUT replace one form with the other; "" clears.
+    const up = (await c.request('POST', `${BASE}/environments/${env}/users/bulk?upsert=true`, [{ email: 'p0@x.io', phoneNumber: '+1 555 123 4567' }, { email: 'p3@x.io', phoneNumber: 'ext. 12' }])).json()
+    expect(up.updated.map((u: { phoneNumber: string }) => u.phoneNumber)).toEqual(['+1 555 123 4567', 'ext. 12'])
+    expect(await nativeOf(ids[0])).toMatchObject({ phone: '+1 555 123 4567' })
+    expect((await nativeOf(ids[0])).fields).not.toHaveProperty('phoneText')
+    expect(await nativeOf(ids[3])).toMatchObject({ phone: null, fields: { phoneText: 'ext. 12' } })
+    const put = await c.request('PUT', `${BASE}/users/${ids[1]}`, { phoneNumber: '' })
+    expect(put.json().user.phoneNumber).toBeNull()
+    expect((await nativeOf(ids[1])).fields).not.toHaveProperty('phoneText')
+    const one = await c.request('POST', `${BASE}/environments/${env}/users`, { email: 'one@x.io', phoneNumber: 'call the front desk' })
+    expect(one.json().user.phoneNumber).toBe('call the front desk')
+  })
+
+  it("a directory's own rule on the free-form phone field is reported as phoneNumber (invalid_phone)", async () => {
+    const c = await h.client()
+    const env = await environment(c)
+    expect((await c.request('POST', `/api/v1/directories/${env}/fields`, { key: 'phoneText', type: 'string', maxLength: 10 })).statusCode).toBe(201)
+    const r = (await c.request('POST', `${BASE}/environments/${env}/users/bulk`, [{ email: 'a@x.io', phoneNumber: 'ask at the desk' }, { email: 'b@x.io', phoneNumber: 'n/a' }])).json()
+    expect(r.failed.map((f: { code: string; error: string }) => [f.code, f.error])).toEqual([['invalid_phone', 'phoneNumber: must be at most 10 characters']])
+    expect(r.created.map((u: { phoneNumber: string }) => u.phoneNumber)).toEqual(['n/a'])
+    // Another type under that key is a conflict, never overwritten.
+    const env2 = await environment(c, 'Typed')
+    await c.request('POST', `/api/v1/directories/${env2}/fields`, { key: 'phoneText', type: 'integer' })
+    expectError(await c.request('POST', `${BASE}/environments/${env2}/users/bulk`, [{ email: 'a@x.io' }]), 409, {
+      error: "The directory's field 'phoneText' is of type 'integer'; this API needs 'string'",
+    })
+  })
+
+  it('country is an ISO 3166-1 alpha-2 code in any case, stored upper-case', async () => {
+    const c = await h.client()
+    const env = await environment(c)
+    const r = await c.request('POST', `${BASE}/environments/${env}/users/bulk`, [{ email: 'us@x.io', country: 'us' }, { email: 'gb@x.io', country: 'gB' }, { email: 'zz@x.io', country: 'zz' }])
+    expect(r.statusCode, r.body).toBe(201)
+    const body = r.json()
+    expect(body.created.map((u: { country: string }) => u.country)).toEqual(['US', 'GB'])
+    expect(body.failed.map((f: { error: string }) => f.error)).toEqual(['country: must be an ISO 3166-1 alpha-2 country code (like "US"), got "zz"'])
+    const id = body.created[0].id as string
+    expect((await c.request('GET', `/api/v1/directories/${env}/users/${id}`)).json().country).toBe('US')
+    expect((await c.request('PUT', `${BASE}/users/${id}`, { country: 'de' })).json().user.country).toBe('DE')
+    expect((await c.request('POST', `${BASE}/environments/${env}/users`, { email: 'fr@x.io', country: 'fr' })).json().user.country).toBe('FR')
+    expect((await c.request('GET', `/api/v1/directories/${env}/users/${id}`)).json().country).toBe('DE')
   })
 
   it('create one: 201 {user}; a taken email is a 422 UnprocessableEntity, invalid input a 400', async () => {

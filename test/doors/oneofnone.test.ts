@@ -135,22 +135,70 @@ describeEachEngine('One of None door', (engine) => {
       expect(Object.keys(r.json())).toEqual(['message'])
       expect(r.json().message, JSON.stringify(body)).toMatch(message)
     }
-    // A row the core rejects (bad phone) fails the whole batch: the valid row before it is not written either.
-    const mixed = await batch(call, { users: [{ email: 'keep@me.io', phone: '+199999' }, { email: 'keep@me.io', phone: 'call me' }] })
+    // A row the core rejects (here: the directory requires a firstName this user lacks) fails the
+    // whole batch: the valid row before it is not written either.
+    const other = await native({ email: 'other@me.io', firstName: 'Oth' })
+    expect((await admin.request('PATCH', `/api/v1/directories/${dir.id}/fields/firstName`, { required: true })).statusCode).toBe(200)
+    const mixed = await batch(call, { users: [{ email: 'other@me.io', phone: '+199999' }, { email: 'keep@me.io', phone: '+188888' }] })
     expect(mixed.statusCode).toBe(400)
-    expect(mixed.json().message).toMatch(/^users\[1\]: phone: must match/)
+    expect(mixed.json().message).toBe("users[1]: firstName: 'firstName' is required")
     const after = (await admin.request('GET', `/api/v1/directories/${dir.id}/users/${u.id}`)).json()
     expect(after).toMatchObject({ phone: '+100000', version: 1 })
+    expect((await admin.request('GET', `/api/v1/directories/${dir.id}/users/${other.id}`)).json()).toMatchObject({ phone: null, version: 1 })
   })
 
-  it('a batch over 1,000 users is refused with 400', async () => {
-    const { call } = await setup()
-    const users = Array.from({ length: 1001 }, (_, i) => ({ email: `u${i}@x.io` }))
+  it('phone is free-form, as the vendor documents: every string reads back exactly as sent, one odd phone never fails the batch', async () => {
+    const { admin, dir, call, native } = await setup()
+    const sent = ['(555) 123-4567 ext. 89', 'n/a', '5'.repeat(255), 'call me', '+1 555 0100']
+    const users = await Promise.all(sent.map((_, i) => native({ email: `p${i}@x.io`, phone: '+100000' })))
+    const cleared = await native({ email: 'clear@x.io', phone: '+100000' })
+    const r = await batch(call, { users: [...sent.map((phone, i) => ({ email: `p${i}@x.io`, phone })), { email: 'clear@x.io', phone: '' }] })
+    expect(r.statusCode, r.body).toBe(200)
+    expect(r.json().count).toBe(sent.length + 1)
+    // The answer, a get and a list through the door show exactly what was sent; "" clears the phone.
+    expect(r.json().users.map((x: { phone: string | null }) => x.phone)).toEqual([...sent, null])
+    for (const [i, u] of users.entries()) expect((await call('GET', `/v1/users/${u.id}`)).json().phone).toBe(sent[i])
+    expect((await call('GET', `/v1/users/${cleared.id}`)).json().phone).toBeNull()
+    const listed = (await call('GET', `/v1/users?phone=${encodeURIComponent('(555) 123-4567 ext. 89')}`)).json()
+    expect(listed.data.map((x: { email: string }) => x.email)).toEqual(['p0@x.io'])
+    // The native API never shows a value outside its phone rule in `phone`: a free-form value is kept in fields.phoneText.
+    const nativeOf = async (id: string) => (await admin.request('GET', `/api/v1/directories/${dir.id}/users/${id}`)).json()
+    expect(await nativeOf(users[0].id)).toMatchObject({ phone: null, fields: { phoneText: '(555) 123-4567 ext. 89' } })
+    expect(await nativeOf(users[4].id)).toMatchObject({ phone: '+1 555 0100', fields: {} })
+    expect((await nativeOf(users[4].id)).fields).not.toHaveProperty('phoneText')
+    expect(await nativeOf(cleared.id)).toMatchObject({ phone: null, fields: {} })
+    // A phone in the native form replaces a free-form one (and the other way round), also from the CSV.
+    const csv = await batch(call, { users: [], csv: `email,phone\np0@x.io,+15550100\np4@x.io,"(555) 010-0000, ext. 7"` })
+    expect(csv.statusCode, csv.body).toBe(200)
+    expect(csv.json().users.map((x: { phone: string }) => x.phone)).toEqual(['+15550100', '(555) 010-0000, ext. 7'])
+    expect(await nativeOf(users[0].id)).toMatchObject({ phone: '+15550100', fields: {} })
+    expect(await nativeOf(users[4].id)).toMatchObject({ phone: null, fields: { phoneText: '(555) 010-0000, ext. 7' } })
+  })
+
+  it("a directory's own rule on the free-form phone field is reported as phone, and fails the batch", async () => {
+    const { admin, dir, call, native } = await setup()
+    const u = await native({ email: 'rule@x.io' })
+    expect((await admin.request('POST', `/api/v1/directories/${dir.id}/fields`, { key: 'phoneText', type: 'string', maxLength: 10 })).statusCode).toBe(201)
+    const r = await batch(call, { users: [{ email: 'rule@x.io', phone: 'n/a' }, { email: 'rule@x.io', phone: 'ask at the desk' }] })
+    expect(r.statusCode).toBe(400)
+    expect(r.json()).toEqual({ message: 'users[1]: phone: must be at most 10 characters' })
+    expect((await call('GET', `/v1/users/${u.id}`)).json().phone).toBeNull()
+  })
+
+  it('a batch takes up to the native sync limit (10,000 by default): 1,001 users are updated, 10,001 refused with 400', async () => {
+    const { admin, dir, call } = await setup()
+    const users = Array.from({ length: 10_001 }, (_, i) => ({ email: `u${i}@x.io` }))
+    const created = await admin.request('POST', `/api/v1/directories/${dir.id}/users/bulk`, { rows: users.slice(0, 1001) })
+    expect(created.json().summary.created).toBe(1001)
+    const ok = await batch(call, { users: users.slice(0, 1001).map((u, i) => ({ ...u, metadata: { n: i } })) })
+    expect(ok.statusCode).toBe(200)
+    expect(ok.json().count).toBe(1001)
+    expect(ok.json().users[1000]).toMatchObject({ email: 'u1000@x.io', metadata: { n: 1000 } })
     const r = await batch(call, { users })
     expect(r.statusCode).toBe(400)
-    expect(r.json().message).toBe('At most 1000 users per request, got 1001')
-    const ok = await batch(call, { users: users.slice(0, 1000) })
-    expect(ok.statusCode).toBe(200)
+    expect(r.json()).toEqual({
+      message: `At most 10000 users per request (users[] and csv rows together), got 10001; send larger inputs to the native imports: POST /api/v1/directories/${dir.id}/imports`,
+    })
   })
 
   it('auth: x-api-key missing or wrong is 401 Unauthorized; a key not limited to one app, or lacking the scope, is 403', async () => {

@@ -61,6 +61,21 @@ describeEachEngine('Velt door', (engine) => {
     expect(got).toEqual({ result: { status: 'success', message: 'User(s) retrieved successfully.', data: [{ email: 'user@email.com', name: 'User Name', userId: 'yourUserId1' }] } })
   })
 
+  it('per-user entries keep the seed\'s key order {success, id, message}, found or not, in update and add', async () => {
+    const t = await setup()
+    await seeded(t)
+    const update = await t.raw('/v1/users/update', { data: { organizationId: 'yourOrganizationId', users: [{ userId: 'yourUserId1', name: 'N' }, { userId: 'yourUserId2', name: 'M' }] } })
+    const add = await t.raw('/v1/users/add', { data: { organizationId: 'yourOrganizationId', users: [{ userId: 'yourUserId3' }, { userId: 'yourUserId4', email: 'not-an-email' }] } })
+    for (const r of [update, add]) {
+      expect(r.statusCode).toBe(200)
+      expect(Object.keys(r.json())).toEqual(['result'])
+      expect(Object.keys(r.json().result)).toEqual(['status', 'message', 'data'])
+      for (const item of Object.values(r.json().result.data)) expect(Object.keys(item as object)).toEqual(['success', 'id', 'message'])
+    }
+    // Byte for byte as the seed's "Some User(s) Not Found" spells an entry.
+    expect(update.body).toContain(`"yourUserId2":{"success":false,"id":"${update.json().result.data.yourUserId2.id}","message":"User does not exist."}`)
+  })
+
   it('replays "Some User(s) Not Found": the missing user is reported with a stable id and never created', async () => {
     const t = await setup()
     const id1 = await seeded(t)
@@ -185,14 +200,22 @@ describeEachEngine('Velt door', (engine) => {
     expect(users).toEqual([{ email: 'a@x.io', userId: 'a' }, { email: 'b@x.io', name: 'Bea', userId: 'b' }, { userId: 'c' }])
   })
 
-  it('refuses a batch over 1,000 users; an unknown organization is 404 NOT_FOUND', async () => {
+  it('takes up to the native sync limit (10,000 by default): 1,001 users are added and updated, 10,001 refused; an unknown organization is 404 NOT_FOUND', async () => {
     const t = await setup()
     await seeded(t)
-    const users = Array.from({ length: 1001 }, (_, i) => ({ userId: `u${i}` }))
-    expectError(await t.call('/v1/users/update', { organizationId: 'yourOrganizationId', users }), 400, 'INVALID_ARGUMENT', /1000/)
-    expectError(await t.call('/v1/users/add', { organizationId: 'yourOrganizationId', users }), 400, 'INVALID_ARGUMENT', /1000/)
-    const ok = await t.call('/v1/users/update', { organizationId: 'yourOrganizationId', users: users.slice(0, 1000) })
-    expect(Object.keys(ok.json().result.data)).toHaveLength(1000)
+    const users = Array.from({ length: 10_001 }, (_, i) => ({ userId: `u${i}` }))
+    const over = (what: string) =>
+      `At most 10000 users per request (${what}), got 10001; send larger inputs to the native imports: POST /api/v1/directories/yourOrganizationId/imports.`
+    expectError(await t.call('/v1/users/update', { organizationId: 'yourOrganizationId', users }), 400, 'INVALID_ARGUMENT', over('data.users'))
+    expectError(await t.call('/v1/users/add', { organizationId: 'yourOrganizationId', users }), 400, 'INVALID_ARGUMENT', over('data.users'))
+    expectError(await t.call('/v1/users/delete', { organizationId: 'yourOrganizationId', userIds: users.map((u) => u.userId) }), 400, 'INVALID_ARGUMENT', over('data.userIds'))
+    const added = await t.call('/v1/users/add', { organizationId: 'yourOrganizationId', users: users.slice(0, 1001).map((u) => ({ ...u, name: 'A' })) })
+    expect(added.statusCode).toBe(200)
+    expect(Object.values(added.json().result.data).filter((x) => (x as { success: boolean }).success)).toHaveLength(1001)
+    const ok = await t.call('/v1/users/update', { organizationId: 'yourOrganizationId', users: users.slice(0, 1001).map((u) => ({ ...u, name: 'B' })) })
+    expect(ok.statusCode).toBe(200)
+    expect(Object.keys(ok.json().result.data)).toHaveLength(1001)
+    expect(ok.json().result.data.u1000).toMatchObject({ success: true, message: 'User updated.' })
     for (const path of ['/v1/users/update', '/v1/users/get', '/v1/users/delete', '/v1/organizations/documents/get', '/v1/organizations/folders/get']) {
       const body = path.endsWith('update') ? { organizationId: 'nope', users: [] } : path.endsWith('delete') ? { organizationId: 'nope', userIds: [] } : { organizationId: 'nope' }
       expectError(await t.call(path, body), 404, 'NOT_FOUND', "Organization 'nope' does not exist.")

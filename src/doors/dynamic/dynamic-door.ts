@@ -8,8 +8,8 @@ import { dynamicRoutes } from './dynamic-routes.js'
  * the key is `Authorization: Bearer <Rollcall key>`, checked by the shared bearer hook through each
  * route's `config.scope`, with its errors rendered here in Dynamic's envelope.
  */
-export const dynamicDoor: Door = (services) => async (app) => {
+export const dynamicDoor: Door = (services, limits) => async (app) => {
   app.setErrorHandler(dynamicErrorHandler)
   app.setNotFoundHandler(dynamicNotFound)
-  await app.register(dynamicRoutes(services))
+  await app.register(dynamicRoutes(services, limits))
 }

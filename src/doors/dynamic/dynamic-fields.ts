@@ -1,4 +1,5 @@
 import type { FieldInput } from '../../engine/directory-service.js'
+import { PHONE_TEXT_KEY } from '../phone.js'
 
 /**
  * Where each field of Dynamic's `InternalUserFields` lives in a Rollcall user.
@@ -59,6 +60,8 @@ export const DYNAMIC_FIELDS: ReadonlySet<string> = new Set([...Object.keys(DYNAM
 
 /** A canonical field path (`phone`, `fields.jobTitle`, `metadata.tier`) → the Dynamic name a client knows. */
 export function dynamicPath(path: string): string {
+  // A free-form phoneNumber is kept in fields.phoneText (../phone.ts).
+  if (path === `fields.${PHONE_TEXT_KEY}`) return 'phoneNumber'
   if (path.startsWith('fields.')) return path.slice('fields.'.length)
   for (const [dyn, canonical] of Object.entries(DYNAMIC_BUILT_INS)) {
     if (path === canonical) return dyn

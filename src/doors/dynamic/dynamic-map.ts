@@ -1,21 +1,30 @@
 import { createHash } from 'node:crypto'
 import { Ajv } from 'ajv'
+import { COUNTRY_CODES } from '../../core/countries.js'
 import type { FieldError } from '../../core/errors.js'
 import { isPlainObject } from '../../core/merge.js'
 import { toFieldError } from '../../core/schema.js'
 import type { Json, JsonObject, UserRecord } from '../../core/types.js'
 import type { BulkRow } from '../../engine/types.js'
+import { PHONE_TEXT_KEY, phoneRead, phoneWrite } from '../phone.js'
 import { CUSTOM_KEYS, DYNAMIC_BUILT_INS, DYNAMIC_FIELDS } from './dynamic-fields.js'
 import { ITEM_RULES, USERNAME_RULE } from './dynamic-schemas.js'
 
 // verbose: errors carry the offending value, which the core's messages quote (`got "DOGE"`).
 const checkRules = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(ITEM_RULES)
 
+const COUNTRIES: ReadonlySet<string> = new Set(COUNTRY_CODES)
+
 /**
  * One Dynamic `InternalUserFields` object → one engine row. Built-in fields go to the canonical
  * names, the rest to `fields`; unknown properties and the door's own rules become the row's
  * errors. A property that broke a door rule is left out of the data, so the core does not report
  * it a second time.
+ *
+ * Two fields are translated on the way: `phoneNumber` is free-form (any string of at most 255),
+ * so it goes to `phone` when it is in the native form and verbatim to `fields.phoneText` when it
+ * is not (../phone.ts); `country` is a code in any case, stored upper-case (`us` → `US`). A value
+ * that is not a code in any case is passed on as sent, so the core's error quotes it.
  */
 export function toRow(item: unknown): BulkRow {
   if (!isPlainObject(item)) return { data: item }
@@ -32,6 +41,11 @@ export function toRow(item: unknown): BulkRow {
     if (!DYNAMIC_FIELDS.has(key)) errors.push({ field: key, code: 'unknown_field', message: `unknown field '${key}'` })
     else if (flagged.has(key)) continue
     else if (CUSTOM_KEYS.has(key)) fields[key] = value
+    else if (key === 'phoneNumber' && (typeof value === 'string' || value === null)) {
+      const { phone, phoneText } = phoneWrite(value)
+      data.phone = phone
+      fields[PHONE_TEXT_KEY] = phoneText
+    } else if (key === 'country' && typeof value === 'string' && COUNTRIES.has(value.toUpperCase())) data.country = value.toUpperCase()
     else data[DYNAMIC_BUILT_INS[key as keyof typeof DYNAMIC_BUILT_INS]] = value
   }
   if (Object.keys(fields).length) data.fields = fields
@@ -109,7 +123,7 @@ export function renderUser(u: UserRecord, environmentId: string) {
     firstName: u.firstName,
     jobTitle: str(f.jobTitle),
     lastName: u.lastName,
-    phoneNumber: u.phone,
+    phoneNumber: phoneRead(u),
     policiesConsent: bool(f.policiesConsent),
     tShirtSize: str(f.tShirtSize),
     team: str(f.team),

@@ -6,8 +6,12 @@ import type { ChangeContext, Directory, MatchKey, UserRecord } from '../../core/
 import type { Services } from '../../engine/services.js'
 import type { BulkOptions, BulkRow } from '../../engine/types.js'
 import type { UserCondition } from '../../engine/user-conditions.js'
+import { uf } from '../../core/user-filter.js'
 import { principalOf } from '../../http/auth.js'
 import { StringEnum } from '../../http/schemas.js'
+import { tooManyUsers } from '../batch-limit.js'
+import type { DoorLimits } from '../index.js'
+import { PHONE_TEXT_FIELD, PHONE_TEXT_KEY } from '../phone.js'
 import { DYNAMIC_CUSTOM_FIELDS } from './dynamic-fields.js'
 import { renderSubmitted, renderUser, toRow } from './dynamic-map.js'
 import { userError } from './dynamic-errors.js'
@@ -26,18 +30,19 @@ import {
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** Users per bulk request: Dynamic documents none; large imports belong to the native async imports. */
-export const BULK_MAX = 1000
-/** Bytes per bulk body: 1,000 users with wallets and OAuth accounts fit well inside. */
-const BULK_BYTES = 10 * 1024 * 1024
+/**
+ * The custom fields every write may need: Dynamic's fields Rollcall's user lacks, and the one a
+ * free-form `phoneNumber` is kept in (../phone.ts). Not a Dynamic field itself: clients cannot send it.
+ * Defined by the engine with the first write that stores a user, never by a failed request.
+ */
+const WRITE_FIELDS = [...DYNAMIC_CUSTOM_FIELDS, PHONE_TEXT_FIELD]
 
 /**
  * How the door writes: a user is found by `id`, else `email`, else `username` (wallets and OAuth
  * accounts are not match keys: see docs/doors/dynamic.md); a client may choose a new user's id;
  * `metadata` is replaced, as Dynamic's PUT semantics have it.
  */
-// Dynamic's profile fields are custom fields of the directory, defined with the first write that stores a user.
-const WRITE: Partial<BulkOptions> = { match: ['id', 'email', 'username'] satisfies MatchKey[], metadata: 'replace', allowClientId: true, returnUsers: true, needsFields: DYNAMIC_CUSTOM_FIELDS }
+const WRITE: Partial<BulkOptions> = { match: ['id', 'email', 'username'] satisfies MatchKey[], metadata: 'replace', allowClientId: true, returnUsers: true, needsFields: WRITE_FIELDS }
 
 const errorsOf = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorSchema]))
 const Body = Type.Object({}, { additionalProperties: true, description: 'InternalUserFields' })
@@ -68,7 +73,12 @@ const FILTERABLE: Partial<Record<(typeof FILTER_COLUMNS)[number], string>> = {
   jobTitle: 'fields.jobTitle',
 }
 
-export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
+/**
+ * The Dynamic routes. Users per bulk request: up to the native sync limit (`limits.maxRows`;
+ * Dynamic documents none), in a body of up to `limits.maxBytes`; larger inputs belong to the
+ * native async imports.
+ */
+export const dynamicRoutes = (s: Services, limits: DoorLimits) => async (root: FastifyInstance) => {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
 
   const context = (req: FastifyRequest): ChangeContext => ({ channel: 'dynamic', keyId: principalOf(req).keyId, requestId: String(req.id), jobId: null })
@@ -108,7 +118,7 @@ export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
   app.post(
     '/environments/:environmentId/users/bulk',
     {
-      bodyLimit: BULK_BYTES,
+      bodyLimit: limits.maxBytes,
       config: { scope: 'write', rowsCheckedPerRow: true },
       schema: {
         operationId: 'dynamicBulkCreateUser',
@@ -117,12 +127,12 @@ export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
         params: EnvParams,
         querystring: Type.Object({ upsert: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
         body: Type.Array(Type.Unknown(), { description: 'InternalUserFields[]' }),
-        response: { 201: BulkResponseSchema, ...errorsOf(400, 401, 403, 404, 413) },
+        response: { 201: BulkResponseSchema, ...errorsOf(400, 401, 403, 404, 409, 413) },
       },
     },
     async (req, reply) => {
       const dir = await environment(req)
-      if (req.body.length > BULK_MAX) throw errors.badRequest(`At most ${BULK_MAX} users per request; got ${req.body.length}`)
+      if (req.body.length > limits.maxRows) throw errors.badRequest(tooManyUsers({ max: limits.maxRows, got: req.body.length, directory: dir.id }))
       const result = await s.users.bulk(dir, req.body.map(toRow), { ...WRITE, mode: req.query.upsert ? 'upsert' : 'create' }, context(req))
       const out = { created: [] as ReturnType<typeof renderUser>[], updated: [] as ReturnType<typeof renderUser>[], failed: [] as { user: unknown; error: string; code: string }[], total: result.summary.total }
       for (const r of result.results) {
@@ -166,7 +176,9 @@ export const dynamicRoutes = (s: Services) => async (root: FastifyInstance) => {
         if (field.startsWith('fields.') && !(await s.directories.fields(dir)).some((f) => f.key === field.slice(7))) return { count: 0, users: [] }
         conditions.push({ field, op: 'eq', value })
       }
-      const filter = await s.users.filterOf(dir, conditions)
+      let filter = await s.users.filterOf(dir, conditions)
+      // A phone is in `phone` (native form) or, verbatim, in the custom field phoneText (../phone.ts).
+      if (column === 'phoneNumber' && conditions.length) filter = uf.or(filter, { op: 'eq', field: { custom: PHONE_TEXT_KEY, kind: 'text' }, value: value as string })
       const page = await s.users.search(dir, { filter, offset: req.query.offset ?? 0, limit: req.query.limit ?? 100 })
       return { count: page.total, users: page.items.map((u) => renderUser(u, dir.id)) }
     },

@@ -60,7 +60,8 @@ export const OauthRequestSchema = Type.Object(
 
 /**
  * The rules of `InternalUserFields` that the directory's field definitions do not already hold:
- * email's 255 characters (Rollcall allows 320), the username alphabet, and the shape of wallets
+ * email's 255 characters (Rollcall allows 320), phoneNumber's 255 (any string, kept verbatim when
+ * it is not in Rollcall's phone form), the username alphabet, and the shape of wallets
  * and OAuth accounts (stored in json fields). Types, other lengths, the country code and the
  * enum are the core's definitions' job, so each problem is reported once. Keywords without a
  * `type` apply only to values of their type: a number for `email` is the core's to report.
@@ -69,6 +70,8 @@ export const ITEM_RULES = {
   type: 'object',
   properties: {
     email: { maxLength: 255 },
+    // Free-form, as Dynamic documents it; the core's phone rule does not apply (../phone.ts).
+    phoneNumber: { maxLength: 255 },
     username: { pattern: '^[A-Za-z0-9_-]+$' },
     wallets: { type: ['array', 'null'], maxItems: 50, items: WalletRequestSchema },
     oauthAccounts: { type: ['array', 'null'], maxItems: 50, items: OauthRequestSchema },

@@ -1,10 +1,13 @@
 import { RollcallError } from '../../core/errors.js'
 import type { ChangeContext, Directory, JsonObject, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
+import { tooManyUsers } from '../batch-limit.js'
+import { findMany } from '../find-many.js'
+import { PHONE_TEXT_FIELD, PHONE_TEXT_KEY, phoneWrite } from '../phone.js'
 import { parseUsersCsv } from './oneofnone-csv.js'
 import { badRequest } from './oneofnone-errors.js'
 import { describeRowErrors, renderUsers } from './oneofnone-mapping.js'
-import { type BatchUpdateBody, MAX_BATCH, type UserResponse } from './oneofnone-schemas.js'
+import type { BatchUpdateBody, UserResponse } from './oneofnone-schemas.js'
 
 /** The vendor's success message (doors.md §1(c), S2). */
 export const BATCH_MESSAGE = 'Users updated successfully'
@@ -26,13 +29,28 @@ function fail(problems: string[]): never {
   throw badRequest(problems.length > MAX_LISTED ? `${listed}; and ${problems.length - MAX_LISTED} more` : listed)
 }
 
+/** An item as an engine row: `phone` is free-form here, so it is split into `phone` and `fields.phoneText` (../phone.ts). */
+function rowData(email: string | null, item: Item): Record<string, unknown> {
+  const data: Record<string, unknown> = { email }
+  if (item.phone !== undefined) {
+    const { phone, phoneText } = phoneWrite(item.phone)
+    data.phone = phone
+    data.fields = { [PHONE_TEXT_KEY]: phoneText }
+  }
+  if (item.metadata !== undefined) data.metadata = item.metadata
+  return data
+}
+
 /**
  * `POST /v1/users/batch-update`: users from `users[]` and the `csv` string are matched by email
  * (case-insensitively) in the key's app and updated; unknown emails are skipped, never created
  * (doors.md §1(e) [A]). The request is all or nothing: any invalid row answers 400 and writes
  * nothing, because the vendor's response has no per-row errors to report a partial result in.
+ * What the vendor accepts (any `phone` string, any metadata object) never fails a row; what is
+ * left to fail one is a directory rule the app added (a required field, a stricter custom field).
+ * At most `maxRows` users per request (the native sync limit).
  */
-export async function batchUpdate(services: Services, app: Directory, body: BatchUpdateBody, context: ChangeContext) {
+export async function batchUpdate(services: Services, app: Directory, body: BatchUpdateBody, context: ChangeContext, maxRows: number) {
   if (body.users === undefined && body.csv === undefined) throw badRequest("'users' is required (or send the rows as 'csv')")
   const items: Item[] = (body.users ?? []).map((u, i) => {
     const item: Item = { where: `users[${i}]`, email: u.email }
@@ -45,17 +63,18 @@ export async function batchUpdate(services: Services, app: Directory, body: Batc
     if (parsed.problems.length) fail(parsed.problems)
     items.push(...parsed.users)
   }
-  if (items.length > MAX_BATCH) throw badRequest(`At most ${MAX_BATCH} users per request, got ${items.length}`)
+  if (items.length > maxRows) throw badRequest(tooManyUsers({ max: maxRows, got: items.length, directory: app.id, what: 'users[] and csv rows together' }))
 
-  const found = await services.users.find(app, { email: [...new Set(items.map((i) => i.email))] })
+  const found = await findMany(services, app, 'email', items.map((i) => i.email))
   const byEmail = new Map(found.map((u) => [(u.email as string).toLowerCase(), u]))
   // The stored spelling of the email is the match key, so matching never rewrites its case.
   let pending = items.filter((i) => byEmail.has(i.email.toLowerCase()))
+  const needsFields = pending.some((i) => i.phone !== undefined) ? [PHONE_TEXT_FIELD] : undefined
 
   for (let attempt = 1; ; attempt++) {
     if (pending.length === 0) return { message: BATCH_MESSAGE, count: 0, users: [] as UserResponse[] }
-    const rows = pending.map(({ where: _w, email, ...rest }) => ({ data: { email: (byEmail.get(email.toLowerCase()) as UserRecord).email, ...rest } }))
-    const result = await services.users.bulk(app, rows, { mode: 'update', match: ['email'], atomic: true, returnUsers: true }, context)
+    const rows = pending.map((item) => ({ data: rowData((byEmail.get(item.email.toLowerCase()) as UserRecord).email, item) }))
+    const result = await services.users.bulk(app, rows, { mode: 'update', match: ['email'], atomic: true, returnUsers: true, needsFields }, context)
     if (!result.rolledBack) {
       const users = latestByUser(result.results.map((r) => r.user as UserRecord))
       const rendered = await renderUsers(services, app, users)

@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Services } from '../../engine/services.js'
+import type { DoorLimits } from '../index.js'
 import { appOf, oneOfNoneAuth, oneOfNoneContext } from './oneofnone-auth.js'
 import { batchUpdate } from './oneofnone-batch.js'
 import { oneOfNoneErrorHandler, oneOfNoneNotFound } from './oneofnone-errors.js'
@@ -15,7 +16,7 @@ const security = [{ oneofnoneApiKey: [] }]
  * The One of None door at `/oneofnone` (docs/doors/oneofnone.md): batch update, list and get of
  * users, in the vendor's shapes, authenticated by `x-api-key`, errors as `{message}`.
  */
-export const oneOfNoneDoor = (services: Services) => async (root: FastifyInstance) => {
+export const oneOfNoneDoor = (services: Services, limits: DoorLimits) => async (root: FastifyInstance) => {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   app.setErrorHandler(oneOfNoneErrorHandler)
   app.setNotFoundHandler(oneOfNoneNotFound)
@@ -24,16 +25,18 @@ export const oneOfNoneDoor = (services: Services) => async (root: FastifyInstanc
   app.post(
     '/v1/users/batch-update',
     {
+      // A batch may be as large as a native sync bulk request (ROLLCALL_BULK_MAX_BYTES), not just the app-wide JSON limit.
+      bodyLimit: limits.maxBytes,
       schema: {
         operationId: 'oneofnoneBatchUpdateUsers',
         tags,
         security,
         summary: 'Batch update users by email (JSON users[] and/or a CSV string); unknown emails are skipped',
         body: BatchUpdateBody,
-        response: { 200: BatchUpdateResponse, ...errors },
+        response: { 200: BatchUpdateResponse, ...errors, 413: ErrorBody },
       },
     },
-    async (req) => batchUpdate(services, appOf(req), req.body, oneOfNoneContext(req)),
+    async (req) => batchUpdate(services, appOf(req), req.body, oneOfNoneContext(req), limits.maxRows),
   )
 
   app.get(

@@ -1,6 +1,7 @@
 import type { FieldError } from '../../core/errors.js'
 import type { Directory, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
+import { PHONE_TEXT_KEY, phoneRead } from '../phone.js'
 import type { UserResponse } from './oneofnone-schemas.js'
 
 /** The kind of group One of None calls a team (DESIGN.md, "Concepts"). */
@@ -14,7 +15,8 @@ export function toOneOfNoneUser(u: UserRecord, app: Directory, teamId: string | 
   return {
     id: u.id,
     email: u.email,
-    phone: u.phone,
+    // The validated phone, else the free-form one the door kept verbatim (../phone.ts).
+    phone: phoneRead(u),
     metadata: u.metadata,
     avatar: { url: u.avatarUrl },
     app_id: app.number,
@@ -27,11 +29,13 @@ export function toOneOfNoneUser(u: UserRecord, app: Directory, teamId: string | 
 }
 
 /**
- * `team_id` of each user: the first (by name) of its groups of kind `team`. One query per
- * user; pages are at most 100 users and batches 1,000, so this stays bounded.
+ * `team_id` of each user: the first (by name) of its groups of kind `team`. One query per user
+ * (pages are at most 100 users, batches at most the native sync limit), and none at all in an app
+ * without teams.
  */
 export async function teamsOf(services: Services, app: Directory, users: UserRecord[]): Promise<Map<string, string | null>> {
   const ids = [...new Set(users.map((u) => u.id))]
+  if (ids.length === 0 || (await services.groups.list(app, { kind: TEAM_KIND, limit: 1 })).length === 0) return new Map(ids.map((id) => [id, null]))
   const teams = await Promise.all(ids.map(async (id) => (await services.groups.ofUser(app, id)).find((g) => g.kind === TEAM_KIND)?.id ?? null))
   return new Map(ids.map((id, i) => [id, teams[i]]))
 }
@@ -41,6 +45,9 @@ export async function renderUsers(services: Services, app: Directory, users: Use
   return users.map((u) => toOneOfNoneUser(u, app, teams.get(u.id) ?? null))
 }
 
-/** A row's errors in one line: `users[2]: phone: must match …`. */
+/** Where the vendor's `phone` lives: a rule on the free-form one is about `phone` too. */
+const vendorField = (field: string) => (field === `fields.${PHONE_TEXT_KEY}` ? 'phone' : field)
+
+/** A row's errors in one line: `users[2]: firstName: 'firstName' is required`. */
 export const describeRowErrors = (where: string, errs: FieldError[]): string =>
-  errs.map((e) => `${where}: ${e.field ? `${e.field}: ` : ''}${e.message}`).join('; ')
+  errs.map((e) => `${where}: ${e.field ? `${vendorField(e.field)}: ` : ''}${e.message}`).join('; ')

@@ -7,8 +7,6 @@ import { type Static, type TSchema, Type } from 'typebox'
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 
-/** Rows per batch-update request, `users` and CSV rows together (doors.md §1(b) proposes ≤1,000). */
-export const MAX_BATCH = 1000
 /** List page size: default and most (doors.md §1(c) [A]). */
 export const DEFAULT_LIMIT = 20
 export const MAX_LIMIT = 100
@@ -16,6 +14,7 @@ export const MAX_LIMIT = 100
 export const UserData = Type.Object(
   {
     email: Type.String({ format: 'email', maxLength: 320 }),
+    // Free-form, as the vendor documents it: any string ("" clears); see docs/doors/README.md, "Phones".
     phone: Type.Optional(Type.String()),
     metadata: Type.Optional(Type.Object({}, { additionalProperties: true })),
   },

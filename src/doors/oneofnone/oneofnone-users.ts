@@ -3,6 +3,7 @@ import type { Directory, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
 import { type FilterColumn, uf, type UserFilterExpr } from '../../core/user-filter.js'
 import { badRequest } from './oneofnone-errors.js'
+import { PHONE_TEXT_KEY } from '../phone.js'
 import { renderUsers } from './oneofnone-mapping.js'
 import { DEFAULT_LIMIT, FILTER_PARAMS, type ListQuery, type UserResponse } from './oneofnone-schemas.js'
 
@@ -13,7 +14,9 @@ function toFilter(q: ListQuery): UserFilterExpr {
   const parts: UserFilterExpr[] = []
   const col = (column: FilterColumn) => ({ column })
   if (q.email !== undefined) parts.push({ op: 'eq', field: col('email'), value: q.email })
-  if (q.phone !== undefined) parts.push({ op: 'eq', field: col('phone'), value: q.phone, caseExact: true })
+  // A phone is in `phone` (native form) or, verbatim, in the custom field phoneText (../phone.ts).
+  if (q.phone !== undefined)
+    parts.push(uf.or({ op: 'eq', field: col('phone'), value: q.phone, caseExact: true }, { op: 'eq', field: { custom: PHONE_TEXT_KEY, kind: 'text' }, value: q.phone, caseExact: true }))
   if (q.min_login_count !== undefined) parts.push({ op: 'ge', field: col('loginCount'), value: q.min_login_count })
   if (q.max_login_count !== undefined) parts.push({ op: 'le', field: col('loginCount'), value: q.max_login_count })
   if (q.min_created_at !== undefined) parts.push({ op: 'ge', field: col('createdAt'), value: iso(q.min_created_at) })

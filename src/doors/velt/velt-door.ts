@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import type { TSchema } from 'typebox'
 import type { Services } from '../../engine/services.js'
+import type { DoorLimits } from '../index.js'
 import { principalWith, veltAuth, veltContext } from './velt-auth.js'
 import { veltErrorHandler, veltNotFound } from './velt-errors.js'
 import { addDocuments, addFolders, getDocuments, getFolders } from './velt-groups.js'
@@ -19,6 +20,7 @@ import {
   OrgsGetBody,
   OrgsGetResult,
   OrgsWriteBody,
+  RemovedMapResult,
   UsersDeleteBody,
   UsersGetBody,
   UsersGetResult,
@@ -43,24 +45,28 @@ const schema = <B extends TSchema, R extends TSchema>(operationId: string, summa
  * Velt's v1 REST API, every route a POST with `{data}`, authenticated by `x-velt-api-key` (the
  * key id) and `x-velt-auth-token` (its secret), errors as `{error: {message, status}}`.
  */
-export const veltDoor = (services: Services) => async (root: FastifyInstance) => {
+export const veltDoor = (services: Services, limits: DoorLimits) => async (root: FastifyInstance) => {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   app.setErrorHandler(veltErrorHandler)
   app.setNotFoundHandler(veltNotFound)
   app.addHook('onRequest', veltAuth(services))
   const s = services
+  // Users add/update/delete take up to the native sync limit of users, in bodies as large as a native sync bulk request.
+  const { maxRows } = limits
+  const bodyLimit = limits.maxBytes
+  const upTo = ` (up to ${maxRows} users per request)`
 
-  app.post('/v1/users/update', { schema: schema('veltUpdateUsers', 'Update users at the organization, document or folder level; never creates', UsersWriteBody, MapResult) }, async (req) =>
-    updateUsers(s, principalWith(req, 'write'), veltContext(req), req.body.data),
+  app.post('/v1/users/update', { bodyLimit, schema: schema('veltUpdateUsers', `Update users at the organization, document or folder level; never creates${upTo}`, UsersWriteBody, MapResult) }, async (req) =>
+    updateUsers(s, principalWith(req, 'write'), veltContext(req), req.body.data, maxRows),
   )
-  app.post('/v1/users/add', { schema: schema('veltAddUsers', 'Add (or update) users, creating the organization, document or folder if missing', UsersWriteBody, MapResult) }, async (req) =>
-    addUsers(s, principalWith(req, 'write'), veltContext(req), req.body.data),
+  app.post('/v1/users/add', { bodyLimit, schema: schema('veltAddUsers', `Add (or update) users, creating the organization, document or folder if missing${upTo}`, UsersWriteBody, MapResult) }, async (req) =>
+    addUsers(s, principalWith(req, 'write'), veltContext(req), req.body.data, maxRows),
   )
   app.post('/v1/users/get', { schema: schema('veltGetUsers', 'Get the users of an organization or document', UsersGetBody, UsersGetResult) }, async (req) =>
     getUsers(s, principalWith(req, 'read'), req.body.data),
   )
-  app.post('/v1/users/delete', { schema: schema('veltDeleteUsers', 'Remove users from an organization (deletes them) or a document or folder', UsersDeleteBody, MapResult) }, async (req) =>
-    deleteUsers(s, principalWith(req, 'write'), veltContext(req), req.body.data),
+  app.post('/v1/users/delete', { bodyLimit, schema: schema('veltDeleteUsers', `Remove users from an organization (deletes them) or a document or folder${upTo}`, UsersDeleteBody, RemovedMapResult) }, async (req) =>
+    deleteUsers(s, principalWith(req, 'write'), veltContext(req), req.body.data, maxRows),
   )
 
   app.post('/v1/organizations/add', { schema: schema('veltAddOrganizations', 'Add organizations (directories)', OrgsWriteBody, MapResult) }, async (req) =>

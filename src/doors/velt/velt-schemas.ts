@@ -5,8 +5,6 @@ import { type Static, type TSchema, Type } from 'typebox'
  * request is a POST whose JSON body wraps its parameters in `data`.
  */
 
-/** Users per add/update/delete request (doors.md §4(f) proposes ≤1,000). */
-export const MAX_USERS = 1000
 /** IDs per get filter: Velt's documented limit of 30 (`userIds`, `organizationIds`, `documentIds`). */
 export const MAX_IDS = 30
 /** Organizations, documents or folders per add/update/delete request. */
@@ -49,7 +47,8 @@ export type VeltUser = Static<typeof VeltUser>
 
 const Scope = { organizationId: Id, documentId: Opt(Id), folderId: Opt(Id) }
 
-export const UsersWriteBody = Body(Type.Object({ ...Scope, users: Type.Array(VeltUser, { maxItems: MAX_USERS }) }, strict))
+/** Users per add/update/delete request: up to the native sync limit, checked by the handlers (velt-users.ts). */
+export const UsersWriteBody = Body(Type.Object({ ...Scope, users: Type.Array(VeltUser) }, strict))
 export type UsersWriteBody = Static<typeof UsersWriteBody>
 
 export const UsersGetBody = Body(
@@ -68,7 +67,7 @@ export const UsersGetBody = Body(
 )
 export type UsersGetBody = Static<typeof UsersGetBody>
 
-export const UsersDeleteBody = Body(Type.Object({ ...Scope, userIds: Type.Array(Type.String({ minLength: 1 }), { maxItems: MAX_USERS }) }, strict))
+export const UsersDeleteBody = Body(Type.Object({ ...Scope, userIds: Type.Array(Type.String({ minLength: 1 })) }, strict))
 export type UsersDeleteBody = Static<typeof UsersDeleteBody>
 
 const Organization = Type.Object({ organizationId: Id, organizationName: Opt(Text) }, strict)
@@ -96,10 +95,18 @@ export type FoldersGetBody = Static<typeof FoldersGetBody>
 const Result = <T extends TSchema>(data: T, extra: Record<string, TSchema> = {}) =>
   Type.Object({ result: Type.Object({ status: Type.String(), message: Type.String(), data, ...extra }) })
 
-export const ItemResult = Type.Object({ success: Type.Boolean(), id: Opt(Type.String()), message: Type.String() })
+/**
+ * One item's outcome, keys in the seed's order `{success, id, message}`. Every key is required:
+ * the serializer writes required keys before optional ones, so an optional `id` would come last.
+ */
+export const ItemResult = Type.Object({ success: Type.Boolean(), id: Type.String(), message: Type.String() })
 export type ItemResult = Static<typeof ItemResult>
 /** A per-item map keyed by the caller's ids, in request order. */
 export const MapResult = Result(Type.Record(Type.String(), ItemResult))
+/** users/delete reports `{success, message}`, without an id. */
+export const RemovedResult = Type.Object({ success: Type.Boolean(), message: Type.String() })
+export type RemovedResult = Static<typeof RemovedResult>
+export const RemovedMapResult = Result(Type.Record(Type.String(), RemovedResult))
 
 export const VeltUserOut = Type.Object({
   email: Opt(Type.String()),

@@ -4,15 +4,25 @@ import type { ChangeContext, Directory, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
 import type { RowResult } from '../../engine/types.js'
 import { decodeCursor, encodeCursor } from '../../http/cursor.js'
+import { tooManyUsers } from '../batch-limit.js'
+import { findMany } from '../find-many.js'
 import { invalidArgument } from './velt-errors.js'
 import { describeErrors, type ItemMap, ok, toVeltUser, userResultId, userRow } from './velt-mapping.js'
 import { ensureGroup, ensureOrganization, requireGroup, requireOrganization, scopeOf } from './velt-scope.js'
-import { MAX_PAGE, type UsersDeleteBody, type UsersGetBody, type UsersWriteBody, type VeltUser } from './velt-schemas.js'
+import { MAX_PAGE, type RemovedResult, type UsersDeleteBody, type UsersGetBody, type UsersWriteBody, type VeltUser } from './velt-schemas.js'
 
 type WriteData = UsersWriteBody['data']
 
 /** Caller ids as map keys: a null-prototype object, so a userId like `__proto__` is just a key. */
 const itemMap = (): ItemMap => Object.create(null) as ItemMap
+
+/**
+ * Users per add/update/delete request: up to the native sync limit (`ROLLCALL_BULK_MAX_ROWS`;
+ * Velt documents none), checked before anything is looked up or created.
+ */
+function checkCount(organizationId: string, got: number, maxRows: number, what: string): void {
+  if (got > maxRows) throw invalidArgument(`${tooManyUsers({ max: maxRows, got, directory: organizationId, what })}.`)
+}
 
 /** The User model repeats `organizationId`; it may only name the organization of the request. */
 function checkUserOrganizations(data: WriteData): void {
@@ -35,12 +45,13 @@ function itemOf(dir: Directory, userId: string, r: RowResult, success: string) {
  * its documents or folders) by `userId`; any other user is `User does not exist.` and nothing is
  * created. Each user stands alone (Velt v1 reports per user with 200).
  */
-export async function updateUsers(s: Services, p: Principal, context: ChangeContext, data: WriteData) {
+export async function updateUsers(s: Services, p: Principal, context: ChangeContext, data: WriteData, maxRows: number) {
+  checkCount(data.organizationId, data.users.length, maxRows, 'data.users')
   const scope = scopeOf(data)
   checkUserOrganizations(data)
   const dir = await requireOrganization(s, p, data.organizationId)
   const group = scope ? await requireGroup(s, dir, scope) : null
-  const existing = await s.users.find(dir, { externalId: [...new Set(data.users.map((u) => u.userId))] })
+  const existing = await findMany(s, dir, 'externalId', data.users.map((u) => u.userId))
   const members = group ? new Set(await s.groups.members(dir, group.id)) : null
   const present = new Set(existing.filter((u) => !members || members.has(u.id)).map((u) => u.externalId as string))
 
@@ -62,7 +73,8 @@ export async function updateUsers(s: Services, p: Principal, context: ChangeCont
  * when missing; with `documentId`/`folderId` the users also join that document or folder
  * (created when missing).
  */
-export async function addUsers(s: Services, p: Principal, context: ChangeContext, data: WriteData) {
+export async function addUsers(s: Services, p: Principal, context: ChangeContext, data: WriteData, maxRows: number) {
+  checkCount(data.organizationId, data.users.length, maxRows, 'data.users')
   const scope = scopeOf(data)
   checkUserOrganizations(data)
   const { dir } = await ensureOrganization(s, p, data.organizationId)
@@ -124,14 +136,15 @@ export async function getUsers(s: Services, p: Principal, data: UsersGetBody['da
  * `/v1/users/delete`: at the organization level a user is deleted (its history stays); at a
  * document or folder it only leaves that group. A user not at that level is `User does not exist.`
  */
-export async function deleteUsers(s: Services, p: Principal, context: ChangeContext, data: UsersDeleteBody['data']) {
+export async function deleteUsers(s: Services, p: Principal, context: ChangeContext, data: UsersDeleteBody['data'], maxRows: number) {
+  checkCount(data.organizationId, data.userIds.length, maxRows, 'data.userIds')
   const scope = scopeOf(data)
   const dir = await requireOrganization(s, p, data.organizationId)
   const group = scope ? await requireGroup(s, dir, scope) : null
   const ids = [...new Set(data.userIds)]
-  const byId = new Map((await s.users.find(dir, { externalId: ids })).map((u) => [u.externalId as string, u]))
+  const byId = new Map((await findMany(s, dir, 'externalId', ids)).map((u) => [u.externalId as string, u]))
   const members = group ? new Set(await s.groups.members(dir, group.id)) : null
-  const out = itemMap()
+  const out = Object.create(null) as Record<string, RemovedResult>
   for (const userId of ids) {
     const user = byId.get(userId)
     let removed = false
