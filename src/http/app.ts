@@ -79,7 +79,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ajv: { customOptions: { coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const webhooks = createWebhookService(store, { backoffMs: config.webhookBackoffMs, attempts: 5, timeoutMs: 10_000, log: app.log })
+  const webhooks = createWebhookService(store, {
+    backoffMs: config.webhookBackoffMs,
+    attempts: config.webhookAttempts,
+    timeoutMs: config.webhookTimeoutMs,
+    allowPrivate: config.webhookAllowPrivate,
+    log: app.log,
+  })
   app.setValidatorCompiler(validatorCompiler())
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
