@@ -43,6 +43,13 @@ export interface Config {
    * Turn it on for an on-premises receiver on a private network.
    */
   webhookAllowPrivate: boolean
+  /**
+   * How long a request body may go without a byte while the server waits for it (5 s) before the answer
+   * is 408 and the connection closes: a client that promises a Content-Length and stalls must not hold a
+   * connection. A slow upload that keeps sending, and a request still being worked on after its body
+   * was read, are not affected.
+   */
+  bodyIdleTimeoutMs: number
 }
 
 export class ConfigError extends Error {
@@ -102,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     webhookAttempts: flags.webhookAttempts ?? int('ROLLCALL_WEBHOOK_ATTEMPTS', 5, 1, 20),
     webhookTimeoutMs: flags.webhookTimeoutMs ?? int('ROLLCALL_WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
     webhookAllowPrivate: flags.webhookAllowPrivate ?? bool('ROLLCALL_WEBHOOK_ALLOW_PRIVATE', false),
+    bodyIdleTimeoutMs: flags.bodyIdleTimeoutMs ?? int('ROLLCALL_BODY_IDLE_TIMEOUT_MS', 5000, 100, 600_000),
   }
   if (problems.length) throw new ConfigError(problems)
   return Object.freeze(config)
