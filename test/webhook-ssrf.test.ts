@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config.js'
 import { type App, buildApp } from '../src/http/app.js'
 import { nonPublicReason } from '../src/jobs/webhook-target.js'
-import { postOnce, type Resolver } from '../src/jobs/webhooks.js'
+import { deliverWebhook, postOnce, type Resolver } from '../src/jobs/webhooks.js'
 import { type Client, useApp } from './helpers/app.js'
 import { describeEachEngine } from './helpers/engines.js'
 import { upload, waitForJob } from './helpers/jobs.js'
@@ -103,6 +103,10 @@ describeEachEngine('webhooks: private targets are refused by default', (engine) 
       expect(p.errors).toEqual([{ field: 'url', code: 'invalid_value', message: expect.stringContaining(why) }])
       expect(p.detail, url).toContain('ROLLCALL_WEBHOOK_ALLOW_PRIVATE')
     }
+    const metadata = (await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url: 'http://169.254.169.254/latest/meta-data/' })).json()
+    expect(metadata.detail).toBe(
+      'url must reach a public address, and 169.254.169.254 is link-local (169.254.0.0/16); webhooks may reach private networks only if the server sets ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1',
+    )
     expect((await c.request('GET', `/api/v1/directories/${dir}/webhooks`)).json().data).toEqual([])
     // Public hosts and names are accepted (names are checked again when delivering).
     for (const url of ['https://hooks.example.com/rollcall', 'http://93.184.216.34/hook', 'https://[2606:4700:4700::1111]/hook'])
@@ -180,7 +184,7 @@ describeEachEngine('webhooks: delivery refuses private addresses and redirects',
       await engine.store().jobs.addWebhook({ id: hookId, directoryId: dir, url: `http://localhost:${target.port()}/hook`, secret: 'whsec_x', createdAt: new Date().toISOString() })
       await waitForJob(c, (await upload(c, dir, 'email\nssrf@x.io\n')).id)
       const line = await logFor(hookId, 'webhook target refused; not retried')
-      expect(line.reason).toBe('localhost is a loopback (RFC 6761 localhost) address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it')
+      expect(line.reason).toBe('localhost is loopback (localhost, RFC 6761), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it')
       expect(target.seen).toHaveLength(0)
     } finally {
       await target.stop()
@@ -218,7 +222,7 @@ describe('webhook delivery: every resolved address is checked, and the connectio
       ]
     }
     await expect(postOnce(`http://hook.test:${target.port()}/hook`, headers, '{}', { timeoutMs: 1000, allowPrivate: false, resolve })).rejects.toThrow(
-      'hook.test resolves to 169.254.169.254, a link-local (169.254.0.0/16) address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
+      'hook.test resolves to 169.254.169.254, link-local (169.254.0.0/16), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
     )
     expect(calls).toBe(1)
     expect(target.seen).toHaveLength(0)
@@ -248,5 +252,23 @@ describe('webhook delivery: every resolved address is checked, and the connectio
     expect(await postOnce(`http://hook.test:${target.port()}/hook?a=1`, headers, '{}', { timeoutMs: 1000, allowPrivate: true, resolve })).toBe(204)
     expect(calls).toBe(1)
     expect(target.seen.at(-1)).toMatchObject({ url: '/hook?a=1', headers: { host: `hook.test:${target.port()}` } })
+  })
+
+  it('a delivery to a name that resolves to a private address fails at once, not retried, with the reason', async () => {
+    let calls = 0
+    const resolve: Resolver = async () => {
+      calls++
+      return [{ address: '::1', family: 6 }]
+    }
+    const hook = { id: 'h1', directoryId: 'd', url: `http://hook.test:${target.port()}/hook`, secret: 'whsec_x', createdAt: new Date().toISOString() }
+    const outcome = await deliverWebhook(hook, 'import.completed', {}, { attempts: 3, backoffMs: 10, timeoutMs: 1000, allowPrivate: false, resolve })
+    expect(outcome).toEqual({
+      webhookId: 'h1',
+      delivered: false,
+      attempts: 1,
+      reason: 'hook.test resolves to ::1, loopback (::1/128), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
+    })
+    expect(calls).toBe(1)
+    expect(target.seen.filter((s) => s.headers.host?.startsWith('hook.test'))).toHaveLength(1) // only the allowed test's
   })
 })

@@ -32,7 +32,9 @@ const V4: Array<[string, number, string]> = [
 ]
 
 const V6: Array<[string, number, string]> = [
-  ['::', 96, 'unspecified, loopback or IPv4-compatible (::/96)'],
+  ['::1', 128, 'loopback (::1/128)'],
+  ['::', 128, 'unspecified (::/128)'],
+  ['::', 96, 'IPv4-compatible, deprecated (::/96)'],
   ['64:ff9b:1::', 48, 'local-use IPv4/IPv6 translation (64:ff9b:1::/48)'],
   ['100::', 64, 'discard-only (100::/64)'],
   ['2001::', 23, 'IETF protocol assignments, Teredo included (2001::/23)'],
@@ -112,6 +114,6 @@ export function isLocalName(hostname: string): boolean {
 export function literalHostReason(url: URL): string | null {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
   if (isIP(host)) return nonPublicReason(host)
-  if (isLocalName(host)) return 'loopback (RFC 6761 localhost)'
+  if (isLocalName(host)) return 'loopback (localhost, RFC 6761)'
   return null
 }

@@ -57,7 +57,7 @@ export function postOnce(
   const target = new URL(url)
   if (!opts.allowPrivate) {
     const why = literalHostReason(target)
-    if (why) return Promise.reject(new RefusedTarget(`${target.hostname} is a ${why} address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`))
+    if (why) return Promise.reject(new RefusedTarget(`${target.hostname} is ${why}, not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`))
   }
   const resolve = opts.resolve ?? systemResolver
   const lookup: LookupFunction = (hostname, options, callback) => {
@@ -69,7 +69,7 @@ export function postOnce(
         if (!opts.allowPrivate) {
           for (const a of addresses) {
             const why = nonPublicReason(a.address)
-            if (why) throw new RefusedTarget(`${hostname} resolves to ${a.address}, a ${why} address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`)
+            if (why) throw new RefusedTarget(`${hostname} resolves to ${a.address}, ${why}, not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`)
           }
         }
         if (options.all) callback(null, addresses)
@@ -100,7 +100,8 @@ export function postOnce(
       res.resume()
     })
     req.on('error', (e) => {
-      if (e.cause instanceof RefusedTarget) reject(e.cause)
+      if (e instanceof RefusedTarget) reject(e)
+      else if (e.cause instanceof RefusedTarget) reject(e.cause)
       else if (e.name === 'AbortError') reject(new Error(`no answer within ${opts.timeoutMs} ms`))
       else reject(e)
     })
@@ -111,7 +112,6 @@ export function postOnce(
   })
 }
 
-
 /**
  * `Rollcall-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the webhook's secret>`.
  * A receiver recomputes it, compares in constant time and refuses old timestamps (replays).
@@ -120,30 +120,34 @@ export function sign(secret: string, body: string, t = Math.floor(Date.now() / 1
   return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`
 }
 
-export function createWebhookService(store: Store, opts: WebhookOptions) {
-  async function deliver(hook: Webhook, event: string, payload: unknown): Promise<DeliveryOutcome> {
-    const body = JSON.stringify({ event, deliveryId: randomUUID(), ...(payload as object) })
-    let reason = ''
-    for (let attempt = 1; attempt <= opts.attempts; attempt++) {
-      try {
-        const headers = { 'content-type': 'application/json', 'rollcall-event': event, 'rollcall-signature': sign(hook.secret, body) }
-        const status = await postOnce(hook.url, headers, body, opts)
-        if (status >= 200 && status < 300) return { webhookId: hook.id, delivered: true, attempts: attempt }
-        reason = `answered ${status}`
-        opts.log?.warn({ webhook: hook.id, status, attempt }, 'webhook answered an error')
-      } catch (e) {
-        reason = (e as Error).message
-        if (e instanceof RefusedTarget) {
-          opts.log?.warn({ webhook: hook.id, attempt, reason }, 'webhook target refused; not retried')
-          return { webhookId: hook.id, delivered: false, attempts: attempt, reason }
-        }
-        opts.log?.warn({ webhook: hook.id, attempt, reason }, 'webhook delivery failed')
+/**
+ * Posts one event to one webhook, signed, retried with backoff on errors and error answers (a 3xx
+ * included); a refused target (a private address) is not retried. Every failed attempt is logged.
+ */
+export async function deliverWebhook(hook: Webhook, event: string, payload: unknown, opts: WebhookOptions): Promise<DeliveryOutcome> {
+  const body = JSON.stringify({ event, deliveryId: randomUUID(), ...(payload as object) })
+  let reason = ''
+  for (let attempt = 1; attempt <= opts.attempts; attempt++) {
+    try {
+      const headers = { 'content-type': 'application/json', 'rollcall-event': event, 'rollcall-signature': sign(hook.secret, body) }
+      const status = await postOnce(hook.url, headers, body, opts)
+      if (status >= 200 && status < 300) return { webhookId: hook.id, delivered: true, attempts: attempt }
+      reason = `answered ${status}`
+      opts.log?.warn({ webhook: hook.id, status, attempt }, 'webhook answered an error')
+    } catch (e) {
+      reason = (e as Error).message
+      if (e instanceof RefusedTarget) {
+        opts.log?.warn({ webhook: hook.id, attempt, reason }, 'webhook target refused; not retried')
+        return { webhookId: hook.id, delivered: false, attempts: attempt, reason }
       }
-      if (attempt < opts.attempts) await new Promise((r) => setTimeout(r, opts.backoffMs * 2 ** (attempt - 1)))
+      opts.log?.warn({ webhook: hook.id, attempt, reason }, 'webhook delivery failed')
     }
-    return { webhookId: hook.id, delivered: false, attempts: opts.attempts, reason }
+    if (attempt < opts.attempts) await new Promise((r) => setTimeout(r, opts.backoffMs * 2 ** (attempt - 1)))
   }
+  return { webhookId: hook.id, delivered: false, attempts: opts.attempts, reason }
+}
 
+export function createWebhookService(store: Store, opts: WebhookOptions) {
   return {
     async create(dir: Directory, url: string): Promise<Webhook> {
       let parsed: URL
@@ -156,7 +160,7 @@ export function createWebhookService(store: Store, opts: WebhookOptions) {
         throw new RollcallError('validation_failed', 'url must use http or https', { errors: [{ field: 'url', code: 'invalid_format', message: 'must use http or https' }] })
       const why = opts.allowPrivate ? null : literalHostReason(parsed)
       if (why) {
-        const message = `must not point at a ${why} address (${parsed.hostname}): webhooks go to public addresses unless the server sets ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1`
+        const message = `must reach a public address, and ${parsed.hostname} is ${why}; webhooks may reach private networks only if the server sets ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1`
         throw new RollcallError('validation_failed', `url ${message}`, { errors: [{ field: 'url', code: 'invalid_value', message }] })
       }
       const hook: Webhook = { id: randomUUID(), directoryId: dir.id, url: parsed.toString(), secret: `whsec_${randomBytes(24).toString('base64url')}`, createdAt: new Date().toISOString() }
@@ -174,7 +178,7 @@ export function createWebhookService(store: Store, opts: WebhookOptions) {
      * A failed delivery is logged (warn) with its reason, and so is each failed attempt.
      */
     notifyFinished(job: Job): Promise<DeliveryOutcome[]> {
-      return store.jobs.listWebhooks(job.directoryId).then((hooks) => Promise.all(hooks.map((h) => deliver(h, `import.${job.state}`, { import: viewJob(job) }))))
+      return store.jobs.listWebhooks(job.directoryId).then((hooks) => Promise.all(hooks.map((h) => deliverWebhook(h, `import.${job.state}`, { import: viewJob(job) }, opts))))
     },
   }
 }
