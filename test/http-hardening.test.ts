@@ -209,7 +209,7 @@ describeEachEngine('http hardening: headers and parser errors', (engine) => {
     expect(await r.closed).toBe(true)
   })
 
-  it('two Host headers: 400 problem+json, and the connection closes', async () => {
+  it('two Host headers, or none on HTTP/1.1: 400 problem+json, and the connection closes', async () => {
     const r = await rawRequest(h.port(), (s) => {
       s.write(`GET /api/v1/directories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nHost: evil.example\r\n\r\n`)
     })
@@ -218,6 +218,17 @@ describeEachEngine('http hardening: headers and parser errors', (engine) => {
     expectSafeHeaders(r.headers, 'double Host')
     expect(JSON.parse(r.body)).toMatchObject({ code: 'bad_request', detail: 'The request has 2 Host header fields; send exactly one' })
     expect(await r.closed).toBe(true)
+    // None, on HTTP/1.1: also a 400 problem (HTTP/1.0 may leave it out).
+    const none = await rawRequest(h.port(), (s) => {
+      s.write(`GET /api/v1/directories HTTP/1.1\r\nAuthorization: Bearer ${h.key()}\r\n\r\n`)
+    })
+    expect(none.status).toBe(400)
+    expect(none.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(JSON.parse(none.body)).toMatchObject({ code: 'bad_request', detail: 'The request has no Host header field; HTTP/1.1 requires one' })
+    const old = await rawRequest(h.port(), (s) => {
+      s.write(`GET /api/v1/directories HTTP/1.0\r\nAuthorization: Bearer ${h.key()}\r\n\r\n`)
+    })
+    expect(old.status).toBe(200)
     // One Host is fine.
     const ok = await rawRequest(h.port(), (s) => {
       s.write(`GET /api/v1/directories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nConnection: close\r\n\r\n`)
@@ -250,6 +261,15 @@ describeEachEngine('http hardening: slow bodies (idle timeout 500 ms)', (engine)
     })
     expect(r.status).toBe(408)
     expect(r.ms).toBeLessThan(2500)
+    expect(await r.closed).toBe(true)
+  })
+
+  it('a stalled chunked body gets 408 too', async () => {
+    const r = await rawRequest(h.port(), (s) => {
+      s.write(`POST /api/v1/directories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"na\r\n`)
+    })
+    expect(r.status).toBe(408)
+    expect(JSON.parse(r.body)).toMatchObject({ code: 'request_timeout' })
     expect(await r.closed).toBe(true)
   })
 

@@ -81,6 +81,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ajv: { customOptions: { coerceTypes: false } },
     // Requests Node's parser refuses (431, a malformed request line) still get problem+json.
     clientErrorHandler,
+    // A missing Host is refused by the host guard (problem+json), not by Node (an empty 400).
+    http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const webhooks = createWebhookService(store, {

@@ -63,18 +63,19 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
 }
 
 /**
- * Two Host headers make the request's target ambiguous (RFC 9112 §3.2: a server must answer 400):
- * a proxy and this server could each believe another one. Node keeps the first silently.
+ * The Host header field must be there once (RFC 9112 §3.2: otherwise a server must answer 400).
+ * Two make the target ambiguous: a proxy and this server could each believe another one, and Node
+ * silently keeps the first. None on HTTP/1.1 is refused here rather than by Node (whose bare 400
+ * has no body), so the answer is problem+json like every other one: see `requireHostHeader` in app.ts.
  */
 export function registerHostGuard(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
     const raw = request.raw.rawHeaders
     let hosts = 0
     for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts++
-    if (hosts > 1) {
-      reply.header('connection', 'close')
-      throw new RollcallError('bad_request', `The request has ${hosts} Host header fields; send exactly one`)
-    }
+    if (hosts === 1 || (hosts === 0 && request.raw.httpVersion === '1.0')) return
+    reply.header('connection', 'close')
+    throw new RollcallError('bad_request', hosts === 0 ? 'The request has no Host header field; HTTP/1.1 requires one' : `The request has ${hosts} Host header fields; send exactly one`)
   })
 }
 
@@ -100,6 +101,7 @@ export function registerBodyIdleTimeout(app: FastifyInstance, idleMs: number): v
     const stop = () => {
       clearInterval(timer)
       socket.off('close', stop)
+      req.off('end', stop)
     }
     const timer = setInterval(() => {
       if (req.complete || socket.destroyed) return stop()
@@ -127,6 +129,7 @@ export function registerBodyIdleTimeout(app: FastifyInstance, idleMs: number): v
     }, tickMs)
     timer.unref()
     socket.once('close', stop)
+    req.once('end', stop)
     done()
   })
 }
