@@ -104,8 +104,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
-  registerHostGuard(app)
   registerBodyIdleTimeout(app, config.bodyIdleTimeoutMs)
+  registerHostGuard(app)
   app.addHook('onRequest', bearerAuth(services.keys))
   registerNulGuard(app)
   registerIdempotency(app, store)
