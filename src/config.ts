@@ -31,8 +31,25 @@ export interface Config {
    * After a crash another worker resumes the job once the lease has run out.
    */
   jobLeaseMs: number
-  /** First webhook retry delay (1 s; doubling, 5 attempts in all). */
+  /** First webhook retry delay (1 s; doubling: 1, 2, 4, 8 s between the default 5 attempts). */
   webhookBackoffMs: number
+  /** Attempts per webhook delivery, the first included (5: a receiver down for half a minute still gets the news). */
+  webhookAttempts: number
+  /** Per webhook attempt, connection to end of answer (10 s: a receiver should acknowledge, not work, before answering). */
+  webhookTimeoutMs: number
+  /**
+   * Allow webhook URLs on loopback, private, link-local and other non-public addresses. Off by default:
+   * a key holder must not make the server probe its own network (SSRF, cloud metadata at 169.254.169.254).
+   * Turn it on for an on-premises receiver on a private network.
+   */
+  webhookAllowPrivate: boolean
+  /**
+   * How long a request body may go without a byte while the server waits for it (5 s) before the answer
+   * is 408 and the connection closes: a client that promises a Content-Length and stalls must not hold a
+   * connection. A slow upload that keeps sending, and a request still being worked on after its body
+   * was read, are not affected.
+   */
+  bodyIdleTimeoutMs: number
 }
 
 export class ConfigError extends Error {
@@ -55,6 +72,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
       return fallback
     }
     return n
+  }
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    if (/^(1|true|yes|on)$/i.test(raw)) return true
+    if (/^(0|false|no|off)$/i.test(raw)) return false
+    problems.push(`${name} must be 1 or 0 (true or false), got '${raw}'`)
+    return fallback
   }
   const level = (env.LOG_LEVEL ?? 'info') as Config['logLevel']
   if (!LEVELS.includes(level)) problems.push(`LOG_LEVEL must be one of ${LEVELS.join(', ')}, got '${level}'`)
@@ -81,6 +106,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     role: flags.role ?? role,
     jobLeaseMs: flags.jobLeaseMs ?? int('ROLLCALL_JOB_LEASE_MS', 30_000, 500, 3_600_000),
     webhookBackoffMs: flags.webhookBackoffMs ?? int('ROLLCALL_WEBHOOK_BACKOFF_MS', 1000, 1, 600_000),
+    webhookAttempts: flags.webhookAttempts ?? int('ROLLCALL_WEBHOOK_ATTEMPTS', 5, 1, 20),
+    webhookTimeoutMs: flags.webhookTimeoutMs ?? int('ROLLCALL_WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
+    webhookAllowPrivate: flags.webhookAllowPrivate ?? bool('ROLLCALL_WEBHOOK_ALLOW_PRIVATE', false),
+    bodyIdleTimeoutMs: flags.bodyIdleTimeoutMs ?? int('ROLLCALL_BODY_IDLE_TIMEOUT_MS', 5000, 100, 600_000),
   }
   if (problems.length) throw new ConfigError(problems)
   return Object.freeze(config)

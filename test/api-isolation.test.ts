@@ -116,7 +116,8 @@ async function apiRoutes(h: ReturnType<typeof useApp>): Promise<string[]> {
 }
 
 describeEachEngine('API isolation between tenants and keys', (engine) => {
-  const h = useApp(engine)
+  // The seeded webhook points at 127.0.0.1:9 (nothing listens): a loopback target, allowed explicitly.
+  const h = useApp(engine, { webhookAllowPrivate: true })
 
   it("a key of one tenant gets 404 for everything of another tenant, through every route, and nothing of A changes", async () => {
     const { a, dir, user, group, userBody, keyId, importId, webhookId } = await seedTenantA(h)

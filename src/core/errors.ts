@@ -34,8 +34,9 @@ export const ERROR_CATALOGUE = {
   field_not_found: { status: 404, title: 'Field definition not found' },
   key_not_found: { status: 404, title: 'API key not found' },
   route_not_found: { status: 404, title: 'No such route' },
-  // 405/406/415
+  // 405/406/408/415
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'The request did not arrive in time' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   // 409: conflicts with current state
   conflict: { status: 409, title: 'Conflict' },
@@ -49,6 +50,8 @@ export const ERROR_CATALOGUE = {
   // 422
   idempotency_key_reused: { status: 422, title: 'Idempotency-Key reused with a different request' },
   batch_failed: { status: 422, title: 'The atomic batch failed; nothing was written' },
+  // 431
+  header_fields_too_large: { status: 431, title: 'Request header fields too large' },
   // 5xx
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },

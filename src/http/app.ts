@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -13,6 +14,7 @@ import { Worker } from '../jobs/worker.js'
 import { createServices, type Services } from '../engine/services.js'
 import type { Store } from '../store/store.js'
 import { bearerAuth } from './auth.js'
+import { clientErrorHandler, registerBodyIdleTimeout, registerHostGuard } from './hardening.js'
 import { registerIdempotency } from './idempotency.js'
 import { registerNulGuard } from './nul-guard.js'
 import { createMetrics, type Metrics, registerRequestMetrics } from './metrics.js'
@@ -77,18 +79,33 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
     },
     ajv: { customOptions: { coerceTypes: false } },
+    // Requests Node's parser refuses (431, a malformed request line) still get problem+json.
+    clientErrorHandler,
+    // A missing Host is refused by the host guard (problem+json), not by Node (an empty 400).
+    http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const webhooks = createWebhookService(store, { backoffMs: config.webhookBackoffMs, attempts: 5, timeoutMs: 10_000, log: app.log })
+  const webhooks = createWebhookService(store, {
+    backoffMs: config.webhookBackoffMs,
+    attempts: config.webhookAttempts,
+    timeoutMs: config.webhookTimeoutMs,
+    allowPrivate: config.webhookAllowPrivate,
+    log: app.log,
+  })
   app.setValidatorCompiler(validatorCompiler())
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
   // JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  // Security headers on every answer (helmet's defaults: nosniff, a CSP, frame and referrer policies…),
+  // first of the hooks so that early answers (401, 404, errors) carry them too. /docs sets its own CSP.
+  await app.register(helmet, { global: true })
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  registerBodyIdleTimeout(app, config.bodyIdleTimeoutMs)
+  registerHostGuard(app)
   app.addHook('onRequest', bearerAuth(services.keys))
   registerNulGuard(app)
   registerIdempotency(app, store)

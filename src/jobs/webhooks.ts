@@ -1,4 +1,8 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
+import { lookup as dnsLookup } from 'node:dns/promises'
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { isIP, type LookupFunction } from 'node:net'
 import type { Logger } from 'pino'
 import { RollcallError } from '../core/errors.js'
 import type { Directory } from '../core/types.js'
@@ -6,6 +10,12 @@ import type { Webhook } from '../store/job-store.js'
 import type { Store } from '../store/store.js'
 import { viewJob } from './job-service.js'
 import type { Job } from './types.js'
+import { literalHostReason, nonPublicReason } from './webhook-target.js'
+
+/** Resolves a host name to all its addresses (dns.lookup with `all: true` by default; tests swap it). */
+export type Resolver = (hostname: string) => Promise<Array<{ address: string; family: number }>>
+
+const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true, verbatim: true })
 
 export interface WebhookOptions {
   /** First retry delay; each next one doubles (1 s, 2 s, 4 s, 8 s, 16 s). */
@@ -14,7 +24,92 @@ export interface WebhookOptions {
   attempts: number
   /** Per attempt. */
   timeoutMs: number
+  /** Send to loopback, private, link-local… addresses too (on-premises receivers); refused otherwise. */
+  allowPrivate: boolean
+  resolve?: Resolver
   log?: Pick<Logger, 'warn' | 'info'>
+}
+
+/** How one delivery went: `reason` says why the last attempt failed. */
+export interface DeliveryOutcome {
+  webhookId: string
+  delivered: boolean
+  attempts: number
+  reason?: string
+}
+
+/** A delivery that must not be retried: the target is not allowed. */
+class RefusedTarget extends Error {}
+
+/**
+ * One POST to a webhook URL, answered by its status, or thrown with the reason. The host is
+ * resolved once per attempt, every address it resolves to is checked, and the connection goes to
+ * those checked addresses (the lookup hands them to the socket itself), so a DNS answer that
+ * changes between the check and the connection (rebinding) cannot slip a private address through.
+ * Redirects are not followed.
+ */
+export function postOnce(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  opts: { timeoutMs: number; allowPrivate: boolean; resolve?: Resolver },
+): Promise<number> {
+  const target = new URL(url)
+  if (!opts.allowPrivate) {
+    const why = literalHostReason(target)
+    if (why) return Promise.reject(new RefusedTarget(`${target.hostname} is ${why}, not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`))
+  }
+  const resolve = opts.resolve ?? systemResolver
+  const lookup: LookupFunction = (hostname, options, callback) => {
+    resolve(hostname).then(
+      (found) => {
+        const family = options.family === 4 || options.family === 6 ? options.family : 0
+        const addresses = found.filter((a) => family === 0 || a.family === family)
+        if (addresses.length === 0) throw Object.assign(new Error(`${hostname} resolves to no address`), { code: 'ENOTFOUND' })
+        if (!opts.allowPrivate) {
+          for (const a of addresses) {
+            const why = nonPublicReason(a.address)
+            if (why) throw new RefusedTarget(`${hostname} resolves to ${a.address}, ${why}, not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`)
+          }
+        }
+        if (options.all) callback(null, addresses)
+        else callback(null, addresses[0].address, addresses[0].family)
+      },
+    ).catch((e: NodeJS.ErrnoException) => callback(e, '', 0))
+  }
+  const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname
+  const options: RequestOptions = {
+    method: 'POST',
+    host,
+    port: target.port || undefined,
+    path: `${target.pathname}${target.search}`,
+    headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+    // A fresh connection per attempt: each is looked up and checked again.
+    agent: false,
+    signal: AbortSignal.timeout(opts.timeoutMs),
+    ...(isIP(host) ? {} : { lookup }),
+    ...(target.username || target.password ? { auth: `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}` } : {}),
+  }
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest
+  return new Promise<number>((resolvePromise, reject) => {
+    const req = send(options, (res: IncomingMessage) => {
+      // The answer's body is not needed: read it off the wire (bounded by the timeout) and keep the status.
+      res.on('error', reject)
+      res.on('end', () => resolvePromise(res.statusCode ?? 0))
+      res.on('close', () => reject(new Error(`the answer (${res.statusCode}) ended early`)))
+      res.resume()
+    })
+    req.on('error', (e) => {
+      if (e instanceof RefusedTarget) reject(e)
+      else if (e.cause instanceof RefusedTarget) reject(e.cause)
+      else if (e.name === 'AbortError') reject(new Error(`no answer within ${opts.timeoutMs} ms`))
+      else reject(e)
+    })
+    req.end(body)
+  }).then((status) => {
+    if (status >= 300 && status < 400) throw new Error(`answered ${status}, a redirect; redirects are not followed`)
+    return status
+  })
 }
 
 /**
@@ -25,28 +120,34 @@ export function sign(secret: string, body: string, t = Math.floor(Date.now() / 1
   return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`
 }
 
-export function createWebhookService(store: Store, opts: WebhookOptions) {
-  async function deliver(hook: Webhook, event: string, payload: unknown): Promise<boolean> {
-    const body = JSON.stringify({ event, deliveryId: randomUUID(), ...(payload as object) })
-    for (let attempt = 1; attempt <= opts.attempts; attempt++) {
-      try {
-        const res = await fetch(hook.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'rollcall-event': event, 'rollcall-signature': sign(hook.secret, body) },
-          body,
-          signal: AbortSignal.timeout(opts.timeoutMs),
-        })
-        await res.arrayBuffer().catch(() => undefined)
-        if (res.ok) return true
-        opts.log?.warn({ webhook: hook.id, status: res.status, attempt }, 'webhook answered an error')
-      } catch (e) {
-        opts.log?.warn({ webhook: hook.id, attempt, err: (e as Error).message }, 'webhook delivery failed')
+/**
+ * Posts one event to one webhook, signed, retried with backoff on errors and error answers (a 3xx
+ * included); a refused target (a private address) is not retried. Every failed attempt is logged.
+ */
+export async function deliverWebhook(hook: Webhook, event: string, payload: unknown, opts: WebhookOptions): Promise<DeliveryOutcome> {
+  const body = JSON.stringify({ event, deliveryId: randomUUID(), ...(payload as object) })
+  let reason = ''
+  for (let attempt = 1; attempt <= opts.attempts; attempt++) {
+    try {
+      const headers = { 'content-type': 'application/json', 'rollcall-event': event, 'rollcall-signature': sign(hook.secret, body) }
+      const status = await postOnce(hook.url, headers, body, opts)
+      if (status >= 200 && status < 300) return { webhookId: hook.id, delivered: true, attempts: attempt }
+      reason = `answered ${status}`
+      opts.log?.warn({ webhook: hook.id, status, attempt }, 'webhook answered an error')
+    } catch (e) {
+      reason = (e as Error).message
+      if (e instanceof RefusedTarget) {
+        opts.log?.warn({ webhook: hook.id, attempt, reason }, 'webhook target refused; not retried')
+        return { webhookId: hook.id, delivered: false, attempts: attempt, reason }
       }
-      if (attempt < opts.attempts) await new Promise((r) => setTimeout(r, opts.backoffMs * 2 ** (attempt - 1)))
+      opts.log?.warn({ webhook: hook.id, attempt, reason }, 'webhook delivery failed')
     }
-    return false
+    if (attempt < opts.attempts) await new Promise((r) => setTimeout(r, opts.backoffMs * 2 ** (attempt - 1)))
   }
+  return { webhookId: hook.id, delivered: false, attempts: opts.attempts, reason }
+}
 
+export function createWebhookService(store: Store, opts: WebhookOptions) {
   return {
     async create(dir: Directory, url: string): Promise<Webhook> {
       let parsed: URL
@@ -57,6 +158,11 @@ export function createWebhookService(store: Store, opts: WebhookOptions) {
       }
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
         throw new RollcallError('validation_failed', 'url must use http or https', { errors: [{ field: 'url', code: 'invalid_format', message: 'must use http or https' }] })
+      const why = opts.allowPrivate ? null : literalHostReason(parsed)
+      if (why) {
+        const message = `must reach a public address, and ${parsed.hostname} is ${why}; webhooks may reach private networks only if the server sets ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1`
+        throw new RollcallError('validation_failed', `url ${message}`, { errors: [{ field: 'url', code: 'invalid_value', message }] })
+      }
       const hook: Webhook = { id: randomUUID(), directoryId: dir.id, url: parsed.toString(), secret: `whsec_${randomBytes(24).toString('base64url')}`, createdAt: new Date().toISOString() }
       await store.jobs.addWebhook(hook)
       return hook
@@ -69,9 +175,10 @@ export function createWebhookService(store: Store, opts: WebhookOptions) {
     /**
      * Posts a finished job's summary to each of its directory's webhooks, retried with backoff.
      * Deliveries run in the background and are not durable: a restart drops the retries in flight.
+     * A failed delivery is logged (warn) with its reason, and so is each failed attempt.
      */
-    notifyFinished(job: Job): Promise<boolean[]> {
-      return store.jobs.listWebhooks(job.directoryId).then((hooks) => Promise.all(hooks.map((h) => deliver(h, `import.${job.state}`, { import: viewJob(job) }))))
+    notifyFinished(job: Job): Promise<DeliveryOutcome[]> {
+      return store.jobs.listWebhooks(job.directoryId).then((hooks) => Promise.all(hooks.map((h) => deliverWebhook(h, `import.${job.state}`, { import: viewJob(job) }, opts))))
     },
   }
 }

@@ -20,7 +20,8 @@ export const webhookRoutes =
           tags: ['webhooks'],
           summary: 'Register a URL to be told when an import ends; the answer carries its signing secret, shown once',
           description:
-            'Each delivery is a POST of `{event, deliveryId, import}` with `Rollcall-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, retried with backoff (5 attempts).',
+            'Each delivery is a POST of `{event, deliveryId, import}` with `Rollcall-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, retried with backoff (5 attempts unless ROLLCALL_WEBHOOK_ATTEMPTS says otherwise). ' +
+            'The URL must reach a public address: loopback, private, link-local and other special-purpose addresses are refused (400 here when the host is such an address or `localhost`; at delivery for a name that resolves to one) unless the server sets ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1. Redirects are not followed: a 3xx answer is a failed attempt.',
           params: DirParams,
           body: Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false }),
           response: { 201: Type.Evaluate(Type.Intersect([WebhookSchema, Type.Object({ secret: Type.String() })])), ...problems },
