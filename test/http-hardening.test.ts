@@ -264,6 +264,20 @@ describeEachEngine('http hardening: slow bodies (idle timeout 500 ms)', (engine)
     expect(await r.closed).toBe(true)
   })
 
+  it('a stalled upload with an Idempotency-Key is not remembered: the retry with the same key is processed', async () => {
+    const dir = (
+      await h.app().app.inject({ method: 'POST', url: '/api/v1/directories', headers: { authorization: `Bearer ${h.key()}` }, payload: { name: 'Retry' } })
+    ).json().id as string
+    const body = 'email\nretry@x.io\n'
+    const head = (length: number) =>
+      `POST /api/v1/directories/${dir}/imports HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nContent-Type: text/csv\r\nIdempotency-Key: upload-1\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`
+    const stalled = await rawRequest(h.port(), (s) => void s.write(`${head(body.length)}email\n`))
+    expect(stalled.status).toBe(408)
+    const retry = await rawRequest(h.port(), (s) => void s.write(`${head(body.length)}${body}`))
+    expect(retry.status, retry.body).toBe(202)
+    expect(retry.headers['idempotent-replayed']).toBeUndefined()
+  })
+
   it('a stalled chunked body gets 408 too', async () => {
     const r = await rawRequest(h.port(), (s) => {
       s.write(`POST /api/v1/directories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"na\r\n`)

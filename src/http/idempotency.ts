@@ -17,8 +17,8 @@ const REPLAYED_HEADERS = ['location', 'etag']
 /**
  * `Idempotency-Key` on every mutating route: the first request with a key is processed and its
  * answer stored; the same key with the same method, path and body replays that answer; the same
- * key with anything else is a 422. A key whose request is still running answers 409; a 5xx answer
- * is not stored, so the client may retry with the same key. Records belong to the API key that
+ * key with anything else is a 422. A key whose request is still running answers 409; a 5xx or 408
+ * answer is not stored, so the client may retry with the same key. Records belong to the API key that
  * made the request.
  */
 export function registerIdempotency(app: FastifyInstance, store: Store): void {
@@ -65,7 +65,8 @@ export function registerIdempotency(app: FastifyInstance, store: Store): void {
   app.addHook('onSend', async (request, reply, payload) => {
     const key = request.idempotencyKey
     if (!key || !request.principal) return payload
-    if (reply.statusCode >= 500) await store.releaseIdempotencyKey(request.principal.keyId, key)
+    // A 5xx or a 408 (the body never arrived) is no answer to the request: the key is freed for the retry.
+    if (reply.statusCode >= 500 || reply.statusCode === 408) await store.releaseIdempotencyKey(request.principal.keyId, key)
     else
       await store.completeIdempotencyKey(request.principal.keyId, key, {
         status: reply.statusCode,
