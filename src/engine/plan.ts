@@ -1,6 +1,7 @@
 import type { FieldError } from '../core/errors.js'
 import { uuidv7 } from '../core/ids.js'
-import { isPlainObject, nulPaths } from '../core/merge.js'
+import { hasControlChar, inputProblems, metadataKeyProblems } from '../core/input-guard.js'
+import { isPlainObject } from '../core/merge.js'
 import type { RowValidator } from '../core/schema.js'
 import type { ChangeContext, FieldDefinition, MatchKey, UserRecord } from '../core/types.js'
 import { type ApplyOptions, applyPatch, blankUser, type FieldOp, type UserPatch } from '../core/user-patch.js'
@@ -30,8 +31,16 @@ export function prepareRow(row: BulkRow, index: number, validate: RowValidator):
   if (Object.keys(data).length === 0 && !row.ops && errors.length === 0) {
     errors.push({ field: '', code: 'empty_row', message: 'the row sets no field' })
   }
+  // Checked before the schema: the schema's validator walks the value, which must be sane first.
+  const unsafe = inputProblems(data)
+  if (unsafe.length) return { index, patch: null, errors: [...errors, ...unsafe] }
   errors.push(...validate(data))
-  for (const field of nulPaths(data)) errors.push({ field, code: 'invalid_character', message: 'text may not contain the NUL character (U+0000)' })
+  errors.push(...metadataKeyProblems(data.metadata))
+  for (const k of ['id', 'externalId'] as const) {
+    const v = data[k]
+    if (typeof v === 'string' && hasControlChar(v))
+      errors.push({ field: k, code: 'invalid_character', message: `'${k}' may not contain a control character (U+0000–U+001F, U+007F)` })
+  }
   return { index, patch: errors.length ? null : (data as UserPatch), ops: row.ops, errors, expectedVersion: row.expectedVersion }
 }
 

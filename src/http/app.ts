@@ -14,6 +14,7 @@ import { createServices, type Services } from '../engine/services.js'
 import type { Store } from '../store/store.js'
 import { bearerAuth } from './auth.js'
 import { registerIdempotency } from './idempotency.js'
+import { useJsonBodyParser } from './json-body.js'
 import { registerNulGuard } from './nul-guard.js'
 import { createMetrics, type Metrics, registerRequestMetrics } from './metrics.js'
 import { errorHandler, notFoundHandler } from './problem.js'
@@ -85,7 +86,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.setNotFoundHandler(notFoundHandler)
   // JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  useJsonBodyParser(app, ['application/json', 'application/merge-patch+json'])
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
