@@ -1,4 +1,4 @@
-import { isPlainObject } from '../../core/merge.js'
+import { isPlainObject, own } from '../../core/merge.js'
 import type { FieldDefinition, Group, Json, JsonObject, UserRecord } from '../../core/types.js'
 import { URN } from './scim-constants.js'
 import { scimError } from './scim-errors.js'
@@ -158,7 +158,7 @@ export function userRow(res: JsonObject, s: ScimSchemas, current: UserRecord | n
     for (const key of ENTERPRISE_KEYS) {
       const def = s.definitions.get(key)
       if (!def) continue
-      let v = ext[key] ?? null
+      let v = own(ext, key) ?? null
       if (key === 'manager' && isPlainObject(v)) v = v.value ?? null
       fields[key] = v === null ? null : coerce(def, v)
     }
@@ -166,7 +166,7 @@ export function userRow(res: JsonObject, s: ScimSchemas, current: UserRecord | n
   if (asserts(URN.fields)) {
     const ext = isPlainObject(res[URN.fields]) ? (res[URN.fields] as JsonObject) : {}
     for (const a of s.fields.attributes) {
-      const v = ext[a.name] ?? null
+      const v = own(ext, a.name) ?? null
       fields[a.name] = v === null ? null : coerce(s.definitions.get(a.name) as FieldDefinition, v)
     }
   }
