@@ -180,6 +180,17 @@ describeEachEngine('hostile input', (engine) => {
       expect.soft(r.statusCode, `${what}: ${r.body.slice(0, 300)}`).toBe(400)
       expect.soft(r.body, what).toMatch(names)
     }
+    // Where a huge number is a value to compare, it answers as such: nobody has it.
+    const ada = await admin.request('POST', `/api/v1/directories/${dir.id}/users`, { email: 'ada@x.io', fields: { score: 1 } })
+    const answered: [string, Promise<LightMyRequestResponse>, number][] = [
+      ['native fields.score', admin.request('GET', `/api/v1/directories/${dir.id}/users?fields.score=${huge}`), 200],
+      ['native If-Match', admin.request('PATCH', `/api/v1/directories/${dir.id}/users/${ada.json().id}`, { firstName: 'A' }, { 'if-match': `W/"${huge}"` }), 412],
+      ['returning xp', key.request('POST', '/returning/apis/v1/users/filter', `{"filter":{"score":{"gte":${huge}}}}`, { 'content-type': 'application/json' }), 200],
+    ]
+    for (const [what, res, status] of answered) {
+      const r = await res
+      expect.soft(r.statusCode, `${what}: ${r.body.slice(0, 300)}`).toBe(status)
+    }
     // The longest filter a client may send, one long chain of `or`, is answered.
     const chain = await key.request('POST', '/scim/v2/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: Array.from({ length: 1_100 }, () => 'id pr').join(' or ') })
     expect(chain.statusCode, chain.body.slice(0, 300)).toBe(200)
@@ -348,6 +359,14 @@ describeEachEngine('hostile input', (engine) => {
     const d = await admin.request('PATCH', `/api/v1/directories/${dir.id}`, { externalId: 'x\ny' })
     expect(d.statusCode).toBe(400)
     expect(d.json().errors).toContainEqual(expect.objectContaining({ field: 'externalId', code: 'invalid_character' }))
+    const group = await admin.request('POST', `${base}/groups`, { name: 'G', externalId: 'g\n1' })
+    expect(group.statusCode).toBe(400)
+    expect(group.json().errors).toContainEqual(expect.objectContaining({ field: 'externalId', code: 'invalid_character' }))
+    const scimKey = await admin.newKey(['write'], [dir.id])
+    const scimGroup = await scimKey.request('POST', '/scim/v2/Groups', JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G', externalId: 'g\u00071' }), { 'content-type': 'application/scim+json' })
+    expect(scimGroup.statusCode, scimGroup.body).toBe(400)
+    expect(scimGroup.json().detail).toMatch(/externalId.*control character/)
+    expect((await admin.request('GET', `${base}/groups`)).json().data).toEqual([])
     expect(await snapshot(admin, base)).toEqual(before)
     // A userId with a character the old key pattern skipped (U+2028) is in the result map.
     const ok = await velt.send(JSON.stringify({ data: { organizationId: 'hostile', users: [{ userId: 'u\u20281', name: 'Ada' }] } }))

@@ -25,7 +25,12 @@ const CONTROL = /[\u0000-\u001f\u007f]/
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 export const hasControlChar = (s: string): boolean => CONTROL.test(s)
-export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s)
+/** A quick first look: text without NUL or any surrogate (almost all text) needs no closer one. */
+// eslint-disable-next-line no-control-regex
+const SUSPECT = /[\u0000\uD800-\uDFFF]/
+const wellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed
+/** Node 20 has String.prototype.isWellFormed (native, fast); the regex is the fallback. */
+export const hasLoneSurrogate: (s: string) => boolean = wellFormed ? (s) => !wellFormed.call(s) : (s) => LONE_SURROGATE.test(s)
 
 /** A key as it appears in a path: printable, so a message names it visibly (`role\n`). */
 export function showKey(k: string): string {
@@ -44,8 +49,46 @@ function isDataObject(v: unknown): v is Record<string, unknown> {
 
 const join = (path: string, k: string | number): string => (path ? `${path}.${typeof k === 'number' ? k : showKey(k)}` : typeof k === 'number' ? String(k) : showKey(k))
 
+/**
+ * Whether a value holds anything inputProblems reports, without building a path: the common case
+ * (nothing wrong) costs one allocation-free pass. `depthOnly`: nesting alone.
+ */
+function anyProblem(value: unknown, max: number, depthOnly: boolean): boolean {
+  const values: unknown[] = [value]
+  const depths: number[] = [1]
+  while (values.length) {
+    const v = values.pop()
+    const depth = depths.pop() as number
+    if (typeof v === 'string') {
+      if (!depthOnly && SUSPECT.test(v) && (v.includes('\u0000') || hasLoneSurrogate(v))) return true
+      continue
+    }
+    if (typeof v === 'number') {
+      if (!depthOnly && !Number.isFinite(v)) return true
+      continue
+    }
+    if (Array.isArray(v)) {
+      if (depth > max) return true
+      for (let i = 0; i < v.length; i++) {
+        values.push(v[i])
+        depths.push(depth + 1)
+      }
+    } else if (isDataObject(v)) {
+      if (depth > max) return true
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue
+        if (!depthOnly && (FORBIDDEN_KEYS.has(k) || (SUSPECT.test(k) && (k.includes('\u0000') || hasLoneSurrogate(k))))) return true
+        values.push(v[k])
+        depths.push(depth + 1)
+      }
+    }
+  }
+  return false
+}
+
 /** The first container nested deeper than `max` levels, as a path ('' for the value itself), or null. Iterative. */
 export function tooDeepAt(value: unknown, max = MAX_JSON_DEPTH): string | null {
+  if (!anyProblem(value, max, true)) return null
   const stack: [unknown, number, string][] = [[value, 1, '']]
   while (stack.length) {
     const [v, depth, path] = stack.pop() as [unknown, number, string]
@@ -71,6 +114,7 @@ export interface GuardOptions {
  */
 export function inputProblems(value: unknown, opts: GuardOptions = {}): FieldError[] {
   const max = opts.max ?? MAX_JSON_DEPTH
+  if (!anyProblem(value, max, false)) return []
   const out: FieldError[] = []
   const stack: [unknown, number, string][] = [[value, 1, opts.prefix ?? '']]
   while (stack.length && out.length < MAX_PROBLEMS) {
