@@ -36,7 +36,9 @@ export const hasLoneSurrogate: (s: string) => boolean = wellFormed ? (s) => !wel
 export function showKey(k: string): string {
   if (!hasControlChar(k) && !hasLoneSurrogate(k)) return k
   // JSON escapes control characters and lone surrogates (and quotes); drop its surrounding quotes.
-  return JSON.stringify(k).slice(1, -1)
+  return JSON.stringify(k)
+    .slice(1, -1)
+    .replace(/\u007f/g, '\\u007f')
 }
 
 /** Objects as JSON.parse and the query parser make them; anything else (a stream, a Buffer) is not walked. */
