@@ -29,8 +29,8 @@ describe('input guard', () => {
     ])
     const proto = JSON.parse('{"metadata":{"__proto__":{"admin":true}},"__proto__":1}') as unknown
     expect(inputProblems(proto)).toEqual([
-      { field: 'metadata.__proto__', code: 'forbidden_key', message: "metadata key '__proto__' is not allowed" },
       { field: '__proto__', code: 'forbidden_key', message: "the key '__proto__' is not allowed" },
+      { field: 'metadata.__proto__', code: 'forbidden_key', message: "metadata key '__proto__' is not allowed" },
     ])
     expect(inputProblems({ q: 'a\u0000b' }, { prefix: 'query' })).toEqual([expect.objectContaining({ field: 'query.q' })])
   })
