@@ -140,11 +140,10 @@ export function toFieldError(e: ErrorObject): FieldError {
       return { field: path, code: 'invalid_format', message: `must match the pattern ${String(p.pattern)}` }
     case 'maximum':
     case 'minimum':
-      return {
-        field: path,
-        code: 'out_of_range',
-        message: `must be ${e.keyword === 'maximum' ? 'at most' : 'at least'} ${String(p.limit)}${Math.abs(Number(p.limit)) === Number.MAX_SAFE_INTEGER ? ' (an integer beyond 2^53-1 cannot be kept exactly)' : ''}`,
-      }
+      // The bounds of an integer field (other bounds keep Ajv's own message).
+      if (Math.abs(Number(p.limit)) === Number.MAX_SAFE_INTEGER)
+        return { field: path, code: 'out_of_range', message: `must be ${e.keyword === 'maximum' ? 'at most' : 'at least'} ${String(p.limit)}: an integer beyond 2^53-1 cannot be kept exactly` }
+      return { field: path, code: 'invalid', message: e.message ?? 'is invalid' }
     case 'format': {
       const what: Record<string, string> = {
         email: 'a valid email address',
