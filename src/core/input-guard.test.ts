@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { inputProblems, MAX_JSON_DEPTH, metadataKeyProblems, tooDeepAt } from './input-guard.js'
+import { inexactIntegers, inexactNumberProblems, inputProblems, MAX_JSON_DEPTH, metadataKeyProblems, tooDeepAt } from './input-guard.js'
 import { jsonEqual, mergePatch, nulPaths } from './merge.js'
 import type { Json } from './types.js'
 
@@ -37,6 +37,20 @@ describe('input guard', () => {
 
   it('metadata keys with control characters are named visibly, at any depth', () => {
     expect(metadataKeyProblems({ 'role\n': 1, a: [{ 'b\u007f': 2 }], fine: { 'c d': 3 } }).map((p) => p.field)).toEqual(['metadata.role\\n', 'metadata.a.0.b\\u007f'])
+  })
+})
+
+describe('inexact integer literals', () => {
+  it('are found in the text, outside strings, fractions and exponents', () => {
+    expect(inexactIntegers('{"a":9007199254740993}')).toEqual(new Set([9007199254740992]))
+    expect(inexactIntegers('[-12345678901234567891,1]')).toEqual(new Set([-12345678901234567000]))
+    expect(inexactIntegers('{"a":9007199254740992,"b":-9007199254740991,"c":1e21}')).toBeNull()
+    expect(inexactIntegers('{"s":"12345678901234567890","t":"a\\"12345678901234567890"}')).toBeNull()
+    expect(inexactIntegers('[0.12345678901234567890,1.5e12345678901234567,1e-12345678901234567]')).toBeNull()
+    const value = JSON.parse('{"a":[1,{"b":9007199254740993}]}') as unknown
+    expect(inexactNumberProblems(value, inexactIntegers('{"a":[1,{"b":9007199254740993}]}') as Set<number>)).toEqual([
+      expect.objectContaining({ field: 'a.1.b', code: 'out_of_range' }),
+    ])
   })
 })
 

@@ -181,3 +181,40 @@ export function metadataKeyProblems(metadata: unknown, prefix = 'metadata'): Fie
  */
 export const MAX_OFFSET = 2_147_483_647
 export const MAX_INT32 = 2_147_483_647
+
+/**
+ * The integer literals of a JSON text that no double holds exactly (`9007199254740993` parses as
+ * `…992`): JSON.parse rounds them silently, so they are found in the text itself. A cheap test
+ * first: most texts have no run of 16 digits. Strings are skipped; fractions and exponents are
+ * floating point by nature and not checked.
+ */
+export function inexactIntegers(text: string): Set<number> | null {
+  if (!/\d{16}/.test(text)) return null
+  const found = new Set<number>()
+  for (const m of text.matchAll(/"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])(-?\d{16,})(?![.\deE])/g)) {
+    const literal = m[1]
+    if (literal === undefined) continue
+    const n = Number(literal)
+    if (BigInt(literal) !== BigInt(n)) found.add(n)
+  }
+  return found.size ? found : null
+}
+
+/** The paths of the numbers of a parsed value that came from inexact literals (see inexactIntegers). Iterative. */
+export function inexactNumberProblems(value: unknown, inexact: ReadonlySet<number>, prefix = ''): FieldError[] {
+  const out: FieldError[] = []
+  const stack: [unknown, string][] = [[value, prefix]]
+  while (stack.length && out.length < MAX_PROBLEMS) {
+    const [v, path] = stack.pop() as [unknown, string]
+    if (typeof v === 'number') {
+      if (inexact.has(v))
+        out.push({ field: path, code: 'out_of_range', message: `the integer is beyond ±(2^53-1): a JSON number cannot be kept exactly there (it would read as ${v}); send it as a string` })
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], join(path, i)])
+    } else if (isDataObject(v)) {
+      const keys = Object.keys(v)
+      for (let i = keys.length - 1; i >= 0; i--) stack.push([v[keys[i]], join(path, keys[i])])
+    }
+  }
+  return out
+}

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { RollcallError } from '../core/errors.js'
-import { MAX_JSON_DEPTH, tooDeepAt } from '../core/input-guard.js'
+import { errors, RollcallError } from '../core/errors.js'
+import { inexactIntegers, inexactNumberProblems, MAX_JSON_DEPTH, tooDeepAt } from '../core/input-guard.js'
 
 /**
  * The one JSON body parser (application/json, application/merge-patch+json, application/scim+json):
@@ -8,7 +8,9 @@ import { MAX_JSON_DEPTH, tooDeepAt } from '../core/input-guard.js'
  * - the bytes must be UTF-8: a stray byte is refused, not turned into U+FFFD and stored;
  * - plain `JSON.parse`: it defines `__proto__` as an own key (never the prototype), so a key the
  *   client sent reaches validation, which names it, instead of a misleading "not valid JSON";
- * - nesting is capped at MAX_JSON_DEPTH, before any hook or handler walks the value.
+ * - nesting is capped at MAX_JSON_DEPTH, before any hook or handler walks the value;
+ * - an integer literal no double holds (`9007199254740993` would become `…992`) is refused with its
+ *   path, for the whole request: only the text shows it, and later stages see the rounded value.
  *
  * Values JSON.parse cannot keep (`1e400` → Infinity, lone surrogates, NUL) are refused later, with
  * their path, by the body guard (or per row by the engine, for routes whose rows stand alone).
@@ -41,6 +43,11 @@ export function parseJsonBody(body: Buffer | string): unknown {
     throw new RollcallError('bad_request', `The body is ${message} (at ${shorten(deep) || 'the top'})`, {
       errors: [{ field: shorten(deep), code: 'too_deep', message }],
     })
+  }
+  const inexact = inexactIntegers(text)
+  if (inexact) {
+    const problems = inexactNumberProblems(value, inexact)
+    if (problems.length) throw errors.validation(problems)
   }
   return value
 }
