@@ -148,6 +148,8 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
         case 'field': {
           const v = convert(cell, t.type)
           if (v === undefined) errors.push({ field: `fields.${t.key}`, code: 'invalid_json', message: `'${cell.slice(0, 40)}' is not valid JSON` })
+          else if (typeof v === 'number' && inexactInteger(cell.trim(), v))
+            errors.push({ field: `fields.${t.key}`, code: 'out_of_range', message: `'${cell.trim().slice(0, 40)}' is beyond ±(2^53-1): a number cannot hold it exactly (it would read as ${v})` })
           else ((data.fields ??= {}) as JsonObject)[t.key] = v
         }
       }
@@ -155,6 +157,9 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
     return ops ? { data, errors, ops } : { data, errors }
   }
 }
+
+/** An integer cell that its number does not hold exactly (`9007199254740993` → `…992`). */
+const inexactInteger = (cell: string, n: number): boolean => /^-?\d{16,}$/.test(cell) && BigInt(cell) !== BigInt(n)
 
 /** A cell as its field's type; a cell that does not convert stays text, so validation names the rule it breaks. */
 function convert(cell: string, type: FieldType): JsonObject[string] | undefined {
