@@ -423,6 +423,19 @@ describeEachEngine('hostile input', (engine) => {
     expect(patch.json().metadata).toEqual({ prototype: 2, toString: 'text', valueOf: 3 })
   })
 
+  it("a revert restores a metadata key named like an Object property ('constructor') without a false conflict", async () => {
+    const { admin, dir, base } = await setup(h)
+    await admin.request('POST', `${base}/users/bulk`, { rows: [{ email: 'a@x.io', metadata: { constructor: 'c', toString: 't' } }] })
+    const job = await waitForJob(admin, (await upload(admin, dir.id, 'email,metadata.constructor\na@x.io,\n', 'text/csv', 'emptyMeans=null')).id)
+    expect(job.counts).toMatchObject({ updated: 1 })
+    const byEmail = async () => (await admin.request('GET', `${base}/users?email=a@x.io`)).json().data[0]
+    expect((await byEmail()).metadata).toEqual({ toString: 't' })
+    expect((await admin.request('POST', `/api/v1/imports/${job.id}/revert`)).statusCode).toBe(202)
+    const done = await waitForJob(admin, job.id)
+    expect((done as unknown as { revert: unknown }).revert).toMatchObject({ restored: 1, conflicts: 0 })
+    expect((await byEmail()).metadata).toEqual({ constructor: 'c', toString: 't' })
+  })
+
   it("a '__proto__' CSV column with unmapped=metadata fails its rows by name instead of vanishing", async () => {
     const { admin, dir, base } = await setup(h)
     const job = await waitForJob(admin, (await upload(admin, dir.id, 'email,__proto__,constructor\na@x.io,x,y\nb@x.io,,z\n', 'text/csv', 'unmapped=metadata')).id)
