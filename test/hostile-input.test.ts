@@ -436,6 +436,24 @@ describeEachEngine('hostile input', (engine) => {
     expect((await byEmail()).metadata).toEqual({ constructor: 'c', toString: 't' })
   })
 
+  it('custom fields named like Object members (toString, valueOf, hasOwnProperty) are ordinary fields through the doors and the export', async () => {
+    const admin = await h.client()
+    const dir = (await admin.request('POST', '/api/v1/directories', { name: 'Members' })).json().id as string
+    for (const field of [{ key: 'hasOwnProperty', type: 'integer' }, { key: 'toString', type: 'string', unique: true }, { key: 'valueOf', type: 'boolean' }])
+      expect((await admin.request('POST', `/api/v1/directories/${dir}/fields`, field)).statusCode).toBe(201)
+    const a = await admin.request('POST', `/api/v1/directories/${dir}/users`, { email: 'a@x.io', username: 'a', fields: { hasOwnProperty: 5 } })
+    expect(a.statusCode, a.body).toBe(201)
+    expect(a.json().fields).toEqual({ hasOwnProperty: 5 })
+    const b = await admin.request('POST', `/api/v1/directories/${dir}/users/bulk`, { rows: [{ email: 'b@x.io', username: 'b' }, { email: 'c@x.io', fields: { valueOf: true } }] })
+    expect(b.json().results.map((r: { status: string }) => r.status)).toEqual(['created', 'created'])
+    const key = await admin.newKey(['write'], [dir])
+    const scim = await key.request('GET', `/scim/v2/Users?filter=${encodeURIComponent('userName eq "b"')}`)
+    expect(scim.statusCode, scim.body).toBe(200)
+    expect(scim.json().Resources[0].schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:User'])
+    const csv = (await admin.request('GET', `/api/v1/directories/${dir}/export?format=csv`)).body
+    expect(csv).not.toMatch(/native code|function/)
+  })
+
   it("a '__proto__' CSV column with unmapped=metadata fails its rows by name instead of vanishing", async () => {
     const { admin, dir, base } = await setup(h)
     const job = await waitForJob(admin, (await upload(admin, dir.id, 'email,__proto__,constructor\na@x.io,x,y\nb@x.io,,z\n', 'text/csv', 'unmapped=metadata')).id)

@@ -82,7 +82,8 @@ export function rowJsonSchema(stored: readonly FieldDefinition[]): JsonSchema {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, verbose: true })
+// ownProperties: a custom field may be called `toString`; only the row's own keys are its values.
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, verbose: true, ownProperties: true })
 addFormats(ajv, ['email', 'uri', 'date', 'date-time', 'uuid'])
 
 const cache = new Map<string, ValidateFunction>()

@@ -60,11 +60,16 @@ export function userResource(u: UserRecord, s: ScimSchemas, base: string, groups
   const one = (value: string | null): Json => (value === null ? [] : [{ value, type: WORK, primary: true }])
   const enterprise: JsonObject = {}
   for (const key of ENTERPRISE_KEYS) {
-    if (!s.definitions.has(key) || !present(u.fields[key])) continue
-    enterprise[key] = key === 'manager' ? { value: u.fields[key] as Json } : (u.fields[key] as Json)
+    const v = own(u.fields, key)
+    if (!s.definitions.has(key) || !present(v)) continue
+    enterprise[key] = key === 'manager' ? { value: v as Json } : (v as Json)
   }
   const fields: JsonObject = {}
-  for (const a of s.fields.attributes) if (u.fields[a.name] !== undefined) fields[a.name] = u.fields[a.name] as Json
+  for (const a of s.fields.attributes) {
+    // Own keys only: a custom field may be called `toString`.
+    const v = own(u.fields, a.name)
+    if (v !== undefined) fields[a.name] = v
+  }
   const schemas: Json[] = [URN.user]
   if (Object.keys(enterprise).length) schemas.push(URN.enterprise)
   if (Object.keys(fields).length) schemas.push(URN.fields)
