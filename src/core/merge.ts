@@ -1,37 +1,60 @@
+import { RollcallError } from './errors.js'
+import { MAX_JSON_DEPTH } from './input-guard.js'
 import type { Json, JsonObject } from './types.js'
 
 export const isPlainObject = (v: unknown): v is JsonObject =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
+/** `obj[key]` if `obj` has it as its own property: a client's `constructor` is not Object's. */
+export const own = <T>(obj: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(obj, key) ? obj[key] : undefined)
+
+/**
+ * Sets an own property whatever the key: `obj[key] = v` with key `__proto__` would replace the
+ * prototype instead (and the key would vanish), so client keys are defined, never assigned.
+ */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true })
+}
+
 /**
  * RFC 7396 JSON Merge Patch: objects merge recursively, `null` deletes a key, anything else
- * replaces. Returns a new value; neither input is modified.
+ * replaces. Returns a new value; neither input is modified. Input is depth-checked before it gets
+ * here (MAX_JSON_DEPTH); the recursion refuses anything deeper rather than overflow the stack.
  */
-export function mergePatch(target: Json | undefined, patch: Json): Json {
+export function mergePatch(target: Json | undefined, patch: Json, depth = 1): Json {
   if (!isPlainObject(patch)) return patch
-  const out: JsonObject = isPlainObject(target) ? { ...target } : {}
+  if (depth > MAX_JSON_DEPTH + 1) throw new RollcallError('bad_request', `The value is nested deeper than ${MAX_JSON_DEPTH} levels`)
+  const out: JsonObject = {}
+  if (isPlainObject(target)) for (const key of Object.keys(target)) setOwn(out, key, target[key])
   for (const key of Object.keys(patch)) {
     const value = patch[key]
     if (value === null) delete out[key]
-    else out[key] = mergePatch(out[key], value)
+    else setOwn(out, key, mergePatch(Object.hasOwn(out, key) ? out[key] : undefined, value, depth + 1))
   }
   return out
 }
 
-/** Deep equality of JSON values; key order does not matter. */
-export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
-  if (a === b) return true
-  if (a === null || b === null || a === undefined || b === undefined) return false
-  if (typeof a !== 'object' || typeof b !== 'object') return false
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false
-    return true
+/** Deep equality of JSON values; key order does not matter. Iterative: no depth can overflow it. */
+export function jsonEqual(x: Json | undefined, y: Json | undefined): boolean {
+  const stack: [Json | undefined, Json | undefined][] = [[x, y]]
+  while (stack.length) {
+    const [a, b] = stack.pop() as [Json | undefined, Json | undefined]
+    if (a === b) continue
+    if (a === null || b === null || a === undefined || b === undefined) return false
+    if (typeof a !== 'object' || typeof b !== 'object') return false
+    if (Array.isArray(a)) {
+      if (!Array.isArray(b) || a.length !== b.length) return false
+      for (let i = 0; i < a.length; i++) stack.push([a[i], b[i]])
+      continue
+    }
+    if (Array.isArray(b)) return false
+    const ak = Object.keys(a)
+    if (ak.length !== Object.keys(b).length) return false
+    for (const k of ak) {
+      if (!Object.hasOwn(b, k)) return false
+      stack.push([a[k], b[k]])
+    }
   }
-  if (Array.isArray(b)) return false
-  const ak = Object.keys(a)
-  if (ak.length !== Object.keys(b).length) return false
-  for (const k of ak) if (!Object.hasOwn(b, k) || !jsonEqual(a[k], b[k])) return false
   return true
 }
 
@@ -40,12 +63,25 @@ export function containsNul(v: unknown): boolean {
   return nulPaths(v).length > 0
 }
 
-/** Dotted paths of the strings (or keys) inside a value that hold a NUL character ('' for the value itself). */
+/** Dotted paths of the strings (or keys) inside a value that hold a NUL character ('' for the value itself). Iterative. */
 export function nulPaths(v: unknown, path = ''): string[] {
-  const join = (k: string | number) => (path ? `${path}.${k}` : String(k))
-  if (typeof v === 'string') return v.includes('\u0000') ? [path] : []
-  if (Array.isArray(v)) return v.flatMap((x, i) => nulPaths(x, join(i)))
-  if (isPlainObject(v))
-    return Object.keys(v).flatMap((k) => (k.includes('\u0000') ? [join(k.split('\u0000').join('\\0'))] : nulPaths(v[k], join(k))))
-  return []
+  const out: string[] = []
+  const stack: [unknown, string][] = [[v, path]]
+  while (stack.length) {
+    const [x, at] = stack.pop() as [unknown, string]
+    const join = (k: string | number) => (at ? `${at}.${k}` : String(k))
+    if (typeof x === 'string') {
+      if (x.includes('\u0000')) out.push(at)
+    } else if (Array.isArray(x)) {
+      for (let i = x.length - 1; i >= 0; i--) stack.push([x[i], join(i)])
+    } else if (isPlainObject(x)) {
+      const keys = Object.keys(x)
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const k = keys[i]
+        if (k.includes('\u0000')) out.push(join(k.split('\u0000').join('\\0')))
+        else stack.push([x[k], join(k)])
+      }
+    }
+  }
+  return out
 }

@@ -7,6 +7,9 @@ import type { FieldDefinition } from './types.js'
 
 type JsonSchema = Record<string, unknown>
 
+/** JSON Schema pattern of text without control characters (U+0000–U+001F, U+007F): ids and keys. */
+export const NO_CONTROL_PATTERN = '^[^\\u0000-\\u001f\\u007f]*$'
+
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives wrapped.
 type AddFormats = (ajv: Ajv, formats: string[]) => Ajv
 const addFormats: AddFormats =
@@ -41,7 +44,8 @@ function valueSchema(f: FieldDefinition): JsonSchema {
     case 'number':
       return { ...s, type: ['number', 'null'] }
     case 'integer':
-      return { ...s, type: ['integer', 'null'] }
+      // Beyond 2^53-1 a JSON number is no longer exact (9007199254740993 parses as …992): refused, not rounded.
+      return { ...s, type: ['integer', 'null'], minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }
     case 'boolean':
       return { ...s, type: ['boolean', 'null'] }
     case 'json':
@@ -78,7 +82,8 @@ export function rowJsonSchema(stored: readonly FieldDefinition[]): JsonSchema {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, verbose: true })
+// ownProperties: a custom field may be called `toString`; only the row's own keys are its values.
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, verbose: true, ownProperties: true })
 addFormats(ajv, ['email', 'uri', 'date', 'date-time', 'uuid'])
 
 const cache = new Map<string, ValidateFunction>()
@@ -132,7 +137,14 @@ export function toFieldError(e: ErrorObject): FieldError {
     case 'minLength':
       return { field: path, code: 'too_short', message: `must be at least ${String(p.limit)} characters` }
     case 'pattern':
+      if (p.pattern === NO_CONTROL_PATTERN) return { field: path, code: 'invalid_character', message: 'may not contain a control character (U+0000–U+001F, U+007F)' }
       return { field: path, code: 'invalid_format', message: `must match the pattern ${String(p.pattern)}` }
+    case 'maximum':
+    case 'minimum':
+      // The bounds of an integer field (other bounds keep Ajv's own message).
+      if (Math.abs(Number(p.limit)) === Number.MAX_SAFE_INTEGER)
+        return { field: path, code: 'out_of_range', message: `must be ${e.keyword === 'maximum' ? 'at most' : 'at least'} ${String(p.limit)}: an integer beyond 2^53-1 cannot be kept exactly` }
+      return { field: path, code: 'invalid', message: e.message ?? 'is invalid' }
     case 'format': {
       const what: Record<string, string> = {
         email: 'a valid email address',

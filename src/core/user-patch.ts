@@ -1,5 +1,5 @@
 import type { FieldError } from './errors.js'
-import { isPlainObject, jsonEqual, mergePatch } from './merge.js'
+import { isPlainObject, jsonEqual, mergePatch, setOwn } from './merge.js'
 import type { ChangeSet, FieldDefinition, Json, JsonObject, UserRecord, WritableField } from './types.js'
 import { WRITABLE_FIELDS } from './types.js'
 
@@ -93,16 +93,23 @@ export function applyPatch(
   if (patch.fields !== undefined || opts.ops) {
     const next: JsonObject = { ...before.fields }
     for (const [key, value] of Object.entries(patch.fields ?? {})) {
-      const op = opts.ops?.[key]
+      // Own properties only: a field may be called `constructor`, which every object inherits.
+      const op = opts.ops && Object.hasOwn(opts.ops, key) ? opts.ops[key] : undefined
       if (op && value !== null) {
-        const current = next[key] ?? 0
+        const current = Object.hasOwn(next, key) ? next[key] : 0
         if (typeof current !== 'number' || typeof value !== 'number') {
           errors.push({ field: `fields.${key}`, code: 'invalid_operation', message: `'${op}' needs a numeric field and operand` })
           continue
         }
-        next[key] = op === 'add' ? current + value : current - value
+        const result = op === 'add' ? current + value : current - value
+        const integer = definitions.some((d) => !d.builtIn && d.key === key && d.type === 'integer')
+        if (!Number.isFinite(result) || (integer && !Number.isSafeInteger(result))) {
+          errors.push({ field: `fields.${key}`, code: 'out_of_range', message: `'${op}' gives ${result}, beyond what the field can hold exactly (±${Number.MAX_SAFE_INTEGER})` })
+          continue
+        }
+        setOwn(next, key, result)
       } else if (value === null) delete next[key]
-      else next[key] = value
+      else setOwn(next, key, value)
     }
     after.fields = next
     diffObject('fields', before.fields, after.fields, changes)
@@ -110,7 +117,7 @@ export function applyPatch(
 
   for (const def of definitions) {
     if (!def.required) continue
-    const value = def.builtIn ? after[def.key as WritableField] : after.fields[def.key]
+    const value = def.builtIn ? after[def.key as WritableField] : Object.hasOwn(after.fields, def.key) ? after.fields[def.key] : undefined
     if (value === null || value === undefined || value === '') {
       const field = def.builtIn ? def.key : `fields.${def.key}`
       errors.push({ field, code: 'required', message: `'${field}' is required` })

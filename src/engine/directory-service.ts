@@ -1,4 +1,5 @@
 import { errors, RollcallError } from '../core/errors.js'
+import { hasControlChar } from '../core/input-guard.js'
 import { BUILT_IN_KEYS, definitionOf, effectiveFields, FIELD_KEY_PATTERN, RESERVED_FIELD_KEYS, withNeededFields } from '../core/fields.js'
 import { canSeeDirectory, type Principal } from '../core/keys.js'
 import { rowJsonSchema } from '../core/schema.js'
@@ -15,6 +16,12 @@ const STRINGY: ReadonlySet<FieldType> = new Set(['string', 'email', 'url', 'phon
 const UNIQUE_TYPES: ReadonlySet<FieldType> = new Set(['string', 'email', 'url', 'phone', 'integer', 'country', 'enum', 'date'])
 
 /** Directories and their field schemas, always seen through a principal: nothing crosses tenants. */
+/** A directory's externalId is an id: no control characters (every door's schema says so too). */
+function checkExternalId(externalId: string | null | undefined): void {
+  if (externalId && hasControlChar(externalId))
+    throw errors.validation([{ field: 'externalId', code: 'invalid_character', message: "'externalId' may not contain a control character (U+0000–U+001F, U+007F)" }])
+}
+
 export function createDirectoryService(store: Store) {
   async function resolve(p: Principal, ref: string): Promise<Directory> {
     const dir = await store.getDirectory(p.tenantId, ref)
@@ -61,6 +68,7 @@ export function createDirectoryService(store: Store) {
 
     async create(p: Principal, input: { name: string; externalId?: string | null }): Promise<Directory> {
       if (p.directories !== null) throw new RollcallError('forbidden', 'A key limited to some directories cannot create directories')
+      checkExternalId(input.externalId)
       try {
         return await store.createDirectory(p.tenantId, { name: input.name, externalId: input.externalId ?? null })
       } catch (e) {
@@ -73,6 +81,7 @@ export function createDirectoryService(store: Store) {
 
     async update(p: Principal, ref: string, patch: { name?: string; externalId?: string | null }): Promise<Directory> {
       const dir = await resolve(p, ref)
+      checkExternalId(patch.externalId)
       try {
         return (await store.updateDirectory(p.tenantId, dir.id, patch, new Date().toISOString())) as Directory
       } catch (e) {

@@ -1,4 +1,5 @@
 import { errors, RollcallError } from '../core/errors.js'
+import { hasControlChar } from '../core/input-guard.js'
 import type { Directory, Group } from '../core/types.js'
 import { UniqueViolation } from '../store/base-store.js'
 import type { Store } from '../store/store.js'
@@ -20,6 +21,8 @@ export function createGroupService(store: Store) {
     ofUser: (dir: Directory, userId: string) => store.groupsOfUser(dir.id, userId),
 
     async create(dir: Directory, input: { name: string; kind?: string; externalId?: string | null }): Promise<Group> {
+      if (input.externalId && hasControlChar(input.externalId))
+        throw errors.validation([{ field: 'externalId', code: 'invalid_character', message: "'externalId' may not contain a control character (U+0000–U+001F, U+007F)" }])
       try {
         return await store.createGroup(dir.id, { name: input.name, kind: input.kind ?? 'group', externalId: input.externalId ?? null })
       } catch (e) {

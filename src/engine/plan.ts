@@ -1,6 +1,7 @@
 import type { FieldError } from '../core/errors.js'
 import { uuidv7 } from '../core/ids.js'
-import { isPlainObject, nulPaths } from '../core/merge.js'
+import { hasControlChar, inputProblems, metadataKeyProblems } from '../core/input-guard.js'
+import { isPlainObject, own } from '../core/merge.js'
 import type { RowValidator } from '../core/schema.js'
 import type { ChangeContext, FieldDefinition, MatchKey, UserRecord } from '../core/types.js'
 import { type ApplyOptions, applyPatch, blankUser, type FieldOp, type UserPatch } from '../core/user-patch.js'
@@ -30,8 +31,16 @@ export function prepareRow(row: BulkRow, index: number, validate: RowValidator):
   if (Object.keys(data).length === 0 && !row.ops && errors.length === 0) {
     errors.push({ field: '', code: 'empty_row', message: 'the row sets no field' })
   }
+  // Checked before the schema: the schema's validator walks the value, which must be sane first.
+  const unsafe = inputProblems(data)
+  if (unsafe.length) return { index, patch: null, errors: [...errors, ...unsafe] }
   errors.push(...validate(data))
-  for (const field of nulPaths(data)) errors.push({ field, code: 'invalid_character', message: 'text may not contain the NUL character (U+0000)' })
+  errors.push(...metadataKeyProblems(data.metadata))
+  for (const k of ['id', 'externalId'] as const) {
+    const v = data[k]
+    if (typeof v === 'string' && hasControlChar(v))
+      errors.push({ field: k, code: 'invalid_character', message: `'${k}' may not contain a control character (U+0000–U+001F, U+007F)` })
+  }
   return { index, patch: errors.length ? null : (data as UserPatch), ops: row.ops, errors, expectedVersion: row.expectedVersion }
 }
 
@@ -113,11 +122,11 @@ class BatchState {
     const old = this.byId.get(u.id)
     if (old) {
       for (const k of ['externalId', 'email', 'username'] as const) if (old[k] != null) this.keys[k].delete(this.norm(k, old[k]))
-      for (const [k, m] of this.custom) if (old.fields[k] != null) m.delete(JSON.stringify(old.fields[k]))
+      for (const [k, m] of this.custom) if (own(old.fields, k) != null) m.delete(JSON.stringify(old.fields[k]))
     }
     this.byId.set(u.id, u)
     for (const k of ['externalId', 'email', 'username'] as const) if (u[k] != null) this.keys[k].set(this.norm(k, u[k]), u.id)
-    for (const [k, m] of this.custom) if (u.fields[k] != null) m.set(JSON.stringify(u.fields[k]), u.id)
+    for (const [k, m] of this.custom) if (own(u.fields, k) != null) m.set(JSON.stringify(u.fields[k]), u.id)
   }
 }
 
@@ -246,7 +255,7 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
         errors.push({ field: k, code: 'not_unique', message: `${k} '${v}' is already used by user ${owner.id}` })
     }
     for (const k of state.uniqueFields) {
-      const v = applied.after.fields[k]
+      const v = own(applied.after.fields, k)
       if (v == null || !(`fields.${k}` in applied.changes)) continue
       const owner = state.findByField(k, v)
       if (owner && owner.id !== applied.after.id)

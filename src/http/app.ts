@@ -16,6 +16,7 @@ import type { Store } from '../store/store.js'
 import { bearerAuth } from './auth.js'
 import { clientErrorHandler, registerBodyIdleTimeout, registerHostGuard } from './hardening.js'
 import { registerIdempotency } from './idempotency.js'
+import { useJsonBodyParser } from './json-body.js'
 import { registerNulGuard } from './nul-guard.js'
 import { createMetrics, type Metrics, registerRequestMetrics } from './metrics.js'
 import { errorHandler, notFoundHandler } from './problem.js'
@@ -97,7 +98,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.setNotFoundHandler(notFoundHandler)
   // JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  useJsonBodyParser(app, ['application/json', 'application/merge-patch+json'])
   // Security headers on every answer (helmet's defaults: nosniff, a CSP, frame and referrer policies…),
   // first of the hooks so that early answers (401, 404, errors) carry them too. /docs sets its own CSP.
   await app.register(helmet, { global: true })

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../core/errors.js'
-import { nulPaths } from '../core/merge.js'
+import { inputProblems } from '../core/input-guard.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -10,18 +10,19 @@ declare module 'fastify' {
 }
 
 /**
- * NUL (U+0000) fits in no text column of either engine (PostgreSQL refuses it outright), so it
- * is refused at the door: in paths and query strings always, in bodies unless the route's rows
- * are checked per row by the engine.
+ * Values that no schema catches and no store keeps as sent are refused at the door, with their
+ * path (src/core/input-guard.ts): NUL (U+0000, which fits in no text column of either engine),
+ * lone UTF-16 surrogates, numbers that are not finite (`1e400`), the key `__proto__`, and
+ * nesting deeper than MAX_JSON_DEPTH. In paths and query strings always; in bodies unless the
+ * route's rows are checked per row by the engine (which reports the same problems per row).
  */
 export function registerNulGuard(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
     const found = [
-      ...nulPaths(request.params).map((p) => `path.${p}`),
-      ...nulPaths(request.query).map((p) => `query.${p}`),
-      ...(request.routeOptions.config.rowsCheckedPerRow ? [] : nulPaths(request.body)),
+      ...inputProblems(request.params, { prefix: 'path' }),
+      ...inputProblems(request.query, { prefix: 'query' }),
+      ...(request.routeOptions.config.rowsCheckedPerRow ? [] : inputProblems(request.body)),
     ]
-    if (found.length)
-      throw errors.validation(found.map((field) => ({ field, code: 'invalid_character', message: 'text may not contain the NUL character (U+0000)' })))
+    if (found.length) throw errors.validation(found)
   })
 }

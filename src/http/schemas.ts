@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from 'typebox'
+import { NO_CONTROL_PATTERN } from '../core/schema.js'
 import { CHANNELS, FIELD_TYPES, MATCH_KEYS, SCOPES } from '../core/types.js'
 
 /** TypeBox schemas of the native API: validation, response serialisation and OpenAPI from one source. */
@@ -6,6 +7,12 @@ import { CHANNELS, FIELD_TYPES, MATCH_KEYS, SCOPES } from '../core/types.js'
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 const Timestamp = Type.String({ format: 'date-time' })
 const AnyObject = Type.Object({}, { additionalProperties: true })
+/**
+ * An object with any keys, each holding `value`. Not Type.Record: its `^.*$` key pattern does not
+ * match a key with a line break, and the serializer silently drops keys that match no pattern.
+ */
+export const AnyKeys = <T extends TSchema>(value: T, opts: Record<string, unknown> = {}) =>
+  Type.Unsafe<Record<string, Static<T>>>({ type: 'object', additionalProperties: value, ...opts })
 /** A string enum that keeps its literal type (a Union of mapped literals would widen to never). */
 export const StringEnum = <T extends string>(values: readonly T[], opts: Record<string, unknown> = {}) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...opts })
@@ -79,7 +86,7 @@ export const DirectorySchema = Type.Object(
 export const DirectoryInputSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
-    externalId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255 }))),
+    externalId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255, pattern: NO_CONTROL_PATTERN }))),
   },
   { additionalProperties: false },
 )
@@ -87,7 +94,7 @@ export const DirectoryInputSchema = Type.Object(
 export const DirectoryPatchSchema = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    externalId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255 }))),
+    externalId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255, pattern: NO_CONTROL_PATTERN }))),
   },
   { additionalProperties: false },
 )
@@ -144,7 +151,7 @@ export const ChangeSchema = Type.Object(
     keyId: Nullable(Type.String()),
     requestId: Nullable(Type.String()),
     jobId: Nullable(Type.String()),
-    changes: Type.Record(Type.String(), Type.Array(Type.Unknown(), { minItems: 2, maxItems: 2 }), {
+    changes: AnyKeys(Type.Array(Type.Unknown(), { minItems: 2, maxItems: 2 }), {
       description: 'Per field path: [before, after]',
     }),
   },
@@ -182,7 +189,7 @@ export const BulkRequestSchema = Type.Object(
     match: Type.Optional(Type.Union([MatchKeySchema, Type.Array(MatchKeySchema, { minItems: 1, uniqueItems: true })], { default: 'email' })),
     metadata: Type.Optional(StringEnum(['merge', 'replace'] as const, { default: 'merge' })),
     atomic: Type.Optional(Type.Boolean({ default: false })),
-    maxErrors: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+    maxErrors: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }))),
     dryRun: Type.Optional(Type.Boolean({ default: false })),
   },
   { additionalProperties: false },
@@ -205,7 +212,7 @@ export const RowResultSchema = Type.Object(
     changedFields: Type.Array(Type.String()),
     errors: Type.Array(FieldErrorSchema),
     warnings: Type.Optional(Type.Array(Type.Object({ field: Type.String(), code: Type.String(), message: Type.String() }), { description: 'Notes that did not fail the row: duplicate_in_input when another row names the same user' })),
-    changes: Type.Optional(Type.Record(Type.String(), Type.Array(Type.Unknown()), { description: 'Dry runs: per field, [before, after]' })),
+    changes: Type.Optional(AnyKeys(Type.Array(Type.Unknown()), { description: 'Dry runs: per field, [before, after]' })),
   },
   { $id: 'RowResult' },
 )

@@ -1,4 +1,4 @@
-import { jsonEqual } from '../core/merge.js'
+import { jsonEqual, own, setOwn } from '../core/merge.js'
 import type { ChangeRecord, ChangeSet, Json, JsonObject, UserRecord, WritableField } from '../core/types.js'
 import { WRITABLE_FIELDS } from '../core/types.js'
 import { deletionChanges } from '../engine/user-service.js'
@@ -14,8 +14,9 @@ const WRITABLE: ReadonlySet<string> = new Set(WRITABLE_FIELDS)
 /** A field's value in a user record, by change path (`email`, `metadata.plan`, `fields.dept`); undefined when absent. */
 function valueAt(u: UserRecord, path: string): Json | undefined {
   if (WRITABLE.has(path)) return u[path as WritableField]
-  if (path.startsWith('metadata.')) return u.metadata[path.slice(9)]
-  if (path.startsWith('fields.')) return u.fields[path.slice(7)]
+  // Own keys only: a metadata key `constructor` that is gone is gone, not Object's constructor.
+  if (path.startsWith('metadata.')) return own(u.metadata, path.slice(9))
+  if (path.startsWith('fields.')) return own(u.fields, path.slice(7))
   return undefined
 }
 
@@ -27,7 +28,7 @@ function setAt(u: UserRecord, path: string, v: Json): void {
     const [bag, key] = path.startsWith('metadata.') ? ['metadata' as const, path.slice(9)] : ['fields' as const, path.slice(7)]
     const next: JsonObject = { ...u[bag] }
     if (v === null) delete next[key]
-    else next[key] = v
+    else setOwn(next, key, v)
     u[bag] = next
   }
 }

@@ -146,6 +146,11 @@ function compare(f: Comparison, o: Operand, d: UserFilterDialect): RawBuilder<Sq
   }
   if (o.kind !== 'text') {
     if (op === 'co' || op === 'sw' || op === 'ew') throw new Error(`'${op}' applies to text fields only`)
+    if (o.kind === 'int' && typeof f.value === 'number') {
+      const c = int32Comparison(op, f.value)
+      if (typeof c === 'boolean') return c ? sql<SqlBool>`(${o.raw} IS NOT NULL)` : FALSE
+      return sql<SqlBool>`(${o.raw} IS NOT NULL AND ${o.raw} ${sql.raw(c.op === 'eq' ? '=' : CMP[c.op])} ${c.value})`
+    }
     const v = f.value
     const sym = op === 'eq' ? '=' : CMP[op]
     return sql<SqlBool>`(${o.raw} IS NOT NULL AND ${o.raw} ${sql.raw(sym)} ${v})`
@@ -169,6 +174,37 @@ function compare(f: Comparison, o: Operand, d: UserFilterDialect): RawBuilder<Sq
       return sql<SqlBool>`(${e} IS NOT NULL AND length(${e}) >= ${sql.lit(n)} AND substr(${e}, length(${e}) - ${sql.lit(n - 1)}) = ${v})`
     default:
       return sql<SqlBool>`(${e} IS NOT NULL AND ${d.binaryText(e)} ${sql.raw(CMP[op])} ${v})`
+  }
+}
+
+const INT32_MIN = -2_147_483_648
+const INT32_MAX = 2_147_483_647
+
+/**
+ * A comparison of a 32-bit integer column with any number, as an integer comparison inside the
+ * column's range, or `true`/`false` for every non-null value. PostgreSQL refuses an `integer`
+ * parameter that is a fraction or out of range (an error, not "no match"); SQLite would compare
+ * it fine: both now answer alike. `loginCount >= 1.5` is `loginCount >= 2`; `>= 1e20`, false.
+ */
+export function int32Comparison(op: 'eq' | 'gt' | 'ge' | 'lt' | 'le', v: number): boolean | { op: 'eq' | 'gt' | 'ge' | 'lt' | 'le'; value: number } {
+  if (Number.isNaN(v)) return false
+  switch (op) {
+    case 'eq':
+      return Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? { op, value: v } : false
+    case 'ge':
+    case 'lt': {
+      const t = Math.ceil(v)
+      if (t > INT32_MAX) return op === 'lt'
+      if (t <= INT32_MIN) return op === 'ge'
+      return { op, value: t }
+    }
+    case 'gt':
+    case 'le': {
+      const t = Math.floor(v)
+      if (t >= INT32_MAX) return op === 'le'
+      if (t < INT32_MIN) return op === 'gt'
+      return { op, value: t }
+    }
   }
 }
 

@@ -239,6 +239,14 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     expectError(await c.key.request('POST', `${BASE}/users/info`, { idOrEmail: 'nope@x.io' }), 404, 'User not found')
   })
 
+  it('a CSV with CR-only line endings (old Mac files) reads one row per line, header included, past the first 64 KB', async () => {
+    const c = await community(h)
+    const rows = Array.from({ length: 3_000 }, (_, i) => `cr${i}@x.io,Name ${i},${i}`)
+    const imp = await run(c, 'import', `email,firstname,xp\r${rows.join('\r')}\r`)
+    expect(imp).toMatchObject({ status: 'completed', totalRows: 3_000, succeeded: 3_000, failed: 0, created: 3_000 })
+    expect(await userData(c, 'cr2999@x.io')).toMatchObject({ firstName: 'Name 2999', xp: 2999 })
+  })
+
   it('bad operators and bad values are row errors in the Api Log, named by the file’s own columns; the rest of the file applies', async () => {
     const c = await community(h)
     await c.key.request('POST', `${BASE}/communities/${c.cid}/user-fields`, { field: 'vip-level', name: 'VIP level', type: 'text' })

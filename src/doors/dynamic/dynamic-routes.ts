@@ -1,6 +1,8 @@
+import { own } from '../../core/merge.js'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { MAX_OFFSET } from '../../core/input-guard.js'
 import { errors } from '../../core/errors.js'
 import type { ChangeContext, Directory, MatchKey, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
@@ -54,7 +56,7 @@ const ListQuery = Type.Object(
     'filter[filterSocialProvider]': Type.Optional(StringEnum(OAUTH_PROVIDERS)),
     'filter[chain]': Type.Optional(StringEnum(CHAINS)),
     orderBy: Type.Optional(Type.String({ maxLength: 100 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
     includeSessions: Type.Optional(Type.Boolean()),
   },
@@ -170,7 +172,7 @@ export const dynamicRoutes = (s: Services, limits: DoorLimits) => async (root: F
       const value = req.query['filter[filterValue]']
       const conditions: UserCondition[] = []
       if (column && value !== undefined && value !== '') {
-        const field = FILTERABLE[column]
+        const field = own(FILTERABLE, column)
         if (!field) throw errors.badRequest(`filterColumn '${column}' is not supported here; use one of ${Object.keys(FILTERABLE).join(', ')}`, 'filter.filterColumn')
         // A custom field never written through this door is not defined yet: nobody matches.
         if (field.startsWith('fields.') && !(await s.directories.fields(dir)).some((f) => f.key === field.slice(7))) return { count: 0, users: [] }

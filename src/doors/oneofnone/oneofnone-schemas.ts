@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from 'typebox'
+import { MAX_INT32, MAX_OFFSET } from '../../core/input-guard.js'
 
 /**
  * One of None's wire shapes (seed `oneofnone-batch-update-users.md`, doors.md §1), as TypeBox:
@@ -49,14 +50,14 @@ export type UserResponse = Static<typeof UserResponse>
 
 export const BatchUpdateResponse = Type.Object({ message: Type.String(), count: Type.Number(), users: Type.Array(UserResponse) })
 
-const Count = Type.Integer({ minimum: 1 })
+const Count = Type.Integer({ minimum: 1, maximum: MAX_INT32 })
 const Instant = Type.String({ format: 'date-time' })
 
 /** The documented list filters; unknown parameters are ignored, as the vendor does. */
 export const ListQuery = Type.Object({
   email: Type.Optional(Type.String()),
   phone: Type.Optional(Type.String()),
-  app_id: Type.Optional(Type.Integer()),
+  app_id: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT32 })),
   min_login_count: Type.Optional(Count),
   max_login_count: Type.Optional(Count),
   min_created_at: Type.Optional(Instant),
@@ -64,7 +65,7 @@ export const ListQuery = Type.Object({
   min_last_login_at: Type.Optional(Instant),
   max_last_login_at: Type.Optional(Instant),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT })),
-  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET })),
 })
 export type ListQuery = Static<typeof ListQuery>
 

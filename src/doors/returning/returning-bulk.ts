@@ -111,12 +111,13 @@ async function readHeader(it: AsyncIterator<Buffer>): Promise<{ head: Buffer[]; 
     const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value)
     head.push(chunk)
     size += chunk.length
-    if (chunk.includes(0x0a) || size > HEADER_MAX_BYTES) break
+    if (chunk.includes(0x0a) || chunk.includes(0x0d) || size > HEADER_MAX_BYTES) break
   }
   const sample = Buffer.concat(head).subarray(0, HEADER_MAX_BYTES)
   if (sample.length === 0) throw dataError('the file is empty', 'empty')
   if (sample.subarray(0, 8192).includes(0)) throw dataError('the file is not a CSV file (it holds binary data)')
-  const nl = sample.indexOf(0x0a)
+  // The header ends at the first line break: LF, CRLF or CR alone (old Mac files).
+  const nl = lineBreakAt(sample, 'first')
   if (nl === -1 && !ended) throw dataError(`the first line is longer than ${HEADER_MAX_BYTES / 1024} KB: the file is not a CSV file with a header`)
   let line: string
   try {
@@ -125,7 +126,7 @@ async function readHeader(it: AsyncIterator<Buffer>): Promise<{ head: Buffer[]; 
     throw dataError('the header line is not valid UTF-8 text')
   }
   line = line.replace(/^\uFEFF/, '').replace(/\r$/, '')
-  const lastNl = sample.lastIndexOf(0x0a)
+  const lastNl = lineBreakAt(sample, 'last')
   const delimiter = detectDelimiter(new TextDecoder().decode(lastNl === -1 ? sample : sample.subarray(0, lastNl)).replace(/^\uFEFF/, ''))
   let header: string[] | null = null
   for await (const rec of parseCsv(one(Buffer.from(line)), { delimiter, quote: '"' })) {
@@ -135,6 +136,11 @@ async function readHeader(it: AsyncIterator<Buffer>): Promise<{ head: Buffer[]; 
   }
   if (!header) throw dataError('the file has no header line', 'invalid_header')
   return { head, header, delimiter }
+}
+
+function lineBreakAt(b: Buffer, which: 'first' | 'last'): number {
+  const at = [0x0a, 0x0d].map((c) => (which === 'first' ? b.indexOf(c) : b.lastIndexOf(c))).filter((i) => i !== -1)
+  return at.length === 0 ? -1 : which === 'first' ? Math.min(...at) : Math.max(...at)
 }
 
 async function* one(b: Buffer): AsyncGenerator<Buffer> {

@@ -1,3 +1,4 @@
+import { own } from '../../core/merge.js'
 import { createHash } from 'node:crypto'
 import type { ChangeRecord, Directory, FieldDefinition, FieldType, Json, UserRecord } from '../../core/types.js'
 import type { FieldInput } from '../../engine/directory-service.js'
@@ -44,14 +45,14 @@ const NAMES: Record<string, string> = {
 /** The names a filtered user is rendered with when a request asks for no `fields`. */
 export const DEFAULT_FIELDS = ['email', 'first_name', 'last_name', 'join_date', 'xp', 'coins'] as const
 
-export const canonicalOf = (name: string): string => NAMES[name] ?? `fields.${name}`
+export const canonicalOf = (name: string): string => own(NAMES, name) ?? `fields.${name}`
 
 /** A canonical path (`firstName`, `fields.vip`, `metadata.referral`) → the name a Returning.AI client sent. */
 export function returningPath(path: string): string {
   if (path.startsWith('fields.')) return path.slice(7)
   if (path.startsWith('metadata.')) return path.slice(9)
   const create: Record<string, string> = { firstName: 'firstname', lastName: 'lastname', displayName: 'displayname', createdAt: 'join_date', locale: 'language' }
-  return create[path] ?? path
+  return own(create, path) ?? path
 }
 
 /** One field of a user by its Returning.AI name; the platform's counters read 0 when unset. */
@@ -59,9 +60,9 @@ export function valueOf(u: UserRecord, name: string): Json {
   const path = canonicalOf(name)
   if (path.startsWith('fields.')) {
     const key = path.slice(7)
-    return u.fields[key] ?? (PLATFORM_KEYS.has(key) ? 0 : null)
+    return own(u.fields, key) ?? (PLATFORM_KEYS.has(key) ? 0 : null)
   }
-  return (u as unknown as Record<string, Json>)[path] ?? null
+  return own(u as unknown as Record<string, Json>, path) ?? null
 }
 
 const num = (v: Json | undefined): number => (typeof v === 'number' ? v : 0)

@@ -1,6 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
+import { MAX_OFFSET } from '../../core/input-guard.js'
+import { AnyKeys } from '../../http/schemas.js'
 import { errors, type FieldError, RollcallError } from '../../core/errors.js'
 import type { Directory, Json, JsonObject, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
@@ -25,7 +27,7 @@ const CreateUserBody = Type.Object(
     email: Type.Optional(Str(320)),
     password: Type.Optional(Str(1024)),
     confirmPassword: Type.Optional(Str(1024)),
-    accessLevel: Type.Optional(Type.Integer()),
+    accessLevel: Type.Optional(Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER })),
     joinServer: Type.Optional(Type.Boolean()),
     emailPassword: Type.Optional(Type.Boolean()),
     sendEmail: Type.Optional(Type.Boolean()),
@@ -44,9 +46,10 @@ const Range = Type.Object({ gte: Type.Optional(Type.Union([Type.Number(), Type.S
 const FilterBody = Type.Object(
   {
     fields: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 200 })),
-    filter: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Range]))),
+    // Not Type.Record: its key pattern skips keys with a line break, which would pass unchecked.
+    filter: Type.Optional(AnyKeys(Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Range]), { propertyNames: { maxLength: 100 } })),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
-    page: Type.Optional(Type.Integer({ minimum: 1 })),
+    page: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_OFFSET })),
   },
   { additionalProperties: false },
 )

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../../engine/services.js'
+import { useJsonBodyParser } from '../../http/json-body.js'
 import type { Door } from '../index.js'
 import { parseBulkRequest, runBulkRequest } from './scim-bulk.js'
 import { LIMITS, SCIM_MEDIA_TYPE } from './scim-constants.js'
@@ -31,7 +32,7 @@ function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyRepl
 export const scimDoor: Door = (services: Services) => async (app: FastifyInstance) => {
   const prefix = app.prefix
   // RFC 7644 §3.1: requests are application/scim+json; plain JSON is accepted too.
-  app.addContentTypeParser(SCIM_MEDIA_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  useJsonBodyParser(app, [SCIM_MEDIA_TYPE])
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => send(reply, 404, new ScimError(404, `No SCIM endpoint ${req.method} ${req.url.split('?')[0]}`).body()))
 

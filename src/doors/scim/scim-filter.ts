@@ -1,4 +1,5 @@
 import type { CompareOp } from '../../core/user-filter.js'
+import { hasLoneSurrogate } from '../../core/input-guard.js'
 import { ScimError, scimError } from './scim-errors.js'
 
 /**
@@ -65,16 +66,23 @@ function tokenize(src: string, fail: (msg: string) => ScimError): Token[] {
       let j = i + 1
       while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1
       if (j >= src.length) throw fail(`unterminated string starting at ${i + 1}`)
+      let v: string
       try {
-        out.push({ t: 'str', v: JSON.parse(src.slice(i, j + 1)) as string, at: i })
+        v = JSON.parse(src.slice(i, j + 1)) as string
       } catch {
         throw fail(`bad escape in the string starting at ${i + 1} (strings are JSON strings)`)
       }
+      // No stored value holds these, and PostgreSQL refuses NUL in a parameter outright.
+      if (v.includes('\u0000')) throw fail(`the string starting at ${i + 1} holds the NUL character (U+0000), which no value can hold`)
+      if (hasLoneSurrogate(v)) throw fail(`the string starting at ${i + 1} holds a lone UTF-16 surrogate, which is not Unicode`)
+      out.push({ t: 'str', v, at: i })
       i = j + 1
     } else if (c === '-' || (c >= '0' && c <= '9')) {
       const m = NUMBER.exec(src.slice(i))
       if (!m) throw fail(`bad number at ${i + 1}`)
-      out.push({ t: 'num', v: Number(m[0]), at: i })
+      const v = Number(m[0])
+      if (!Number.isFinite(v)) throw fail(`the number at ${i + 1} is too large (beyond ±1.8e308)`)
+      out.push({ t: 'num', v, at: i })
       i += m[0].length
     } else {
       const m = WORD.exec(src.slice(i))

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { MAX_OFFSET } from '../../core/input-guard.js'
 import type { ChangeContext, Directory, Json, JsonObject } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
 import { singleDirectoryOf } from '../door-auth.js'
@@ -75,6 +76,8 @@ export function pageOf(startIndex: unknown, count: unknown): { startIndex: numbe
     if (v === undefined || v === null || v === '') return undefined
     const n = typeof v === 'number' ? v : Number(v)
     if (!Number.isInteger(n)) throw scimError.invalidValue(`${name} must be an integer, got ${JSON.stringify(v)}`)
+    // count is capped at maxResults below (RFC 7644); a startIndex beyond MAX_OFFSET is refused.
+    if (name === 'startIndex' && n > MAX_OFFSET) throw scimError.invalidValue(`startIndex must be at most ${MAX_OFFSET}, got ${JSON.stringify(v)}`)
     return n
   }
   const s = int(startIndex, 'startIndex') ?? 1

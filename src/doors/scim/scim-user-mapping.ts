@@ -1,4 +1,4 @@
-import { isPlainObject } from '../../core/merge.js'
+import { isPlainObject, own } from '../../core/merge.js'
 import type { FieldDefinition, Group, Json, JsonObject, UserRecord } from '../../core/types.js'
 import { URN } from './scim-constants.js'
 import { scimError } from './scim-errors.js'
@@ -60,11 +60,16 @@ export function userResource(u: UserRecord, s: ScimSchemas, base: string, groups
   const one = (value: string | null): Json => (value === null ? [] : [{ value, type: WORK, primary: true }])
   const enterprise: JsonObject = {}
   for (const key of ENTERPRISE_KEYS) {
-    if (!s.definitions.has(key) || !present(u.fields[key])) continue
-    enterprise[key] = key === 'manager' ? { value: u.fields[key] as Json } : (u.fields[key] as Json)
+    const v = own(u.fields, key)
+    if (!s.definitions.has(key) || !present(v)) continue
+    enterprise[key] = key === 'manager' ? { value: v as Json } : (v as Json)
   }
   const fields: JsonObject = {}
-  for (const a of s.fields.attributes) if (u.fields[a.name] !== undefined) fields[a.name] = u.fields[a.name] as Json
+  for (const a of s.fields.attributes) {
+    // Own keys only: a custom field may be called `toString`.
+    const v = own(u.fields, a.name)
+    if (v !== undefined) fields[a.name] = v
+  }
   const schemas: Json[] = [URN.user]
   if (Object.keys(enterprise).length) schemas.push(URN.enterprise)
   if (Object.keys(fields).length) schemas.push(URN.fields)
@@ -158,7 +163,7 @@ export function userRow(res: JsonObject, s: ScimSchemas, current: UserRecord | n
     for (const key of ENTERPRISE_KEYS) {
       const def = s.definitions.get(key)
       if (!def) continue
-      let v = ext[key] ?? null
+      let v = own(ext, key) ?? null
       if (key === 'manager' && isPlainObject(v)) v = v.value ?? null
       fields[key] = v === null ? null : coerce(def, v)
     }
@@ -166,7 +171,7 @@ export function userRow(res: JsonObject, s: ScimSchemas, current: UserRecord | n
   if (asserts(URN.fields)) {
     const ext = isPlainObject(res[URN.fields]) ? (res[URN.fields] as JsonObject) : {}
     for (const a of s.fields.attributes) {
-      const v = ext[a.name] ?? null
+      const v = own(ext, a.name) ?? null
       fields[a.name] = v === null ? null : coerce(s.definitions.get(a.name) as FieldDefinition, v)
     }
   }

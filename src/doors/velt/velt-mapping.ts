@@ -1,3 +1,4 @@
+import { own } from '../../core/merge.js'
 import { createHash } from 'node:crypto'
 import type { FieldError } from '../../core/errors.js'
 import type { Directory, JsonObject, UserRecord } from '../../core/types.js'
@@ -55,7 +56,7 @@ const VELT_NAMES: Record<string, string> = { externalId: 'userId', displayName: 
 export function describeErrors(errs: FieldError[]): string {
   return errs
     .map((e) => {
-      const field = e.field.startsWith('metadata.') ? e.field.slice(9) : (VELT_NAMES[e.field] ?? e.field)
+      const field = e.field.startsWith('metadata.') ? e.field.slice(9) : (own(VELT_NAMES, e.field) ?? e.field)
       return field ? `${field}: ${e.message}` : e.message
     })
     .join('; ')

@@ -1,4 +1,6 @@
 import { type Static, type TSchema, Type } from 'typebox'
+import { NO_CONTROL_PATTERN } from '../../core/schema.js'
+import { AnyKeys } from '../../http/schemas.js'
 
 /**
  * Velt's wire shapes (seed `velt-update-users.md`, doors.md §4, the v1 REST reference): every
@@ -14,7 +16,7 @@ export const MAX_PAGE = 1000
 /** Documents or folders listed by a get without IDs. */
 export const MAX_GROUPS = 1000
 
-const Id = Type.String({ minLength: 1, maxLength: 255 })
+const Id = Type.String({ minLength: 1, maxLength: 255, pattern: NO_CONTROL_PATTERN })
 const Text = Type.String({ maxLength: 255 })
 const Opt = <T extends TSchema>(t: T) => Type.Optional(t)
 const strict = { additionalProperties: false }
@@ -23,7 +25,7 @@ const Body = <T extends TSchema>(data: T) => Type.Object({ data }, strict)
 /** Velt's `User` model (data-models#user). Lengths and formats of mapped fields are the core's to check. */
 export const VeltUser = Type.Object(
   {
-    userId: Type.String({ minLength: 1 }),
+    userId: Type.String({ minLength: 1, pattern: NO_CONTROL_PATTERN }),
     name: Opt(Type.String()),
     email: Opt(Type.String()),
     photoUrl: Opt(Type.String()),
@@ -102,11 +104,11 @@ const Result = <T extends TSchema>(data: T, extra: Record<string, TSchema> = {})
 export const ItemResult = Type.Object({ success: Type.Boolean(), id: Type.String(), message: Type.String() })
 export type ItemResult = Static<typeof ItemResult>
 /** A per-item map keyed by the caller's ids, in request order. */
-export const MapResult = Result(Type.Record(Type.String(), ItemResult))
+export const MapResult = Result(AnyKeys(ItemResult))
 /** users/delete reports `{success, message}`, without an id. */
 export const RemovedResult = Type.Object({ success: Type.Boolean(), message: Type.String() })
 export type RemovedResult = Static<typeof RemovedResult>
-export const RemovedMapResult = Result(Type.Record(Type.String(), RemovedResult))
+export const RemovedMapResult = Result(AnyKeys(RemovedResult))
 
 export const VeltUserOut = Type.Object({
   email: Opt(Type.String()),

@@ -25,6 +25,22 @@ describe('parseCsv', () => {
     }
   })
 
+  it('reads CR-only line endings (old Mac files) as lines, in any chunking, quoted breaks kept', async () => {
+    const text = 'a,b\r1,"x\ry"\r\r2,3\r"q,uoted",4'
+    for (const size of [1, 2, 3, 5, 64, 4096]) {
+      const rows = await parse(text, size)
+      expect(rows.map((r) => [r.line, r.cells, r.error ?? null]), `chunks of ${size}`).toEqual([
+        [1, ['a', 'b'], null],
+        [2, ['1', 'x\ry'], null],
+        [5, ['2', '3'], null],
+        [6, ['q,uoted', '4'], null],
+      ])
+    }
+    // Delimiter detection splits CR-only lines too.
+    expect(detectDelimiter('a;b;c\r1;2;3\r4;5;6', '"')).toBe(';')
+    expect((await parse('a;b\r1;2\r', 4, null)).map((r) => r.cells)).toEqual([['a', 'b'], ['1', '2']])
+  })
+
   it('fails a record with an unbalanced or stray quote on its own line number and goes on', async () => {
     const rows = await parse('h1,h2\nok,1\n"bad,2\nfine,3\nx"y,4\nlast,5\n')
     expect(rows.map((r) => [r.line, r.cells, r.error ?? null])).toEqual([

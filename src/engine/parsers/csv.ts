@@ -1,6 +1,6 @@
 /**
- * A streaming CSV reader (RFC 4180: quoted fields, doubled quotes, CRLF or LF, quoted line
- * breaks) that reports every malformed record on its own, with its line number, and goes on.
+ * A streaming CSV reader (RFC 4180: quoted fields, doubled quotes, CRLF, LF or CR-only line
+ * endings (old Mac files), quoted line breaks) that reports every malformed record on its own, with its line number, and goes on.
  *
  * Why not papaparse here: an import must fail one bad row, not the file, and say where; it must
  * validate UTF-8 per row, cap cells at 1 MB, and pull input with backpressure from chunks stored
@@ -32,7 +32,7 @@ const MAX_RECORD_CHARS = 8 * 1024 * 1024
 const CANDIDATES = [',', ';', '\t', '|']
 
 export function detectDelimiter(sample: string, quote = '"'): string {
-  const lines = sample.split(/\r?\n/).slice(0, 20).filter((l) => l.length > 0)
+  const lines = sample.split(/\r\n|\r|\n/).slice(0, 20).filter((l) => l.length > 0)
   let best = ','
   let bestScore = 0
   for (const d of CANDIDATES) {
@@ -122,10 +122,37 @@ function parseQuoted(text: string, start: number, d: string, q: string, final: b
   }
 }
 
-const countLines = (s: string, from: number, to: number): number => {
+const countLines = (s: string, from: number, to: number, nl: string): number => {
   let n = 0
-  for (let i = s.indexOf('\n', from); i !== -1 && i < to; i = s.indexOf('\n', i + 1)) n++
+  for (let i = s.indexOf(nl, from); i !== -1 && i < to; i = s.indexOf(nl, i + 1)) n++
   return n
+}
+
+/**
+ * Finds the line break of a file, fed chunk by chunk: `\r` when the first line break outside
+ * quotes is a CR not followed by LF (old Mac files), else `\n` (LF or CRLF). `found` is null until
+ * decided; `end()` decides for a file that ended first.
+ */
+export function lineBreakDetector(q = '"') {
+  let inQ = false
+  let cr = false
+  const d = {
+    found: null as '\n' | '\r' | null,
+    feed(s: string): void {
+      for (let i = 0; i < s.length && d.found === null; i++) {
+        const c = s[i]
+        if (cr) d.found = c === '\n' ? '\n' : '\r'
+        else if (c === q) inQ = !inQ
+        else if (inQ) continue
+        else if (c === '\n') d.found = '\n'
+        else if (c === '\r') cr = true
+      }
+    },
+    end(): '\n' | '\r' {
+      return (d.found ??= cr ? '\r' : '\n')
+    },
+  }
+  return d
 }
 
 /**
@@ -140,19 +167,23 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
   let delimiter = opts.delimiter
   const q = opts.quote
   let first = true
+  /** The line break: LF (or CRLF), or CR alone; decided on the first line break seen. */
+  let nl: '\n' | '\r' | null = null
+  const lineBreak = lineBreakDetector(q)
 
   function* drain(final: boolean): Generator<CsvRecord> {
     const d = delimiter as string
+    const br = nl ?? '\n'
     for (;;) {
       if (pos >= text.length) return
       // Skip blank lines.
-      if (text[pos] === '\n' || (text[pos] === '\r' && text[pos + 1] === '\n')) {
-        pos += text[pos] === '\r' ? 2 : 1
+      if (text[pos] === br || (text[pos] === '\r' && text[pos + 1] === '\n')) {
+        pos += text[pos] === '\r' && text[pos + 1] === '\n' ? 2 : 1
         line++
         continue
       }
-      if (text[pos] === '\r' && pos + 1 >= text.length && !final) return
-      const nl = text.indexOf('\n', pos)
+      if (br === '\n' && text[pos] === '\r' && pos + 1 >= text.length && !final) return
+      const nl = text.indexOf(br, pos)
       const lineEnd = nl === -1 ? text.length : nl
       if (nl === -1 && !final) {
         if (text.length - pos > MAX_RECORD_CHARS) {
@@ -162,7 +193,7 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
         }
         return
       }
-      const physical = text.slice(pos, lineEnd > pos && text[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd)
+      const physical = text.slice(pos, br === '\n' && lineEnd > pos && text[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd)
       if (!physical.includes(q)) {
         // Fast path: no quotes, one physical line.
         yield check({ line, cells: physical.split(d), raw: physical })
@@ -181,7 +212,7 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
       }
       const raw = text.slice(pos, r.end)
       const startLine = line
-      line += countLines(text, pos, r.next)
+      line += countLines(text, pos, r.next, br)
       pos = r.next
       yield check({ line: startLine, cells: r.cells, raw })
     }
@@ -198,17 +229,22 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
       if (s.charCodeAt(0) === 0xfeff) s = s.slice(1)
       first = false
     }
+    if (nl === null) {
+      lineBreak.feed(s)
+      nl = lineBreak.found
+    }
+    const br = nl ?? '\n'
     if (skipping) {
       // The rest of an over-long record: dropped up to its line break.
-      const nl = s.indexOf('\n')
-      if (nl === -1) continue
-      s = s.slice(nl + 1)
+      const at = s.indexOf(br)
+      if (at === -1) continue
+      s = s.slice(at + 1)
       skipping = false
       line++
     }
     pending.push(s)
     pendingChars += s.length
-    if (!s.includes('\n')) {
+    if (nl === null || !s.includes(br)) {
       if (pendingChars + text.length - pos > MAX_RECORD_CHARS) {
         const head = (text.slice(pos) + pending.join('')).slice(0, 200)
         yield { line, cells: null, error: 'a record longer than 8 MB', raw: head }
@@ -230,6 +266,7 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
   if (skipping) return
   text = text.slice(pos) + pending.join('') + decoder.decode()
   pos = 0
+  nl = lineBreak.end()
   delimiter ??= detectDelimiter(text, q)
   yield* drain(true)
 }

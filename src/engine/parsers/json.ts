@@ -1,3 +1,5 @@
+import { inexactIntegers, inexactNumberProblems } from '../../core/input-guard.js'
+
 /** Streaming readers for NDJSON and for a JSON array of any size: one record per value, bad ones reported with their line. */
 
 export interface JsonRecord {
@@ -13,11 +15,17 @@ export const MAX_RECORD_CHARS = 8 * 1024 * 1024
 function parseOne(raw: string, line: number): JsonRecord {
   if (raw.includes('\uFFFD')) return { line, error: 'the record is not valid UTF-8', raw }
   if (raw.length > MAX_RECORD_CHARS) return { line, error: 'a record larger than 8 MB', raw: raw.slice(0, 200) }
+  let value: unknown
   try {
-    return { line, value: JSON.parse(raw), raw }
+    value = JSON.parse(raw)
   } catch (e) {
     return { line, error: `not valid JSON: ${(e as Error).message}`, raw }
   }
+  // JSON.parse rounds integers beyond 2^53 silently: only the text shows them.
+  const inexact = inexactIntegers(raw)
+  const problem = inexact ? inexactNumberProblems(value, inexact)[0] : undefined
+  if (problem) return { line, error: `${problem.field || 'the record'}: ${problem.message}`, raw }
+  return { line, value, raw }
 }
 
 async function* text(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {

@@ -47,6 +47,22 @@ describe('csvMapper', () => {
     ])
   })
 
+  it('a numeric cell no number holds exactly is a row error, not a rounded value', () => {
+    const map = csvMapper(['email', 'seats', 'score'], [...defs, def('score', 'number')], base)
+    expect(map(['a@x.io', '9007199254740991', '12345678901234567'])).toEqual({
+      data: { email: 'a@x.io', fields: { seats: 9007199254740991 } },
+      errors: [{ field: 'fields.score', code: 'out_of_range', message: expect.stringMatching(/beyond/) }],
+    })
+    expect(map(['a@x.io', '9007199254740993', '1.5']).errors).toEqual([expect.objectContaining({ field: 'fields.seats', code: 'out_of_range' })])
+  })
+
+  it('a __proto__ or constructor column with unmapped=metadata stays a key of its own', () => {
+    const map = csvMapper(['email', '__proto__', 'constructor'], defs, { ...base, unmapped: 'metadata' })
+    const { data } = map(['a@x.io', 'x', 'y'])
+    expect(Object.keys(data.metadata as object)).toEqual(['__proto__', 'constructor'])
+    expect(Object.getPrototypeOf(data.metadata)).toBe(Object.prototype)
+  })
+
   it('a metadata column holds JSON; a bad cell is a row error naming the field', () => {
     const map = csvMapper(['email', 'metadata'], defs, base)
     expect(map(['a@x.io', '{"k":[1]}']).data).toEqual({ email: 'a@x.io', metadata: { k: [1] } })

@@ -1,6 +1,7 @@
 import type { FieldError } from '../../core/errors.js'
 import { BUILT_IN_KEYS } from '../../core/fields.js'
 import type { FieldDefinition, FieldType, JsonObject } from '../../core/types.js'
+import { setOwn } from '../../core/merge.js'
 import type { FieldOp } from '../../core/user-patch.js'
 
 /** Where one input column goes. */
@@ -72,7 +73,8 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
       targets.push({ kind: 'ignore' })
       continue
     }
-    const explicit = opts.mapping?.[h]
+    // Own keys only: a column called `constructor` is not the mapping's inherited property.
+    const explicit = opts.mapping && Object.hasOwn(opts.mapping, h) ? opts.mapping[h] : undefined
     let t: Target | null
     if (explicit !== undefined) {
       t = targetFor(explicit ?? '', custom)
@@ -124,7 +126,7 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
         if (opts.emptyMeans === 'skip') continue
         if (t.kind === 'builtin') data[t.key] = null
         else if (t.kind === 'metadata') data.metadata = null
-        else if (t.kind === 'metaKey') ((data.metadata ??= {}) as JsonObject)[t.key] = null
+        else if (t.kind === 'metaKey') setOwn((data.metadata ??= {}) as JsonObject, t.key, null)
         else ((data.fields ??= {}) as JsonObject)[t.key] = null
         continue
       }
@@ -140,11 +142,14 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
           }
           break
         case 'metaKey':
-          ;((data.metadata ??= {}) as JsonObject)[t.key] = cell
+          // Defined, not assigned: a `__proto__` column stays a key, which the engine then refuses by name.
+          setOwn((data.metadata ??= {}) as JsonObject, t.key, cell)
           break
         case 'field': {
           const v = convert(cell, t.type)
           if (v === undefined) errors.push({ field: `fields.${t.key}`, code: 'invalid_json', message: `'${cell.slice(0, 40)}' is not valid JSON` })
+          else if (typeof v === 'number' && inexactInteger(cell.trim(), v))
+            errors.push({ field: `fields.${t.key}`, code: 'out_of_range', message: `'${cell.trim().slice(0, 40)}' is beyond ±(2^53-1): a number cannot hold it exactly (it would read as ${v})` })
           else ((data.fields ??= {}) as JsonObject)[t.key] = v
         }
       }
@@ -152,6 +157,9 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
     return ops ? { data, errors, ops } : { data, errors }
   }
 }
+
+/** An integer cell that its number does not hold exactly (`9007199254740993` → `…992`). */
+const inexactInteger = (cell: string, n: number): boolean => /^-?\d{16,}$/.test(cell) && BigInt(cell) !== BigInt(n)
 
 /** A cell as its field's type; a cell that does not convert stays text, so validation names the rule it breaks. */
 function convert(cell: string, type: FieldType): JsonObject[string] | undefined {
@@ -182,11 +190,11 @@ export function objectMapper(mapping: Record<string, string> | null) {
     if (!mapping || value === null || typeof value !== 'object' || Array.isArray(value)) return value
     const out: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(value)) {
-      const target = mapping[k] ?? k
+      const target = Object.hasOwn(mapping, k) ? mapping[k] : k
       if (target === '') continue
-      if (target.startsWith('metadata.')) ((out.metadata ??= {}) as Record<string, unknown>)[target.slice(9)] = v
-      else if (target.startsWith('fields.')) ((out.fields ??= {}) as Record<string, unknown>)[target.slice(7)] = v
-      else out[target] = v
+      if (target.startsWith('metadata.')) setOwn((out.metadata ??= {}) as Record<string, unknown>, target.slice(9), v)
+      else if (target.startsWith('fields.')) setOwn((out.fields ??= {}) as Record<string, unknown>, target.slice(7), v)
+      else setOwn(out, target, v)
     }
     return out
   }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { own } from '../../core/merge.js'
 import type { Directory, Json, UserRecord } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
 import { csvCell, neutralizeFormula } from '../../jobs/exports.js'
@@ -59,7 +60,7 @@ export async function* exportCsv(s: Services, dir: Directory, custom: readonly s
   yield csvLine([...EXPORT_COLUMNS, 'metadata', ...custom.map((k) => `fields.${k}`)])
   for await (const page of users(s, dir)) {
     let chunk = ''
-    for (const u of page) chunk += csvLine([...EXPORT_COLUMNS.map((c) => text(u[c])), JSON.stringify(u.metadata), ...custom.map((k) => text(u.fields[k]))])
+    for (const u of page) chunk += csvLine([...EXPORT_COLUMNS.map((c) => text(u[c])), JSON.stringify(u.metadata), ...custom.map((k) => text(own(u.fields, k)))])
     yield chunk
   }
 }

@@ -1,3 +1,4 @@
+import { own } from '../../core/merge.js'
 import { Readable } from 'node:stream'
 import multipart from '@fastify/multipart'
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -60,7 +61,7 @@ const ImportQuery = Type.Object(
     metadata: Type.Optional(StringEnum(['merge', 'replace'] as const)),
     atomic: Type.Optional(Bool),
     dryRun: Type.Optional(Bool),
-    maxErrors: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxErrors: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     mapping: Type.Optional(Type.String({ description: 'JSON object: input column → field path (email, metadata.plan, fields.dept; "" ignores the column)' })),
     unmapped: Type.Optional(StringEnum(['fail', 'metadata', 'ignore'] as const)),
     emptyMeans: Type.Optional(StringEnum(['skip', 'null'] as const)),
@@ -130,7 +131,7 @@ function formatOf(contentType: string | undefined, explicit: string | undefined,
   const byName = filename?.match(/\.(csv|ndjson|jsonl|json)$/i)?.[1].toLowerCase()
   if (byName) return byName === 'jsonl' ? 'ndjson' : (byName as InputFormat)
   const ct = (contentType ?? '').split(';')[0].trim().toLowerCase()
-  const f = FORMATS[ct]
+  const f = own(FORMATS, ct)
   if (!f) throw new RollcallError('unsupported_media_type', 'Send the file as text/csv, application/x-ndjson or application/json, or as multipart field "file"')
   return f
 }
@@ -304,7 +305,7 @@ export const importRoutes =
           tags: ['imports'],
           summary: 'Fields a revert left alone because they changed after the import',
           params: ImportParams,
-          querystring: Type.Object({ cursor: Type.Optional(Type.Integer({ minimum: 0 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }, { additionalProperties: false }),
+          querystring: Type.Object({ cursor: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }, { additionalProperties: false }),
           response: {
             200: Type.Object({
               data: Type.Array(Type.Object({ userId: Type.String(), field: Type.String(), expected: Type.Unknown(), actual: Type.Unknown() })),
