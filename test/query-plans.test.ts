@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Directory, FieldDefinition } from '../src/core/types.js'
+import { definitionOf } from '../src/core/fields.js'
+import type { Directory } from '../src/core/types.js'
 import { PostgresStore } from '../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../src/store/store.js'
@@ -166,20 +167,6 @@ const postgresEngine = (): PlanEngine => {
   }
 }
 
-const field = (key: string, over: Partial<FieldDefinition> = {}): FieldDefinition => ({
-  key,
-  label: key,
-  type: 'string',
-  required: false,
-  unique: false,
-  maxLength: null,
-  pattern: null,
-  enumValues: null,
-  builtIn: false,
-  createdAt: null,
-  updatedAt: null,
-  ...over,
-})
 
 for (const make of [sqliteEngine, postgresEngine]) {
   const engine = make()
@@ -197,8 +184,8 @@ for (const make of [sqliteEngine, postgresEngine]) {
       const big = await store.createDirectory(tenant.id, { name: 'Big', externalId: 'big' })
       small = await store.createDirectory(tenant.id, { name: 'Small', externalId: 'small' })
       for (const d of [big, small]) {
-        await store.putField(d.id, field('dept'))
-        await store.putField(d.id, field('code', { unique: true }))
+        await store.putField(d.id, definitionOf({ key: 'dept', type: 'string' }, null))
+        await store.putField(d.id, definitionOf({ key: 'code', type: 'string', unique: true }, null))
       }
       const bigGroup = await store.createGroup(big.id, { kind: 'group', name: 'Everyone', externalId: null })
       await engine.seed(store, big, BIG_USERS, bigGroup.id)

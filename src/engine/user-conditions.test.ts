@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { isRollcallError } from '../core/errors.js'
+import { definitionOf } from '../core/fields.js'
 import type { FieldDefinition } from '../core/types.js'
 import { userFilterOf } from './user-conditions.js'
 
-const def = (key: string, type: FieldDefinition['type']): FieldDefinition => ({
-  key,
-  label: key,
-  type,
-  required: false,
-  unique: false,
-  maxLength: null,
-  pattern: null,
-  enumValues: null,
-  builtIn: false,
-  createdAt: null,
-  updatedAt: null,
-})
+const def = (key: string, type: FieldDefinition['type']): FieldDefinition => definitionOf({ key, type }, null)
 const DEFS = [def('xp', 'number'), def('vip', 'string'), def('active', 'boolean'), def('born', 'date'), def('seen', 'datetime'), def('blob', 'json')]
 
 function problems(run: () => unknown): { field: string; code: string }[] {
