@@ -171,3 +171,8 @@ export interface Group {
   createdAt: string
   updatedAt: string
 }
+
+/** How a bulk run treats users that exist or not. */
+export type BulkMode = 'create' | 'update' | 'upsert'
+/** What became of one input row. */
+export type RowStatus = 'created' | 'updated' | 'unchanged' | 'failed'

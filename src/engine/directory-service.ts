@@ -4,9 +4,9 @@ import { BUILT_IN_KEYS, definitionOf, effectiveFields, FIELD_KEY_PATTERN, RESERV
 import { canSeeDirectory, type Principal } from '../core/keys.js'
 import { rowJsonSchema } from '../core/schema.js'
 import type { Directory, FieldDefinition, FieldInput, FieldType } from '../core/types.js'
-import { UniqueViolation } from '../store/base-store.js'
-import { ACTIVE_JOB_STATES } from '../core/job-states.js'
+import { ACTIVE_JOB_STATES } from '../core/jobs.js'
 import type { Store } from '../store/store.js'
+import { UniqueViolation } from '../store/store.js'
 
 export type { FieldInput }
 

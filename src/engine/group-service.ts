@@ -1,8 +1,8 @@
 import { errors, RollcallError } from '../core/errors.js'
 import { hasControlChar } from '../core/input-guard.js'
 import type { Directory, Group } from '../core/types.js'
-import { UniqueViolation } from '../store/base-store.js'
 import type { Store } from '../store/store.js'
+import { UniqueViolation } from '../store/store.js'
 
 /** Groups of one directory and their members (SCIM Groups, Velt documents and folders, One of None teams). */
 export function createGroupService(store: Store) {

@@ -5,9 +5,9 @@ import { isPlainObject, own } from '../core/merge.js'
 import type { RowValidator } from '../core/schema.js'
 import type { ChangeContext, FieldDefinition, MatchKey, UserRecord } from '../core/types.js'
 import { type ApplyOptions, applyPatch, blankUser, type FieldOp, type UserPatch } from '../core/user-patch.js'
-import { normEmail } from '../store/codec.js'
 import type { BatchWrite, ChangeWrite, UserLookup } from '../store/store.js'
 import type { BulkOptions, BulkRow, RowResult } from './types.js'
+import { normEmail } from '../core/normalize.js'
 
 /** A row after validation: either a patch ready to plan, or its errors. */
 export interface PreparedRow {

@@ -1,10 +1,9 @@
 import type { FieldError } from '../core/errors.js'
-import type { ChangeContext, ChangeSet, Directory, FieldDefinition, FieldInput, MatchKey, UserRecord } from '../core/types.js'
+import type { BulkMode, ChangeContext, ChangeSet, Directory, FieldDefinition, FieldInput, MatchKey, RowStatus, UserRecord } from '../core/types.js'
 import type { FieldOp } from '../core/user-patch.js'
 import type { StoreTx } from '../store/store.js'
 
-export type BulkMode = 'create' | 'update' | 'upsert'
-export type RowStatus = 'created' | 'updated' | 'unchanged' | 'failed'
+export type { BulkMode, RowStatus } from '../core/types.js'
 
 export interface BulkOptions {
   mode: BulkMode

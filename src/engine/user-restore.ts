@@ -1,8 +1,8 @@
 import { errors, RollcallError } from '../core/errors.js'
 import type { ChangeContext, ChangeRecord, Directory, Json, JsonObject, UserRecord } from '../core/types.js'
 import { WRITABLE_FIELDS } from '../core/types.js'
-import { normEmail } from '../store/codec.js'
 import type { Store } from '../store/store.js'
+import { normEmail } from '../core/normalize.js'
 
 /** A deleted user, named by the key a client still knows it by. */
 export type DeletedUserRef = { id: string } | { email: string } | { username: string }

@@ -1,9 +1,9 @@
 import type { FieldError } from '../core/errors.js'
 import { runBulk } from '../engine/bulk-engine.js'
 import { type BulkRow, DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
-import { LeaseLost } from '../store/job-store.js'
 import type { RunContext } from './runner.js'
-import type { Job, JobCounts, JobResultRow } from './types.js'
+import type { Job, JobCounts, JobResultRow } from '../core/jobs.js'
+import { LeaseLost } from '../store/store.js'
 
 const PAGE = 1000
 

@@ -1,6 +1,6 @@
 import type { FieldError } from '../core/errors.js'
 import type { Store } from '../store/store.js'
-import type { Job, JobResultRow } from './types.js'
+import type { Job, JobResultRow } from '../core/jobs.js'
 
 /** Rows per page read from the database while streaming results: memory stays flat for any size. */
 const PAGE = 1000

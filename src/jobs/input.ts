@@ -4,7 +4,7 @@ import { parseCsv } from '../engine/parsers/csv.js'
 import { NotAJsonArray, parseJsonArray, parseNdjson } from '../engine/parsers/json.js'
 import { csvMapper, MappingError, objectMapper } from '../engine/parsers/mapping.js'
 import type { BulkRow } from '../engine/types.js'
-import type { ImportOptions, InputFormat } from './types.js'
+import type { ImportOptions, InputFormat } from '../core/jobs.js'
 
 /** The input cannot be read as a whole (not CSV, empty, bad header): the job fails before any write. */
 export class InputError extends Error {}

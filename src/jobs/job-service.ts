@@ -5,7 +5,7 @@ import { canSeeDirectory, type Principal } from '../core/keys.js'
 import type { Directory } from '../core/types.js'
 import type { Store } from '../store/store.js'
 import type { RowStatus } from '../engine/types.js'
-import type { ImportOptions, InputFormat, Job, JobResultRow, JobState } from './types.js'
+import type { ImportOptions, InputFormat, Job, JobResultRow, JobState } from '../core/jobs.js'
 
 /** Input is stored in chunks of this size: large enough to be few, small enough to stream. */
 export const CHUNK_BYTES = 1024 * 1024

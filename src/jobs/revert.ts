@@ -2,10 +2,10 @@ import { jsonEqual, own, setOwn } from '../core/merge.js'
 import type { ChangeRecord, ChangeSet, Json, JsonObject, UserRecord, WritableField } from '../core/types.js'
 import { WRITABLE_FIELDS } from '../core/types.js'
 import { deletionChanges } from '../engine/user-service.js'
-import { LeaseLost } from '../store/job-store.js'
 import { type BatchWrite, WriteConflict } from '../store/store.js'
 import type { RunContext } from './runner.js'
-import type { Job, RevertConflict, RevertSummary } from './types.js'
+import type { Job, RevertConflict, RevertSummary } from '../core/jobs.js'
+import { LeaseLost } from '../store/store.js'
 
 /** Users per revert transaction. */
 const USERS_PER_BATCH = 200

@@ -2,10 +2,10 @@ import type { Logger } from 'pino'
 import { withNeededFields } from '../core/fields.js'
 import { runBulk } from '../engine/bulk-engine.js'
 import { DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
-import { LeaseLost } from '../store/job-store.js'
 import type { Store } from '../store/store.js'
 import { InputError, type InputRow, readInput } from './input.js'
-import type { Job, JobCounts, JobResultRow } from './types.js'
+import type { Job, JobCounts, JobResultRow } from '../core/jobs.js'
+import { LeaseLost } from '../store/store.js'
 
 /** The job was cancelled between two batches. */
 class Cancelled extends Error {}

@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js'
 import { runApply } from './apply.js'
 import { runRevert } from './revert.js'
 import { runImport } from './runner.js'
-import type { Job } from './types.js'
+import type { Job } from '../core/jobs.js'
 
 export interface WorkerOptions {
   store: Store

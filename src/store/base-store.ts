@@ -2,19 +2,13 @@ import { createHash, randomUUID } from 'node:crypto'
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely'
 import type { ApiKey, ChangeRecord, Directory, FieldDefinition, Group, Tenant, UserRecord } from '../core/types.js'
 import type { UserSearch, UserSearchResult } from '../core/user-filter.js'
-import {
-  changeFromRow,
-  type Codec,
-  directoryFromRow,
-  fieldFromRow,
-  keyFromRow,
-  normEmail,
-  userFromRow,
-} from './codec.js'
-import { ACTIVE_JOB_STATES } from '../core/job-states.js'
+import { changeFromRow, type Codec, directoryFromRow, fieldFromRow, keyFromRow, userFromRow } from './codec.js'
+import { ACTIVE_JOB_STATES } from '../core/jobs.js'
 import type { DB } from './db-types.js'
 import type { JobStore } from './job-store.js'
+import { UniqueViolation } from './store.js'
 import { searchUsers, type UserFilterDialect } from './user-filter.js'
+import { normEmail } from '../core/normalize.js'
 import type {
   ChangeQuery,
   Dialect,
@@ -524,14 +518,6 @@ export abstract class BaseStore implements Store {
 
   async releaseIdempotencyKey(apiKeyId: string, key: string): Promise<void> {
     await this.db.deleteFrom('idempotency_keys').where('api_key_id', '=', apiKeyId).where('key', '=', key).execute()
-  }
-}
-
-/** A unique constraint refused a write outside the bulk path (directories, fields). */
-export class UniqueViolation extends Error {
-  constructor(readonly field: string) {
-    super(`unique violation on ${field}`)
-    this.name = 'UniqueViolation'
   }
 }
 

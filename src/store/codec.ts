@@ -1,3 +1,4 @@
+import { normEmail, normUsername } from '../core/normalize.js'
 import type { ApiKey, ChangeRecord, Directory, FieldDefinition, FieldType, Scope, UserRecord } from '../core/types.js'
 
 /** How one engine represents booleans, JSON and timestamps in its rows. */
@@ -55,8 +56,6 @@ export const USER_COLUMNS = [
   'fields',
 ] as const
 
-export const normEmail = (e: string | null): string | null => (e == null ? null : e.toLowerCase())
-export const normUsername = normEmail
 
 /** A user as one row of values in USER_COLUMNS order. */
 export function userValues(u: UserRecord, c: Codec): unknown[] {

@@ -1,19 +1,13 @@
 import { type Kysely, sql } from 'kysely'
 import type { FieldError } from '../core/errors.js'
 import type { ChangeRecord } from '../core/types.js'
-import type { ImportOptions, InputFormat, Job, JobCounts, JobKind, JobResultRow, JobState, RevertConflict, RevertSummary } from '../jobs/types.js'
+import type { ImportOptions, InputFormat, Job, JobCounts, JobKind, JobResultRow, JobState, RevertConflict, RevertSummary, Webhook } from '../core/jobs.js'
+import { LeaseLost } from './errors.js'
 import { changeFromRow } from './codec.js'
 import type { Codec } from './codec.js'
 import type { DB } from './db-types.js'
 
 /** The job's lease was taken over (it expired, and another worker leased the job): stop, write nothing. */
-export class LeaseLost extends Error {
-  constructor(jobId: string) {
-    super(`lease on job ${jobId} was lost`)
-    this.name = 'LeaseLost'
-  }
-}
-
 export interface NewJob {
   id: string
   tenantId: string
@@ -25,14 +19,6 @@ export interface NewJob {
   sourceJobId: string | null
   keyId: string | null
   requestId: string | null
-}
-
-export interface Webhook {
-  id: string
-  directoryId: string
-  url: string
-  secret: string
-  createdAt: string
 }
 
 /** States a worker picks up; a running or reverting job whose lease expired is picked up again. */

@@ -57,16 +57,7 @@ export interface BatchWrite {
   changes: ChangeWrite[]
 }
 
-/** Raised by a write that lost a race (a unique key taken, a version moved): retry the batch. */
-export class WriteConflict extends Error {
-  constructor(
-    message: string,
-    readonly constraint?: 'email' | 'username' | 'externalId' | 'id' | 'version',
-  ) {
-    super(message)
-    this.name = 'WriteConflict'
-  }
-}
+export { LeaseLost, UniqueViolation, WriteConflict } from './errors.js'
 
 /**
  * Told of every statement a store runs through its query builder, with its parameters: for

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { expect, it } from 'vitest'
 import type { Principal } from '../../src/core/keys.js'
-import type { ImportOptions } from '../../src/jobs/types.js'
+import type { ImportOptions } from '../../src/core/jobs.js'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
 import { upload, waitForJob } from '../helpers/jobs.js'

@@ -5,7 +5,7 @@ import { type FieldError, RollcallError } from '../../core/errors.js'
 import type { Directory } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
 import { principalOf } from '../../http/auth.js'
-import type { Job, JobResultRow, JobState } from '../../jobs/types.js'
+import type { Job, JobResultRow, JobState } from '../../core/jobs.js'
 import { communities } from './returning-community.js'
 import { communityIdOf, returningPath } from './returning-map.js'
 

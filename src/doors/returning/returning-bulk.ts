@@ -8,7 +8,7 @@ import { detectDelimiter, parseCsv } from '../../engine/parsers/csv.js'
 import { csvMapper, MappingError } from '../../engine/parsers/mapping.js'
 import type { Services } from '../../engine/services.js'
 import { principalOf } from '../../http/auth.js'
-import type { ImportOptions } from '../../jobs/types.js'
+import type { ImportOptions } from '../../core/jobs.js'
 import { communities } from './returning-community.js'
 import { canonicalOf, communityIdOf, PLATFORM_FIELDS } from './returning-map.js'
 

@@ -9,7 +9,7 @@ import { MATCH_KEYS, type MatchKey } from '../../core/types.js'
 import type { Services } from '../../engine/services.js'
 import { failedCsv, resultsCsv, resultsNdjson } from '../../jobs/exports.js'
 import { type JobService, viewJob } from '../../jobs/job-service.js'
-import { type ImportOptions, type InputFormat, JOB_STATES, type JobState } from '../../jobs/types.js'
+import { type ImportOptions, type InputFormat, JOB_STATES, type JobState } from '../../core/jobs.js'
 import { nativeContext, principalOf } from '../auth.js'
 import { DirParams, ProblemSchema, StringEnum } from '../schemas.js'
 

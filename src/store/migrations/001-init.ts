@@ -1,4 +1,4 @@
-import type { Migration } from './index.js'
+import type { Migration } from './migration.js'
 
 // SQLite keeps timestamps as ISO-8601 text (UTC, milliseconds), which sorts correctly;
 // PostgreSQL uses timestamptz. JSON is `json` (not jsonb) on PostgreSQL so that object key

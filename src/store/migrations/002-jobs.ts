@@ -1,4 +1,4 @@
-import type { Migration } from './index.js'
+import type { Migration } from './migration.js'
 
 // Jobs and their input live in the database so that any node can run any job (DESIGN.md, "Jobs").
 // The input is kept in chunks of about 1 MiB; results are kept per row.

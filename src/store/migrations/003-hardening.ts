@@ -1,4 +1,4 @@
-import type { Migration } from './index.js'
+import type { Migration } from './migration.js'
 
 // Three fixes from the hardening review:
 // - Idempotency records belong to the API key that made the request, not to the tenant: a key

@@ -1,16 +1,5 @@
-/**
- * Versioned, forward-only migrations. Each has the SQL for both engines; the runner applies
- * the pending ones in order, each in its own transaction together with its row in
- * `schema_migrations`, under a lock so that concurrent starts are safe (the loser waits and
- * then finds nothing to do). Never edit a migration that has shipped: add the next one.
- */
-export interface Migration {
-  version: number
-  name: string
-  sqlite: string
-  postgres: string
-}
-
+export type { Migration } from './migration.js'
+import type { Migration } from './migration.js'
 import { m001 } from './001-init.js'
 import { m002 } from './002-jobs.js'
 import { m003 } from './003-hardening.js'

@@ -1,13 +1,15 @@
 import { type Expression, Kysely, PostgresDialect, type SqlBool, sql } from 'kysely'
 import pg from 'pg'
 import type { UserRecord } from '../../core/types.js'
-import { assertDdlSafe, BaseStore, uniqueIndexName, UniqueViolation } from '../base-store.js'
-import { type Codec, normEmail, postgresCodec, userFromRow } from '../codec.js'
+import { assertDdlSafe, BaseStore, uniqueIndexName } from '../base-store.js'
+import { type Codec, postgresCodec, userFromRow } from '../codec.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
 import { type BatchWrite, observeQueries, type QueryObserver, type StoreCapabilities, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
 import type { UserFilterDialect } from '../user-filter.js'
+import { UniqueViolation } from '../store.js'
+import { normEmail } from '../../core/normalize.js'
 
 export interface PostgresStoreOptions {
   connectionString: string

@@ -3,13 +3,15 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { type Expression, Kysely, type SqlBool, SqliteDialect, sql } from 'kysely'
 import type { FieldDefinition, UserRecord } from '../../core/types.js'
-import { assertDdlSafe, BaseStore, uniqueIndexName, UniqueViolation } from '../base-store.js'
-import { type Codec, normEmail, sqliteCodec, USER_COLUMNS, userFromRow, userValues } from '../codec.js'
+import { assertDdlSafe, BaseStore, uniqueIndexName } from '../base-store.js'
+import { type Codec, sqliteCodec, USER_COLUMNS, userFromRow, userValues } from '../codec.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
 import { type BatchWrite, observeQueries, type QueryObserver, type StoreCapabilities, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
 import type { UserFilterDialect } from '../user-filter.js'
+import { UniqueViolation } from '../store.js'
+import { normEmail } from '../../core/normalize.js'
 
 export interface SqliteStoreOptions {
   /** Path of the database file, or ':memory:'. */

@@ -1,9 +1,17 @@
-import type { FieldError } from '../core/errors.js'
-import type { Channel, ChangeSet, FieldInput, MatchKey } from '../core/types.js'
-import type { BulkMode, RowStatus } from '../engine/types.js'
+// Jobs as the domain sees them: states, options, counts, stored results. Pure types, shared by the
+// store that keeps them, the engine and the worker that runs them.
+import type { FieldError } from './errors.js'
+import type { BulkMode, Channel, ChangeSet, FieldInput, MatchKey, RowStatus } from './types.js'
 
-export { ACTIVE_JOB_STATES, JOB_STATES, type JobState } from '../core/job-states.js'
-import type { JobState } from '../core/job-states.js'
+/**
+ * uploading → queued → running → completed | failed | cancelled; a completed import may go
+ * reverting → reverted. `uploading` jobs are invisible to workers until their input is stored.
+ */
+export const JOB_STATES = ['uploading', 'queued', 'running', 'completed', 'failed', 'cancelled', 'reverting', 'reverted'] as const
+export type JobState = (typeof JOB_STATES)[number]
+/** States in which a job still reads or writes its directory. */
+export const ACTIVE_JOB_STATES: readonly JobState[] = ['uploading', 'queued', 'running', 'reverting']
+
 
 /** `import`: rows from an uploaded file. `apply`: the stored plan of a dry-run import, written as planned. */
 export type JobKind = 'import' | 'apply'
@@ -133,4 +141,13 @@ export interface RevertConflict {
   expected: unknown
   /** What the field holds now. */
   actual: unknown
+}
+
+/** A URL told when an import of the directory ends (signed with the secret). */
+export interface Webhook {
+  id: string
+  directoryId: string
+  url: string
+  secret: string
+  createdAt: string
 }
