@@ -31,6 +31,13 @@ export interface Config {
    * After a crash another worker resumes the job once the lease has run out.
    */
   jobLeaseMs: number
+  /**
+   * How often an idle worker looks for a queued job (1 s). A job queued through this process wakes
+   * its worker at once; the poll is for jobs queued through another node (PostgreSQL).
+   */
+  jobPollMs: number
+  /** How long in-flight requests and the batch in flight get on SIGTERM before the process exits anyway (10 s). */
+  shutdownGraceMs: number
   /** First webhook retry delay (1 s; doubling: 1, 2, 4, 8 s between the default 5 attempts). */
   webhookBackoffMs: number
   /** Attempts per webhook delivery, the first included (5: a receiver down for half a minute still gets the news). */
@@ -105,6 +112,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     importMaxBytes: flags.importMaxBytes ?? int('ROLLCALL_IMPORT_MAX_BYTES', 2 * 1024 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     role: flags.role ?? role,
     jobLeaseMs: flags.jobLeaseMs ?? int('ROLLCALL_JOB_LEASE_MS', 30_000, 500, 3_600_000),
+    jobPollMs: flags.jobPollMs ?? int('ROLLCALL_JOB_POLL_MS', 1000, 10, 600_000),
+    shutdownGraceMs: flags.shutdownGraceMs ?? int('ROLLCALL_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     webhookBackoffMs: flags.webhookBackoffMs ?? int('ROLLCALL_WEBHOOK_BACKOFF_MS', 1000, 1, 600_000),
     webhookAttempts: flags.webhookAttempts ?? int('ROLLCALL_WEBHOOK_ATTEMPTS', 5, 1, 20),
     webhookTimeoutMs: flags.webhookTimeoutMs ?? int('ROLLCALL_WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest'
 import { isRollcallError, type RollcallError } from '../src/core/errors.js'
 import type { ChangeContext, Directory } from '../src/core/types.js'
-import { createServices } from '../src/engine/services.js'
+import { createServices } from '../src/jobs/services.js'
 import { describeEachEngine } from './helpers/engines.js'
 import { bulk, freshDirectory } from './helpers/fixtures.js'
 
@@ -23,7 +23,7 @@ async function failure(p: Promise<unknown>): Promise<RollcallError> {
 }
 
 describeEachEngine('engine services for doors', (engine) => {
-  const services = () => createServices(engine.store(), { batchSize: 100 })
+  const services = () => createServices(engine.store(), { batchSize: 100, maxImportBytes: 1024 ** 3 })
 
   it('resolveForKey: 403 for a directory of the tenant the key may not use, 404 for one that does not exist or is another tenant\'s', async () => {
     const s = services()

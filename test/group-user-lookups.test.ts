@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { createServices } from '../src/engine/services.js'
+import { createServices } from '../src/jobs/services.js'
 import { describeEachEngine } from './helpers/engines.js'
 import { bulk, freshDirectory } from './helpers/fixtures.js'
 
@@ -7,7 +7,7 @@ import { bulk, freshDirectory } from './helpers/fixtures.js'
 describeEachEngine('group and user lookups', (engine) => {
   it('lists groups by kind and externalId; a user’s groups; users found by externalId, email or id in one call', async () => {
     const store = engine.store()
-    const s = createServices(store, { batchSize: 100 })
+    const s = createServices(store, { batchSize: 100, maxImportBytes: 1024 ** 3 })
     const dir = await freshDirectory(store)
     const other = await freshDirectory(store)
     const doc = await s.groups.create(dir, { name: 'Spec', kind: 'document', externalId: 'doc-1' })

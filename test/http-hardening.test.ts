@@ -3,7 +3,7 @@ import { type AddressInfo, connect, type Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Config, loadConfig } from '../src/config.js'
-import { type App, buildApp } from '../src/http/app.js'
+import { type App, buildApp } from '../src/app/app.js'
 import { describeEachEngine, type EngineHandle } from './helpers/engines.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

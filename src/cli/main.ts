@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { type Config, ConfigError, loadConfig } from '../config.js'
 import { SCOPES, type Scope } from '../core/types.js'
 import { isRollcallError } from '../core/errors.js'
-import type { createServices } from '../engine/services.js'
+import type { createServices } from '../jobs/services.js'
 import { CliError } from './client.js'
 import { registerRemoteCommands } from './remote.js'
 
@@ -33,10 +33,10 @@ function config(opts: { data?: string; port?: number; host?: string }): Readonly
 
 async function withServices<T>(opts: { data?: string }, fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
   const cfg = config(opts)
-  const [{ openStore }, { createServices }] = await Promise.all([import('../store/index.js'), import('../engine/services.js')])
+  const [{ openStore }, { createServices }] = await Promise.all([import('../store/index.js'), import('../jobs/services.js')])
   const store = await openStore({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir })
   try {
-    return await fn(createServices(store, { batchSize: cfg.batchSize }))
+    return await fn(createServices(store, { batchSize: cfg.batchSize, maxImportBytes: cfg.importMaxBytes }))
   } finally {
     await store.close()
   }
@@ -97,7 +97,7 @@ keys
   .option('-d, --data <dir>', 'data directory for the embedded SQLite database')
   .action(async (opts) => {
     await withServices(opts, async (s) => {
-      const tenant = await s.store.ensureTenant(opts.tenant)
+      const tenant = await s.tenants.ensure(opts.tenant)
       const { key, secret } = await s.keys.create(tenant.id, { name: opts.name, scopes: opts.scopes, directories: opts.directory ?? null })
       console.log(`Created key ${key.id} (${key.scopes.join(',')}) for tenant '${tenant.name}'${key.directories ? ` limited to ${key.directories.join(', ')}` : ''}.`)
       console.log('Secret (shown once; store it now):')
@@ -112,7 +112,7 @@ keys
   .option('-d, --data <dir>', 'data directory for the embedded SQLite database')
   .action(async (opts) => {
     await withServices(opts, async (s) => {
-      const tenant = await s.store.ensureTenant(opts.tenant)
+      const tenant = await s.tenants.ensure(opts.tenant)
       const list = await s.keys.list(tenant.id)
       for (const k of list)
         console.log(
@@ -129,7 +129,7 @@ keys
   .option('-d, --data <dir>', 'data directory for the embedded SQLite database')
   .action(async (id: string, opts) => {
     await withServices(opts, async (s) => {
-      const tenant = await s.store.ensureTenant(opts.tenant)
+      const tenant = await s.tenants.ensure(opts.tenant)
       await s.keys.revoke(tenant.id, id)
       console.log(`Revoked ${id}.`)
     })

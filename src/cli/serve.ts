@@ -1,20 +1,40 @@
+import { buildApp, startWorkerRole } from '../app/app.js'
 import type { Config } from '../config.js'
-import { buildApp, LOG_REDACT } from '../http/app.js'
-import { openStore } from '../store/index.js'
+import { LOG_REDACT } from '../http/app.js'
+import { openStore, type Store } from '../store/index.js'
 
-/** How long in-flight requests get to finish on SIGTERM before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000
+/** On SIGINT or SIGTERM: `close`, then the store; the process exits anyway after the grace period. */
+function onSignals(config: Readonly<Config>, log: { info(o: object, msg: string): void }, store: Store, close: () => Promise<void>): void {
+  let closing: Promise<void> | undefined
+  const shutdown = (signal: string) => {
+    closing ??= (async () => {
+      log.info({ signal }, 'shutting down')
+      const timer = setTimeout(() => process.exit(1), config.shutdownGraceMs)
+      timer.unref()
+      await close()
+      await store.close()
+    })()
+    return closing
+  }
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+}
 
+/** `rollcall serve`: the HTTP server (roles api and all, with the worker in all) or the worker alone. */
 export async function serve(config: Readonly<Config>): Promise<void> {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
-  const { app, services } = await buildApp({
-    store,
-    config,
-    logger: { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
-  })
-  const logger = app.log
+  const logger = { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } }
+  const where = store.dialect === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'
+  if (config.role === 'worker') {
+    // Jobs only: no HTTP server is built.
+    const w = await startWorkerRole({ store, config, logger })
+    process.stdout.write(`\nRollcall worker is running jobs (${where}); it serves no HTTP (ROLLCALL_ROLE=worker)\n\n`)
+    onSignals(config, w.log, store, w.stop)
+    return
+  }
+  const { app, services } = await buildApp({ store, config, logger })
 
-  const tenant = await store.ensureTenant('default')
+  const tenant = await services.tenants.ensure('default')
   let bootstrapSecret: string | undefined
   if (config.adminKey) {
     await services.keys.ensureKey('default', 'ROLLCALL_ADMIN_KEY', config.adminKey)
@@ -24,7 +44,6 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   }
 
   const address = await app.listen({ port: config.port, host: config.host })
-  const where = store.dialect === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'
   // The banner goes to stdout directly, never through the logger: a key must not reach log files.
   process.stdout.write(`\nRollcall is listening on ${address} (${where})\n`)
   process.stdout.write(`  API reference: ${address}/docs\n`)
@@ -34,17 +53,5 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   } else if (config.adminKey) process.stdout.write('  Admin API key: the value of ROLLCALL_ADMIN_KEY\n\n')
   else process.stdout.write('  Keys exist already; make another with: rollcall keys create\n\n')
 
-  let closing: Promise<void> | undefined
-  const shutdown = (signal: string) => {
-    closing ??= (async () => {
-      logger.info({ signal }, 'shutting down')
-      const timer = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS)
-      timer.unref()
-      await app.close()
-      await store.close()
-    })()
-    return closing
-  }
-  process.once('SIGINT', () => void shutdown('SIGINT'))
-  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  onSignals(config, app.log, store, () => app.close())
 }

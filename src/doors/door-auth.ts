@@ -1,6 +1,6 @@
 import type { Principal } from '../core/keys.js'
 import type { Directory } from '../core/types.js'
-import type { Services } from '../engine/services.js'
+import type { Services } from '../jobs/services.js'
 
 /** The principal of a presented secret, or null: the same keys and hashing as the native API. */
 export function authenticateSecret(services: Services, secret: string | undefined): Promise<Principal | null> {

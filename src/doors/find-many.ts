@@ -1,5 +1,5 @@
 import type { Directory, UserRecord } from '../core/types.js'
-import type { Services } from '../engine/services.js'
+import type { Services } from '../jobs/services.js'
 
 /** Values per lookup query: far below PostgreSQL's 65,535 bind parameters, whatever the batch limit is set to. */
 const CHUNK = 1000

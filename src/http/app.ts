@@ -5,20 +5,16 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
-import { registerDoors } from '../doors/index.js'
-import type { JobService } from '../jobs/job-service.js'
-import { createWebhookService } from '../jobs/webhooks.js'
-import { Worker } from '../jobs/worker.js'
-import { createServices, type Services } from '../engine/services.js'
-import type { Store } from '../store/store.js'
+import type { Services } from '../jobs/services.js'
+import type { WebhookService } from '../jobs/webhooks.js'
 import { bearerAuth } from './auth.js'
 import { clientErrorHandler, registerBodyIdleTimeout, registerHostGuard } from './hardening.js'
 import { registerIdempotency } from './idempotency.js'
 import { useJsonBodyParser } from './json-body.js'
 import { registerNulGuard } from './nul-guard.js'
-import { createMetrics, type Metrics, registerRequestMetrics } from './metrics.js'
+import { type Metrics, registerRequestMetrics } from './metrics.js'
 import { errorHandler, notFoundHandler } from './problem.js'
 import { bulkRoutes } from './routes/bulk.js'
 import { directoryRoutes } from './routes/directories.js'
@@ -36,19 +32,13 @@ type AddFormats = (ajv: Ajv, formats?: string[]) => Ajv
 const addFormats: AddFormats =
   (addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats)
 
-export interface AppOptions {
-  store: Store
-  config: Readonly<Config>
-  logger?: FastifyServerOptions['logger']
-}
-
-export interface App {
-  app: FastifyInstance
+export interface HttpAppDeps {
   services: Services
   metrics: Metrics
-  jobs: JobService
-  /** Runs import jobs in this process (role worker or all); started when the app is ready, stopped when it closes. */
-  worker: Worker | null
+  webhooks: WebhookService
+  config: Readonly<Config>
+  /** The process's logger (the composition root makes it). */
+  log: FastifyBaseLogger
 }
 
 /** Headers that carry secrets in any door; redacted from every log line. */
@@ -65,15 +55,15 @@ function validatorCompiler() {
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : text).compile(schema)
 }
 
-/** Builds the HTTP app without listening: tests inject into it, `rollcall serve` listens. */
-export async function buildApp(opts: AppOptions): Promise<App> {
-  const { store, config } = opts
-  let worker: Worker | null = null
-  const services = createServices(store, { batchSize: config.batchSize, maxImportBytes: config.importMaxBytes, onJobQueued: () => worker?.wake() })
-  const { jobs } = services
-  const metrics = createMetrics()
+/**
+ * The HTTP app without listening and without the vendor doors: the native API, its hooks (auth,
+ * idempotency, hardening, metrics) and the API reference. The composition root (src/app/) adds the
+ * doors and the worker; tests inject into the result, `rollcall serve` listens.
+ */
+export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
+  const { services, metrics, webhooks, config } = deps
   const app = Fastify({
-    logger: opts.logger ?? false,
+    loggerInstance: deps.log,
     bodyLimit: config.bodyLimit,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
@@ -86,13 +76,6 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     http: { requireHostHeader: false },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const webhooks = createWebhookService(store, {
-    backoffMs: config.webhookBackoffMs,
-    attempts: config.webhookAttempts,
-    timeoutMs: config.webhookTimeoutMs,
-    allowPrivate: config.webhookAllowPrivate,
-    log: app.log,
-  })
   app.setValidatorCompiler(validatorCompiler())
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
@@ -109,7 +92,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerHostGuard(app)
   app.addHook('onRequest', bearerAuth(services.keys))
   registerNulGuard(app)
-  registerIdempotency(app, store)
+  registerIdempotency(app, services.idempotency)
   registerRequestMetrics(app, metrics)
 
   await app.register(swagger, {
@@ -143,33 +126,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await api.register(fieldRoutes(services))
       await api.register(historyRoutes(services))
       await api.register(groupRoutes(services))
-      await api.register(importRoutes(services, jobs, config.importMaxBytes))
+      await api.register(importRoutes(services, services.jobs, config.importMaxBytes))
       await api.register(webhookRoutes(services, webhooks))
       await api.register(exportRoutes(services))
       await api.register(keyRoutes(services))
     },
     { prefix: '/api/v1' },
   )
-  await registerDoors(app, services, { maxRows: config.bulkMaxRows, maxBytes: config.bulkMaxBytes })
-  if (config.role !== 'api') {
-    const w = new Worker({
-      store,
-      batchSize: config.batchSize,
-      leaseMs: config.jobLeaseMs,
-      log: app.log,
-      onProgress: () => metrics.jobBatches.inc(),
-      // In the background: a slow receiver must not hold up the next job.
-      onFinished: (job) => void webhooks.notifyFinished(job).catch((e) => app.log.warn({ err: e }, 'webhooks failed')),
-    })
-    worker = w
-    app.addHook('onReady', async () => {
-      // SQLite is one process: a lease still held at start belonged to this process before a crash.
-      if (!store.capabilities.multiProcess) await store.jobs.releaseAll()
-      w.start()
-    })
-    app.addHook('onClose', async () => w.stop())
-  }
-  return { app, services, metrics, jobs, worker }
+  return app
 }
 
 export const LOG_REDACT = SECRET_HEADERS.map((h) => `req.headers["${h}"]`)

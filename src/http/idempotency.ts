@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { RollcallError } from '../core/errors.js'
-import type { Store } from '../store/store.js'
+import type { IdempotencyService } from '../engine/idempotency-service.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,7 +21,7 @@ const REPLAYED_HEADERS = ['location', 'etag']
  * answer is not stored, so the client may retry with the same key. Records belong to the API key that
  * made the request.
  */
-export function registerIdempotency(app: FastifyInstance, store: Store): void {
+export function registerIdempotency(app: FastifyInstance, store: IdempotencyService): void {
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.headers['idempotency-key']
     if (key === undefined || !MUTATING.has(request.method) || !request.principal) return
@@ -37,7 +37,7 @@ export function registerIdempotency(app: FastifyInstance, store: Store): void {
     // Scoped by API key: another key sending the same Idempotency-Key makes a fresh request, so no
     // key ever receives an answer (a new key's secret, another directory's users) that only a
     // different key could have obtained.
-    const existing = await store.claimIdempotencyKey({
+    const existing = await store.claim({
       apiKeyId: request.principal.keyId,
       tenantId: request.principal.tenantId,
       key,
@@ -66,9 +66,9 @@ export function registerIdempotency(app: FastifyInstance, store: Store): void {
     const key = request.idempotencyKey
     if (!key || !request.principal) return payload
     // A 5xx or a 408 (the body never arrived) is no answer to the request: the key is freed for the retry.
-    if (reply.statusCode >= 500 || reply.statusCode === 408) await store.releaseIdempotencyKey(request.principal.keyId, key)
+    if (reply.statusCode >= 500 || reply.statusCode === 408) await store.release(request.principal.keyId, key)
     else
-      await store.completeIdempotencyKey(request.principal.keyId, key, {
+      await store.complete(request.principal.keyId, key, {
         status: reply.statusCode,
         contentType: String(reply.getHeader('content-type') ?? 'application/json'),
         headers: Object.fromEntries(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll } from 'vitest'
 import { loadConfig, type Config } from '../../src/config.js'
-import { type App, buildApp } from '../../src/http/app.js'
+import { type App, buildApp } from '../../src/app/app.js'
 import type { Scope } from '../../src/core/types.js'
 import type { EngineHandle } from './engines.js'
 

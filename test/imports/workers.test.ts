@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createServices } from '../../src/engine/services.js'
+import { createServices } from '../../src/jobs/services.js'
 import { Worker } from '../../src/jobs/worker.js'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { ENGINES, ownPostgresDatabase } from '../helpers/engines.js'
@@ -15,7 +15,7 @@ const ROWS = 300
     const stores = [0, 1, 2].map(() => new PostgresStore({ connectionString: db.url, max: 4 }))
     try {
       await stores[0].migrate()
-      const services = createServices(stores[0], { batchSize: 50 })
+      const services = createServices(stores[0], { batchSize: 50, maxImportBytes: 1024 ** 3 })
       const tenant = await stores[0].ensureTenant('t')
       const dir = await stores[0].createDirectory(tenant.id, { name: 'd', externalId: null })
       const principal = { tenantId: tenant.id, keyId: 'k', scopes: ['admin' as const], directories: null }

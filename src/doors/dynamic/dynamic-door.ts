@@ -1,4 +1,4 @@
-import type { Door } from '../index.js'
+import type { Door } from '../door.js'
 import { dynamicErrorHandler, dynamicNotFound } from './dynamic-errors.js'
 import { dynamicRoutes } from './dynamic-routes.js'
 

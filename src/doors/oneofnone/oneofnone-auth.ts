@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { RollcallError } from '../../core/errors.js'
 import { hasScope } from '../../core/keys.js'
 import type { ChangeContext, Directory } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { authenticateSecret, singleDirectoryOf } from '../door-auth.js'
 
 /** The app (directory) each authenticated request works in; a WeakMap keeps it off the shared request type. */

@@ -1,6 +1,6 @@
 import { RollcallError } from '../../core/errors.js'
 import type { ChangeContext, Directory, JsonObject, UserRecord } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { tooManyUsers } from '../batch-limit.js'
 import { findMany } from '../find-many.js'
 import { PHONE_TEXT_FIELD, PHONE_TEXT_KEY, phoneWrite } from '../phone.js'

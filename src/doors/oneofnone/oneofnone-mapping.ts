@@ -1,6 +1,6 @@
 import type { FieldError } from '../../core/errors.js'
 import type { Directory, UserRecord } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { PHONE_TEXT_KEY, phoneRead } from '../phone.js'
 import type { UserResponse } from './oneofnone-schemas.js'
 

@@ -1,6 +1,6 @@
 import { isRollcallError, RollcallError } from '../../core/errors.js'
 import type { Directory, UserRecord } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { type FilterColumn, uf, type UserFilterExpr } from '../../core/user-filter.js'
 import { badRequest } from './oneofnone-errors.js'
 import { PHONE_TEXT_KEY } from '../phone.js'

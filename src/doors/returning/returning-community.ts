@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { RollcallError } from '../../core/errors.js'
 import type { ChangeContext, Directory } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { principalOf } from '../../http/auth.js'
 import { singleDirectoryOf } from '../door-auth.js'
 import { communityIdOf, PLATFORM_FIELDS } from './returning-map.js'

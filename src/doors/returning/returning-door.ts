@@ -1,4 +1,4 @@
-import type { Door } from '../index.js'
+import type { Door } from '../door.js'
 import { returningApiLogRoutes } from './returning-apilog.js'
 import { returningBulkRoutes } from './returning-bulk.js'
 import { returningErrorHandler, returningNotFound } from './returning-errors.js'

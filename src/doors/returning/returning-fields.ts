@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { errors } from '../../core/errors.js'
 import type { Directory, FieldDefinition } from '../../core/types.js'
 import type { FieldPatch } from '../../engine/directory-service.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { communities } from './returning-community.js'
 import { fieldIdOf, renderField, TYPE_IN } from './returning-map.js'
 

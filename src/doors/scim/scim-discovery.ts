@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { JsonObject } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { LIMITS, URN } from './scim-constants.js'
 import { ScimError, scimError } from './scim-errors.js'
 import { listResponse, param, type ScimScope, scopeOf, send } from './scim-http.js'

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { isPlainObject } from '../../core/merge.js'
 import type { Json } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { scimError } from './scim-errors.js'
 import { parseFilter } from './scim-filter.js'
 import { createGroup, deleteGroup, findGroups, groupEtag, patchGroup, readGroup, replaceGroup } from './scim-group-ops.js'

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { MAX_OFFSET } from '../../core/input-guard.js'
 import type { ChangeContext, Directory, Json, JsonObject } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { singleDirectoryOf } from '../door-auth.js'
 import { resourceSchemas, type ResourceSchemas } from './scim-attributes.js'
 import { LIMITS, SCIM_MEDIA_TYPE, URN } from './scim-constants.js'

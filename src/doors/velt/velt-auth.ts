@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { hasScope, type Principal } from '../../core/keys.js'
 import type { ChangeContext, Scope } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { authenticateSecret } from '../door-auth.js'
 import { invalidArgument, VeltError } from './velt-errors.js'
 

@@ -1,6 +1,6 @@
 import type { Principal } from '../../core/keys.js'
 import type { Directory, Group } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { invalidArgument, VeltError } from './velt-errors.js'
 import { documentResultId, type ItemMap, ok } from './velt-mapping.js'
 import { ensureGroup, findGroup, requireGroup, requireOrganization } from './velt-scope.js'

@@ -1,7 +1,7 @@
 import { isRollcallError } from '../../core/errors.js'
 import type { Principal } from '../../core/keys.js'
 import type { Directory } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import type { ItemMap } from './velt-mapping.js'
 import { ok, orgResultId } from './velt-mapping.js'
 import { findOrganization } from './velt-scope.js'

@@ -1,7 +1,7 @@
 import { isRollcallError } from '../../core/errors.js'
 import { hasScope, type Principal } from '../../core/keys.js'
 import type { Directory, Group } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { invalidArgument, notFound, VeltError } from './velt-errors.js'
 
 /** Velt's documents and folders: groups of these kinds in the organization's directory. */

@@ -1,7 +1,7 @@
 import { isRollcallError } from '../../core/errors.js'
 import type { Principal } from '../../core/keys.js'
 import type { ChangeContext, Directory, UserRecord } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import type { RowResult } from '../../engine/types.js'
 import { decodeCursor, encodeCursor } from '../../http/cursor.js'
 import { tooManyUsers } from '../batch-limit.js'

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { RollcallError } from '../../core/errors.js'
 import type { MatchKey } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import type { Metrics } from '../metrics.js'
 import { nativeContext, principalOf } from '../auth.js'
 import { viewJob } from '../../jobs/job-service.js'

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { principalOf } from '../auth.js'
 import { DirParams, GroupSchema, ProblemSchema } from '../schemas.js'
 

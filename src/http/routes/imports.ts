@@ -6,8 +6,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { errors, RollcallError } from '../../core/errors.js'
 import { MATCH_KEYS, type MatchKey } from '../../core/types.js'
-import type { Services } from '../../engine/services.js'
-import { failedCsv, resultsCsv, resultsNdjson } from '../../jobs/exports.js'
+import type { Services } from '../../jobs/services.js'
 import { type JobService, viewJob } from '../../jobs/job-service.js'
 import { type ImportOptions, type InputFormat, JOB_STATES, type JobState } from '../../core/jobs.js'
 import { nativeContext, principalOf } from '../auth.js'
@@ -225,7 +224,7 @@ export const importRoutes =
       async (req, reply) => {
         const job = await jobs.get(principalOf(req), req.params.id)
         const csv = req.query.format === 'csv'
-        const body = csv ? resultsCsv(s.store, job, req.query.status) : resultsNdjson(s.store, job, req.query.status)
+        const body = csv ? s.jobs.resultsCsv(job, req.query.status) : s.jobs.resultsNdjson(job, req.query.status)
         return reply
           .type(csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
           .header('content-disposition', `attachment; filename="import-${job.id}-results.${csv ? 'csv' : 'ndjson'}"`)
@@ -244,7 +243,7 @@ export const importRoutes =
         return reply
           .type('text/csv; charset=utf-8')
           .header('content-disposition', `attachment; filename="import-${job.id}-failed.csv"`)
-          .send(Readable.from(failedCsv(s.store, job)))
+          .send(Readable.from(s.jobs.failedCsv(job)))
       },
     )
 
@@ -318,7 +317,7 @@ export const importRoutes =
       async (req) => {
         const job = await jobs.get(principalOf(req), req.params.id)
         const limit = req.query.limit ?? 100
-        const rows = await s.store.jobs.conflicts(job.id, { afterSeq: req.query.cursor, limit })
+        const rows = await s.jobs.conflicts(job, { afterSeq: req.query.cursor, limit })
         return { data: rows.map(({ seq: _s, ...c }) => c), nextCursor: rows.length === limit ? rows[rows.length - 1].seq : null }
       },
     )

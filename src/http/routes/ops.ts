@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import type { Metrics } from '../metrics.js'
 
 /** Health, readiness, metrics and the OpenAPI document: public, no key. */
@@ -11,8 +11,8 @@ export const opsRoutes =
     app.get('/healthz', { schema: { ...hide, response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }))
 
     app.get('/readyz', { schema: hide }, async (_req, reply) => {
-      const ok = await s.store.ping()
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'database unreachable', database: s.store.dialect })
+      const { ok, database } = await s.ops.readiness()
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'database unreachable', database })
     })
 
     app.get('/metrics', { schema: hide }, async (_req, reply) =>

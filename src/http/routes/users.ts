@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { RollcallError } from '../../core/errors.js'
-import type { Services } from '../../engine/services.js'
+import type { Services } from '../../jobs/services.js'
 import { nativeContext, principalOf } from '../auth.js'
 import { decodeCursor, encodeCursor } from '../cursor.js'
 import { DirParams, ListQuery, page, ProblemSchema, UserInputSchema, UserSchema } from '../schemas.js'
