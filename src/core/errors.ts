@@ -1,3 +1,4 @@
+import type { RowErrorCode } from './row-errors.js'
 /**
  * The error catalogue: every error Rollcall reports has a stable `code`, an HTTP status and a
  * message. Doors render these in their vendor's envelope; the native API renders them as
@@ -8,7 +9,7 @@
 export interface FieldError {
   /** JSON-pointer-like dotted path of the field (`email`, `metadata.tier`, `fields.dept`); '' for the whole row. */
   field: string
-  code: string
+  code: RowErrorCode
   message: string
 }
 

@@ -1,4 +1,4 @@
-import { errors, RollcallError } from '../core/errors.js'
+import { errors, type FieldError, RollcallError } from '../core/errors.js'
 import { hasControlChar } from '../core/input-guard.js'
 import { BUILT_IN_KEYS, definitionOf, effectiveFields, FIELD_KEY_PATTERN, RESERVED_FIELD_KEYS, withNeededFields } from '../core/fields.js'
 import { canSeeDirectory, type Principal } from '../core/keys.js'
@@ -31,7 +31,7 @@ export function createDirectoryService(store: Store) {
   }
 
   function checkField(def: FieldDefinition): void {
-    const problems = []
+    const problems: FieldError[] = []
     if (def.maxLength != null && !STRINGY.has(def.type))
       problems.push({ field: 'maxLength', code: 'invalid', message: `maxLength applies to text fields, not '${def.type}'` })
     if (def.pattern != null) {

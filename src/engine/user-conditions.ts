@@ -1,4 +1,5 @@
 import { errors, type FieldError } from '../core/errors.js'
+import type { RowErrorCode } from '../core/row-errors.js'
 import type { FieldDefinition } from '../core/types.js'
 import {
   type CustomFieldKind,
@@ -58,7 +59,7 @@ export function userFilterOf(definitions: readonly FieldDefinition[], conditions
   const custom = new Map(definitions.filter((d) => !d.builtIn).map((d) => [d.key, d]))
   const problems: FieldError[] = []
   const parts: UserFilterExpr[] = []
-  const bad = (field: string, code: string, message: string) => problems.push({ field, code, message })
+  const bad = (field: string, code: RowErrorCode, message: string) => problems.push({ field, code, message })
   const compare = (field: FilterField, c: UserCondition): UserFilterExpr => ({
     op: c.op === 'gte' ? 'ge' : c.op === 'lte' ? 'le' : 'eq',
     field,

@@ -1,5 +1,6 @@
 import { errors, type FieldError, RollcallError } from '../core/errors.js'
 import { effectiveFields, withNeededFields } from '../core/fields.js'
+import { isConflict } from '../core/row-errors.js'
 import type { ChangeContext, ChangeSet, Directory, FieldInput, FieldType, UserRecord } from '../core/types.js'
 import { WRITABLE_FIELDS } from '../core/types.js'
 import type { ChangeQuery, Store, UserListQuery, UserLookup } from '../store/store.js'
@@ -16,16 +17,13 @@ function assertUserId(id: string): void {
   if (!UUID_RE.test(id)) throw errors.userNotFound(id)
 }
 
-/** Row error codes that mean "conflicts with another user" rather than "bad input". */
-const CONFLICT_CODES = new Set(['user_exists', 'not_unique'])
 
 /** A single-user write failed: the row's errors as one request error. */
 function rowFailure(errs: FieldError[]): RollcallError {
   if (errs.some((e) => e.code === 'user_not_found')) return new RollcallError('user_not_found', errs[0].message, { errors: errs })
   if (errs.some((e) => e.code === 'version_mismatch'))
     return new RollcallError('version_mismatch', errs.find((e) => e.code === 'version_mismatch')?.message, { errors: errs })
-  if (errs.some((e) => CONFLICT_CODES.has(e.code)))
-    return new RollcallError('user_exists', errs.filter((e) => CONFLICT_CODES.has(e.code)).map((e) => e.message).join('; '), { errors: errs })
+  if (errs.some(isConflict)) return new RollcallError('user_exists', errs.filter(isConflict).map((e) => e.message).join('; '), { errors: errs })
   return errors.validation(errs)
 }
 

@@ -38,7 +38,7 @@ export function fromFastifyError(err: FastifyError): RollcallError {
       if (v.keyword === 'required') {
         const missing = String((v.params as { missingProperty?: string }).missingProperty)
         const field = fe.field ? `${fe.field}.${missing}` : missing
-        return { field, code: 'required', message: `'${field}' is required` }
+        return { field, code: 'required' as const, message: `'${field}' is required` }
       }
       return fe
     })

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { type FieldError, isRollcallError, type RollcallError } from '../../core/errors.js'
+import { isConflict } from '../../core/row-errors.js'
 import { fromFastifyError } from '../../http/problem.js'
 import { dynamicPath } from './dynamic-fields.js'
 
@@ -13,8 +14,6 @@ export interface DynamicError {
   body: { error: string; code?: string }
 }
 
-/** Core row error codes that mean another user already holds the value. */
-const CONFLICTS = new Set(['user_exists', 'not_unique'])
 
 /** The vendor's code for a conflict on a field, and its message. */
 function conflict(e: FieldError): { code: string; error: string } {
@@ -40,7 +39,7 @@ function invalidCode(field: string): string {
  * message ("Email already exists"); invalid input is a 400 naming every field, in Dynamic's names.
  */
 export function userError(errors: FieldError[]): DynamicError {
-  const c = errors.find((e) => CONFLICTS.has(e.code))
+  const c = errors.find(isConflict)
   if (c) return { status: 422, body: conflict(c) }
   // "the row sets no field" says nothing more once another problem is named.
   const shown = errors.length > 1 ? errors.filter((e) => e.code !== 'empty_row') : errors

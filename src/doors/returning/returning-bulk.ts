@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { errors, type FieldError, RollcallError } from '../../core/errors.js'
+import type { RowErrorCode } from '../../core/row-errors.js'
 import type { FieldDefinition } from '../../core/types.js'
 import { detectDelimiter, parseCsv } from '../../engine/parsers/csv.js'
 import { csvMapper, MappingError } from '../../engine/parsers/mapping.js'
@@ -40,7 +41,7 @@ export function queuedAnswer(word: 'update' | 'import') {
 
 const Queued = Type.Object({ status: Type.String(), message: Type.String(), data: Type.Object({ message: Type.String() }) })
 
-const dataError = (message: string, code = 'invalid_file') => errors.validation([{ field: 'data', code, message }])
+const dataError = (message: string, code: RowErrorCode = 'invalid_file') => errors.validation([{ field: 'data', code, message }])
 
 /**
  * A Returning.AI CSV header → the import's explicit column mapping (column → Rollcall field path):
@@ -68,7 +69,7 @@ export function columnMapping(header: string[], definitions: readonly FieldDefin
   }
   const list = (names: string[]) => names.map((n) => `'${n}'`).join(', ')
   const problems: FieldError[] = []
-  const problem = (code: string, message: string) => problems.push({ field: 'data', code, message })
+  const problem = (code: RowErrorCode, message: string) => problems.push({ field: 'data', code, message })
   if (present.has('')) problem('invalid_header', 'a column of the header has no name')
   if (unknown.length === 1) problem('unknown_column', `column ${list(unknown)} names no user field of this community`)
   if (unknown.length > 1) problem('unknown_column', `columns ${list(unknown)} name no user field of this community`)

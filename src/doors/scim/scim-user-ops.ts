@@ -1,6 +1,7 @@
 import type { FieldError } from '../../core/errors.js'
 import { isRollcallError } from '../../core/errors.js'
 import { isPlainObject } from '../../core/merge.js'
+import { isConflict } from '../../core/row-errors.js'
 import type { FieldInput, JsonObject, UserRecord } from '../../core/types.js'
 import { uf, type UserFilterExpr } from '../../core/user-filter.js'
 import type { BulkRow, RowResult } from '../../engine/types.js'
@@ -23,7 +24,6 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ScimError 
 export const failed = <T>(error: ScimError): Outcome<T> => ({ ok: false, error })
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const CONFLICT = new Set(['user_exists', 'not_unique'])
 
 const notFound = (id: string) => scimError.notFound(`No User '${id}' in this directory`)
 
@@ -32,7 +32,7 @@ export function rowError(errors: FieldError[]): ScimError {
   const detail = errors.map((e) => `${e.field ? scimAttributeOf(e.field) : 'request'}: ${e.message}`).join('; ')
   if (errors.some((e) => e.code === 'user_not_found')) return scimError.notFound(detail)
   if (errors.some((e) => e.code === 'version_mismatch')) return scimError.preconditionFailed(detail)
-  if (errors.some((e) => CONFLICT.has(e.code))) return scimError.uniqueness(errors.filter((e) => CONFLICT.has(e.code)).map((e) => `${scimAttributeOf(e.field)}: ${e.message}`).join('; '))
+  if (errors.some(isConflict)) return scimError.uniqueness(errors.filter(isConflict).map((e) => `${scimAttributeOf(e.field)}: ${e.message}`).join('; '))
   if (errors.some((e) => e.code === 'read_only')) return scimError.mutability(detail)
   return scimError.invalidValue(detail)
 }

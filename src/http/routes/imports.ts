@@ -4,7 +4,7 @@ import multipart from '@fastify/multipart'
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { errors, RollcallError } from '../../core/errors.js'
+import { errors, type FieldError, RollcallError } from '../../core/errors.js'
 import { MATCH_KEYS, type MatchKey } from '../../core/types.js'
 import type { Services } from '../../jobs/services.js'
 import { type JobService, viewJob } from '../../jobs/job-service.js'
@@ -77,7 +77,7 @@ const truthy = (v: unknown) => v === true || v === 'true' || v === '1'
 
 /** Import options from query (and multipart fields), checked field by field. */
 export function parseImportOptions(raw: RawOptions): ImportOptions {
-  const problems = []
+  const problems: FieldError[] = []
   const match = String(raw.match ?? 'email')
     .split(',')
     .map((m) => m.trim())
