@@ -4,10 +4,10 @@ import { basename, dirname, extname, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
-import type { JobView } from '../jobs/job-service.js'
 import { type Client, CliError, transportError } from './client.js'
 import { summaryOf, watchJob } from './jobs.js'
 import { fmtInt, type ProgressReporter, RecordCounter } from './progress.js'
+import type { JobView } from '../core/job-view.js'
 
 export interface ImportFlags {
   directory: string

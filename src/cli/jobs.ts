@@ -1,6 +1,6 @@
-import type { JobView } from '../jobs/job-service.js'
 import { ApiError, type Client, CliError, serverEvents } from './client.js'
 import { fmtDuration, fmtInt } from './progress.js'
+import type { JobView } from '../core/job-view.js'
 
 /** States a job does not leave by itself. */
 export const END_STATES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'reverted'])

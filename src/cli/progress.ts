@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress'
-import type { JobView } from '../jobs/job-service.js'
+import type { JobView } from '../core/job-view.js'
 
 /** Formatting shared by the CLI's commands. */
 export const fmtInt = (n: number): string => n.toLocaleString('en-US')

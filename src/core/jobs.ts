@@ -48,6 +48,22 @@ export interface ImportOptions {
   needsFields?: readonly FieldInput[]
 }
 
+/** What an import does when a request leaves an option out. */
+export const DEFAULT_IMPORT_OPTIONS: Readonly<ImportOptions> = Object.freeze<ImportOptions>({
+  mode: 'upsert',
+  match: ['email'],
+  metadata: 'merge',
+  atomic: false,
+  maxErrors: null,
+  dryRun: false,
+  mapping: null,
+  unmapped: 'fail',
+  emptyMeans: 'skip',
+  delimiter: null,
+  quote: '"',
+  header: true,
+})
+
 export interface JobCounts {
   processed: number
   created: number

@@ -1,18 +1,10 @@
 import type { FieldError } from '../core/errors.js'
 import type { Store } from '../store/store.js'
+import { csvCell, neutralizeFormula } from '../core/csv-cell.js'
 import type { Job, JobResultRow } from '../core/jobs.js'
 
 /** Rows per page read from the database while streaming results: memory stays flat for any size. */
 const PAGE = 1000
-
-/** Cells that a spreadsheet would run as a formula get a leading quote (CSV injection, OWASP). */
-export function neutralizeFormula(cell: string): string {
-  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell
-}
-
-export function csvCell(cell: string): string {
-  return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell
-}
 
 const csvLine = (cells: string[]) => `${cells.map((c) => csvCell(neutralizeFormula(c))).join(',')}\r\n`
 const errorText = (errors: FieldError[]) => errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ')

@@ -7,10 +7,10 @@ import type { Logger } from 'pino'
 import { RollcallError } from '../core/errors.js'
 import type { Directory } from '../core/types.js'
 import type { Store } from '../store/store.js'
-import { viewJob } from './job-service.js'
 import type { Job } from '../core/jobs.js'
 import { literalHostReason, nonPublicReason } from './webhook-target.js'
 import type { Webhook } from '../core/jobs.js'
+import { viewJob } from '../core/job-view.js'
 
 /** Resolves a host name to all its addresses (dns.lookup with `all: true` by default; tests swap it). */
 export type Resolver = (hostname: string) => Promise<Array<{ address: string; family: number }>>

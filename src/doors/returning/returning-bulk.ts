@@ -9,7 +9,7 @@ import { detectDelimiter, parseCsv } from '../../engine/parsers/csv.js'
 import { csvMapper, MappingError } from '../../engine/parsers/mapping.js'
 import type { Services } from '../../jobs/services.js'
 import { principalOf } from '../../http/auth.js'
-import type { ImportOptions } from '../../core/jobs.js'
+import { DEFAULT_IMPORT_OPTIONS, type ImportOptions } from '../../core/jobs.js'
 import { communities } from './returning-community.js'
 import { canonicalOf, communityIdOf, PLATFORM_FIELDS } from './returning-map.js'
 
@@ -223,18 +223,12 @@ export const returningBulkRoutes = (s: Services) => async (root: FastifyInstance
           const { head, header, delimiter } = await readHeader(it)
           const mapping = columnMapping(header, await fieldsOf(dir))
           const options: ImportOptions = {
+            ...DEFAULT_IMPORT_OPTIONS,
             mode: kind.mode,
             match: ['email'],
-            metadata: 'merge',
-            atomic: false,
-            maxErrors: null,
-            dryRun: false,
             mapping,
             unmapped: 'fail',
-            emptyMeans: 'skip',
             delimiter,
-            quote: '"',
-            header: true,
             channel: 'returning',
             opSuffix: OP_SUFFIX,
             fileName: file.filename || null,

@@ -4,9 +4,9 @@ import type { MatchKey } from '../../core/types.js'
 import type { Services } from '../../jobs/services.js'
 import type { Metrics } from '../metrics.js'
 import { nativeContext, principalOf } from '../auth.js'
-import { viewJob } from '../../jobs/job-service.js'
 import { BulkRequestSchema, BulkResponseSchema, DirParams, ProblemSchema } from '../schemas.js'
 import { ImportJobSchema, parseImportOptions } from './imports.js'
+import { viewJob } from '../../core/job-view.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

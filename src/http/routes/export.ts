@@ -4,9 +4,10 @@ import { Type } from 'typebox'
 import { own } from '../../core/merge.js'
 import type { Directory, Json, UserRecord } from '../../core/types.js'
 import type { Services } from '../../jobs/services.js'
-import { csvCell, neutralizeFormula } from '../../jobs/exports.js'
 import { principalOf } from '../auth.js'
 import { DirParams, ProblemSchema, StringEnum } from '../schemas.js'
+import { csvCell } from '../../core/csv-cell.js'
+import { neutralizeFormula } from '../../core/csv-cell.js'
 
 /** Users read per page: memory stays flat whatever the directory's size. */
 export const EXPORT_PAGE = 1000

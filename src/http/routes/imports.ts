@@ -7,10 +7,11 @@ import { Type } from 'typebox'
 import { errors, type FieldError, RollcallError } from '../../core/errors.js'
 import { MATCH_KEYS, type MatchKey } from '../../core/types.js'
 import type { Services } from '../../jobs/services.js'
-import { type JobService, viewJob } from '../../jobs/job-service.js'
-import { type ImportOptions, type InputFormat, JOB_STATES, type JobState } from '../../core/jobs.js'
+import { type JobService } from '../../jobs/job-service.js'
+import { DEFAULT_IMPORT_OPTIONS, type ImportOptions, type InputFormat, JOB_STATES, type JobState } from '../../core/jobs.js'
 import { nativeContext, principalOf } from '../auth.js'
 import { DirParams, ProblemSchema, StringEnum } from '../schemas.js'
+import { viewJob } from '../../core/job-view.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -78,7 +79,8 @@ const truthy = (v: unknown) => v === true || v === 'true' || v === '1'
 /** Import options from query (and multipart fields), checked field by field. */
 export function parseImportOptions(raw: RawOptions): ImportOptions {
   const problems: FieldError[] = []
-  const match = String(raw.match ?? 'email')
+  const D = DEFAULT_IMPORT_OPTIONS
+  const match = String(raw.match ?? D.match.join(','))
     .split(',')
     .map((m) => m.trim())
   for (const m of match) if (!MATCH_KEYS.includes(m as MatchKey)) problems.push({ field: 'match', code: 'invalid_value', message: `'${m}' is not a match key (use ${MATCH_KEYS.join(', ')})` })
@@ -100,18 +102,18 @@ export function parseImportOptions(raw: RawOptions): ImportOptions {
   }
   if (problems.length) throw errors.validation(problems)
   return {
-    mode: (raw.mode as ImportOptions['mode']) ?? 'upsert',
+    mode: (raw.mode as ImportOptions['mode']) ?? D.mode,
     match: match as MatchKey[],
-    metadata: (raw.metadata as ImportOptions['metadata']) ?? 'merge',
-    atomic: truthy(raw.atomic),
-    maxErrors: raw.maxErrors === undefined ? null : Number(raw.maxErrors),
-    dryRun: truthy(raw.dryRun),
-    mapping,
-    unmapped: (raw.unmapped as ImportOptions['unmapped']) ?? 'fail',
-    emptyMeans: (raw.emptyMeans as ImportOptions['emptyMeans']) ?? 'skip',
-    delimiter,
-    quote: String(raw.quote ?? '"'),
-    header: raw.header === undefined ? true : truthy(raw.header),
+    metadata: (raw.metadata as ImportOptions['metadata']) ?? D.metadata,
+    atomic: raw.atomic === undefined ? D.atomic : truthy(raw.atomic),
+    maxErrors: raw.maxErrors === undefined ? D.maxErrors : Number(raw.maxErrors),
+    dryRun: raw.dryRun === undefined ? D.dryRun : truthy(raw.dryRun),
+    mapping: mapping ?? D.mapping,
+    unmapped: (raw.unmapped as ImportOptions['unmapped']) ?? D.unmapped,
+    emptyMeans: (raw.emptyMeans as ImportOptions['emptyMeans']) ?? D.emptyMeans,
+    delimiter: delimiter ?? D.delimiter,
+    quote: raw.quote === undefined ? D.quote : String(raw.quote),
+    header: raw.header === undefined ? D.header : truthy(raw.header),
   }
 }
 
