@@ -1,64 +1,44 @@
 import { RollcallError } from './errors.js'
-import type { FieldDefinition, FieldInput, FieldType, WritableField } from './types.js'
+import type { FieldDefinition, FieldInput, FieldType } from './types.js'
+import { USER_FIELDS, type UserFieldSpec } from './user-fields.js'
+
+export { LOCALE_PATTERN, PHONE_PATTERN, USERNAME_PATTERN } from './user-fields.js'
 
 /**
- * Built-in field definitions: the fixed user columns, described with the same vocabulary as
- * custom fields so the schema endpoint, validation and the console see one list.
+ * Built-in field definitions: the writable user columns of the table (core/user-fields.ts),
+ * described with the same vocabulary as custom fields so the schema endpoint, validation and the
+ * console see one list.
  */
-interface BuiltIn {
-  key: WritableField
-  label: string
-  type: FieldType
-  maxLength: number | null
-  pattern: string | null
+export function builtInDefinitions(table: readonly UserFieldSpec[]): FieldDefinition[] {
+  return table
+    .filter((f) => f.writable)
+    .map((f) => ({
+      key: f.key,
+      label: f.label,
+      type: f.type,
+      required: false,
+      unique: f.unique,
+      maxLength: f.maxLength,
+      pattern: f.pattern,
+      enumValues: null,
+      builtIn: true,
+      createdAt: null,
+      updatedAt: null,
+    }))
 }
 
-/** Usernames: no whitespace or control characters (doors may be stricter). */
-export const USERNAME_PATTERN = '^[^\\s\\u0000-\\u001f]+$'
-/** Phone numbers: digits with the usual separators and an optional leading `+`. */
-export const PHONE_PATTERN = '^\\+?[0-9][0-9 ().\\-]{1,31}$'
-/** BCP 47-ish locale tags: `en`, `en-US`, `pt_BR`, `zh-Hant-TW`. */
-export const LOCALE_PATTERN = '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$'
+export const BUILT_IN_FIELDS: readonly FieldDefinition[] = builtInDefinitions(USER_FIELDS)
 
-const BUILT_INS: BuiltIn[] = [
-  { key: 'externalId', label: 'External ID', type: 'string', maxLength: 255, pattern: null },
-  { key: 'email', label: 'Email', type: 'email', maxLength: 320, pattern: null },
-  { key: 'emailVerifiedAt', label: 'Email verified at', type: 'datetime', maxLength: null, pattern: null },
-  { key: 'phone', label: 'Phone', type: 'phone', maxLength: 32, pattern: null },
-  { key: 'username', label: 'Username', type: 'string', maxLength: 255, pattern: USERNAME_PATTERN },
-  { key: 'firstName', label: 'First name', type: 'string', maxLength: 255, pattern: null },
-  { key: 'lastName', label: 'Last name', type: 'string', maxLength: 255, pattern: null },
-  { key: 'displayName', label: 'Display name', type: 'string', maxLength: 255, pattern: null },
-  { key: 'avatarUrl', label: 'Avatar URL', type: 'url', maxLength: 2048, pattern: null },
-  { key: 'country', label: 'Country', type: 'country', maxLength: 2, pattern: null },
-  { key: 'locale', label: 'Locale', type: 'string', maxLength: 35, pattern: LOCALE_PATTERN },
-  { key: 'lastLoginAt', label: 'Last login at', type: 'datetime', maxLength: null, pattern: null },
-]
-
-export const BUILT_IN_FIELDS: readonly FieldDefinition[] = BUILT_INS.map((b) => ({
-  ...b,
-  required: false,
-  unique: b.key === 'email' || b.key === 'username' || b.key === 'externalId',
-  enumValues: null,
-  builtIn: true,
-  createdAt: null,
-  updatedAt: null,
-}))
-
-export const BUILT_IN_KEYS: ReadonlySet<string> = new Set(BUILT_INS.map((b) => b.key))
+/** The writable built-ins' keys. */
+export const BUILT_IN_KEYS: ReadonlySet<string> = new Set(BUILT_IN_FIELDS.map((b) => b.key))
 
 /** Custom field keys: start with a letter, then letters, digits, `_` or `-`; at most 64. */
 export const FIELD_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/
 
 /** Keys that would shadow a user property or a reserved word if used for custom fields. */
 export const RESERVED_FIELD_KEYS: ReadonlySet<string> = new Set([
-  ...BUILT_IN_KEYS,
-  'id',
+  ...USER_FIELDS.map((f) => f.key),
   'directoryId',
-  'createdAt',
-  'updatedAt',
-  'loginCount',
-  'version',
   'metadata',
   'fields',
   '__proto__',
@@ -70,9 +50,9 @@ export const RESERVED_FIELD_KEYS: ReadonlySet<string> = new Set([
  * The effective field list of a directory: built-ins (with any stored overrides of label and
  * `required`) followed by custom definitions.
  */
-export function effectiveFields(stored: readonly FieldDefinition[]): FieldDefinition[] {
+export function effectiveFields(stored: readonly FieldDefinition[], table: readonly UserFieldSpec[] = USER_FIELDS): FieldDefinition[] {
   const overrides = new Map(stored.filter((f) => f.builtIn).map((f) => [f.key, f]))
-  const builtIns = BUILT_IN_FIELDS.map((b) => {
+  const builtIns = (table === USER_FIELDS ? BUILT_IN_FIELDS : builtInDefinitions(table)).map((b) => {
     const o = overrides.get(b.key)
     return o ? { ...b, label: o.label, required: o.required, createdAt: o.createdAt, updatedAt: o.updatedAt } : b
   })

@@ -3,6 +3,7 @@ import addFormatsModule from 'ajv-formats'
 import { COUNTRY_CODES } from './countries.js'
 import type { FieldError } from './errors.js'
 import { effectiveFields, PHONE_PATTERN } from './fields.js'
+import { USER_FIELDS, type UserFieldSpec } from './user-fields.js'
 import type { FieldDefinition } from './types.js'
 
 type JsonSchema = Record<string, unknown>
@@ -58,25 +59,26 @@ function valueSchema(f: FieldDefinition): JsonSchema {
  * and the custom `fields` object. Unknown properties are errors, never silently dropped;
  * server-owned properties are rejected as read-only.
  */
-export function rowJsonSchema(stored: readonly FieldDefinition[]): JsonSchema {
-  const fields = effectiveFields(stored)
+export function rowJsonSchema(stored: readonly FieldDefinition[], table: readonly UserFieldSpec[] = USER_FIELDS): JsonSchema {
+  const fields = effectiveFields(stored, table)
   const builtIn: Record<string, JsonSchema | boolean> = {}
   const custom: Record<string, JsonSchema> = {}
   for (const f of fields) (f.builtIn ? builtIn : custom)[f.key] = valueSchema(f)
+  // Server-owned fields are refused as read-only, but for `id`: a row may name its user by it.
+  const owned: Record<string, JsonSchema | boolean> = {}
+  for (const f of table) if (!f.writable) owned[f.key] = f.key === 'id' ? { title: f.label, type: 'string', format: 'uuid' } : false
+  const { id, ...serverOwned } = owned
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'User',
     type: 'object',
     additionalProperties: false,
     properties: {
-      id: { title: 'ID', type: 'string', format: 'uuid' },
+      ...(id === undefined ? {} : { id }),
       ...builtIn,
       metadata: { title: 'Metadata', type: ['object', 'null'] },
       fields: { title: 'Custom fields', type: ['object', 'null'], additionalProperties: false, properties: custom },
-      createdAt: false,
-      updatedAt: false,
-      loginCount: false,
-      version: false,
+      ...serverOwned,
       directoryId: false,
     },
   }
@@ -92,8 +94,8 @@ const CACHE_MAX = 256
 export type RowValidator = (row: unknown) => FieldError[]
 
 /** A compiled validator for a directory's rows, cached by the field definitions it was built from. */
-export function compileRowValidator(stored: readonly FieldDefinition[]): RowValidator {
-  const schema = rowJsonSchema(stored)
+export function compileRowValidator(stored: readonly FieldDefinition[], table: readonly UserFieldSpec[] = USER_FIELDS): RowValidator {
+  const schema = rowJsonSchema(stored, table)
   const fingerprint = JSON.stringify(schema)
   let fn = cache.get(fingerprint)
   if (!fn) {

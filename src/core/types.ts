@@ -1,3 +1,7 @@
+import { DERIVED, type FieldType, type MatchKey, type ServerOwnedField, type UserFieldKey, type UserWritable, type WritableField } from './user-fields.js'
+
+export { FIELD_TYPES, type FieldType, type MatchKey, type UserWritable, type WritableField } from './user-fields.js'
+
 /**
  * Domain types shared by every layer. Pure data: no I/O, no framework types.
  *
@@ -33,22 +37,6 @@ export interface Directory {
   updatedAt: string
 }
 
-/** Built-in user fields that a client may write. */
-export interface UserWritable {
-  externalId: string | null
-  email: string | null
-  emailVerifiedAt: string | null
-  phone: string | null
-  username: string | null
-  firstName: string | null
-  lastName: string | null
-  displayName: string | null
-  avatarUrl: string | null
-  country: string | null
-  locale: string | null
-  lastLoginAt: string | null
-}
-
 export interface UserRecord extends UserWritable {
   id: string
   directoryId: string
@@ -61,43 +49,21 @@ export interface UserRecord extends UserWritable {
   fields: JsonObject
 }
 
-export const WRITABLE_FIELDS = [
-  'externalId',
-  'email',
-  'emailVerifiedAt',
-  'phone',
-  'username',
-  'firstName',
-  'lastName',
-  'displayName',
-  'avatarUrl',
-  'country',
-  'locale',
-  'lastLoginAt',
-] as const satisfies readonly (keyof UserWritable)[]
-export type WritableField = (typeof WRITABLE_FIELDS)[number]
+/** Compile-time check: a user record holds exactly the table's fields, plus its directory, metadata and custom fields. */
+type Assert<T extends true> = T
+export type UserRecordMatchesTable = Assert<
+  [Exclude<keyof UserRecord, UserFieldKey | 'directoryId' | 'metadata' | 'fields'>] extends [never] ? ([Exclude<UserFieldKey, keyof UserRecord>] extends [never] ? true : false) : false
+>
+
+/** Built-in fields a client may write, in the table's order (core/user-fields.ts). */
+export const WRITABLE_FIELDS = DERIVED.writable as readonly WritableField[]
 
 /** Fields the server owns: never written from input (DESIGN.md, "The bulk engine"). */
-export const SERVER_OWNED_FIELDS = ['id', 'createdAt', 'updatedAt', 'loginCount', 'version'] as const
+export const SERVER_OWNED_FIELDS = DERIVED.serverOwned as readonly ServerOwnedField[]
 
-export const MATCH_KEYS = ['id', 'externalId', 'email', 'username'] as const
-export type MatchKey = (typeof MATCH_KEYS)[number]
+/** Keys a row may name its user by, in the order a row's first present one is used. */
+export const MATCH_KEYS = DERIVED.matchKeys as readonly MatchKey[]
 
-export const FIELD_TYPES = [
-  'string',
-  'number',
-  'integer',
-  'boolean',
-  'date',
-  'datetime',
-  'email',
-  'url',
-  'phone',
-  'country',
-  'enum',
-  'json',
-] as const
-export type FieldType = (typeof FIELD_TYPES)[number]
 
 export interface FieldDefinition {
   key: string

@@ -1,4 +1,5 @@
 import type { UserRecord } from './types.js'
+import { DERIVED, type UserFieldKey } from './user-fields.js'
 
 /**
  * An engine-neutral query over the users of one directory: a boolean tree of comparisons on
@@ -7,30 +8,12 @@ import type { UserRecord } from './types.js'
  * Pure data: no SQL, no I/O.
  */
 
-/** Built-in user columns a filter may name. Text unless listed in TIME_COLUMNS or INT_COLUMNS. */
-export const FILTER_COLUMNS = [
-  'id',
-  'externalId',
-  'email',
-  'username',
-  'phone',
-  'firstName',
-  'lastName',
-  'displayName',
-  'avatarUrl',
-  'country',
-  'locale',
-  'emailVerifiedAt',
-  'lastLoginAt',
-  'createdAt',
-  'updatedAt',
-  'loginCount',
-  'version',
-] as const
-export type FilterColumn = (typeof FILTER_COLUMNS)[number]
+/** Built-in user fields a filter may name (every one of the table): text unless in TIME_COLUMNS or INT_COLUMNS. */
+export const FILTER_COLUMNS = DERIVED.filterable as readonly UserFieldKey[]
+export type FilterColumn = UserFieldKey
 
-export const TIME_COLUMNS: ReadonlySet<FilterColumn> = new Set(['emailVerifiedAt', 'lastLoginAt', 'createdAt', 'updatedAt'])
-export const INT_COLUMNS: ReadonlySet<FilterColumn> = new Set(['loginCount', 'version'])
+export const TIME_COLUMNS = DERIVED.timeColumns as ReadonlySet<FilterColumn>
+export const INT_COLUMNS = DERIVED.intColumns as ReadonlySet<FilterColumn>
 
 /** How a custom field's JSON value is compared: as text, as a number, or as a boolean. */
 export type CustomFieldKind = 'text' | 'number' | 'boolean'

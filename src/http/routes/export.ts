@@ -8,30 +8,13 @@ import { principalOf } from '../auth.js'
 import { DirParams, ProblemSchema, StringEnum } from '../schemas.js'
 import { csvCell } from '../../core/csv-cell.js'
 import { neutralizeFormula } from '../../core/csv-cell.js'
+import { DERIVED, type UserFieldKey } from '../../core/user-fields.js'
 
 /** Users read per page: memory stays flat whatever the directory's size. */
 export const EXPORT_PAGE = 1000
 
 /** The built-in columns of a CSV export, in the user's own order; then `metadata`, then `fields.<key>`. */
-export const EXPORT_COLUMNS = [
-  'id',
-  'externalId',
-  'email',
-  'emailVerifiedAt',
-  'phone',
-  'username',
-  'firstName',
-  'lastName',
-  'displayName',
-  'avatarUrl',
-  'country',
-  'locale',
-  'createdAt',
-  'updatedAt',
-  'lastLoginAt',
-  'loginCount',
-  'version',
-] as const satisfies readonly (keyof UserRecord)[]
+export const EXPORT_COLUMNS = DERIVED.exported as readonly UserFieldKey[]
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema }
 
