@@ -64,6 +64,14 @@ it("outside the store, only its interface is imported (store/store.ts, store/ind
   expect(wrong).toEqual([])
 })
 
+it('routes and doors never hold the store: they reach it through the services', () => {
+  const wrong: string[] = []
+  for (const [file, deps] of graph)
+    for (const dep of deps)
+      if ((layerOf(file) === 'http' || layerOf(file) === 'doors') && layerOf(dep) === 'store') wrong.push(`${relative(SRC, file)} → ${relative(SRC, dep)}`)
+  expect(wrong).toEqual([])
+})
+
 it('no import cycle, type-only imports included', () => {
   const cycles: string[] = []
   const state = new Map<string, 'open' | 'done'>()
