@@ -8,6 +8,7 @@ import type { Directory } from '../src/core/types.js'
 import { PostgresStore } from '../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../src/store/store.js'
+import { engineSkip } from './helpers/engines.js'
 import { bulk } from './helpers/fixtures.js'
 
 /**
@@ -50,6 +51,7 @@ const sqliteEngine = (): PlanEngine => {
   let store: SqliteStore | undefined
   return {
     name: 'sqlite',
+    skip: engineSkip('sqlite'),
     async open(onQuery) {
       store = new SqliteStore({ filename: join(dir, 'plans.db'), onQuery })
       await store.migrate()
@@ -106,7 +108,7 @@ const postgresEngine = (): PlanEngine => {
   }
   return {
     name: 'postgres',
-    skip: process.env.ROLLCALL_TEST_PG_SKIP,
+    skip: engineSkip('postgres'),
     async open(onQuery) {
       await admin(`CREATE DATABASE ${name}`)
       const url = new URL(ADMIN_URL)
