@@ -10,6 +10,7 @@ import { deliverWebhook, postOnce, type Resolver } from '../src/jobs/webhooks.js
 import { type Client, useApp } from './helpers/app.js'
 import { describeEachEngine } from './helpers/engines.js'
 import { upload, waitForJob } from './helpers/jobs.js'
+import { makeDirectory } from './helpers/directories.js'
 
 interface Seen {
   url: string
@@ -93,7 +94,7 @@ describeEachEngine('webhooks: private targets are refused by default', (engine) 
 
   it('a URL whose host is a loopback, private, link-local or special address is refused at registration, with why', async () => {
     const c = await h.client()
-    const dir = (await c.request('POST', '/api/v1/directories', { name: 'SSRF' })).json().id
+    const dir = (await makeDirectory(c, { name: 'SSRF' })).id
     for (const [url, why] of refusedAtRegistration) {
       const r = await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url })
       expect(r.statusCode, url).toBe(400)
@@ -156,7 +157,7 @@ describeEachEngine('webhooks: delivery refuses private addresses and redirects',
 
   async function importInto(built: App, url: string): Promise<string> {
     const c = await clientOf(built)
-    const dir = (await c.request('POST', '/api/v1/directories', { name: 'Hooked' })).json().id as string
+    const dir = (await makeDirectory(c, { name: 'Hooked' })).id
     const created = await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url })
     expect(created.statusCode).toBe(201)
     await waitForJob(c, (await upload(c, dir, 'email\nssrf@x.io\n')).id)
@@ -179,7 +180,7 @@ describeEachEngine('webhooks: delivery refuses private addresses and redirects',
     try {
       // Stored as if registered before the server ran with the default: a name is judged when delivering.
       const c = await clientOf(strict)
-      const dir = (await c.request('POST', '/api/v1/directories', { name: 'Rebound' })).json().id as string
+      const dir = (await makeDirectory(c, { name: 'Rebound' })).id
       const hookId = randomUUID()
       await engine.store().jobs.addWebhook({ id: hookId, directoryId: dir, url: `http://localhost:${target.port()}/hook`, secret: 'whsec_x', createdAt: new Date().toISOString() })
       await waitForJob(c, (await upload(c, dir, 'email\nssrf@x.io\n')).id)

@@ -21,6 +21,7 @@ import { expect, it } from 'vitest'
 import { CHAINS, FILTER_COLUMNS, OAUTH_PROVIDERS, WALLET_ADDRESS_TYPES, WALLET_PROVIDERS } from '../../src/doors/dynamic/dynamic-schemas.js'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { makeDirectory } from '../helpers/directories.js'
 
 /**
  * The vendor's generated client, `@dynamic-labs/sdk-api`, against the Dynamic door over real HTTP,
@@ -55,7 +56,7 @@ describeEachEngine('Dynamic door with @dynamic-labs/sdk-api', (engine) => {
     try {
       const { port } = app.server.address() as AddressInfo
       const c = await h.client()
-      const environmentId = (await c.request('POST', '/api/v1/directories', { name: 'SDK' })).json().id as string
+      const environmentId = (await makeDirectory(c, { name: 'SDK' })).id
       // Its base class is lost to the same resolution problem, and with it the constructor's parameter.
       const Api = UsersApi as unknown as new (configuration: unknown) => UsersApi
       const api = new Api(await configuration(`http://127.0.0.1:${port}/dynamic/api/v0`, c.key))

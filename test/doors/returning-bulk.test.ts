@@ -3,6 +3,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { expect, it } from 'vitest'
 import { type Client, useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { makeDirectory } from '../helpers/directories.js'
 
 /**
  * The Returning.AI door's queued CSV endpoints and its Api Log: the seed's request and response
@@ -35,7 +36,7 @@ interface Community {
 
 async function community(h: ReturnType<typeof useApp>, scopes: ('read' | 'write' | 'admin')[] = ['admin']): Promise<Community> {
   const admin = await h.client()
-  const dir = (await admin.request('POST', '/api/v1/directories', { name: 'Community' })).json().id as string
+  const dir = (await makeDirectory(admin, { name: 'Community' })).id
   return { admin, key: await admin.newKey(scopes, [dir]), dir, cid: dir.replace(/-/g, '').slice(0, 24) }
 }
 
@@ -338,7 +339,7 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     expectError(await other.key.request('POST', `${BASE}/users/bulk-import`, spoof.payload, spoof.headers), 404, `No community '${c.cid}' for this API key`)
     expect((await other.admin.request('GET', `/api/v1/imports/${entry._id}`)).statusCode).toBe(404)
     // The same tenant's key limited to another directory does not see it either.
-    const otherDir = (await c.admin.request('POST', '/api/v1/directories', { name: 'Second' })).json().id as string
+    const otherDir = (await makeDirectory(c.admin, { name: 'Second' })).id
     const sibling = await c.admin.newKey(['admin'], [otherDir])
     expectError(await sibling.request('GET', `${BASE}/communities/${c.cid}/api-logs/${entry._id}`), 404, `No community '${c.cid}' for this API key`, 'application')
   })

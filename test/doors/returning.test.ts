@@ -3,6 +3,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { expect, it } from 'vitest'
 import { type Client, useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { makeDirectory } from '../helpers/directories.js'
 
 /**
  * Conformance of the Returning.AI door (/returning): doors.md's request and response examples
@@ -24,7 +25,7 @@ interface Community {
 
 async function community(h: ReturnType<typeof useApp>, scopes: ('read' | 'write' | 'admin')[] = ['admin']): Promise<Community> {
   const admin = await h.client()
-  const dir = (await admin.request('POST', '/api/v1/directories', { name: 'Community' })).json().id as string
+  const dir = (await makeDirectory(admin, { name: 'Community' })).id
   return { admin, key: await admin.newKey(scopes, [dir]), dir, cid: dir.replace(/-/g, '').slice(0, 24) }
 }
 

@@ -6,6 +6,7 @@ import { expect, it } from 'vitest'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { makeDirectory } from '../helpers/directories.js'
 
 /**
  * An upload over ROLLCALL_IMPORT_MAX_BYTES is a 413 that leaves nothing behind: refused before a
@@ -68,7 +69,7 @@ describeEachEngine('uploads over the import limit', (engine) => {
 
   it('a body that declares its length over the limit is refused before anything is stored', async () => {
     const c = await h.client()
-    const dir = (await c.request('POST', '/api/v1/directories', { name: 'Big' })).json().id as string
+    const dir = (await makeDirectory(c, { name: 'Big' })).id
     const before = fileBytes()
     const body = `email\n${'x@example.com\n'.repeat(Math.ceil((LIMIT + 1024) / 14))}`
     const r = await c.request('POST', `/api/v1/directories/${dir}/imports`, body, { 'content-type': 'text/csv' })
@@ -80,7 +81,7 @@ describeEachEngine('uploads over the import limit', (engine) => {
 
   it('a streamed body that turns out over the limit is deleted, and its space given back', async () => {
     const c = await h.client()
-    const dir = (await c.request('POST', '/api/v1/directories', { name: 'Big' })).json().id as string
+    const dir = (await makeDirectory(c, { name: 'Big' })).id
     const before = fileBytes()
     const status = await postChunked(`/api/v1/directories/${dir}/imports`, c.key, csvStream(3 * LIMIT))
     expect(status).toBe(413)

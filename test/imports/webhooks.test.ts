@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describeEachEngine } from '../helpers/engines.js'
 import { useApp } from '../helpers/app.js'
 import { upload, waitForJob } from '../helpers/jobs.js'
+import { makeDirectory } from '../helpers/directories.js'
 
 interface Delivery {
   headers: Record<string, string | string[] | undefined>
@@ -47,7 +48,7 @@ describeEachEngine('imports: webhooks', (engine) => {
 
   it("a job's end posts its summary, signed with HMAC-SHA256 over timestamp and body, retried with backoff", async () => {
     const c = await h.client()
-    const dir = (await c.request('POST', '/api/v1/directories', { name: 'Hooked' })).json().id
+    const dir = (await makeDirectory(c, { name: 'Hooked' })).id
     const created = await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url: hook.url() })
     expect(created.statusCode).toBe(201)
     const { secret, id } = created.json()
