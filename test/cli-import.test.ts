@@ -8,6 +8,7 @@ import Papa from 'papaparse'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describeEachEngine } from './helpers/engines.js'
+import { closedPort, closeServer, listenLocal } from './helpers/listen.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const CLI = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')]
@@ -34,15 +35,6 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
 }
 
 const parseCsv = (text: string) => Papa.parse<string[]>(text.replace(/^\uFEFF/, ''), { skipEmptyLines: true }).data
-
-/** A closed port: connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
-  const port = (s.address() as { port: number }).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 const END = new Set(['completed', 'failed', 'cancelled', 'reverted'])
 
@@ -365,10 +357,9 @@ describe('rollcall CLI against a server without the newer routes', () => {
       res.writeHead(404, { 'content-type': 'application/problem+json' })
       res.end(JSON.stringify({ type: 'urn:rollcall:problem:route_not_found', title: 'No such route', status: 404, detail: `No route ${req.method} ${req.url}`, code: 'route_not_found' }))
     })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+    url = `http://127.0.0.1:${await listenLocal(server)}`
   })
-  afterAll(() => new Promise<void>((r) => server.close(() => r())))
+  afterAll(() => closeServer(server))
 
   it('revert says the server cannot revert; export names the missing route', async () => {
     const env = { ...process.env, ROLLCALL_URL: url, ROLLCALL_KEY: 'k' }

@@ -1,12 +1,12 @@
 import { statSync } from 'node:fs'
 import { request } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { expect, it } from 'vitest'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
 import { makeDirectory } from '../helpers/directories.js'
+import { serveApp } from '../helpers/listen.js'
 
 /**
  * An upload over ROLLCALL_IMPORT_MAX_BYTES is a 413 that leaves nothing behind: refused before a
@@ -39,9 +39,7 @@ describeEachEngine('uploads over the import limit', (engine) => {
    * client piping a file does; resolves with the status, whenever the server answers.
    */
   async function postChunked(path: string, key: string, body: Readable): Promise<number> {
-    const app = h.app().app
-    if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 })
-    const { port } = app.server.address() as AddressInfo
+    const port = await serveApp(h.app().app)
     return new Promise((resolve, reject) => {
       const headers = { authorization: `Bearer ${key}`, 'content-type': 'text/csv', 'transfer-encoding': 'chunked', connection: 'close' }
       const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers, agent: false }, (res) => {

@@ -1,48 +1,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describeEachEngine } from '../helpers/engines.js'
 import { useApp } from '../helpers/app.js'
 import { upload, waitForJob } from '../helpers/jobs.js'
 import { makeDirectory } from '../helpers/directories.js'
-
-interface Delivery {
-  headers: Record<string, string | string[] | undefined>
-  body: string
-}
-
-/** A webhook receiver on 127.0.0.1 that fails its first `failFirst` requests with 500. */
-function receiver(failFirst: number) {
-  const got: Delivery[] = []
-  let server: Server
-  return {
-    got,
-    url: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    start: () =>
-      new Promise<void>((resolve) => {
-        server = createServer((req, res) => {
-          let body = ''
-          req.on('data', (d) => (body += d))
-          req.on('end', () => {
-            got.push({ headers: req.headers, body })
-            res.statusCode = got.length <= failFirst ? 500 : 204
-            res.end()
-          })
-        }).listen(0, '127.0.0.1', () => resolve())
-      }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
-}
+import { webhookReceiver } from '../helpers/webhook-receiver.js'
 
 describeEachEngine('imports: webhooks', (engine) => {
   // The receiver is on loopback: allowed only because this server says so (see webhook-ssrf.test.ts).
   const h = useApp(engine, { webhookBackoffMs: 20, webhookAllowPrivate: true })
-  const hook = receiver(2)
+  // Fails the first two deliveries with 500.
+  const hook = webhookReceiver((n) => (n <= 2 ? 500 : 204))
   beforeAll(() => hook.start())
   afterAll(() => hook.stop())
 
