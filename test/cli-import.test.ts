@@ -1,46 +1,25 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Papa from 'papaparse'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { describeEachEngine } from './helpers/engines.js'
+import { runCli, serveCli } from './helpers/cli.js'
+import { describeEachEngine, ownPostgresDatabase } from './helpers/engines.js'
 import { closedPort, closeServer, listenLocal } from './helpers/listen.js'
+import { makeTempDir, useTempDir } from './helpers/temp-dir.js'
 
-const ROOT = join(import.meta.dirname, '..')
-const CLI = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')]
 /** Each CLI run is a fresh Node process with tsx: slow on a busy machine. */
 const SLOW = 180_000
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs the CLI to its end; never rejects, so a test can look at a failing run's output. */
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 const parseCsv = (text: string) => Papa.parse<string[]>(text.replace(/^\uFEFF/, ''), { skipEmptyLines: true }).data
 
 const END = new Set(['completed', 'failed', 'cancelled', 'reverted'])
 
 describeEachEngine('rollcall import | export | jobs against a running server', (engine) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-cli-import-'))
-  const files = mkdtempSync(join(tmpdir(), 'rollcall-cli-files-'))
+  const dataDir = useTempDir('cli-import')
+  const files = useTempDir('cli-files')
   const adminKey = `cli-import-${randomUUID()}`
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -56,45 +35,16 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
   let apiOnlyUrl = ''
 
   /** Starts `rollcall serve --port 0`; resolves with its URL once it printed its banner. */
-  function serve(env: NodeJS.ProcessEnv, data: string): Promise<string> {
-    const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--data', data], { env, cwd: ROOT })
-    children.push(child)
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 90_000)
-      child.stdout.on('data', () => {
-        const m = /listening on (http:\/\/\S+)/.exec(out)
-        if (m && /\n\n/.test(out.slice(m.index))) {
-          clearTimeout(timer)
-          resolve(m[1])
-        }
-      })
-      child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)))
-    })
-  }
+  const serve = async (env: NodeJS.ProcessEnv, data: string): Promise<string> => (await serveCli({ data, env, children, within: 90_000 })).url
 
   /** A database of its own, for a server that must be the only one to see its jobs. */
   async function ownDatabase(): Promise<{ env: NodeJS.ProcessEnv; data: string }> {
-    const data = mkdtempSync(join(tmpdir(), 'rollcall-cli-api-'))
-    cleanups.push(async () => rmSync(data, { recursive: true, force: true }))
-    if (engine.name === 'sqlite') return { env: { ...baseEnv, ROLLCALL_ROLE: 'api' }, data }
-    const base = new URL(process.env.ROLLCALL_TEST_PG_URL as string)
-    const name = `${base.pathname.slice(1)}_cli_${randomUUID().slice(0, 8)}`
-    const admin = new pg.Client({ connectionString: base.href })
-    await admin.connect()
-    await admin.query(`CREATE DATABASE ${name}`)
-    await admin.end()
-    cleanups.push(async () => {
-      const c = new pg.Client({ connectionString: base.href })
-      await c.connect()
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await c.end()
-    })
-    const own = new URL(base.href)
-    own.pathname = `/${name}`
-    return { env: { ...baseEnv, ROLLCALL_ROLE: 'api', DATABASE_URL: own.href }, data }
+    const data = makeTempDir('cli-api')
+    cleanups.push(async () => data.remove())
+    if (engine.name === 'sqlite') return { env: { ...baseEnv, ROLLCALL_ROLE: 'api' }, data: data.path }
+    const db = await ownPostgresDatabase('cli_api')
+    cleanups.push(db.drop)
+    return { env: { ...baseEnv, ROLLCALL_ROLE: 'api', DATABASE_URL: db.url }, data: data.path }
   }
 
   beforeAll(async () => {
@@ -105,8 +55,6 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL')
     for (const fn of cleanups) await fn().catch(() => {})
-    rmSync(dataDir, { recursive: true, force: true })
-    rmSync(files, { recursive: true, force: true })
   })
 
   const env = (server = url): NodeJS.ProcessEnv => ({ ...baseEnv, ROLLCALL_URL: server, ROLLCALL_KEY: adminKey })

@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe } from 'vitest'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { type EngineName, leftOutByFilter } from './engine-filter.js'
+import { makeTempDir } from './temp-dir.js'
 
 export interface EngineHandle {
   name: EngineName
@@ -29,10 +28,10 @@ export const ENGINES: EngineDef[] = [
     name: 'sqlite',
     skip: engineSkip('sqlite'),
     open: async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'rollcall-test-'))
-      const store = new SqliteStore({ filename: join(dir, 'test.db') })
+      const dir = makeTempDir('test')
+      const store = new SqliteStore({ filename: join(dir.path, 'test.db') })
       await store.migrate()
-      return { store, cleanup: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }) } }
+      return { store, cleanup: async () => { await store.close(); dir.remove() } }
     },
   },
   {
