@@ -1,7 +1,7 @@
-import Papa from 'papaparse'
 import { expect, it } from 'vitest'
 import { EXPORT_COLUMNS, EXPORT_PAGE } from '../src/http/routes/export.js'
 import { useApp, type Client } from './helpers/app.js'
+import { parseCsv } from './helpers/csv.js'
 import { describeEachEngine } from './helpers/engines.js'
 import { makeDirectory } from './helpers/directories.js'
 
@@ -28,8 +28,6 @@ async function listAll(c: Client, dir: string): Promise<User[]> {
   } while (cursor)
   return out
 }
-
-const parseCsv = (text: string) => Papa.parse<string[]>(text, { skipEmptyLines: true }).data
 
 describeEachEngine('GET /api/v1/directories/{dir}/export', (engine) => {
   const h = useApp(engine, { batchSize: 500 })

@@ -1,23 +1,11 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
+import type { Problem } from '../../src/http/problem.js'
 
 /** Assertions on the native API's answers: a success with its status, or a problem+json. */
 
-export interface FieldError {
-  field: string
-  code: string
-  message: string
-}
-
-export interface Problem {
-  type: string
-  title: string
-  status: number
-  detail: string
-  code: string
-  errors?: FieldError[]
-  [extension: string]: unknown
-}
+export type { FieldError } from '../../src/core/errors.js'
+export type { Problem } from '../../src/http/problem.js'
 
 /** The answer has this status (shows its body when not); returns it. */
 export async function ok(res: Promise<LightMyRequestResponse>, status = 200): Promise<LightMyRequestResponse> {
