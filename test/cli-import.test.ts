@@ -1,19 +1,17 @@
-import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
-import Papa from 'papaparse'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli, serveCli } from './helpers/cli.js'
+import { runCli, serveCli, useChildProcesses } from './helpers/cli.js'
+import { parseCsvAfterBom } from './helpers/csv.js'
 import { describeEachEngine, ownPostgresDatabase } from './helpers/engines.js'
 import { closedPort, closeServer, listenLocal } from './helpers/listen.js'
 import { makeTempDir, useTempDir } from './helpers/temp-dir.js'
+import { sleep } from './helpers/sleep.js'
 
 /** Each CLI run is a fresh Node process with tsx: slow on a busy machine. */
 const SLOW = 180_000
-
-const parseCsv = (text: string) => Papa.parse<string[]>(text.replace(/^\uFEFF/, ''), { skipEmptyLines: true }).data
 
 const END = new Set(['completed', 'failed', 'cancelled', 'reverted'])
 
@@ -29,7 +27,6 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
     ROLLCALL_URL: '',
     ROLLCALL_KEY: '',
   }
-  const children: ChildProcess[] = []
   const cleanups: (() => Promise<void>)[] = []
   let url = ''
   let apiOnlyUrl = ''
@@ -53,9 +50,10 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
   }, SLOW)
 
   afterAll(async () => {
-    for (const c of children) c.kill('SIGKILL')
     for (const fn of cleanups) await fn().catch(() => {})
   })
+  // Registered last, so run first after the block (hooks run as a stack): the servers go before their databases.
+  const children = useChildProcesses()
 
   const env = (server = url): NodeJS.ProcessEnv => ({ ...baseEnv, ROLLCALL_URL: server, ROLLCALL_KEY: adminKey })
   const cli = (...args: string[]) => runCli(args, env())
@@ -85,7 +83,7 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
       const j = (await api('GET', `/api/v1/imports/${up.body.id}`)).body
       if (END.has(j.state)) return j
-      await new Promise((r) => setTimeout(r, 100))
+      await sleep(100)
     }
     throw new Error(`import ${up.body.id} did not finish`)
   }
@@ -126,7 +124,7 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
     expect(r.stdout).toMatch(/Import [0-9a-f-]{36} completed in [\d.]+s.*\. 5 rows: 2 created, 0 updated, 0 unchanged, 3 failed\./)
     expect(r.stdout).toContain(`3 rows failed: wrote ${join(files, 'people.failed.csv')}`)
 
-    const failed = parseCsv(readFileSync(join(files, 'people.failed.csv'), 'utf8'))
+    const failed = parseCsvAfterBom(readFileSync(join(files, 'people.failed.csv'), 'utf8'))
     expect(failed[0]).toEqual(['E-mail', 'First Name', 'Country', 'dept', 'seats', 'error'])
     expect(failed.slice(1).map((row) => row.slice(0, 5))).toEqual([
       ['not-an-email', 'Bob', 'US', `'=HYPERLINK("http://evil")`, '1'],
@@ -212,7 +210,7 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
     // To stdout: the data alone; the count goes to stderr.
     expect(csv.code, csv.stderr).toBe(0)
     expect(csv.stderr).toBe(`Exported ${rows.length} users (csv).\n`)
-    const [header, ...records] = parseCsv(csv.stdout)
+    const [header, ...records] = parseCsvAfterBom(csv.stdout)
     expect(header.slice(-4)).toEqual(['metadata', 'fields.dept', 'fields.seats', 'fields.vip'])
     expect(records.map((r) => r[header.indexOf('id')])).toEqual(before.map((u) => u.id))
     expect(records[1][header.indexOf('displayName')]).toBe('Grace\nHopper')

@@ -1,6 +1,5 @@
-import type { ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { execCli, serveCli } from './helpers/cli.js'
+import { execCli, serveCli, useChildProcesses } from './helpers/cli.js'
 import { describeEachEngine, ownPostgresDatabase } from './helpers/engines.js'
 import { useTempDir } from './helpers/temp-dir.js'
 
@@ -14,11 +13,11 @@ describeEachEngine('rollcall CLI', (engine) => {
     env.DATABASE_URL = db.url
     dropDatabase = db.drop
   })
-  const children: ChildProcess[] = []
   afterAll(async () => {
-    for (const c of children) c.kill('SIGKILL')
     await dropDatabase?.()
   })
+  // Registered last, so run first after the block (hooks run as a stack): the servers go before their database.
+  const children = useChildProcesses()
 
   const cli = (...args: string[]) => execCli([...args, '--data', dataDir], env)
 

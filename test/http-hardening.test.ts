@@ -6,8 +6,7 @@ import { type Config, loadConfig } from '../src/config.js'
 import { type App, buildApp } from '../src/http/app.js'
 import { describeEachEngine, type EngineHandle } from './helpers/engines.js'
 import { serveApp } from './helpers/listen.js'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+import { sleep } from './helpers/sleep.js'
 
 interface RawAnswer {
   status: number

@@ -10,6 +10,7 @@ import { describeEachEngine } from './helpers/engines.js'
 import { upload, waitForJob } from './helpers/jobs.js'
 import { makeDirectory } from './helpers/directories.js'
 import { webhookReceiver } from './helpers/webhook-receiver.js'
+import { sleep } from './helpers/sleep.js'
 
 const refusedAtRegistration = [
   ['http://127.0.0.1/hook', 'loopback'],
@@ -122,7 +123,7 @@ describeEachEngine('webhooks: delivery refuses private addresses and redirects',
       const line = logs.find((l) => l.webhook === hook && l.msg === message)
       if (line) return line
       if (Date.now() > deadline) throw new Error(`no log '${message}' for ${hook}: ${JSON.stringify(logs.filter((l) => l.webhook === hook))}`)
-      await new Promise((r) => setTimeout(r, 20))
+      await sleep(20)
     }
   }
 
@@ -151,7 +152,7 @@ describeEachEngine('webhooks: delivery refuses private addresses and redirects',
       const hook = await importInto(lenient, target.url())
       const line = await logFor(hook, 'webhook delivery failed')
       expect(String(line.reason)).toBe('answered 302, a redirect; redirects are not followed')
-      await new Promise((r) => setTimeout(r, 100))
+      await sleep(100)
       expect(target.got.map((s) => s.url)).toEqual(['/hook', '/hook'])
     } finally {
       await target.stop()

@@ -5,6 +5,7 @@ import { type Client, useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
 import { makeDirectory } from '../helpers/directories.js'
 import { community, type Community, expectReturningError } from '../helpers/returning.js'
+import { sleep } from '../helpers/sleep.js'
 
 /**
  * The Returning.AI door's queued CSV endpoints and its Api Log: the seed's request and response
@@ -93,7 +94,7 @@ async function waitForLog(c: Community, id: string): Promise<LogEntry> {
     const entry = r.json().data as LogEntry
     if (END.has(entry.status)) return entry
     if (Date.now() > deadline) throw new Error(`api log ${id} still ${entry.status}`)
-    await new Promise((res) => setTimeout(res, 50))
+    await sleep(50)
   }
 }
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { afterAll } from 'vitest'
 
 /** Running the `rollcall` CLI from source (through tsx) as a child process, as a user would. */
 
@@ -32,6 +33,15 @@ const execFileAsync = promisify(execFile)
 /** Runs the CLI to its end; resolves with its output, rejects (with `stdout`, `stderr`, `code`) when it fails. */
 export function execCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
   return execFileAsync(process.execPath, [...CLI, ...args], { env, cwd: REPO_ROOT })
+}
+
+/** A list for the child processes a describe block starts: each is killed (SIGKILL) after the block, whatever its tests did. */
+export function useChildProcesses(): ChildProcess[] {
+  const children: ChildProcess[] = []
+  afterAll(() => {
+    for (const c of children) c.kill('SIGKILL')
+  })
+  return children
 }
 
 export interface ServedCli {

@@ -1,12 +1,12 @@
-import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
-import { serveCli } from '../helpers/cli.js'
+import { serveCli, useChildProcesses } from '../helpers/cli.js'
 import { ENGINES, ownPostgresDatabase } from '../helpers/engines.js'
 import { useTempDir } from '../helpers/temp-dir.js'
+import { sleep } from '../helpers/sleep.js'
 
 const KEY = 'resume-test-admin-key-0123456789'
 const ROWS = 12_000
@@ -21,11 +21,11 @@ for (const def of ENGINES) {
     const dataDir = useTempDir('resume')
     let databaseUrl = ''
     let dropDatabase: (() => Promise<void>) | undefined
-    const children: ChildProcess[] = []
     afterAll(async () => {
-      for (const c of children) c.kill('SIGKILL')
       await dropDatabase?.()
     })
+    // Registered last, so run first after the block (hooks run as a stack): the servers go before their database.
+    const children = useChildProcesses()
 
     /** `rollcall serve` on the test's data directory (or database), its admin key ROLLCALL_ADMIN_KEY. */
     const start = () =>
@@ -60,7 +60,7 @@ for (const def of ENGINES) {
       const deadline = Date.now() + 30_000
       let seen = await job(first.url, id)
       while (seen.counts.processed < 1500 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 10))
+        await sleep(10)
         seen = await job(first.url, id)
       }
       first.child.kill('SIGKILL')
@@ -71,7 +71,7 @@ for (const def of ENGINES) {
       const second = await start()
       let done = await job(second.url, id)
       while (!['completed', 'failed'].includes(done.state) && Date.now() < deadline + 30_000) {
-        await new Promise((r) => setTimeout(r, 100))
+        await sleep(100)
         done = await job(second.url, id)
       }
       await second.stop()

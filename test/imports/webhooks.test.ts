@@ -5,6 +5,7 @@ import { useApp } from '../helpers/app.js'
 import { upload, waitForJob } from '../helpers/jobs.js'
 import { makeDirectory } from '../helpers/directories.js'
 import { webhookReceiver } from '../helpers/webhook-receiver.js'
+import { sleep } from '../helpers/sleep.js'
 
 describeEachEngine('imports: webhooks', (engine) => {
   // The receiver is on loopback: allowed only because this server says so (see webhook-ssrf.test.ts).
@@ -26,7 +27,7 @@ describeEachEngine('imports: webhooks', (engine) => {
 
     const job = await waitForJob(c, (await upload(c, dir, 'email\nw1@x.io\nbad\n')).id)
     const deadline = Date.now() + 10_000
-    while (hook.got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    while (hook.got.length < 3 && Date.now() < deadline) await sleep(20)
     expect(hook.got).toHaveLength(3)
     const last = hook.got[2]
     expect(JSON.parse(last.body)).toMatchObject({ event: 'import.completed', import: { id: job.id, state: 'completed', counts: { created: 1, failed: 1 } } })
