@@ -2,7 +2,7 @@ import { expect, it } from 'vitest'
 import { type Client, useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
 import { waitForJob } from '../helpers/jobs.js'
-import { expectScimError, scimSetup, URN } from './scim-client.js'
+import { expectScimError, scimSetup, URN } from '../helpers/scim.js'
 import { makeDirectory } from '../helpers/directories.js'
 
 /**

@@ -1,8 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
 import type { FieldInput } from '../../src/engine/directory-service.js'
-import type { Client, useApp } from '../helpers/app.js'
-import { makeDirectory } from '../helpers/directories.js'
+import type { Client, useApp } from './app.js'
+import { makeDirectory } from './directories.js'
 
 export const URN = {
   user: 'urn:ietf:params:scim:schemas:core:2.0:User',
