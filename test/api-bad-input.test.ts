@@ -1,6 +1,8 @@
-import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import type { InjectOptions } from 'fastify'
 import { expect, it } from 'vitest'
+import { expectProblem, type FieldError, ok, type Problem } from './helpers/answers.js'
 import { type Client, useApp } from './helpers/app.js'
+import { makeDirectory } from './helpers/directories.js'
 import { describeEachEngine } from './helpers/engines.js'
 
 /**
@@ -9,22 +11,6 @@ import { describeEachEngine } from './helpers/engines.js'
  */
 
 type Method = NonNullable<InjectOptions['method']>
-
-interface FieldError {
-  field: string
-  code: string
-  message: string
-}
-
-interface Problem {
-  type: string
-  title: string
-  status: number
-  detail: string
-  code: string
-  errors?: FieldError[]
-  [extension: string]: unknown
-}
 
 interface User {
   id: string
@@ -41,19 +27,6 @@ interface RowResult {
   errors: FieldError[]
 }
 
-/**
- * The answer is problem+json with this status and code (shows the whole answer when not).
- * `soft`: record a failure and go on, so a loop reports every case that is wrong, not only the first.
- */
-function expectProblem(res: LightMyRequestResponse, status: number, code: string, what = '', soft = false): Problem {
-  const e = soft ? expect.soft : expect
-  const body = res.headers['content-type']?.toString().includes('json') ? (res.json() as Problem) : undefined
-  e({ what, status: res.statusCode, code: body?.code }, `${what}: ${res.body}`).toEqual({ what, status, code })
-  e(res.headers['content-type'], what).toMatch(/^application\/problem\+json/)
-  e(body, what).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) })
-  return body ?? { type: '', title: '', status: res.statusCode, detail: '', code: '' }
-}
-
 /** The problem names this field with this rule among its errors. */
 function expectFieldError(p: Problem, field: string, code?: string): void {
   const found = (p.errors ?? []).filter((e) => e.field === field)
@@ -62,18 +35,13 @@ function expectFieldError(p: Problem, field: string, code?: string): void {
   for (const e of found) expect(e.message).toEqual(expect.any(String))
 }
 
-async function ok(res: Promise<LightMyRequestResponse>, status = 200): Promise<LightMyRequestResponse> {
-  const r = await res
-  expect(r.statusCode, r.body).toBe(status)
-  return r
-}
-
 /** A tenant with a directory that has a custom text field (`dept`, at most 10 characters) and an integer field. */
 async function setup(h: ReturnType<typeof useApp>) {
   const c = await h.client()
-  const dir = (await ok(c.request('POST', '/api/v1/directories', { name: 'Bad input', externalId: 'bad-input' }), 201)).json() as { id: string }
-  await ok(c.request('POST', `/api/v1/directories/${dir.id}/fields`, { key: 'dept', type: 'string', maxLength: 10 }), 201)
-  await ok(c.request('POST', `/api/v1/directories/${dir.id}/fields`, { key: 'score', type: 'integer' }), 201)
+  const dir = await makeDirectory(c, { name: 'Bad input', externalId: 'bad-input' }, [
+    { key: 'dept', type: 'string', maxLength: 10 },
+    { key: 'score', type: 'integer' },
+  ])
   const base = `/api/v1/directories/${dir.id}`
   const ada = (await ok(c.request('POST', `${base}/users`, { email: 'ada@x.io', firstName: 'Ada', fields: { dept: 'R&D' } }), 201)).json() as User
   return { c, dir, base, ada }

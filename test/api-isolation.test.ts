@@ -1,6 +1,8 @@
-import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import type { InjectOptions } from 'fastify'
 import { expect, it } from 'vitest'
+import { expectProblem, ok } from './helpers/answers.js'
 import { type Client, useApp } from './helpers/app.js'
+import { type Directory, makeDirectory } from './helpers/directories.js'
 import { describeEachEngine } from './helpers/engines.js'
 import { waitForJob } from './helpers/jobs.js'
 
@@ -12,21 +14,6 @@ import { waitForJob } from './helpers/jobs.js'
 
 type Method = NonNullable<InjectOptions['method']>
 
-interface Problem {
-  type: string
-  title: string
-  status: number
-  detail: string
-  code: string
-  errors?: { field: string; code: string; message: string }[]
-}
-
-interface Directory {
-  id: string
-  externalId: string | null
-  name: string
-}
-
 interface ApiKey {
   id: string
   name: string
@@ -34,25 +21,6 @@ interface ApiKey {
   directories: string[] | null
   revokedAt: string | null
   lastUsedAt: string | null
-}
-
-/** A 4xx/5xx answer must be problem+json with this status and code; shows the whole answer when not. */
-function expectProblem(res: LightMyRequestResponse, status: number, code: string, what = ''): Problem {
-  const body = res.headers['content-type']?.toString().includes('json') ? (res.json() as Problem) : undefined
-  expect({ what, status: res.statusCode, code: body?.code }, `${what}: ${res.body}`).toEqual({ what, status, code })
-  expect(res.headers['content-type'], what).toMatch(/^application\/problem\+json/)
-  expect(body, what).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) })
-  return body as Problem
-}
-
-async function ok(res: Promise<LightMyRequestResponse>, status = 200): Promise<LightMyRequestResponse> {
-  const r = await res
-  expect(r.statusCode, r.body).toBe(status)
-  return r
-}
-
-async function makeDirectory(c: Client, body: { name: string; externalId?: string }): Promise<Directory> {
-  return (await ok(c.request('POST', '/api/v1/directories', body), 201)).json() as Directory
 }
 
 /** Every key of the tenant, without `lastUsedAt`, which legitimately moves when a key is used. */

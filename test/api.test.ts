@@ -1,12 +1,7 @@
 import { expect, it } from 'vitest'
 import { describeEachEngine } from './helpers/engines.js'
-import { useApp, type Client } from './helpers/app.js'
-
-async function makeDirectory(c: Client, body: Record<string, unknown> = { name: 'People' }) {
-  const r = await c.request('POST', '/api/v1/directories', body)
-  expect(r.statusCode).toBe(201)
-  return r.json() as { id: string; number: number; externalId: string | null }
-}
+import { useApp } from './helpers/app.js'
+import { makeDirectory } from './helpers/directories.js'
 
 describeEachEngine('native API', (engine) => {
   const h = useApp(engine)

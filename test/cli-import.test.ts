@@ -1,54 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Papa from 'papaparse'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { describeEachEngine } from './helpers/engines.js'
+import { runCli, serveCli, useChildProcesses } from './helpers/cli.js'
+import { parseCsvAfterBom } from './helpers/csv.js'
+import { describeEachEngine, ownPostgresDatabase } from './helpers/engines.js'
+import { closedPort, closeServer, listenLocal } from './helpers/listen.js'
+import { makeTempDir, useTempDir } from './helpers/temp-dir.js'
+import { sleep } from './helpers/sleep.js'
 
-const ROOT = join(import.meta.dirname, '..')
-const CLI = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')]
 /** Each CLI run is a fresh Node process with tsx: slow on a busy machine. */
 const SLOW = 180_000
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs the CLI to its end; never rejects, so a test can look at a failing run's output. */
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-const parseCsv = (text: string) => Papa.parse<string[]>(text.replace(/^\uFEFF/, ''), { skipEmptyLines: true }).data
-
-/** A closed port: connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
-  const port = (s.address() as { port: number }).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 const END = new Set(['completed', 'failed', 'cancelled', 'reverted'])
 
 describeEachEngine('rollcall import | export | jobs against a running server', (engine) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-cli-import-'))
-  const files = mkdtempSync(join(tmpdir(), 'rollcall-cli-files-'))
+  const dataDir = useTempDir('cli-import')
+  const files = useTempDir('cli-files')
   const adminKey = `cli-import-${randomUUID()}`
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -58,51 +27,21 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
     ROLLCALL_URL: '',
     ROLLCALL_KEY: '',
   }
-  const children: ChildProcess[] = []
   const cleanups: (() => Promise<void>)[] = []
   let url = ''
   let apiOnlyUrl = ''
 
   /** Starts `rollcall serve --port 0`; resolves with its URL once it printed its banner. */
-  function serve(env: NodeJS.ProcessEnv, data: string): Promise<string> {
-    const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--data', data], { env, cwd: ROOT })
-    children.push(child)
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 90_000)
-      child.stdout.on('data', () => {
-        const m = /listening on (http:\/\/\S+)/.exec(out)
-        if (m && /\n\n/.test(out.slice(m.index))) {
-          clearTimeout(timer)
-          resolve(m[1])
-        }
-      })
-      child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)))
-    })
-  }
+  const serve = async (env: NodeJS.ProcessEnv, data: string): Promise<string> => (await serveCli({ data, env, children, within: 90_000 })).url
 
   /** A database of its own, for a server that must be the only one to see its jobs. */
   async function ownDatabase(): Promise<{ env: NodeJS.ProcessEnv; data: string }> {
-    const data = mkdtempSync(join(tmpdir(), 'rollcall-cli-api-'))
-    cleanups.push(async () => rmSync(data, { recursive: true, force: true }))
-    if (engine.name === 'sqlite') return { env: { ...baseEnv, ROLLCALL_ROLE: 'api' }, data }
-    const base = new URL(process.env.ROLLCALL_TEST_PG_URL as string)
-    const name = `${base.pathname.slice(1)}_cli_${randomUUID().slice(0, 8)}`
-    const admin = new pg.Client({ connectionString: base.href })
-    await admin.connect()
-    await admin.query(`CREATE DATABASE ${name}`)
-    await admin.end()
-    cleanups.push(async () => {
-      const c = new pg.Client({ connectionString: base.href })
-      await c.connect()
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await c.end()
-    })
-    const own = new URL(base.href)
-    own.pathname = `/${name}`
-    return { env: { ...baseEnv, ROLLCALL_ROLE: 'api', DATABASE_URL: own.href }, data }
+    const data = makeTempDir('cli-api')
+    cleanups.push(async () => data.remove())
+    if (engine.name === 'sqlite') return { env: { ...baseEnv, ROLLCALL_ROLE: 'api' }, data: data.path }
+    const db = await ownPostgresDatabase('cli_api')
+    cleanups.push(db.drop)
+    return { env: { ...baseEnv, ROLLCALL_ROLE: 'api', DATABASE_URL: db.url }, data: data.path }
   }
 
   beforeAll(async () => {
@@ -111,11 +50,10 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
   }, SLOW)
 
   afterAll(async () => {
-    for (const c of children) c.kill('SIGKILL')
     for (const fn of cleanups) await fn().catch(() => {})
-    rmSync(dataDir, { recursive: true, force: true })
-    rmSync(files, { recursive: true, force: true })
   })
+  // Registered last, so run first after the block (hooks run as a stack): the servers go before their databases.
+  const children = useChildProcesses()
 
   const env = (server = url): NodeJS.ProcessEnv => ({ ...baseEnv, ROLLCALL_URL: server, ROLLCALL_KEY: adminKey })
   const cli = (...args: string[]) => runCli(args, env())
@@ -145,7 +83,7 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
       const j = (await api('GET', `/api/v1/imports/${up.body.id}`)).body
       if (END.has(j.state)) return j
-      await new Promise((r) => setTimeout(r, 100))
+      await sleep(100)
     }
     throw new Error(`import ${up.body.id} did not finish`)
   }
@@ -186,7 +124,7 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
     expect(r.stdout).toMatch(/Import [0-9a-f-]{36} completed in [\d.]+s.*\. 5 rows: 2 created, 0 updated, 0 unchanged, 3 failed\./)
     expect(r.stdout).toContain(`3 rows failed: wrote ${join(files, 'people.failed.csv')}`)
 
-    const failed = parseCsv(readFileSync(join(files, 'people.failed.csv'), 'utf8'))
+    const failed = parseCsvAfterBom(readFileSync(join(files, 'people.failed.csv'), 'utf8'))
     expect(failed[0]).toEqual(['E-mail', 'First Name', 'Country', 'dept', 'seats', 'error'])
     expect(failed.slice(1).map((row) => row.slice(0, 5))).toEqual([
       ['not-an-email', 'Bob', 'US', `'=HYPERLINK("http://evil")`, '1'],
@@ -272,7 +210,7 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
     // To stdout: the data alone; the count goes to stderr.
     expect(csv.code, csv.stderr).toBe(0)
     expect(csv.stderr).toBe(`Exported ${rows.length} users (csv).\n`)
-    const [header, ...records] = parseCsv(csv.stdout)
+    const [header, ...records] = parseCsvAfterBom(csv.stdout)
     expect(header.slice(-4)).toEqual(['metadata', 'fields.dept', 'fields.seats', 'fields.vip'])
     expect(records.map((r) => r[header.indexOf('id')])).toEqual(before.map((u) => u.id))
     expect(records[1][header.indexOf('displayName')]).toBe('Grace\nHopper')
@@ -365,10 +303,9 @@ describe('rollcall CLI against a server without the newer routes', () => {
       res.writeHead(404, { 'content-type': 'application/problem+json' })
       res.end(JSON.stringify({ type: 'urn:rollcall:problem:route_not_found', title: 'No such route', status: 404, detail: `No route ${req.method} ${req.url}`, code: 'route_not_found' }))
     })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+    url = `http://127.0.0.1:${await listenLocal(server)}`
   })
-  afterAll(() => new Promise<void>((r) => server.close(() => r())))
+  afterAll(() => closeServer(server))
 
   it('revert says the server cannot revert; export names the missing route', async () => {
     const env = { ...process.env, ROLLCALL_URL: url, ROLLCALL_KEY: 'k' }

@@ -1,17 +1,10 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { execCli, serveCli, useChildProcesses } from './helpers/cli.js'
 import { describeEachEngine, ownPostgresDatabase } from './helpers/engines.js'
-
-const run = promisify(execFile)
-const ROOT = join(import.meta.dirname, '..')
-const CLI = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')]
+import { useTempDir } from './helpers/temp-dir.js'
 
 describeEachEngine('rollcall CLI', (engine) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-cli-'))
+  const dataDir = useTempDir('cli')
   const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'info', DATABASE_URL: '', ROLLCALL_ADMIN_KEY: '' }
   let dropDatabase: (() => Promise<void>) | undefined
   beforeAll(async () => {
@@ -20,38 +13,16 @@ describeEachEngine('rollcall CLI', (engine) => {
     env.DATABASE_URL = db.url
     dropDatabase = db.drop
   })
-  const children: ChildProcess[] = []
   afterAll(async () => {
-    for (const c of children) c.kill('SIGKILL')
-    rmSync(dataDir, { recursive: true, force: true })
     await dropDatabase?.()
   })
+  // Registered last, so run first after the block (hooks run as a stack): the servers go before their database.
+  const children = useChildProcesses()
 
-  const cli = (...args: string[]) => run(process.execPath, [...CLI, ...args, '--data', dataDir], { env, cwd: ROOT })
+  const cli = (...args: string[]) => execCli([...args, '--data', dataDir], env)
 
   /** Starts `rollcall serve` on a free port; resolves with its URL, once it printed its banner. */
-  function serve(extraEnv: Record<string, string> = {}) {
-    const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--data', dataDir], { env: { ...env, ...extraEnv }, cwd: ROOT })
-    children.push(child)
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    return new Promise<{ url: string; output: () => string; stop: () => Promise<void> }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000)
-      child.stdout.on('data', () => {
-        const m = /listening on (http:\/\/\S+)/.exec(out)
-        if (m && /\n\n/.test(out.slice(m.index))) {
-          clearTimeout(timer)
-          resolve({
-            url: m[1],
-            output: () => out,
-            stop: () => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM') }),
-          })
-        }
-      })
-      child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)))
-    })
-  }
+  const serve = (extraEnv: Record<string, string> = {}) => serveCli({ data: dataDir, env: { ...env, ...extraEnv }, children })
 
   it('migrate, then serve prints its URL and a working admin key once; secrets never reach the log', async () => {
     const m = await cli('migrate')
@@ -111,7 +82,7 @@ describeEachEngine('rollcall CLI', (engine) => {
 
   it('refuses a bad configuration with every problem named', async () => {
     await expect(
-      run(process.execPath, [...CLI, 'migrate'], { env: { ...env, DATABASE_URL: 'mysql://x', ROLLCALL_BULK_MAX_ROWS: 'lots' }, cwd: ROOT }),
+      execCli(['migrate'], { ...env, DATABASE_URL: 'mysql://x', ROLLCALL_BULK_MAX_ROWS: 'lots' }),
     ).rejects.toMatchObject({ stderr: expect.stringMatching(/DATABASE_URL must start with postgres:\/\/[\s\S]*ROLLCALL_BULK_MAX_ROWS must be an integer/) })
   })
 })

@@ -1,8 +1,9 @@
-import Papa from 'papaparse'
 import { expect, it } from 'vitest'
 import { EXPORT_COLUMNS, EXPORT_PAGE } from '../src/http/routes/export.js'
 import { useApp, type Client } from './helpers/app.js'
+import { parseCsv } from './helpers/csv.js'
 import { describeEachEngine } from './helpers/engines.js'
+import { makeDirectory } from './helpers/directories.js'
 
 interface User {
   id: string
@@ -13,14 +14,6 @@ interface User {
   metadata: Record<string, unknown>
   fields: Record<string, unknown>
   [k: string]: unknown
-}
-
-async function directory(c: Client, fields: { key: string; type: string }[] = []) {
-  const r = await c.request('POST', '/api/v1/directories', { name: 'Export' })
-  expect(r.statusCode).toBe(201)
-  const id = r.json().id as string
-  for (const f of fields) expect((await c.request('POST', `/api/v1/directories/${id}/fields`, f)).statusCode).toBe(201)
-  return id
 }
 
 /** Every user through the list endpoint, page by page: what an export must equal. */
@@ -36,14 +29,12 @@ async function listAll(c: Client, dir: string): Promise<User[]> {
   return out
 }
 
-const parseCsv = (text: string) => Papa.parse<string[]>(text, { skipEmptyLines: true }).data
-
 describeEachEngine('GET /api/v1/directories/{dir}/export', (engine) => {
   const h = useApp(engine, { batchSize: 500 })
 
   it('NDJSON (the default) and CSV carry every user across more than one page, in creation order', async () => {
     const c = await h.client()
-    const dir = await directory(c, [{ key: 'seats', type: 'integer' }])
+    const dir = (await makeDirectory(c, { name: 'Export' }, [{ key: 'seats', type: 'integer' }])).id
     const n = EXPORT_PAGE * 2 + 7
     const rows = Array.from({ length: n }, (_, i) => ({ email: `u${i}@x.io`, firstName: `U${i}`, fields: { seats: i }, metadata: i % 2 ? { odd: true } : {} }))
     const bulk = await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { mode: 'create', rows })
@@ -75,12 +66,12 @@ describeEachEngine('GET /api/v1/directories/{dir}/export', (engine) => {
 
   it('CSV: custom fields of every type, metadata as JSON, nulls empty, quoting, and formula cells escaped', async () => {
     const c = await h.client()
-    const dir = await directory(c, [
+    const dir = (await makeDirectory(c, { name: 'Export' }, [
       { key: 'dept', type: 'string' },
       { key: 'seats', type: 'number' },
       { key: 'vip', type: 'boolean' },
       { key: 'prefs', type: 'json' },
-    ])
+    ])).id
     const rows = [
       {
         email: 'ada@x.io',
@@ -130,7 +121,7 @@ describeEachEngine('GET /api/v1/directories/{dir}/export', (engine) => {
 
   it('an empty directory exports a header (CSV) or nothing (NDJSON); bad input and other tenants are refused', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Export' })).id
     const csv = await c.request('GET', `/api/v1/directories/${dir}/export?format=csv`)
     expect(csv.body).toBe(`${[...EXPORT_COLUMNS, 'metadata'].join(',')}\r\n`)
     expect((await c.request('GET', `/api/v1/directories/${dir}/export`)).body).toBe('')

@@ -5,6 +5,7 @@ import { type Client, useApp } from './helpers/app.js'
 import { describeEachEngine } from './helpers/engines.js'
 import { bulk, freshDirectory } from './helpers/fixtures.js'
 import { upload, waitForJob } from './helpers/jobs.js'
+import { makeDirectory } from './helpers/directories.js'
 
 /**
  * Input an attacker sends on purpose, through every door: bodies nested thousands of levels,
@@ -24,7 +25,7 @@ interface Door {
 /** A tenant with a directory (custom integer field `score`) and a key for each door. */
 async function setup(h: ReturnType<typeof useApp>) {
   const admin = await h.client()
-  const dir = (await admin.request('POST', '/api/v1/directories', { name: 'Hostile', externalId: 'hostile' })).json() as { id: string }
+  const dir = await makeDirectory(admin, { name: 'Hostile', externalId: 'hostile' })
   expect((await admin.request('POST', `/api/v1/directories/${dir.id}/fields`, { key: 'score', type: 'integer' })).statusCode).toBe(201)
   const key = await admin.newKey(['write'], [dir.id])
   const { key: velt, secret } = await h.app().services.keys.create(admin.tenantId, { name: 'velt', scopes: ['admin'] })
@@ -438,7 +439,7 @@ describeEachEngine('hostile input', (engine) => {
 
   it('custom fields named like Object members (toString, valueOf, hasOwnProperty) are ordinary fields through the doors and the export', async () => {
     const admin = await h.client()
-    const dir = (await admin.request('POST', '/api/v1/directories', { name: 'Members' })).json().id as string
+    const dir = (await makeDirectory(admin, { name: 'Members' })).id
     for (const field of [{ key: 'hasOwnProperty', type: 'integer' }, { key: 'toString', type: 'string', unique: true }, { key: 'valueOf', type: 'boolean' }])
       expect((await admin.request('POST', `/api/v1/directories/${dir}/fields`, field)).statusCode).toBe(201)
     const a = await admin.request('POST', `/api/v1/directories/${dir}/users`, { email: 'a@x.io', username: 'a', fields: { hasOwnProperty: 5 } })

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { type AddressInfo, connect, type Socket } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Config, loadConfig } from '../src/config.js'
 import { type App, buildApp } from '../src/app/app.js'
 import { describeEachEngine, type EngineHandle } from './helpers/engines.js'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+import { serveApp } from './helpers/listen.js'
+import { sleep } from './helpers/sleep.js'
 
 interface RawAnswer {
   status: number
@@ -102,8 +102,7 @@ function useServedApp(engine: EngineHandle, overrides: Partial<Config> = {}) {
         return { got: req.body }
       })
     })
-    await built.app.listen({ port: 0, host: '127.0.0.1' })
-    port = (built.app.server.address() as AddressInfo).port
+    port = await serveApp(built.app)
     const tenant = await engine.store().ensureTenant(`t-${randomUUID()}`)
     tenantId = tenant.id
     key = (await built.services.keys.create(tenant.id, { name: 'admin', scopes: ['admin'] })).secret

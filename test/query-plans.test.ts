@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,7 +6,9 @@ import type { Directory } from '../src/core/types.js'
 import { PostgresStore } from '../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../src/store/store.js'
+import { engineSkip } from './helpers/engines.js'
 import { bulk } from './helpers/fixtures.js'
+import { makeTempDir } from './helpers/temp-dir.js'
 
 /**
  * One tenant's size must not slow another's: every list and lookup of a small directory reads
@@ -46,12 +46,14 @@ interface PlanEngine {
 }
 
 const sqliteEngine = (): PlanEngine => {
-  const dir = mkdtempSync(join(tmpdir(), 'rollcall-plans-'))
+  let dir: ReturnType<typeof makeTempDir> | undefined
   let store: SqliteStore | undefined
   return {
     name: 'sqlite',
+    skip: engineSkip('sqlite'),
     async open(onQuery) {
-      store = new SqliteStore({ filename: join(dir, 'plans.db'), onQuery })
+      dir = makeTempDir('plans')
+      store = new SqliteStore({ filename: join(dir.path, 'plans.db'), onQuery })
       await store.migrate()
       return store
     },
@@ -84,7 +86,7 @@ const sqliteEngine = (): PlanEngine => {
     },
     async cleanup() {
       await store?.close()
-      rmSync(dir, { recursive: true, force: true })
+      dir?.remove()
     },
   }
 }
@@ -106,7 +108,7 @@ const postgresEngine = (): PlanEngine => {
   }
   return {
     name: 'postgres',
-    skip: process.env.ROLLCALL_TEST_PG_SKIP,
+    skip: engineSkip('postgres'),
     async open(onQuery) {
       await admin(`CREATE DATABASE ${name}`)
       const url = new URL(ADMIN_URL)

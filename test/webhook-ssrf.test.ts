@@ -1,49 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config.js'
 import { type App, buildApp } from '../src/app/app.js'
 import { nonPublicReason } from '../src/jobs/webhook-target.js'
 import { deliverWebhook, postOnce, type Resolver } from '../src/jobs/webhooks.js'
-import { type Client, useApp } from './helpers/app.js'
+import { clientOf, useApp } from './helpers/app.js'
 import { describeEachEngine } from './helpers/engines.js'
 import { upload, waitForJob } from './helpers/jobs.js'
-
-interface Seen {
-  url: string
-  headers: IncomingHttpHeaders
-}
-
-/** A receiver on 127.0.0.1 that answers `status` (with a Location to another path of its own for a 3xx). */
-function receiver(status = 204) {
-  const seen: Seen[] = []
-  let server: Server
-  const port = () => (server.address() as AddressInfo).port
-  return {
-    seen,
-    port,
-    url: (path = '/hook') => `http://127.0.0.1:${port()}${path}`,
-    start: () =>
-      new Promise<void>((resolve) => {
-        server = createServer((req, res) => {
-          req.resume()
-          req.on('end', () => {
-            seen.push({ url: req.url ?? '', headers: req.headers })
-            res.statusCode = status
-            if (status >= 300 && status < 400) res.setHeader('location', `http://127.0.0.1:${port()}/elsewhere`)
-            res.end()
-          })
-        }).listen(0, '127.0.0.1', () => resolve())
-      }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
-}
+import { makeDirectory } from './helpers/directories.js'
+import { webhookReceiver } from './helpers/webhook-receiver.js'
+import { sleep } from './helpers/sleep.js'
 
 const refusedAtRegistration = [
   ['http://127.0.0.1/hook', 'loopback'],
@@ -93,7 +60,7 @@ describeEachEngine('webhooks: private targets are refused by default', (engine) 
 
   it('a URL whose host is a loopback, private, link-local or special address is refused at registration, with why', async () => {
     const c = await h.client()
-    const dir = (await c.request('POST', '/api/v1/directories', { name: 'SSRF' })).json().id
+    const dir = (await makeDirectory(c, { name: 'SSRF' })).id
     for (const [url, why] of refusedAtRegistration) {
       const r = await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url })
       expect(r.statusCode, url).toBe(400)
@@ -141,22 +108,9 @@ describeEachEngine('webhooks: delivery refuses private addresses and redirects',
     await lenient?.app.close()
   })
 
-  /** A client of a new tenant of `built` (its own admin key), as test/helpers/app.ts makes them. */
-  async function clientOf(built: App): Promise<Client> {
-    const tenant = await engine.store().ensureTenant(`t-${randomUUID()}`)
-    const { secret } = await built.services.keys.create(tenant.id, { name: 'admin', scopes: ['admin'] })
-    return {
-      key: secret,
-      tenantId: tenant.id,
-      request: (method, url, body, headers = {}) =>
-        built.app.inject({ method, url, headers: { authorization: `Bearer ${secret}`, ...headers }, ...(body === undefined ? {} : { payload: body as string }) }),
-      newKey: () => Promise.reject(new Error('unused')),
-    }
-  }
-
   async function importInto(built: App, url: string): Promise<string> {
-    const c = await clientOf(built)
-    const dir = (await c.request('POST', '/api/v1/directories', { name: 'Hooked' })).json().id as string
+    const c = await clientOf(built, engine.store())
+    const dir = (await makeDirectory(c, { name: 'Hooked' })).id
     const created = await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url })
     expect(created.statusCode).toBe(201)
     await waitForJob(c, (await upload(c, dir, 'email\nssrf@x.io\n')).id)
@@ -169,37 +123,37 @@ describeEachEngine('webhooks: delivery refuses private addresses and redirects',
       const line = logs.find((l) => l.webhook === hook && l.msg === message)
       if (line) return line
       if (Date.now() > deadline) throw new Error(`no log '${message}' for ${hook}: ${JSON.stringify(logs.filter((l) => l.webhook === hook))}`)
-      await new Promise((r) => setTimeout(r, 20))
+      await sleep(20)
     }
   }
 
   it('a stored webhook to a loopback host is not sent to at delivery, and the refusal is logged with its reason', async () => {
-    const target = receiver()
+    const target = webhookReceiver()
     await target.start()
     try {
       // Stored as if registered before the server ran with the default: a name is judged when delivering.
-      const c = await clientOf(strict)
-      const dir = (await c.request('POST', '/api/v1/directories', { name: 'Rebound' })).json().id as string
+      const c = await clientOf(strict, engine.store())
+      const dir = (await makeDirectory(c, { name: 'Rebound' })).id
       const hookId = randomUUID()
       await engine.store().jobs.addWebhook({ id: hookId, directoryId: dir, url: `http://localhost:${target.port()}/hook`, secret: 'whsec_x', createdAt: new Date().toISOString() })
       await waitForJob(c, (await upload(c, dir, 'email\nssrf@x.io\n')).id)
       const line = await logFor(hookId, 'webhook target refused; not retried')
       expect(line.reason).toBe('localhost is loopback (localhost, RFC 6761), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it')
-      expect(target.seen).toHaveLength(0)
+      expect(target.got).toHaveLength(0)
     } finally {
       await target.stop()
     }
   })
 
   it('a 3xx answer is a failed attempt: the redirect is not followed and the reason is logged', async () => {
-    const target = receiver(302)
+    const target = webhookReceiver(302)
     await target.start()
     try {
       const hook = await importInto(lenient, target.url())
       const line = await logFor(hook, 'webhook delivery failed')
       expect(String(line.reason)).toBe('answered 302, a redirect; redirects are not followed')
-      await new Promise((r) => setTimeout(r, 100))
-      expect(target.seen.map((s) => s.url)).toEqual(['/hook', '/hook'])
+      await sleep(100)
+      expect(target.got.map((s) => s.url)).toEqual(['/hook', '/hook'])
     } finally {
       await target.stop()
     }
@@ -207,7 +161,7 @@ describeEachEngine('webhooks: delivery refuses private addresses and redirects',
 })
 
 describe('webhook delivery: every resolved address is checked, and the connection goes to the checked one', () => {
-  const target = receiver()
+  const target = webhookReceiver()
   beforeAll(() => target.start())
   afterAll(() => target.stop())
   const headers = { 'content-type': 'application/json' }
@@ -225,13 +179,13 @@ describe('webhook delivery: every resolved address is checked, and the connectio
       'hook.test resolves to 169.254.169.254, link-local (169.254.0.0/16), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
     )
     expect(calls).toBe(1)
-    expect(target.seen).toHaveLength(0)
+    expect(target.got).toHaveLength(0)
   })
 
   it('refuses literal private addresses, however they are written', async () => {
     for (const host of ['127.0.0.1', '[::ffff:127.0.0.1]', '2130706433', '0x7f.0.0.1', '127.1', 'localhost'])
       await expect(postOnce(`http://${host}:${target.port()}/hook`, headers, '{}', { timeoutMs: 1000, allowPrivate: false }), host).rejects.toThrow(/loopback/)
-    expect(target.seen).toHaveLength(0)
+    expect(target.got).toHaveLength(0)
   })
 
   it('a name that answers public when checked and loopback afterwards (DNS rebinding) never reaches loopback', async () => {
@@ -240,7 +194,7 @@ describe('webhook delivery: every resolved address is checked, and the connectio
     // The one lookup answers the public address, and that is where the connection goes (it fails or times out here).
     await expect(postOnce(`http://rebind.test:${target.port()}/hook`, headers, '{}', { timeoutMs: 300, allowPrivate: false, resolve })).rejects.toThrow()
     expect(calls).toBe(1)
-    expect(target.seen).toHaveLength(0)
+    expect(target.got).toHaveLength(0)
   })
 
   it('when private targets are allowed, it connects to the address the lookup checked, with the name as Host', async () => {
@@ -251,7 +205,7 @@ describe('webhook delivery: every resolved address is checked, and the connectio
     }
     expect(await postOnce(`http://hook.test:${target.port()}/hook?a=1`, headers, '{}', { timeoutMs: 1000, allowPrivate: true, resolve })).toBe(204)
     expect(calls).toBe(1)
-    expect(target.seen.at(-1)).toMatchObject({ url: '/hook?a=1', headers: { host: `hook.test:${target.port()}` } })
+    expect(target.got.at(-1)).toMatchObject({ url: '/hook?a=1', headers: { host: `hook.test:${target.port()}` } })
   })
 
   it('a delivery to a name that resolves to a private address fails at once, not retried, with the reason', async () => {
@@ -269,6 +223,6 @@ describe('webhook delivery: every resolved address is checked, and the connectio
       reason: 'hook.test resolves to ::1, loopback (::1/128), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
     })
     expect(calls).toBe(1)
-    expect(target.seen.filter((s) => s.headers.host?.startsWith('hook.test'))).toHaveLength(1) // only the allowed test's
+    expect(target.got.filter((s) => s.headers.host?.startsWith('hook.test'))).toHaveLength(1) // only the allowed test's
   })
 })

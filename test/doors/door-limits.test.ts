@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { makeDirectory } from '../helpers/directories.js'
 
 /**
  * The vendor doors take as many users per request as the native sync endpoint
@@ -14,7 +15,7 @@ describeEachEngine('vendor doors: batch limits come from the configuration', (en
 
   it('One of None: up to bulkMaxRows users (users[] and csv together) in a body over the ordinary limit; one more is a 400 {message}', async () => {
     const admin = await h.client()
-    const dir = (await admin.request('POST', '/api/v1/directories', { name: 'App' })).json() as { id: string }
+    const dir = await makeDirectory(admin, { name: 'App' })
     const key = await admin.newKey(['write'], [dir.id])
     for (const email of ['a@x.io', 'b@x.io', 'c@x.io', 'd@x.io']) await admin.request('POST', `/api/v1/directories/${dir.id}/users`, { email })
     const batch = (body: unknown) => h.app().app.inject({ method: 'POST', url: '/oneofnone/v1/users/batch-update', headers: { 'x-api-key': key.key }, payload: body as object })
@@ -35,7 +36,7 @@ describeEachEngine('vendor doors: batch limits come from the configuration', (en
 
   it('Dynamic: up to bulkMaxRows users in a body over the ordinary limit; one more is a 400 {error}', async () => {
     const c = await h.client()
-    const env = (await c.request('POST', '/api/v1/directories', { name: 'Env' })).json().id as string
+    const env = (await makeDirectory(c, { name: 'Env' })).id
     const url = `/dynamic/api/v0/environments/${env}/users/bulk`
     const ok = await c.request('POST', url, [1, 2, 3].map((i) => ({ email: `u${i}@x.io`, metadata: { padding } })))
     expect(ok.statusCode, ok.body).toBe(201)

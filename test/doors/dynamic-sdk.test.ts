@@ -16,11 +16,12 @@ import type { UsersResponse } from '@dynamic-labs/sdk-api/models/UsersResponse'
 import type { Wallet } from '@dynamic-labs/sdk-api/models/Wallet'
 import { WalletAddressType } from '@dynamic-labs/sdk-api/models/WalletAddressType'
 import { WalletProviderEnum } from '@dynamic-labs/sdk-api/models/WalletProviderEnum'
-import type { AddressInfo } from 'node:net'
 import { expect, it } from 'vitest'
 import { CHAINS, FILTER_COLUMNS, OAUTH_PROVIDERS, WALLET_ADDRESS_TYPES, WALLET_PROVIDERS } from '../../src/doors/dynamic/dynamic-schemas.js'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { makeDirectory } from '../helpers/directories.js'
+import { serveApp } from '../helpers/listen.js'
 
 /**
  * The vendor's generated client, `@dynamic-labs/sdk-api`, against the Dynamic door over real HTTP,
@@ -51,11 +52,10 @@ describeEachEngine('Dynamic door with @dynamic-labs/sdk-api', (engine) => {
 
   it('UsersApi.bulkCreateUser, getUser and getEnvironmentUsers work with only the base path changed', async () => {
     const { app } = h.app()
-    await app.listen({ port: 0, host: '127.0.0.1' })
+    const port = await serveApp(app)
     try {
-      const { port } = app.server.address() as AddressInfo
       const c = await h.client()
-      const environmentId = (await c.request('POST', '/api/v1/directories', { name: 'SDK' })).json().id as string
+      const environmentId = (await makeDirectory(c, { name: 'SDK' })).id
       // Its base class is lost to the same resolution problem, and with it the constructor's parameter.
       const Api = UsersApi as unknown as new (configuration: unknown) => UsersApi
       const api = new Api(await configuration(`http://127.0.0.1:${port}/dynamic/api/v0`, c.key))

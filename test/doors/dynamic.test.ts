@@ -3,6 +3,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { expect, it } from 'vitest'
 import { type Client, useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { makeDirectory } from '../helpers/directories.js'
 
 /**
  * Conformance of the Dynamic door (/dynamic/api/v0): the seed document's and doors.md's examples
@@ -13,10 +14,9 @@ import { describeEachEngine } from '../helpers/engines.js'
 const BASE = '/dynamic/api/v0'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
+/** An environment of the door: a directory of the native API. */
 async function environment(c: Client, name = 'Env'): Promise<string> {
-  const r = await c.request('POST', '/api/v1/directories', { name })
-  expect(r.statusCode, r.body).toBe(201)
-  return r.json().id as string
+  return (await makeDirectory(c, { name })).id
 }
 
 function expectError(r: LightMyRequestResponse, status: number, body: Record<string, unknown>): void {

@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { expect, it } from 'vitest'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { makeDirectory } from '../helpers/directories.js'
 
 /** The keys of One of None's `User` (seed `UserResponse`), in its order. */
 const USER_KEYS = ['id', 'email', 'phone', 'metadata', 'avatar', 'app_id', 'team_id', 'last_login_at', 'login_count', 'created_at', 'updated_at']
@@ -12,7 +13,7 @@ describeEachEngine('One of None door', (engine) => {
   /** A tenant with one app (directory) and a One of None key limited to it. */
   async function setup(scopes: ('read' | 'write' | 'admin')[] = ['write']) {
     const admin = await h.client()
-    const dir = (await admin.request('POST', '/api/v1/directories', { name: 'App' })).json() as { id: string; number: number }
+    const dir = await makeDirectory(admin, { name: 'App' })
     const limited = await admin.newKey(scopes, [dir.id])
     const call = (method: 'GET' | 'POST', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
       h.app().app.inject({ method, url: `/oneofnone${url}`, headers: { 'x-api-key': limited.key, ...headers }, ...(body === undefined ? {} : { payload: body as object }) })
@@ -214,7 +215,7 @@ describeEachEngine('One of None door', (engine) => {
     const unlimited = await inject({ 'x-api-key': admin.key })
     expect(unlimited.statusCode).toBe(403)
     expect(unlimited.json().message).toMatch(/exactly one app/)
-    const other = (await admin.request('POST', '/api/v1/directories', { name: 'Second' })).json() as { id: string }
+    const other = await makeDirectory(admin, { name: 'Second' })
     const two = await admin.newKey(['admin'], [dir.id, other.id])
     expect((await inject({ 'x-api-key': two.key })).statusCode).toBe(403)
     const readOnly = await call('POST', '/v1/users/batch-update', { users: [] })

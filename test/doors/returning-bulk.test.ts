@@ -3,6 +3,9 @@ import type { LightMyRequestResponse } from 'fastify'
 import { expect, it } from 'vitest'
 import { type Client, useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { makeDirectory } from '../helpers/directories.js'
+import { community, type Community, expectReturningError } from '../helpers/returning.js'
+import { sleep } from '../helpers/sleep.js'
 
 /**
  * The Returning.AI door's queued CSV endpoints and its Api Log: the seed's request and response
@@ -24,19 +27,6 @@ const QUEUED_IMPORT = {
   status: 'success',
   message: 'Bulk import user process is queued',
   data: { message: 'Bulk import user process is queued. You can check in Api Log ( community settings )' },
-}
-
-interface Community {
-  admin: Client
-  key: Client
-  dir: string
-  cid: string
-}
-
-async function community(h: ReturnType<typeof useApp>, scopes: ('read' | 'write' | 'admin')[] = ['admin']): Promise<Community> {
-  const admin = await h.client()
-  const dir = (await admin.request('POST', '/api/v1/directories', { name: 'Community' })).json().id as string
-  return { admin, key: await admin.newKey(scopes, [dir]), dir, cid: dir.replace(/-/g, '').slice(0, 24) }
 }
 
 interface Part {
@@ -104,13 +94,8 @@ async function waitForLog(c: Community, id: string): Promise<LogEntry> {
     const entry = r.json().data as LogEntry
     if (END.has(entry.status)) return entry
     if (Date.now() > deadline) throw new Error(`api log ${id} still ${entry.status}`)
-    await new Promise((res) => setTimeout(res, 50))
+    await sleep(50)
   }
-}
-
-function expectError(r: LightMyRequestResponse, status: number, message: string, envelope: 'integration' | 'application' = 'integration'): void {
-  const body = envelope === 'integration' ? { status: 'error', message } : { meta: { status: 'error', statusCode: status }, message }
-  expect({ status: r.statusCode, body: r.json() }, r.body).toEqual({ status, body })
 }
 
 async function userData(c: Community, idOrEmail: string) {
@@ -218,7 +203,7 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     const upd = await run(c, 'update', 'email,first_name,xp\nknown@x.io,Kimberly,3\nghost@x.io,Casper,9\n')
     expect(upd).toMatchObject({ type: 'bulk-update', status: 'completed', totalRows: 2, succeeded: 1, failed: 1, updated: 1, created: 0 })
     expect(upd.errors).toEqual([{ row: 3, email: 'ghost@x.io', message: 'email: no user with this email' }])
-    expectError(await c.key.request('POST', `${BASE}/users/info`, { idOrEmail: 'ghost@x.io' }), 404, 'User not found')
+    expectReturningError(await c.key.request('POST', `${BASE}/users/info`, { idOrEmail: 'ghost@x.io' }), 404, 'User not found')
     expect(await userData(c, 'known@x.io')).toMatchObject({ firstName: 'Kimberly', xp: 3 })
 
     const csv = 'email,firstname,lastname,username,displayname,xp_op,xp\nknown@x.io,,Kay,,,add,2\nghost@x.io,Casper,Ghost,casper,Casper G.,add,9\n'
@@ -233,10 +218,10 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     expect(after.statusCode, after.body).toBe(200)
     expect(await waitForLog(c, logIdOf(after, c))).toMatchObject({ created: 1 })
     const before = (await apiLog(c)).data.length
-    expectError(await send(c.key, 'import', [csvPart('email\nnope@x.io\n'), { name: 'communityId', value: 'ffffffffffffffffffffffff' }]), 404, "No community 'ffffffffffffffffffffffff' for this API key")
-    expectError(await send(c.key, 'import', [{ name: 'communityId', value: 'ffffffffffffffffffffffff' }, csvPart('email\nnope@x.io\n')]), 404, "No community 'ffffffffffffffffffffffff' for this API key")
+    expectReturningError(await send(c.key, 'import', [csvPart('email\nnope@x.io\n'), { name: 'communityId', value: 'ffffffffffffffffffffffff' }]), 404, "No community 'ffffffffffffffffffffffff' for this API key")
+    expectReturningError(await send(c.key, 'import', [{ name: 'communityId', value: 'ffffffffffffffffffffffff' }, csvPart('email\nnope@x.io\n')]), 404, "No community 'ffffffffffffffffffffffff' for this API key")
     expect((await apiLog(c)).data).toHaveLength(before)
-    expectError(await c.key.request('POST', `${BASE}/users/info`, { idOrEmail: 'nope@x.io' }), 404, 'User not found')
+    expectReturningError(await c.key.request('POST', `${BASE}/users/info`, { idOrEmail: 'nope@x.io' }), 404, 'User not found')
   })
 
   it('a CSV with CR-only line endings (old Mac files) reads one row per line, header included, past the first 64 KB', async () => {
@@ -277,27 +262,27 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
   it('bad uploads are refused before anything is stored: missing data, a non-CSV file, bad headers, wrong body type', async () => {
     const c = await community(h)
     const u = (parts: Part[], kind: 'update' | 'import' = 'update') => send(c.key, kind, parts)
-    expectError(await u([{ name: 'communityId', value: c.cid }]), 400, "data: upload the CSV file in field 'data'")
-    expectError(await u([]), 400, "data: upload the CSV file in field 'data'")
-    expectError(await u([{ name: 'file', value: 'email\na@x.io\n', filename: 'a.csv', type: 'text/csv' }]), 400, "file: unexpected file; send the CSV file as 'data'")
-    expectError(await u([{ name: 'mode', value: 'create' }, csvPart('email\na@x.io\n')], 'import'), 400, "mode: unexpected field; send the CSV file as 'data' and the community as 'communityId'")
+    expectReturningError(await u([{ name: 'communityId', value: c.cid }]), 400, "data: upload the CSV file in field 'data'")
+    expectReturningError(await u([]), 400, "data: upload the CSV file in field 'data'")
+    expectReturningError(await u([{ name: 'file', value: 'email\na@x.io\n', filename: 'a.csv', type: 'text/csv' }]), 400, "file: unexpected file; send the CSV file as 'data'")
+    expectReturningError(await u([{ name: 'mode', value: 'create' }, csvPart('email\na@x.io\n')], 'import'), 400, "mode: unexpected field; send the CSV file as 'data' and the community as 'communityId'")
     const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d])
-    expectError(await u([csvPart(png, 'logo.png', 'image/png')]), 415, "The 'data' file must be a CSV file; got 'logo.png' of type image/png")
-    expectError(await u([csvPart('[{"email":"a@x.io"}]', 'users.json', 'application/json')]), 415, "The 'data' file must be a CSV file; got 'users.json' of type application/json")
-    expectError(await u([csvPart(png, 'users.csv', 'text/csv')]), 400, 'data: the file is not a CSV file (it holds binary data)')
-    expectError(await u([csvPart(png, 'blob', 'application/octet-stream')]), 400, 'data: the file is not a CSV file (it holds binary data)')
-    expectError(await u([csvPart('[{"email":"a@x.io"}]', 'users.csv')]), 400, 'data: the header line is not valid CSV: a quote inside an unquoted cell at column 1')
-    expectError(await u([csvPart(Buffer.from([0x65, 0x6d, 0xc3, 0x28, 0x0a]))]), 400, 'data: the header line is not valid UTF-8 text')
-    expectError(await u([csvPart('')]), 400, 'data: the file is empty')
-    expectError(await u([csvPart('email,shoe,hat\na@x.io,1,2\n')]), 400, "data: columns 'shoe', 'hat' name no user field of this community")
-    expectError(await u([csvPart('first_name,xp\nAnn,1\n')]), 400, "data: the CSV needs an 'email' column: rows are matched to users by email")
-    expectError(await u([csvPart('email,coins_op\na@x.io,add\n')]), 400, "data: operator column 'coins_op' has no value column 'coins'")
-    expectError(await u([csvPart('email,email\na@x.io,b@x.io\n')]), 400, "data: duplicate column 'email' (columns 1 and 2)")
-    expectError(await u([csvPart('email,first_name,firstname\na@x.io,A,B\n')]), 400, "data: columns 'first_name' and 'firstname' both map to firstName")
-    expectError(await u([csvPart('email,,xp\na@x.io,,1\n')]), 400, 'data: a column of the header has no name')
-    expectError(await u([csvPart('email\na@x.io\n'), csvPart('email\nb@x.io\n')]), 413, 'reach files limit')
-    expectError(await c.key.request('POST', `${BASE}/users/bulk-update`, { data: 'email\na@x.io\n' }), 415, "Send multipart/form-data with the CSV file in field 'data'")
-    expectError(await c.key.request('POST', `${BASE}/users/bulk-import`, 'email\na@x.io\n', { 'content-type': 'text/csv' }), 415, "Send multipart/form-data with the CSV file in field 'data'")
+    expectReturningError(await u([csvPart(png, 'logo.png', 'image/png')]), 415, "The 'data' file must be a CSV file; got 'logo.png' of type image/png")
+    expectReturningError(await u([csvPart('[{"email":"a@x.io"}]', 'users.json', 'application/json')]), 415, "The 'data' file must be a CSV file; got 'users.json' of type application/json")
+    expectReturningError(await u([csvPart(png, 'users.csv', 'text/csv')]), 400, 'data: the file is not a CSV file (it holds binary data)')
+    expectReturningError(await u([csvPart(png, 'blob', 'application/octet-stream')]), 400, 'data: the file is not a CSV file (it holds binary data)')
+    expectReturningError(await u([csvPart('[{"email":"a@x.io"}]', 'users.csv')]), 400, 'data: the header line is not valid CSV: a quote inside an unquoted cell at column 1')
+    expectReturningError(await u([csvPart(Buffer.from([0x65, 0x6d, 0xc3, 0x28, 0x0a]))]), 400, 'data: the header line is not valid UTF-8 text')
+    expectReturningError(await u([csvPart('')]), 400, 'data: the file is empty')
+    expectReturningError(await u([csvPart('email,shoe,hat\na@x.io,1,2\n')]), 400, "data: columns 'shoe', 'hat' name no user field of this community")
+    expectReturningError(await u([csvPart('first_name,xp\nAnn,1\n')]), 400, "data: the CSV needs an 'email' column: rows are matched to users by email")
+    expectReturningError(await u([csvPart('email,coins_op\na@x.io,add\n')]), 400, "data: operator column 'coins_op' has no value column 'coins'")
+    expectReturningError(await u([csvPart('email,email\na@x.io,b@x.io\n')]), 400, "data: duplicate column 'email' (columns 1 and 2)")
+    expectReturningError(await u([csvPart('email,first_name,firstname\na@x.io,A,B\n')]), 400, "data: columns 'first_name' and 'firstname' both map to firstName")
+    expectReturningError(await u([csvPart('email,,xp\na@x.io,,1\n')]), 400, 'data: a column of the header has no name')
+    expectReturningError(await u([csvPart('email\na@x.io\n'), csvPart('email\nb@x.io\n')]), 413, 'reach files limit')
+    expectReturningError(await c.key.request('POST', `${BASE}/users/bulk-update`, { data: 'email\na@x.io\n' }), 415, "Send multipart/form-data with the CSV file in field 'data'")
+    expectReturningError(await c.key.request('POST', `${BASE}/users/bulk-import`, 'email\na@x.io\n', { 'content-type': 'text/csv' }), 415, "Send multipart/form-data with the CSV file in field 'data'")
     expect((await apiLog(c)).data).toEqual([])
 
     // Semicolons (a spreadsheet's CSV in many locales) are detected like commas.
@@ -316,31 +301,31 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     for (const kind of ['update', 'import']) {
       const url = `${BASE}/users/bulk-${kind}`
       const anon = await app.inject({ method: 'POST', url, payload: f.payload, headers: f.headers })
-      expectError(anon, 401, 'Send the API key as "Authorization: Bearer <key>"')
+      expectReturningError(anon, 401, 'Send the API key as "Authorization: Bearer <key>"')
       expect(anon.headers['www-authenticate']).toBe('Bearer')
-      expectError(await app.inject({ method: 'POST', url, payload: f.payload, headers: { ...f.headers, authorization: 'Bearer wrong' } }), 401, 'The API key is unknown or revoked')
-      expectError(await c.admin.request('POST', url, f.payload, f.headers), 403, 'This API key is not limited to one community: create a key limited to exactly one directory')
+      expectReturningError(await app.inject({ method: 'POST', url, payload: f.payload, headers: { ...f.headers, authorization: 'Bearer wrong' } }), 401, 'The API key is unknown or revoked')
+      expectReturningError(await c.admin.request('POST', url, f.payload, f.headers), 403, 'This API key is not limited to one community: create a key limited to exactly one directory')
       const reader = await c.admin.newKey(['read'], [c.dir])
-      expectError(await reader.request('POST', url, f.payload, f.headers), 403, "This operation needs the 'write' scope")
+      expectReturningError(await reader.request('POST', url, f.payload, f.headers), 403, "This operation needs the 'write' scope")
     }
     await makeUser(c, { email: 'a@x.io' })
     const entry = await run(c, 'update', 'email,xp\na@x.io,1\n')
-    expectError(await app.inject({ method: 'GET', url: `${BASE}/communities/${c.cid}/api-logs` }), 401, 'Send the API key as "Authorization: Bearer <key>"', 'application')
+    expectReturningError(await app.inject({ method: 'GET', url: `${BASE}/communities/${c.cid}/api-logs` }), 401, 'Send the API key as "Authorization: Bearer <key>"', 'application')
     const reader = await c.admin.newKey(['read'], [c.dir])
     expect((await reader.request('GET', `${BASE}/communities/${c.cid}/api-logs`)).json().data.map((e: LogEntry) => e._id)).toEqual([entry._id])
 
     const other = await community(h)
-    expectError(await other.key.request('GET', `${BASE}/communities/${c.cid}/api-logs`), 404, `No community '${c.cid}' for this API key`, 'application')
-    expectError(await other.key.request('GET', `${BASE}/communities/${c.cid}/api-logs/${entry._id}`), 404, `No community '${c.cid}' for this API key`, 'application')
-    expectError(await other.key.request('GET', `${BASE}/communities/${other.cid}/api-logs/${entry._id}`), 404, `No api log '${entry._id}' in this community`, 'application')
+    expectReturningError(await other.key.request('GET', `${BASE}/communities/${c.cid}/api-logs`), 404, `No community '${c.cid}' for this API key`, 'application')
+    expectReturningError(await other.key.request('GET', `${BASE}/communities/${c.cid}/api-logs/${entry._id}`), 404, `No community '${c.cid}' for this API key`, 'application')
+    expectReturningError(await other.key.request('GET', `${BASE}/communities/${other.cid}/api-logs/${entry._id}`), 404, `No api log '${entry._id}' in this community`, 'application')
     expect((await apiLog(other)).data).toEqual([])
     const spoof = form([{ name: 'communityId', value: c.cid }, csvPart('email\nx@x.io\n')])
-    expectError(await other.key.request('POST', `${BASE}/users/bulk-import`, spoof.payload, spoof.headers), 404, `No community '${c.cid}' for this API key`)
+    expectReturningError(await other.key.request('POST', `${BASE}/users/bulk-import`, spoof.payload, spoof.headers), 404, `No community '${c.cid}' for this API key`)
     expect((await other.admin.request('GET', `/api/v1/imports/${entry._id}`)).statusCode).toBe(404)
     // The same tenant's key limited to another directory does not see it either.
-    const otherDir = (await c.admin.request('POST', '/api/v1/directories', { name: 'Second' })).json().id as string
+    const otherDir = (await makeDirectory(c.admin, { name: 'Second' })).id
     const sibling = await c.admin.newKey(['admin'], [otherDir])
-    expectError(await sibling.request('GET', `${BASE}/communities/${c.cid}/api-logs/${entry._id}`), 404, `No community '${c.cid}' for this API key`, 'application')
+    expectReturningError(await sibling.request('GET', `${BASE}/communities/${c.cid}/api-logs/${entry._id}`), 404, `No community '${c.cid}' for this API key`, 'application')
   })
 
   it("history: a changed user's history names channel returning and the job; user field histories carry the job id", async () => {
@@ -376,10 +361,10 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     expect(p2.data.map((e) => e._id)).toEqual(ids.slice(1))
     expect((await apiLog(c, '?status=failed')).data.map((e) => e._id)).toEqual([failed._id])
     expect((await apiLog(c, '?status=processing')).data).toEqual([])
-    expectError(await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs?cursor=nope`), 400, 'The cursor is not one this server issued; start again without it', 'application')
-    expectError(await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs?status=done`), 400, 'querystring.status: must be one of "queued", "processing", "completed", "failed", "cancelled", "reverting", "reverted"', 'application')
+    expectReturningError(await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs?cursor=nope`), 400, 'The cursor is not one this server issued; start again without it', 'application')
+    expectReturningError(await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs?status=done`), 400, 'querystring.status: must be one of "queued", "processing", "completed", "failed", "cancelled", "reverting", "reverted"', 'application')
     const ghost = randomUUID()
-    expectError(await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs/${ghost}`), 404, `No api log '${ghost}' in this community`, 'application')
+    expectReturningError(await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs/${ghost}`), 404, `No api log '${ghost}' in this community`, 'application')
 
     const f = form([csvPart('email,xp\np@x.io,99\n')])
     const first = await c.key.request('POST', `${BASE}/users/bulk-update`, f.payload, { ...f.headers, 'idempotency-key': 'ret-1' })

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { LightMyRequestResponse } from 'fastify'
 import { expect, it } from 'vitest'
-import { type Client, useApp } from '../helpers/app.js'
+import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { community, expectReturningError } from '../helpers/returning.js'
 
 /**
  * Conformance of the Returning.AI door (/returning): doors.md's request and response examples
@@ -12,26 +12,6 @@ import { describeEachEngine } from '../helpers/engines.js'
 
 const BASE = '/returning/apis/v1'
 const OBJECT_ID = /^[0-9a-f]{24}$/
-
-interface Community {
-  admin: Client
-  /** A key limited to the community, as Returning.AI's community API keys are. */
-  key: Client
-  dir: string
-  /** The community's 24-hex id. */
-  cid: string
-}
-
-async function community(h: ReturnType<typeof useApp>, scopes: ('read' | 'write' | 'admin')[] = ['admin']): Promise<Community> {
-  const admin = await h.client()
-  const dir = (await admin.request('POST', '/api/v1/directories', { name: 'Community' })).json().id as string
-  return { admin, key: await admin.newKey(scopes, [dir]), dir, cid: dir.replace(/-/g, '').slice(0, 24) }
-}
-
-function expectError(r: LightMyRequestResponse, status: number, message: string | RegExp, envelope: 'integration' | 'application' = 'integration'): void {
-  const body = envelope === 'integration' ? { status: 'error', message } : { meta: { status: 'error', statusCode: status }, message }
-  expect({ status: r.statusCode, body: r.json() }, r.body).toEqual({ status, body: typeof message === 'string' ? body : expect.objectContaining({ message: expect.stringMatching(message) }) })
-}
 
 describeEachEngine('Returning.AI door', (engine) => {
   const h = useApp(engine)
@@ -104,18 +84,18 @@ describeEachEngine('Returning.AI door', (engine) => {
     const { key } = await community(h)
     const url = `${BASE}/users`
     expect((await key.request('POST', url, { email: 'a@x.io' })).statusCode).toBe(201)
-    expectError(await key.request('POST', url, { email: 'a@x.io' }), 409, /already/)
-    expectError(await key.request('POST', url, { email: 'b@x.io', firstname: 7 }), 400, 'body.firstname: must be string')
-    expectError(await key.request('POST', url, { email: 'b@x.io', firstname: 'x'.repeat(256) }), 400, 'body.firstname: must be at most 255 characters')
-    expectError(await key.request('POST', url, { email: 'not-an-email' }), 400, 'email: must be a valid email address')
-    expectError(await key.request('POST', url, { email: 'b@x.io', username: 'two words' }), 400, /^username: must match the pattern/)
-    expectError(await key.request('POST', url, { email: 'b@x.io', password: 'a', confirmPassword: 'b' }), 400, 'confirmPassword: must equal password')
-    expectError(await key.request('POST', url, { email: 'b@x.io', customFields: [{ fieldIdorName: 'nope', value: 1 }] }), 400, "customFields.0.fieldIdorName: no user field 'nope' in this community")
-    expectError(await key.request('POST', url, { email: 'b@x.io', customFields: [{ fieldIdorName: 'xp', value: 'many' }] }), 400, 'xp: must be number or null')
-    expectError(await key.request('POST', url, { email: 'b@x.io', isAdmin: true }), 400, /isAdmin/)
-    expectError(await key.request('POST', url, { email: 'b@x.io', communityId: 'ffffffffffffffffffffffff' }), 404, "No community 'ffffffffffffffffffffffff' for this API key")
-    expectError(await key.request('POST', `${BASE}/users/info`, { idOrEmail: 'ghost@x.io' }), 404, 'User not found')
-    expectError(await key.request('POST', `${BASE}/users/info`, {}), 400, "body.idOrEmail: 'idOrEmail' is required")
+    expectReturningError(await key.request('POST', url, { email: 'a@x.io' }), 409, /already/)
+    expectReturningError(await key.request('POST', url, { email: 'b@x.io', firstname: 7 }), 400, 'body.firstname: must be string')
+    expectReturningError(await key.request('POST', url, { email: 'b@x.io', firstname: 'x'.repeat(256) }), 400, 'body.firstname: must be at most 255 characters')
+    expectReturningError(await key.request('POST', url, { email: 'not-an-email' }), 400, 'email: must be a valid email address')
+    expectReturningError(await key.request('POST', url, { email: 'b@x.io', username: 'two words' }), 400, /^username: must match the pattern/)
+    expectReturningError(await key.request('POST', url, { email: 'b@x.io', password: 'a', confirmPassword: 'b' }), 400, 'confirmPassword: must equal password')
+    expectReturningError(await key.request('POST', url, { email: 'b@x.io', customFields: [{ fieldIdorName: 'nope', value: 1 }] }), 400, "customFields.0.fieldIdorName: no user field 'nope' in this community")
+    expectReturningError(await key.request('POST', url, { email: 'b@x.io', customFields: [{ fieldIdorName: 'xp', value: 'many' }] }), 400, 'xp: must be number or null')
+    expectReturningError(await key.request('POST', url, { email: 'b@x.io', isAdmin: true }), 400, /isAdmin/)
+    expectReturningError(await key.request('POST', url, { email: 'b@x.io', communityId: 'ffffffffffffffffffffffff' }), 404, "No community 'ffffffffffffffffffffffff' for this API key")
+    expectReturningError(await key.request('POST', `${BASE}/users/info`, { idOrEmail: 'ghost@x.io' }), 404, 'User not found')
+    expectReturningError(await key.request('POST', `${BASE}/users/info`, {}), 400, "body.idOrEmail: 'idOrEmail' is required")
   })
 
   it('every route needs a Bearer key limited to one community; other tenants see nothing', async () => {
@@ -123,23 +103,23 @@ describeEachEngine('Returning.AI door', (engine) => {
     const made = (await key.request('POST', `${BASE}/users`, { email: 'own@x.io' })).json().data
     const app = h.app().app
     const anon = await app.inject({ method: 'POST', url: `${BASE}/users/info`, payload: { idOrEmail: 'own@x.io' } })
-    expectError(anon, 401, 'Send the API key as "Authorization: Bearer <key>"')
+    expectReturningError(anon, 401, 'Send the API key as "Authorization: Bearer <key>"')
     expect(anon.headers['www-authenticate']).toBe('Bearer')
-    expectError(await app.inject({ method: 'GET', url: `${BASE}/communities/${cid}/user-fields`, headers: { authorization: 'Bearer wrong' } }), 401, 'The API key is unknown or revoked', 'application')
+    expectReturningError(await app.inject({ method: 'GET', url: `${BASE}/communities/${cid}/user-fields`, headers: { authorization: 'Bearer wrong' } }), 401, 'The API key is unknown or revoked', 'application')
     // The tenant's admin key is not limited to one community.
-    expectError(await admin.request('POST', `${BASE}/users/info`, { idOrEmail: 'own@x.io' }), 403, /not limited to one community/)
+    expectReturningError(await admin.request('POST', `${BASE}/users/info`, { idOrEmail: 'own@x.io' }), 403, /not limited to one community/)
     const reader = await admin.newKey(['read'], [dir])
-    expectError(await reader.request('POST', `${BASE}/users`, { email: 'r@x.io' }), 403, "This operation needs the 'write' scope")
-    expectError(await reader.request('POST', `${BASE}/communities/${cid}/user-fields`, { name: 'x', type: 'text' }), 403, "This operation needs the 'admin' scope", 'application')
+    expectReturningError(await reader.request('POST', `${BASE}/users`, { email: 'r@x.io' }), 403, "This operation needs the 'write' scope")
+    expectReturningError(await reader.request('POST', `${BASE}/communities/${cid}/user-fields`, { name: 'x', type: 'text' }), 403, "This operation needs the 'admin' scope", 'application')
     expect((await reader.request('POST', `${BASE}/users/info`, { idOrEmail: 'own@x.io' })).statusCode).toBe(200)
 
     const other = await community(h)
-    expectError(await other.key.request('POST', `${BASE}/users/info`, { idOrEmail: made.userId }), 404, 'User not found')
-    expectError(await other.key.request('GET', `${BASE}/communities/${cid}/user-fields`), 404, `No community '${cid}' for this API key`, 'application')
-    expectError(await other.key.request('POST', `${BASE}/users/manage`, { action: 'delete', user: 'own@x.io' }), 404, 'User not found')
+    expectReturningError(await other.key.request('POST', `${BASE}/users/info`, { idOrEmail: made.userId }), 404, 'User not found')
+    expectReturningError(await other.key.request('GET', `${BASE}/communities/${cid}/user-fields`), 404, `No community '${cid}' for this API key`, 'application')
+    expectReturningError(await other.key.request('POST', `${BASE}/users/manage`, { action: 'delete', user: 'own@x.io' }), 404, 'User not found')
     expect((await other.key.request('POST', `${BASE}/users/filter`, {})).json().data.users).toEqual([])
     expect((await other.key.request('GET', `${BASE}/communities/${other.cid}/user-field-histories`)).json().data).toEqual([])
-    expectError(await key.request('GET', `${BASE}/nowhere`), 404, 'No route GET /returning/apis/v1/nowhere')
+    expectReturningError(await key.request('GET', `${BASE}/nowhere`), 404, 'No route GET /returning/apis/v1/nowhere')
   })
 
   it('user fields: create (both variants), list, get by _id or key, update, delete, in the application envelope', async () => {
@@ -162,15 +142,15 @@ describeEachEngine('Returning.AI door', (engine) => {
     expect((await key.request('GET', `${base}/deposit-amount`)).json().data._id).toBe(id)
     const upd = await key.request('PUT', `${base}/${id}`, { name: 'Deposit (USD)', required: false })
     expect(upd.json()).toMatchObject({ meta: { status: 'success', statusCode: 200 }, message: 'Updated user field', data: { _id: id, name: 'Deposit (USD)' } })
-    expectError(await key.request('PUT', `${base}/${id}`, { type: 'text' }), 400, 'type: the type of a user field cannot be changed; create another field', 'application')
-    expectError(await key.request('POST', base, { name: 'deposit amount', type: 'number' }), 409, "A field 'deposit-amount' already exists", 'application')
-    expectError(await key.request('POST', base, { name: 'x', type: 'colour' }), 400, /body\.type/, 'application')
-    expectError(await key.request('POST', base, { name: 'x', type: 'select' }), 400, "options: a 'select' field needs options", 'application')
-    expectError(await key.request('POST', base, { name: 'x', type: 'text', defaultValue: 'a' }), 400, /defaultValue: default values are not supported/, 'application')
-    expectError(await key.request('POST', base, { name: '1st', type: 'text' }), 400, /key: must start with a letter/, 'application')
+    expectReturningError(await key.request('PUT', `${base}/${id}`, { type: 'text' }), 400, 'type: the type of a user field cannot be changed; create another field', 'application')
+    expectReturningError(await key.request('POST', base, { name: 'deposit amount', type: 'number' }), 409, "A field 'deposit-amount' already exists", 'application')
+    expectReturningError(await key.request('POST', base, { name: 'x', type: 'colour' }), 400, /body\.type/, 'application')
+    expectReturningError(await key.request('POST', base, { name: 'x', type: 'select' }), 400, "options: a 'select' field needs options", 'application')
+    expectReturningError(await key.request('POST', base, { name: 'x', type: 'text', defaultValue: 'a' }), 400, /defaultValue: default values are not supported/, 'application')
+    expectReturningError(await key.request('POST', base, { name: '1st', type: 'text' }), 400, /key: must start with a letter/, 'application')
     expect((await key.request('DELETE', `${base}/${id}`)).json()).toEqual({ meta: { status: 'success', statusCode: 200 }, message: 'Deleted user field', data: { _id: id, field: 'deposit-amount' } })
-    expectError(await key.request('GET', `${base}/${id}`), 404, `No field '${id}' in this directory`, 'application')
-    expectError(await key.request('GET', `${base}/email`), 404, "No field 'email' in this directory", 'application')
+    expectReturningError(await key.request('GET', `${base}/${id}`), 404, `No field '${id}' in this directory`, 'application')
+    expectReturningError(await key.request('GET', `${base}/email`), 404, "No field 'email' in this directory", 'application')
   })
 
   it('get users by filter: exact match, gte/lte ranges, join_date, 200 a page by cursor or by page number', async () => {
@@ -217,14 +197,14 @@ describeEachEngine('Returning.AI door', (engine) => {
     expect(paged.data.users[0].email).toBe('u200@x.io')
 
     const bad = (body: unknown) => key.request('POST', `${BASE}/users/filter`, body)
-    expectError(await bad({ cursor: 'abc', page: 1 }), 400, 'Send either cursor or page, not both')
-    expectError(await bad({ cursor: 'abc' }), 400, 'The cursor is not one this server issued; start again without it')
-    expectError(await bad({ filter: { xp: 'ten' } }), 400, 'xp: must be a number')
-    expectError(await bad({ filter: { nope: 1 } }), 400, "nope: no field 'fields.nope' to filter by in this directory")
-    expectError(await bad({ filter: { join_date: { gte: 'soon' } } }), 400, 'join_date: must be a date (YYYY-MM-DD) or an ISO 8601 date-time')
-    expectError(await bad({ fields: ['email', 'ghost'] }), 400, "fields: no user field 'ghost' in this community")
-    expectError(await bad({ filter: { xp: { gt: 1 } } }), 400, /body\.filter/)
-    expectError(await bad({ page: 0 }), 400, /body\.page/)
+    expectReturningError(await bad({ cursor: 'abc', page: 1 }), 400, 'Send either cursor or page, not both')
+    expectReturningError(await bad({ cursor: 'abc' }), 400, 'The cursor is not one this server issued; start again without it')
+    expectReturningError(await bad({ filter: { xp: 'ten' } }), 400, 'xp: must be a number')
+    expectReturningError(await bad({ filter: { nope: 1 } }), 400, "nope: no field 'fields.nope' to filter by in this directory")
+    expectReturningError(await bad({ filter: { join_date: { gte: 'soon' } } }), 400, 'join_date: must be a date (YYYY-MM-DD) or an ISO 8601 date-time')
+    expectReturningError(await bad({ fields: ['email', 'ghost'] }), 400, "fields: no user field 'ghost' in this community")
+    expectReturningError(await bad({ filter: { xp: { gt: 1 } } }), 400, /body\.filter/)
+    expectReturningError(await bad({ page: 0 }), 400, /body\.page/)
   })
 
   it('manage: delete keeps the last state in history; restore brings the user back with the same id and values', async () => {
@@ -234,8 +214,8 @@ describeEachEngine('Returning.AI door', (engine) => {
     const before = (await admin.request('GET', `/api/v1/directories/${dir}/users/${made.userId}`)).json()
     const del = await key.request('POST', `${BASE}/users/manage`, { action: 'delete', user: 'johndoe' })
     expect(del.json()).toEqual({ status: 'success', message: 'User deleted successfully', data: { userId: made.userId } })
-    expectError(await key.request('POST', `${BASE}/users/info`, { idOrEmail: 'johndoe@x.io' }), 404, 'User not found')
-    expectError(await key.request('POST', `${BASE}/users/manage`, { action: 'delete', user: 'johndoe' }), 404, 'User not found')
+    expectReturningError(await key.request('POST', `${BASE}/users/info`, { idOrEmail: 'johndoe@x.io' }), 404, 'User not found')
+    expectReturningError(await key.request('POST', `${BASE}/users/manage`, { action: 'delete', user: 'johndoe' }), 404, 'User not found')
 
     const res = await key.request('POST', `${BASE}/users/manage`, { action: 'restore', user: 'johndoe' })
     expect(res.statusCode, res.body).toBe(200)
@@ -246,9 +226,9 @@ describeEachEngine('Returning.AI door', (engine) => {
     const history = (await admin.request('GET', `/api/v1/directories/${dir}/users/${made.userId}/history`)).json().data
     expect(history.map((x: { action: string; channel: string }) => [x.action, x.channel])).toEqual([['create', 'returning'], ['delete', 'returning'], ['create', 'returning']])
 
-    expectError(await key.request('POST', `${BASE}/users/manage`, { action: 'restore', user: 'johndoe@x.io' }), 409, "User 'johndoe@x.io' exists; only a deleted user can be restored")
-    expectError(await key.request('POST', `${BASE}/users/manage`, { action: 'restore', user: 'nobody' }), 404, "No user 'nobody' in this directory")
-    expectError(await key.request('POST', `${BASE}/users/manage`, { action: 'archive', user: 'johndoe' }), 400, /body\.action/)
+    expectReturningError(await key.request('POST', `${BASE}/users/manage`, { action: 'restore', user: 'johndoe@x.io' }), 409, "User 'johndoe@x.io' exists; only a deleted user can be restored")
+    expectReturningError(await key.request('POST', `${BASE}/users/manage`, { action: 'restore', user: 'nobody' }), 404, "No user 'nobody' in this directory")
+    expectReturningError(await key.request('POST', `${BASE}/users/manage`, { action: 'archive', user: 'johndoe' }), 400, /body\.action/)
     // By id, after a second delete: the newest deletion is the one restored.
     await key.request('POST', `${BASE}/users/manage`, { action: 'delete', user: made.userId })
     expect((await key.request('POST', `${BASE}/users/manage`, { action: 'restore', user: made.userId })).json().data.userId).toBe(made.userId)
@@ -292,12 +272,12 @@ describeEachEngine('Returning.AI door', (engine) => {
     expect(p2.data).toHaveLength(3)
     expect(p2.next_cursor).toBeNull()
 
-    expectError(await key.request('POST', `${base}/users/${a}`, { fieldId: 'xp', value: 'lots' }), 400, 'xp: must be number or null', 'application')
-    expectError(await key.request('POST', `${base}/users/${a}`, { value: 1 }), 400, "fieldId: 'fieldId' (or 'field') is required", 'application')
-    expectError(await key.request('POST', `${base}/users/${randomUUID()}`, { fieldId: 'xp', value: 1 }), 404, /^No user/, 'application')
-    expectError(await key.request('POST', `${base}/users/not-a-user`, { fieldId: 'xp', value: 1 }), 404, "No user 'not-a-user' in this directory", 'application')
-    expectError(await key.request('GET', `${base}/fields/nope`), 404, "No field 'nope' in this directory", 'application')
+    expectReturningError(await key.request('POST', `${base}/users/${a}`, { fieldId: 'xp', value: 'lots' }), 400, 'xp: must be number or null', 'application')
+    expectReturningError(await key.request('POST', `${base}/users/${a}`, { value: 1 }), 400, "fieldId: 'fieldId' (or 'field') is required", 'application')
+    expectReturningError(await key.request('POST', `${base}/users/${randomUUID()}`, { fieldId: 'xp', value: 1 }), 404, /^No user/, 'application')
+    expectReturningError(await key.request('POST', `${base}/users/not-a-user`, { fieldId: 'xp', value: 1 }), 404, "No user 'not-a-user' in this directory", 'application')
+    expectReturningError(await key.request('GET', `${base}/fields/nope`), 404, "No field 'nope' in this directory", 'application')
     await key.request('POST', `${BASE}/communities/${cid}/user-fields`, { field: 'vip', name: 'VIP', type: 'text' })
-    expectError(await key.request('POST', `${base}/users/${a}`, { fieldId: 'vip', value: 'x', operation: 'add' }), 400, "vip: 'add' needs a numeric field and operand", 'application')
+    expectReturningError(await key.request('POST', `${base}/users/${a}`, { fieldId: 'vip', value: 'x', operation: 'add' }), 400, "vip: 'add' needs a numeric field and operand", 'application')
   })
 })

@@ -2,7 +2,8 @@ import { expect, it } from 'vitest'
 import { type Client, useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
 import { waitForJob } from '../helpers/jobs.js'
-import { expectScimError, scimSetup, URN } from './scim-client.js'
+import { expectScimError, scimSetup, URN } from '../helpers/scim.js'
+import { makeDirectory } from '../helpers/directories.js'
 
 /**
  * Doors whose vendor fields are custom fields of the directory (SCIM's `active`, Returning.AI's
@@ -37,7 +38,7 @@ describeEachEngine('door fields are defined only by a write that stores a user',
 
   it('Returning.AI: a create answered 400 and a read-scoped filter define nothing; a stored user defines xp and coins', async () => {
     const admin = await h.client()
-    const dir = (await admin.request('POST', '/api/v1/directories', { name: 'Community' })).json().id as string
+    const dir = (await makeDirectory(admin, { name: 'Community' })).id
     const reader = await admin.newKey(['read'], [dir])
     const writer = await admin.newKey(['write'], [dir])
     const filter = await reader.request('POST', '/returning/apis/v1/users/filter', { fields: ['email', 'xp'], filter: { coins: { gte: 1 } } })
@@ -71,7 +72,7 @@ describeEachEngine('door fields are defined only by a write that stores a user',
 
   it('Dynamic: failed creates define nothing; the first stored user defines the profile fields', async () => {
     const admin = await h.client()
-    const env = (await admin.request('POST', '/api/v1/directories', { name: 'Env' })).json().id as string
+    const env = (await makeDirectory(admin, { name: 'Env' })).id
     const base = `/dynamic/api/v0/environments/${env}/users`
     expect((await admin.request('POST', base, { email: 'bad', jobTitle: 'Dev' })).statusCode).toBe(400)
     const bulk = await admin.request('POST', `${base}/bulk`, [{ email: 'bad', team: 'A' }, { country: 'ZZ' }])

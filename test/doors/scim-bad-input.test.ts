@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
-import { expectScimError, patchOp, type Scim, scimSetup, URN } from './scim-client.js'
+import { expectScimError, patchOp, type Scim, scimSetup, URN } from '../helpers/scim.js'
 
 /**
  * Bad input through the SCIM door: each answered with the SCIM status and scimType RFC 7644

@@ -6,7 +6,7 @@ import { parseFilter, parsePatchPath, type ScimFilter } from '../../src/doors/sc
 import { userFilterOf } from '../../src/doors/scim/scim-user-query.js'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
-import { expectScimError, scimSetup, URN } from './scim-client.js'
+import { expectScimError, scimSetup, URN } from '../helpers/scim.js'
 
 /** Compact rendering of a filter tree, to state precedence in one line. */
 function show(f: ScimFilter): string {

@@ -1,7 +1,7 @@
 import { expect, it, vi } from 'vitest'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
-import { expectScimError, patchOp, type Scim, scimSetup, URN } from './scim-client.js'
+import { expectScimError, patchOp, type Scim, scimSetup, URN } from '../helpers/scim.js'
 
 /**
  * The SCIM door driven as Okta and Microsoft Entra ID drive it, and the examples of RFC 7644

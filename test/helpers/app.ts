@@ -4,6 +4,7 @@ import { afterAll, beforeAll } from 'vitest'
 import { loadConfig, type Config } from '../../src/config.js'
 import { type App, buildApp } from '../../src/app/app.js'
 import type { Scope } from '../../src/core/types.js'
+import type { Store } from '../../src/store/store.js'
 import type { EngineHandle } from './engines.js'
 
 export interface Client {
@@ -13,6 +14,31 @@ export interface Client {
   request(method: InjectOptions['method'], url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>
   /** Another key of the same tenant. */
   newKey(scopes: Scope[], directories?: string[]): Promise<Client>
+}
+
+/** A client of `app` as a new tenant of `store` with an admin key: what keeps tests isolated on a shared database. */
+export async function clientOf(app: App, store: Store): Promise<Client> {
+  const tenant = await store.ensureTenant(`t-${randomUUID()}`)
+  const { secret } = await app.services.keys.create(tenant.id, { name: 'admin', scopes: ['admin'] })
+  return clientFor(app, tenant.id, secret)
+}
+
+function clientFor(app: App, tenantId: string, key: string): Client {
+  return {
+    key,
+    tenantId,
+    request: (method, url, body, headers = {}) =>
+      app.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${key}`, ...headers },
+        ...(body === undefined ? {} : typeof body === 'string' ? { payload: body } : { payload: body as object }),
+      }),
+    newKey: async (scopes, directories) => {
+      const { secret } = await app.services.keys.create(tenantId, { name: 'test', scopes, directories: directories ?? null })
+      return clientFor(app, tenantId, secret)
+    },
+  }
 }
 
 /**
@@ -33,30 +59,8 @@ export function useApp(engine: EngineHandle, overrides: Partial<Config> = {}) {
     return built
   }
 
-  function clientFor(tenantId: string, key: string): Client {
-    return {
-      key,
-      tenantId,
-      request: (method, url, body, headers = {}) =>
-        get().app.inject({
-          method,
-          url,
-          headers: { authorization: `Bearer ${key}`, ...headers },
-          ...(body === undefined ? {} : typeof body === 'string' ? { payload: body } : { payload: body as object }),
-        }),
-      newKey: async (scopes, directories) => {
-        const { secret } = await get().services.keys.create(tenantId, { name: 'test', scopes, directories: directories ?? null })
-        return clientFor(tenantId, secret)
-      },
-    }
-  }
-
   return {
     app: get,
-    async client(): Promise<Client> {
-      const tenant = await engine.store().ensureTenant(`t-${randomUUID()}`)
-      const { secret } = await get().services.keys.create(tenant.id, { name: 'admin', scopes: ['admin'] })
-      return clientFor(tenant.id, secret)
-    },
+    client: (): Promise<Client> => clientOf(get(), engine.store()),
   }
 }

@@ -1,13 +1,21 @@
 import pg from 'pg'
+import { enginesToRun, leftOutByFilter } from './engine-filter.js'
 
 /**
  * One PostgreSQL database per test run, created here and dropped after. Where PostgreSQL does
  * not answer, the PostgreSQL half of the suite is skipped with the reason printed, unless
- * REQUIRE_POSTGRES=1, which makes its absence a failure.
+ * REQUIRE_POSTGRES=1, which makes its absence a failure. ENGINES=sqlite leaves PostgreSQL out (no
+ * database is made), and an unknown name in ENGINES stops the run here, before any test.
  */
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
 export default async function setup(): Promise<() => Promise<void>> {
+  enginesToRun()
+  const leftOut = leftOutByFilter('postgres')
+  if (leftOut) {
+    process.env.ROLLCALL_TEST_PG_SKIP = leftOut
+    return async () => {}
+  }
   const name = `rollcall_test_${Date.now()}_${process.pid}`
   const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 })
   try {

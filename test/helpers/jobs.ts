@@ -1,5 +1,6 @@
 import { expect } from 'vitest'
 import type { Client } from './app.js'
+import { sleep } from './sleep.js'
 
 export interface JobBody {
   id: string
@@ -21,7 +22,7 @@ export async function waitForJob(c: Client, id: string, until: (j: JobBody) => b
     const job = r.json() as JobBody
     if (until(job)) return job
     if (Date.now() > deadline) throw new Error(`import ${id} still ${job.state}: ${JSON.stringify(job)}`)
-    await new Promise((res) => setTimeout(res, 50))
+    await sleep(50)
   }
 }
 

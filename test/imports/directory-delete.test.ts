@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { makeDirectory } from '../helpers/directories.js'
 
 /**
  * A directory is not deleted from under its imports: while one is uploading, queued, running or
@@ -13,7 +14,7 @@ describeEachEngine('deleting a directory with an import in progress', (engine) =
 
   it('answers 409 while an import is queued, then deletes once it is cancelled', async () => {
     const c = await h.client()
-    const dir = (await c.request('POST', '/api/v1/directories', { name: 'Busy' })).json().id as string
+    const dir = (await makeDirectory(c, { name: 'Busy' })).id
     await c.request('POST', `/api/v1/directories/${dir}/fields`, { key: 'code', type: 'string', unique: true })
     const queued = await c.request('POST', `/api/v1/directories/${dir}/imports`, 'email\na@x.io\n', { 'content-type': 'text/csv' })
     expect(queued.statusCode, queued.body).toBe(202)

@@ -1,18 +1,16 @@
 import { expect, it } from 'vitest'
 import { describeEachEngine } from '../helpers/engines.js'
-import { useApp, type Client } from '../helpers/app.js'
+import { useApp } from '../helpers/app.js'
 import { upload, waitForJob } from '../helpers/jobs.js'
+import { makeDirectory } from '../helpers/directories.js'
 
-async function directory(c: Client) {
-  return (await c.request('POST', '/api/v1/directories', { name: 'Imports' })).json().id as string
-}
 
 describeEachEngine('imports', (engine) => {
   const h = useApp(engine, { batchSize: 3 })
 
   it('a CSV upload runs to completion: per-row results, counts, users written with the job in history', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Imports' })).id
     const csv = 'E-mail,First Name,last_name,metadata.plan\r\nada@x.io,Ada,Lovelace,pro\r\ngrace@x.io,Grace,,basic\r\nnot-an-email,X,,\r\nlinus@x.io,Linus,T,\r\n'
     const job = await upload(c, dir, csv)
     expect(job.state).toBe('queued')
@@ -44,7 +42,7 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
 
   it('NDJSON and a JSON array import the same way; bad records fail alone with their line', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Imports' })).id
     const nd = '{"email":"a@x.io","firstName":"A"}\n{oops\n\n{"email":"b@x.io","metadata":{"k":[1,2]}}\n'
     const j1 = await waitForJob(c, (await upload(c, dir, nd, 'application/x-ndjson')).id)
     expect(j1.counts).toMatchObject({ total: 3, created: 2, failed: 1 })
@@ -58,7 +56,7 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
 
   it('rows with the wrong number of cells, an unbalanced quote or invalid UTF-8 fail alone, with their line number', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Imports' })).id
     const csv = Buffer.concat([
       Buffer.from('email,firstName\nok1@x.io,A\nshort@x.io\nok2@x.io,"B"x\n'),
       Buffer.from([0x62, 0x61, 0x64, 0xc3, 0x28, 0x40, 0x78, 0x2e, 0x69, 0x6f, 0x2c, 0x43, 0x0a]),
@@ -80,7 +78,7 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
 
   it('the whole input fails before any write: binary, header only, duplicate or unmapped columns', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Imports' })).id
     const cases: [string | Buffer, string][] = [
       [Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0x10, 0x00]), 'not text'],
       ['email,firstName\n', 'header but no rows'],
@@ -103,7 +101,7 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
 
   it('failed.csv gives the failed rows in their own columns plus error, formulas neutralised', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Imports' })).id
     const csv = 'email,firstName,lastName\nbad-email,"=HYPERLINK(""x"")","Smith, J"\ngood@x.io,@admin,+1\n+bad,-x,ok\n'
     const job = await waitForJob(c, (await upload(c, dir, csv)).id)
     expect(job.counts).toMatchObject({ created: 1, failed: 2 })
@@ -121,7 +119,7 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
 
   it('multipart upload with options as fields; the API log lists imports newest first; another tenant sees none', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Imports' })).id
     const boundary = '----rollcall'
     const body = [
       `--${boundary}\r\nContent-Disposition: form-data; name="mode"\r\n\r\ncreate\r\n`,
@@ -148,7 +146,7 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
 
   it('bad options and content types are refused at upload, with nothing stored', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Imports' })).id
     const bad = await c.request('POST', `/api/v1/directories/${dir}/imports?match=phone&mapping=nope`, 'email\na@x.io\n', { 'content-type': 'text/csv' })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().errors.map((e: { field: string }) => e.field).sort()).toEqual(['mapping', 'match'])
@@ -159,7 +157,7 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
 
   it('Idempotency-Key: a retried upload returns the same job', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Imports' })).id
     const send = () => c.request('POST', `/api/v1/directories/${dir}/imports`, 'email\ni@x.io\n', { 'content-type': 'text/csv', 'idempotency-key': 'upload-1' })
     const a = await send()
     const b = await send()
@@ -170,7 +168,7 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
 
   it('server-sent events report progress and end with the final summary', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Imports' })).id
     const job = await upload(c, dir, 'email\ne1@x.io\ne2@x.io\ne3@x.io\n')
     const res = await h.app().app.inject({ method: 'GET', url: `/api/v1/imports/${job.id}/events`, headers: { authorization: `Bearer ${c.key}` } })
     expect(res.headers['content-type']).toBe('text/event-stream')
@@ -184,7 +182,7 @@ describeEachEngine('imports: the sync bulk endpoint with Prefer: respond-async',
 
   it('over the row limit, Prefer: respond-async turns the request into an import (202); without it, 413', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Imports' })).id
     const rows = Array.from({ length: 5 }, (_, i) => ({ email: `r${i}@x.io` }))
     const refused = await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { rows })
     expect(refused.statusCode).toBe(413)

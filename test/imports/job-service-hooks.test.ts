@@ -5,6 +5,7 @@ import type { ImportOptions } from '../../src/core/jobs.js'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
 import { upload, waitForJob } from '../helpers/jobs.js'
+import { makeDirectory } from '../helpers/directories.js'
 
 /**
  * The job service's two small pieces for doors: `upload(..., {beforeQueue})` can veto a stored
@@ -32,7 +33,7 @@ describeEachEngine('job service: beforeQueue and results', (engine) => {
 
   async function setup() {
     const c = await h.client()
-    const id = (await c.request('POST', '/api/v1/directories', { name: 'Hooks' })).json().id as string
+    const id = (await makeDirectory(c, { name: 'Hooks' })).id
     const { services } = h.app()
     const p: Principal = { tenantId: c.tenantId, keyId: 'k', scopes: ['admin'], directories: null }
     return { c, services, p, dir: await services.directories.resolve(p, id) }

@@ -1,15 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
+import { serveCli, useChildProcesses } from '../helpers/cli.js'
 import { ENGINES, ownPostgresDatabase } from '../helpers/engines.js'
-import { describe } from 'vitest'
+import { useTempDir } from '../helpers/temp-dir.js'
+import { sleep } from '../helpers/sleep.js'
 
-const ROOT = join(import.meta.dirname, '..', '..')
 const KEY = 'resume-test-admin-key-0123456789'
 const ROWS = 12_000
 
@@ -20,36 +18,22 @@ const ROWS = 12_000
 for (const def of ENGINES) {
   const run = def.skip ? describe.skip : describe
   run(`${def.name}: an import killed with SIGKILL resumes from its checkpoint`, () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-resume-'))
+    const dataDir = useTempDir('resume')
     let databaseUrl = ''
     let dropDatabase: (() => Promise<void>) | undefined
-    const children: ChildProcess[] = []
     afterAll(async () => {
-      for (const c of children) c.kill('SIGKILL')
-      rmSync(dataDir, { recursive: true, force: true })
       await dropDatabase?.()
     })
+    // Registered last, so run first after the block (hooks run as a stack): the servers go before their database.
+    const children = useChildProcesses()
 
-    function start(): Promise<{ url: string; child: ChildProcess }> {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', '--port', '0', '--data', dataDir], {
-        cwd: ROOT,
+    /** `rollcall serve` on the test's data directory (or database), its admin key ROLLCALL_ADMIN_KEY. */
+    const start = () =>
+      serveCli({
+        data: dataDir,
         env: { ...process.env, ROLLCALL_ADMIN_KEY: KEY, ROLLCALL_BATCH_SIZE: '100', ROLLCALL_JOB_LEASE_MS: '1500', LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl },
+        children,
       })
-      children.push(child)
-      let out = ''
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no start:\n${out}`)), 20_000)
-        child.stdout.on('data', (d) => {
-          out += d
-          const m = /listening on (http:\/\/\S+)/.exec(out)
-          if (m) {
-            clearTimeout(timer)
-            resolve({ url: m[1], child })
-          }
-        })
-        child.stderr.on('data', (d) => (out += d))
-      })
-    }
 
     const api = (url: string, path: string, init: RequestInit = {}) =>
       fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}`, ...(init.headers as Record<string, string>) } })
@@ -76,7 +60,7 @@ for (const def of ENGINES) {
       const deadline = Date.now() + 30_000
       let seen = await job(first.url, id)
       while (seen.counts.processed < 1500 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 10))
+        await sleep(10)
         seen = await job(first.url, id)
       }
       first.child.kill('SIGKILL')
@@ -87,11 +71,10 @@ for (const def of ENGINES) {
       const second = await start()
       let done = await job(second.url, id)
       while (!['completed', 'failed'].includes(done.state) && Date.now() < deadline + 30_000) {
-        await new Promise((r) => setTimeout(r, 100))
+        await sleep(100)
         done = await job(second.url, id)
       }
-      second.child.kill('SIGTERM')
-      await new Promise((r) => second.child.once('exit', r))
+      await second.stop()
       expect(done).toMatchObject({ state: 'completed', counts: { total: ROWS, processed: ROWS, created: ROWS, failed: 0, updated: 0, unchanged: 0 } })
 
       const store: Store = databaseUrl ? new PostgresStore({ connectionString: databaseUrl }) : new SqliteStore({ filename: join(dataDir, 'rollcall.db') })

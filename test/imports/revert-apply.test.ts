@@ -2,10 +2,8 @@ import { expect, it } from 'vitest'
 import { describeEachEngine } from '../helpers/engines.js'
 import { type Client, useApp } from '../helpers/app.js'
 import { upload, waitForJob } from '../helpers/jobs.js'
+import { makeDirectory } from '../helpers/directories.js'
 
-async function directory(c: Client) {
-  return (await c.request('POST', '/api/v1/directories', { name: 'Revert' })).json().id as string
-}
 const byEmail = async (c: Client, dir: string, email: string) => (await c.request('GET', `/api/v1/directories/${dir}/users?email=${email}`)).json().data[0]
 
 describeEachEngine('imports: revert and plan/apply', (engine) => {
@@ -13,7 +11,7 @@ describeEachEngine('imports: revert and plan/apply', (engine) => {
 
   it('revert undoes every change of the import, leaves fields changed since as conflicts, deletes users it created', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Revert' })).id
     await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, {
       rows: [
         { email: 'a@x.io', firstName: 'Ada', metadata: { plan: 'free' } },
@@ -48,7 +46,7 @@ describeEachEngine('imports: revert and plan/apply', (engine) => {
 
   it('a dry run keeps its plan; apply writes exactly it, and a user changed since becomes a conflict', async () => {
     const c = await h.client()
-    const dir = await directory(c)
+    const dir = (await makeDirectory(c, { name: 'Revert' })).id
     await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { rows: [{ email: 'a@x.io', firstName: 'Ada' }, { email: 'b@x.io', firstName: 'Bob' }] })
     const plan = await waitForJob(c, (await upload(c, dir, 'email,firstName\na@x.io,Adaline\nb@x.io,Robert\nc@x.io,Cy\nc@x.io,Cyrus\nbad,X\n', 'text/csv', 'dryRun=true')).id)
     expect(plan).toMatchObject({ state: 'completed', counts: { created: 1, updated: 3, failed: 1 } })

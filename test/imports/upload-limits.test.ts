@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs'
 import { request } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { expect, it } from 'vitest'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
+import { makeDirectory } from '../helpers/directories.js'
+import { serveApp } from '../helpers/listen.js'
 
 /**
  * An upload over ROLLCALL_IMPORT_MAX_BYTES is a 413 that leaves nothing behind: refused before a
@@ -38,9 +39,7 @@ describeEachEngine('uploads over the import limit', (engine) => {
    * client piping a file does; resolves with the status, whenever the server answers.
    */
   async function postChunked(path: string, key: string, body: Readable): Promise<number> {
-    const app = h.app().app
-    if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 })
-    const { port } = app.server.address() as AddressInfo
+    const port = await serveApp(h.app().app)
     return new Promise((resolve, reject) => {
       const headers = { authorization: `Bearer ${key}`, 'content-type': 'text/csv', 'transfer-encoding': 'chunked', connection: 'close' }
       const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers, agent: false }, (res) => {
@@ -68,7 +67,7 @@ describeEachEngine('uploads over the import limit', (engine) => {
 
   it('a body that declares its length over the limit is refused before anything is stored', async () => {
     const c = await h.client()
-    const dir = (await c.request('POST', '/api/v1/directories', { name: 'Big' })).json().id as string
+    const dir = (await makeDirectory(c, { name: 'Big' })).id
     const before = fileBytes()
     const body = `email\n${'x@example.com\n'.repeat(Math.ceil((LIMIT + 1024) / 14))}`
     const r = await c.request('POST', `/api/v1/directories/${dir}/imports`, body, { 'content-type': 'text/csv' })
@@ -80,7 +79,7 @@ describeEachEngine('uploads over the import limit', (engine) => {
 
   it('a streamed body that turns out over the limit is deleted, and its space given back', async () => {
     const c = await h.client()
-    const dir = (await c.request('POST', '/api/v1/directories', { name: 'Big' })).json().id as string
+    const dir = (await makeDirectory(c, { name: 'Big' })).id
     const before = fileBytes()
     const status = await postChunked(`/api/v1/directories/${dir}/imports`, c.key, csvStream(3 * LIMIT))
     expect(status).toBe(413)

@@ -1,53 +1,23 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describeEachEngine } from '../helpers/engines.js'
 import { useApp } from '../helpers/app.js'
 import { upload, waitForJob } from '../helpers/jobs.js'
-
-interface Delivery {
-  headers: Record<string, string | string[] | undefined>
-  body: string
-}
-
-/** A webhook receiver on 127.0.0.1 that fails its first `failFirst` requests with 500. */
-function receiver(failFirst: number) {
-  const got: Delivery[] = []
-  let server: Server
-  return {
-    got,
-    url: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    start: () =>
-      new Promise<void>((resolve) => {
-        server = createServer((req, res) => {
-          let body = ''
-          req.on('data', (d) => (body += d))
-          req.on('end', () => {
-            got.push({ headers: req.headers, body })
-            res.statusCode = got.length <= failFirst ? 500 : 204
-            res.end()
-          })
-        }).listen(0, '127.0.0.1', () => resolve())
-      }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
-}
+import { makeDirectory } from '../helpers/directories.js'
+import { webhookReceiver } from '../helpers/webhook-receiver.js'
+import { sleep } from '../helpers/sleep.js'
 
 describeEachEngine('imports: webhooks', (engine) => {
   // The receiver is on loopback: allowed only because this server says so (see webhook-ssrf.test.ts).
   const h = useApp(engine, { webhookBackoffMs: 20, webhookAllowPrivate: true })
-  const hook = receiver(2)
+  // Fails the first two deliveries with 500.
+  const hook = webhookReceiver((n) => (n <= 2 ? 500 : 204))
   beforeAll(() => hook.start())
   afterAll(() => hook.stop())
 
   it("a job's end posts its summary, signed with HMAC-SHA256 over timestamp and body, retried with backoff", async () => {
     const c = await h.client()
-    const dir = (await c.request('POST', '/api/v1/directories', { name: 'Hooked' })).json().id
+    const dir = (await makeDirectory(c, { name: 'Hooked' })).id
     const created = await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url: hook.url() })
     expect(created.statusCode).toBe(201)
     const { secret, id } = created.json()
@@ -57,7 +27,7 @@ describeEachEngine('imports: webhooks', (engine) => {
 
     const job = await waitForJob(c, (await upload(c, dir, 'email\nw1@x.io\nbad\n')).id)
     const deadline = Date.now() + 10_000
-    while (hook.got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    while (hook.got.length < 3 && Date.now() < deadline) await sleep(20)
     expect(hook.got).toHaveLength(3)
     const last = hook.got[2]
     expect(JSON.parse(last.body)).toMatchObject({ event: 'import.completed', import: { id: job.id, state: 'completed', counts: { created: 1, failed: 1 } } })

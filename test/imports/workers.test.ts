@@ -3,6 +3,7 @@ import { createServices } from '../../src/jobs/services.js'
 import { Worker } from '../../src/jobs/worker.js'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { ENGINES, ownPostgresDatabase } from '../helpers/engines.js'
+import { sleep } from '../helpers/sleep.js'
 
 const pgSkip = ENGINES.find((e) => e.name === 'postgres')?.skip
 const JOBS = 6
@@ -37,7 +38,7 @@ const ROWS = 300
       })
       for (const w of workers) w.start()
       const deadline = Date.now() + 60_000
-      while (ran.size < JOBS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      while (ran.size < JOBS && Date.now() < deadline) await sleep(50)
       await Promise.all(workers.map((w) => w.stop()))
 
       expect([...ran.keys()].sort()).toEqual([...ids].sort())

@@ -1,7 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
 import type { FieldInput } from '../../src/engine/directory-service.js'
-import type { Client, useApp } from '../helpers/app.js'
+import type { Client, useApp } from './app.js'
+import { makeDirectory } from './directories.js'
 
 export const URN = {
   user: 'urn:ietf:params:scim:schemas:core:2.0:User',
@@ -29,7 +30,7 @@ export interface Scim {
 /** A tenant, a directory (with custom fields), and a write key limited to that directory: what an IdP is given. */
 export async function scimSetup(h: ReturnType<typeof useApp>, fields: FieldInput[] = []): Promise<Scim> {
   const admin = await h.client()
-  const dir = (await admin.request('POST', '/api/v1/directories', { name: 'Provisioned' })).json() as { id: string }
+  const dir = await makeDirectory(admin, { name: 'Provisioned' })
   for (const f of fields) expect((await admin.request('POST', `/api/v1/directories/${dir.id}/fields`, f)).statusCode).toBe(201)
   const key = await admin.newKey(['write'], [dir.id])
   return {
