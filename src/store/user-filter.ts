@@ -11,6 +11,7 @@ import {
   type UserSearchResult,
   type UserSort,
 } from '../core/user-filter.js'
+import { errors } from '../core/errors.js'
 import { type Codec, userFromRow } from './codec.js'
 import type { DB } from './db-types.js'
 
@@ -140,12 +141,12 @@ type Comparison = { op: Exclude<CompareOp, 'ne'>; value: string | number | boole
 function compare(f: Comparison, o: Operand, d: UserFilterDialect): RawBuilder<SqlBool> {
   const { op } = f
   if (o.kind === 'boolean') {
-    if (op !== 'eq' || typeof f.value !== 'boolean') throw new Error(`a boolean field supports only eq/ne with true or false`)
+    if (op !== 'eq' || typeof f.value !== 'boolean') throw errors.badRequest('a boolean field supports only eq/ne with true or false')
     // A literal, not a parameter: better-sqlite3 cannot bind booleans, and both engines read TRUE/FALSE.
     return sql<SqlBool>`(${o.raw} IS NOT NULL AND ${o.raw} = ${sql.lit(f.value)})`
   }
   if (o.kind !== 'text') {
-    if (op === 'co' || op === 'sw' || op === 'ew') throw new Error(`'${op}' applies to text fields only`)
+    if (op === 'co' || op === 'sw' || op === 'ew') throw errors.badRequest(`'${op}' applies to text fields only`)
     if (o.kind === 'int' && typeof f.value === 'number') {
       const c = int32Comparison(op, f.value)
       if (typeof c === 'boolean') return c ? sql<SqlBool>`(${o.raw} IS NOT NULL)` : FALSE
@@ -155,7 +156,7 @@ function compare(f: Comparison, o: Operand, d: UserFilterDialect): RawBuilder<Sq
     const sym = op === 'eq' ? '=' : CMP[op]
     return sql<SqlBool>`(${o.raw} IS NOT NULL AND ${o.raw} ${sql.raw(sym)} ${v})`
   }
-  if (typeof f.value !== 'string') throw new Error('a text field compares with text')
+  if (typeof f.value !== 'string') throw errors.badRequest('a text field compares with text')
   const folding = !f.caseExact && o.folded && o.fold
   const e = folding ? (o.folded as Expression<unknown>) : o.raw
   const v = folding ? (o.fold as NonNullable<Operand['fold']>)(f.value) : f.value
