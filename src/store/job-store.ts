@@ -1,11 +1,24 @@
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, type Selectable, sql } from 'kysely'
 import type { FieldError } from '../core/errors.js'
 import type { ChangeRecord } from '../core/types.js'
-import type { ImportOptions, InputFormat, Job, JobCounts, JobKind, JobResultRow, JobState, RevertConflict, RevertSummary, Webhook } from '../core/jobs.js'
+import type {
+  ImportOptions,
+  InputFormat,
+  Job,
+  JobCounts,
+  JobKind,
+  JobResultRow,
+  JobState,
+  RevertConflict,
+  RevertSummary,
+  RowPlan,
+  Webhook,
+} from '../core/jobs.js'
 import { LeaseLost } from './errors.js'
-import { changeFromRow } from './codec.js'
-import type { Codec } from './codec.js'
-import type { DB } from './db-types.js'
+import { changeFromRow, type Codec, int } from './codec.js'
+import type { ChangesTable, DB, JobChunksTable, JobConflictsTable, JobResultsTable, JobsTable, WebhooksTable } from './db-types.js'
+
+type JobRow = Selectable<JobsTable>
 
 /** The job's lease was taken over (it expired, and another worker leased the job): stop, write nothing. */
 export interface NewJob {
@@ -41,43 +54,35 @@ export class JobStore {
     private readonly reader: Kysely<DB> = db,
   ) {}
 
-  private fromRow(r: Record<string, unknown>): Job {
+  private fromRow(r: Selectable<JobsTable>): Job {
     const c = this.codec
-    const n = (v: unknown) => Number(v ?? 0)
     return {
-      id: r.id as string,
-      tenantId: r.tenant_id as string,
-      directoryId: r.directory_id as string,
-      kind: r.kind as JobKind,
-      state: r.state as JobState,
-      format: r.format as InputFormat,
+      id: r.id,
+      tenantId: r.tenant_id,
+      directoryId: r.directory_id,
+      kind: r.kind,
+      state: r.state,
+      format: r.format,
       options: c.readJson<ImportOptions>(r.options),
-      sourceJobId: (r.source_job_id as string | null) ?? null,
-      inputBytes: n(r.input_bytes),
-      inputChunks: n(r.input_chunks),
+      sourceJobId: r.source_job_id,
+      inputBytes: int(r.input_bytes),
+      inputChunks: r.input_chunks,
       columns: r.columns == null ? null : c.readJson<string[]>(r.columns),
-      total: r.total == null ? null : Number(r.total),
-      counts: {
-        processed: n(r.processed),
-        created: n(r.created),
-        updated: n(r.updated),
-        unchanged: n(r.unchanged),
-        failed: n(r.failed),
-        conflicts: n(r.conflicts),
-      },
-      checkpoint: n(r.checkpoint),
+      total: r.total,
+      counts: { processed: r.processed, created: r.created, updated: r.updated, unchanged: r.unchanged, failed: r.failed, conflicts: r.conflicts },
+      checkpoint: r.checkpoint,
       revert: r.revert == null ? null : c.readJson<RevertSummary>(r.revert),
-      error: (r.error as string | null) ?? null,
+      error: r.error,
       cancelRequested: c.readBool(r.cancel_requested),
-      leaseOwner: (r.lease_owner as string | null) ?? null,
-      leaseUntil: c.readTimeOrNull(r.lease_until),
-      attempts: n(r.attempts),
-      keyId: (r.key_id as string | null) ?? null,
-      requestId: (r.request_id as string | null) ?? null,
-      createdAt: c.readTime(r.created_at),
-      startedAt: c.readTimeOrNull(r.started_at),
-      finishedAt: c.readTimeOrNull(r.finished_at),
-      updatedAt: c.readTime(r.updated_at),
+      leaseOwner: r.lease_owner,
+      leaseUntil: r.lease_until,
+      attempts: r.attempts,
+      keyId: r.key_id,
+      requestId: r.request_id,
+      createdAt: r.created_at,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      updatedAt: r.updated_at,
     }
   }
 
@@ -100,7 +105,9 @@ export class JobStore {
         updated_at: now,
       })
       .execute()
-    return (await this.get(j.tenantId, j.id)) as Job
+    const job = await this.get(j.tenantId, j.id)
+    if (!job) throw new Error(`job ${j.id} vanished after its insert`)
+    return job
   }
 
   async appendChunk(jobId: string, seq: number, data: Buffer): Promise<void> {
@@ -118,12 +125,12 @@ export class JobStore {
   }
 
   async get(tenantId: string, id: string): Promise<Job | null> {
-    const r = await sql<Record<string, unknown>>`SELECT * FROM jobs WHERE tenant_id = ${tenantId} AND id = ${id}`.execute(this.db)
+    const r = await sql<JobRow>`SELECT * FROM jobs WHERE tenant_id = ${tenantId} AND id = ${id}`.execute(this.db)
     return r.rows[0] ? this.fromRow(r.rows[0]) : null
   }
 
   async list(directoryId: string, q: { state?: JobState; beforeCreatedAt?: string; limit: number }): Promise<Job[]> {
-    const r = await sql<Record<string, unknown>>`SELECT * FROM jobs WHERE directory_id = ${directoryId} AND state <> 'uploading'
+    const r = await sql<JobRow>`SELECT * FROM jobs WHERE directory_id = ${directoryId} AND state <> 'uploading'
       ${q.state ? sql`AND state = ${q.state}` : sql``}
       ${q.beforeCreatedAt ? sql`AND created_at < ${q.beforeCreatedAt}` : sql``}
       ORDER BY created_at DESC, id DESC LIMIT ${q.limit}`.execute(this.db)
@@ -133,7 +140,7 @@ export class JobStore {
   /** The input, chunk by chunk, in order; one query per chunk keeps memory flat. */
   async *chunks(jobId: string, count: number): AsyncGenerator<Buffer> {
     for (let seq = 0; seq < count; seq++) {
-      const r = await sql<{ data: Buffer | Uint8Array }>`SELECT data FROM job_chunks WHERE job_id = ${jobId} AND seq = ${seq}`.execute(this.reader)
+      const r = await sql<Pick<JobChunksTable, 'data'>>`SELECT data FROM job_chunks WHERE job_id = ${jobId} AND seq = ${seq}`.execute(this.reader)
       const data = r.rows[0]?.data
       if (!data) throw new Error(`job ${jobId}: input chunk ${seq} is missing`)
       yield Buffer.isBuffer(data) ? data : Buffer.from(data)
@@ -146,7 +153,7 @@ export class JobStore {
     const nowIso = now.toISOString()
     const until = new Date(now.getTime() + leaseMs).toISOString()
     const cond = sql`(state IN (${sql.join(RUNNABLE)}) AND lease_owner IS NULL) OR (state IN (${sql.join(RESUMABLE)}) AND (lease_until IS NULL OR lease_until < ${nowIso}))`
-    const r = await sql<Record<string, unknown>>`
+    const r = await sql<JobRow>`
       UPDATE jobs SET lease_owner = ${owner}, lease_until = ${until}, attempts = attempts + 1,
         state = CASE WHEN state = 'queued' THEN 'running' ELSE state END,
         started_at = COALESCE(started_at, ${nowIso}), updated_at = ${nowIso}
@@ -228,7 +235,7 @@ export class JobStore {
 
   /** Adds a warning to a stored row result (a later row of the input named the same user). */
   async addWarning(jobId: string, index: number, warning: FieldError): Promise<void> {
-    const r = await sql<{ warnings: unknown }>`SELECT warnings FROM job_results WHERE job_id = ${jobId} AND row_index = ${index}`.execute(this.db)
+    const r = await sql<Pick<Selectable<JobResultsTable>, 'warnings'>>`SELECT warnings FROM job_results WHERE job_id = ${jobId} AND row_index = ${index}`.execute(this.db)
     if (!r.rows[0]) return
     const list = r.rows[0].warnings == null ? [] : this.codec.readJson<FieldError[]>(r.rows[0].warnings)
     if (list.length >= 10) return
@@ -237,21 +244,21 @@ export class JobStore {
 
   /** Results in input order from `afterIndex`, a page at a time. */
   async results(jobId: string, q: { status?: string; afterIndex?: number; limit: number }): Promise<JobResultRow[]> {
-    const r = await sql<Record<string, unknown>>`SELECT * FROM job_results WHERE job_id = ${jobId}
+    const r = await sql<Selectable<JobResultsTable>>`SELECT * FROM job_results WHERE job_id = ${jobId}
       ${q.status ? sql`AND status = ${q.status}` : sql``}
       ${q.afterIndex !== undefined ? sql`AND row_index > ${q.afterIndex}` : sql``}
       ORDER BY row_index LIMIT ${q.limit}`.execute(this.db)
     const c = this.codec
     return r.rows.map((x) => ({
-      index: Number(x.row_index),
-      line: x.line == null ? null : Number(x.line),
-      status: x.status as JobResultRow['status'],
-      userId: (x.user_id as string | null) ?? null,
+      index: x.row_index,
+      line: x.line,
+      status: x.status,
+      userId: x.user_id,
       changedFields: x.changed_fields == null ? [] : c.readJson<string[]>(x.changed_fields),
-      errors: x.errors == null ? [] : c.readJson(x.errors),
-      warnings: x.warnings == null ? [] : c.readJson(x.warnings),
-      plan: x.plan == null ? null : c.readJson(x.plan),
-      raw: (x.raw as string | null) ?? null,
+      errors: x.errors == null ? [] : c.readJson<FieldError[]>(x.errors),
+      warnings: x.warnings == null ? [] : c.readJson<FieldError[]>(x.warnings),
+      plan: x.plan == null ? null : c.readJson<RowPlan>(x.plan),
+      raw: x.raw,
     }))
   }
 
@@ -280,7 +287,7 @@ export class JobStore {
   /** A job's change records of some users, oldest first per user. */
   async changesOf(directoryId: string, jobId: string, userIds: string[]): Promise<ChangeRecord[]> {
     if (userIds.length === 0) return []
-    const r = await sql<Record<string, unknown>>`SELECT * FROM changes WHERE job_id = ${jobId} AND directory_id = ${directoryId}
+    const r = await sql<Selectable<ChangesTable>>`SELECT * FROM changes WHERE job_id = ${jobId} AND directory_id = ${directoryId}
       AND user_id IN (${sql.join(userIds)}) ORDER BY user_id, seq`.execute(this.db)
     return r.rows.map((x) => changeFromRow(x, this.codec))
   }
@@ -294,13 +301,13 @@ export class JobStore {
   }
 
   async conflicts(jobId: string, q: { afterSeq?: number; limit: number }): Promise<(RevertConflict & { seq: number })[]> {
-    const r = await sql<Record<string, unknown>>`SELECT * FROM job_conflicts WHERE job_id = ${jobId}
+    const r = await sql<Selectable<JobConflictsTable>>`SELECT * FROM job_conflicts WHERE job_id = ${jobId}
       ${q.afterSeq === undefined ? sql`` : sql`AND seq > ${q.afterSeq}`} ORDER BY seq LIMIT ${q.limit}`.execute(this.db)
     const c = this.codec
     return r.rows.map((x) => ({
-      seq: Number(x.seq),
-      userId: x.user_id as string,
-      field: x.field as string,
+      seq: x.seq,
+      userId: x.user_id,
+      field: x.field,
       expected: c.readJson<{ v: unknown }>(x.expected).v,
       actual: c.readJson<{ v: unknown }>(x.actual).v,
     }))
@@ -313,14 +320,8 @@ export class JobStore {
   }
 
   async listWebhooks(directoryId: string): Promise<Webhook[]> {
-    const r = await sql<Record<string, unknown>>`SELECT * FROM webhooks WHERE directory_id = ${directoryId} ORDER BY created_at, id`.execute(this.db)
-    return r.rows.map((x) => ({
-      id: x.id as string,
-      directoryId: x.directory_id as string,
-      url: x.url as string,
-      secret: x.secret as string,
-      createdAt: this.codec.readTime(x.created_at),
-    }))
+    const r = await sql<Selectable<WebhooksTable>>`SELECT * FROM webhooks WHERE directory_id = ${directoryId} ORDER BY created_at, id`.execute(this.db)
+    return r.rows.map((x) => ({ id: x.id, directoryId: x.directory_id, url: x.url, secret: x.secret, createdAt: x.created_at }))
   }
 
   async deleteWebhook(directoryId: string, id: string): Promise<boolean> {
