@@ -8,9 +8,10 @@ import { EMPTY_COUNTS } from '../src/core/jobs.js'
 import { PostgresStore } from '../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import { LeaseLost, type Store } from '../src/store/store.js'
-import type { NewJob } from '../src/store/job-store.js'
 import { describeEachEngine, type EngineHandle, ownPostgresDatabase } from './helpers/engines.js'
 import { bulk, freshDirectory } from './helpers/fixtures.js'
+
+type NewJob = Parameters<Store['jobs']['create']>[0]
 
 const OPTIONS: ImportOptions = {
   mode: 'upsert',

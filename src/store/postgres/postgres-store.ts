@@ -49,7 +49,7 @@ export class PostgresStore extends BaseStore {
     pool.on('error', () => {})
     super(new Kysely<DB>({ dialect: new PostgresDialect({ pool }), ...observeQueries(opts.onQuery) }), postgresDialect)
     this.pool = pool
-    this.jobs = new JobStore(this.db, postgresCodec, true)
+    this.jobs = new JobStore(this.db, postgresDialect)
   }
 
   /** Nothing to do: autovacuum makes the space of deleted rows reusable on its own. */
@@ -147,7 +147,7 @@ export class PostgresStore extends BaseStore {
         await sql`SET LOCAL enable_mergejoin = off`.execute(trx)
         await sql`SET LOCAL enable_material = off`.execute(trx)
         return fn({
-          jobs: new JobStore(trx, postgresCodec, true),
+          jobs: new JobStore(trx, postgresDialect),
           ...this.txParts(trx),
           writeBatch: (batch) => {
             written += batch.inserts.length + batch.updates.length

@@ -51,7 +51,7 @@ export class SqliteStore extends BaseStore {
       opts.filename === ':memory:'
         ? this.db
         : new Kysely<DB>({ dialect: new SqliteDialect({ database: new Database(opts.filename, { readonly: true }) }), ...observeQueries(opts.onQuery) })
-    this.jobs = new JobStore(this.db, sqliteCodec, false, this.reader)
+    this.jobs = new JobStore(this.db, sqliteDialect, this.reader)
   }
 
   async migrate(): Promise<string[]> {
@@ -149,7 +149,7 @@ export class SqliteStore extends BaseStore {
       await sql`BEGIN IMMEDIATE`.execute(conn)
       try {
         const result = await fn({
-          jobs: new JobStore(conn, sqliteCodec, false, this.reader),
+          jobs: new JobStore(conn, sqliteDialect, this.reader),
           ...this.txParts(conn),
           writeBatch: async (batch: BatchWrite) => this.writeBatchSync(batch),
         })
