@@ -1,6 +1,23 @@
 import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { expect, it } from 'vitest'
-import { describeEachEngine } from './helpers/engines.js'
+import { MIGRATIONS } from '../src/store/migrations/index.js'
+import { PostgresStore } from '../src/store/postgres/postgres-store.js'
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
+import type { Store } from '../src/store/store.js'
+import { describeEachEngine, type EngineHandle, ownPostgresDatabase } from './helpers/engines.js'
+
+/** An empty database of the engine's, and a store over it that has not migrated yet. */
+async function emptyStore(engine: EngineHandle): Promise<{ store: Store; drop: () => Promise<void> }> {
+  if (engine.name === 'postgres') {
+    const db = await ownPostgresDatabase('migrate')
+    return { store: new PostgresStore({ connectionString: db.url, max: 2 }), drop: db.drop }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'rollcall-migrate-'))
+  return { store: new SqliteStore({ filename: join(dir, 'm.db') }), drop: async () => rmSync(dir, { recursive: true, force: true }) }
+}
 
 const newHash = () => randomUUID().replace(/-/g, '').padEnd(64, '0')
 
@@ -11,6 +28,19 @@ describeEachEngine('Store contract: engine, tenants, keys, idempotency', (engine
     expect(store.capabilities).toEqual(engine.name === 'postgres' ? { multiProcess: true, skipLocked: true } : { multiProcess: false, skipLocked: false })
     expect(await store.ping()).toBe(true)
     await expect(store.reclaimSpace()).resolves.toBeUndefined()
+  })
+
+  it('migrate applies every migration in order on an empty database, then none; close ends the connections', async () => {
+    const { store, drop } = await emptyStore(engine)
+    try {
+      expect(await store.migrate()).toEqual(MIGRATIONS.map((m) => `${m.version}-${m.name}`))
+      expect(await store.migrate()).toEqual([])
+      expect(await store.ping()).toBe(true)
+    } finally {
+      await store.close()
+      await drop()
+    }
+    expect(await store.ping()).toBe(false)
   })
 
   it('getTenant finds a tenant by id; an unknown id is null', async () => {
