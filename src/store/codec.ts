@@ -1,34 +1,48 @@
+import type { Selectable } from 'kysely'
 import { normEmail, normUsername } from '../core/normalize.js'
-import type { ApiKey, ChangeRecord, Directory, FieldDefinition, FieldType, Scope, UserRecord } from '../core/types.js'
+import type { ApiKey, ChangeRecord, ChangeSet, Directory, FieldDefinition, Group, JsonObject, Scope, Tenant, UserRecord } from '../core/types.js'
+import type {
+  ApiKeysTable,
+  ChangesTable,
+  DirectoriesTable,
+  FieldDefinitionsTable,
+  GroupsTable,
+  Int8,
+  TenantsTable,
+  UsersTable,
+} from './db-types.js'
 
-/** How one engine represents booleans, JSON and timestamps in its rows. */
+/**
+ * How one engine represents booleans and JSON in its rows (see db-types.ts). Timestamps need no
+ * decoding: both engines hand them over as ISO-8601 text.
+ */
 export interface Codec {
+  /** The value a JSON column held; the caller names what it stored there. */
   readJson<T>(v: unknown): T
-  writeJson(v: unknown): unknown
-  readBool(v: unknown): boolean
-  writeBool(b: boolean): unknown
-  readTime(v: unknown): string
-  readTimeOrNull(v: unknown): string | null
+  writeJson(v: unknown): string | null
+  readBool(v: number | boolean): boolean
+  writeBool(b: boolean): number | boolean
 }
+
+const writeJson = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v))
 
 export const sqliteCodec: Codec = {
-  readJson: <T>(v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T)),
-  writeJson: (v) => (v === null || v === undefined ? null : JSON.stringify(v)),
+  readJson: <T>(v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as T,
+  writeJson,
   readBool: (v) => v === 1 || v === true,
   writeBool: (b) => (b ? 1 : 0),
-  readTime: (v) => v as string,
-  readTimeOrNull: (v) => (v as string | null) ?? null,
 }
 
-/** PostgreSQL rows arrive with JSON parsed and timestamps already ISO strings (see postgres/pool.ts). */
+/** PostgreSQL rows arrive with JSON already parsed (pg's default type parsers). */
 export const postgresCodec: Codec = {
   readJson: <T>(v: unknown) => v as T,
-  writeJson: (v) => (v === null || v === undefined ? null : JSON.stringify(v)),
+  writeJson,
   readBool: (v) => v === true,
   writeBool: (b) => b,
-  readTime: (v) => v as string,
-  readTimeOrNull: (v) => (v as string | null) ?? null,
 }
+
+/** A BIGINT or identity column (pg returns int8 as text). */
+export const int = (v: Int8): number => Number(v)
 
 /** The users columns in table order, for inserts and full-row updates. */
 export const USER_COLUMNS = [
@@ -55,7 +69,6 @@ export const USER_COLUMNS = [
   'metadata',
   'fields',
 ] as const
-
 
 /** A user as one row of values in USER_COLUMNS order. */
 export function userValues(u: UserRecord, c: Codec): unknown[] {
@@ -85,83 +98,101 @@ export function userValues(u: UserRecord, c: Codec): unknown[] {
   ]
 }
 
-export function userFromRow(r: Record<string, unknown>, c: Codec): UserRecord {
+export type UserRow = Selectable<UsersTable>
+
+export function userFromRow(r: UserRow, c: Codec): UserRecord {
   return {
-    id: r.id as string,
-    directoryId: r.directory_id as string,
-    externalId: r.external_id as string | null,
-    email: r.email as string | null,
-    emailVerifiedAt: c.readTimeOrNull(r.email_verified_at),
-    phone: r.phone as string | null,
-    username: r.username as string | null,
-    firstName: r.first_name as string | null,
-    lastName: r.last_name as string | null,
-    displayName: r.display_name as string | null,
-    avatarUrl: r.avatar_url as string | null,
-    country: r.country as string | null,
-    locale: r.locale as string | null,
-    createdAt: c.readTime(r.created_at),
-    updatedAt: c.readTime(r.updated_at),
-    lastLoginAt: c.readTimeOrNull(r.last_login_at),
-    loginCount: Number(r.login_count),
-    version: Number(r.version),
-    metadata: c.readJson(r.metadata),
-    fields: c.readJson(r.fields),
+    id: r.id,
+    directoryId: r.directory_id,
+    externalId: r.external_id,
+    email: r.email,
+    emailVerifiedAt: r.email_verified_at,
+    phone: r.phone,
+    username: r.username,
+    firstName: r.first_name,
+    lastName: r.last_name,
+    displayName: r.display_name,
+    avatarUrl: r.avatar_url,
+    country: r.country,
+    locale: r.locale,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    lastLoginAt: r.last_login_at,
+    loginCount: r.login_count,
+    version: r.version,
+    metadata: c.readJson<JsonObject>(r.metadata),
+    fields: c.readJson<JsonObject>(r.fields),
   }
 }
 
-export function directoryFromRow(r: Record<string, unknown>, c: Codec): Directory {
+export function tenantFromRow(r: Selectable<TenantsTable>): Tenant {
+  return { id: r.id, name: r.name, createdAt: r.created_at }
+}
+
+export function directoryFromRow(r: Selectable<DirectoriesTable>): Directory {
   return {
-    id: r.id as string,
-    tenantId: r.tenant_id as string,
-    number: Number(r.number),
-    externalId: r.external_id as string | null,
-    name: r.name as string,
-    createdAt: c.readTime(r.created_at),
-    updatedAt: c.readTime(r.updated_at),
+    id: r.id,
+    tenantId: r.tenant_id,
+    number: int(r.number),
+    externalId: r.external_id,
+    name: r.name,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   }
 }
 
-export function fieldFromRow(r: Record<string, unknown>, c: Codec): FieldDefinition {
+export function fieldFromRow(r: Selectable<FieldDefinitionsTable>, c: Codec): FieldDefinition {
   return {
-    key: r.key as string,
-    label: r.label as string,
-    type: r.type as FieldType,
+    key: r.key,
+    label: r.label,
+    type: r.type,
     required: c.readBool(r.required),
     unique: c.readBool(r.is_unique),
-    maxLength: r.max_length == null ? null : Number(r.max_length),
-    pattern: r.pattern as string | null,
+    maxLength: r.max_length,
+    pattern: r.pattern,
     enumValues: r.enum_values == null ? null : c.readJson<string[]>(r.enum_values),
     builtIn: c.readBool(r.built_in),
-    createdAt: c.readTime(r.created_at),
-    updatedAt: c.readTime(r.updated_at),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   }
 }
 
-export function keyFromRow(r: Record<string, unknown>, c: Codec): ApiKey {
+export function keyFromRow(r: Selectable<ApiKeysTable>, c: Codec): ApiKey {
   return {
-    id: r.id as string,
-    tenantId: r.tenant_id as string,
-    name: r.name as string,
+    id: r.id,
+    tenantId: r.tenant_id,
+    name: r.name,
     scopes: c.readJson<Scope[]>(r.scopes),
     directories: r.directories == null ? null : c.readJson<string[]>(r.directories),
-    createdAt: c.readTime(r.created_at),
-    lastUsedAt: c.readTimeOrNull(r.last_used_at),
-    revokedAt: c.readTimeOrNull(r.revoked_at),
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    revokedAt: r.revoked_at,
   }
 }
 
-export function changeFromRow(r: Record<string, unknown>, c: Codec): ChangeRecord {
+export function groupFromRow(r: Selectable<GroupsTable>): Group {
   return {
-    seq: Number(r.seq),
-    directoryId: r.directory_id as string,
-    userId: r.user_id as string,
-    action: r.action as ChangeRecord['action'],
-    at: c.readTime(r.at),
-    channel: r.channel as ChangeRecord['channel'],
-    keyId: r.key_id as string | null,
-    requestId: r.request_id as string | null,
-    jobId: r.job_id as string | null,
-    changes: c.readJson(r.changes),
+    id: r.id,
+    directoryId: r.directory_id,
+    kind: r.kind,
+    name: r.name,
+    externalId: r.external_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }
+}
+
+export function changeFromRow(r: Selectable<ChangesTable>, c: Codec): ChangeRecord {
+  return {
+    seq: int(r.seq),
+    directoryId: r.directory_id,
+    userId: r.user_id,
+    action: r.action,
+    at: r.at,
+    channel: r.channel,
+    keyId: r.key_id,
+    requestId: r.request_id,
+    jobId: r.job_id,
+    changes: c.readJson<ChangeSet>(r.changes),
   }
 }

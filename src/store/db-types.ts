@@ -1,14 +1,28 @@
-import type { Generated } from 'kysely'
+import type { ColumnType, Generated } from 'kysely'
+import type { ChangeAction, Channel, FieldType } from '../core/types.js'
+import type { InputFormat, JobKind, JobState } from '../core/jobs.js'
+import type { RowStatus } from '../core/types.js'
 
 /**
- * Table shapes as Kysely sees them. Columns whose representation differs by engine
- * (booleans: 0/1 vs true/false; JSON: text vs parsed; timestamps: text vs timestamptz) are
- * `unknown` here and go through the dialect's codec (see codec.ts).
+ * Table shapes as Kysely sees them, column for column as the migrations create them.
+ *
+ * Where the engines differ, the type says so and the dialect's codec (codec.ts) decodes:
+ * - `Timestamp`: ISO-8601 text on SQLite; `timestamptz` on PostgreSQL, parsed to the same ISO text
+ *   by the pool's type parser (postgres-store.ts). Written as ISO text on both.
+ * - `Json`: text on SQLite, parsed by pg on PostgreSQL; written as JSON text on both.
+ * - `Bool`: 0/1 on SQLite, true/false on PostgreSQL.
+ * - `Int8`: an identity or BIGINT column; pg returns int8 as a string.
+ * Text columns that only ever hold one of a closed set of values are typed as that set.
  */
+export type Timestamp = string
+export type Json = ColumnType<unknown, string | null, string | null>
+export type Bool = ColumnType<number | boolean, number | boolean, number | boolean>
+export type Int8 = number | string
+
 export interface TenantsTable {
   id: string
   name: string
-  created_at: unknown
+  created_at: Timestamp
 }
 
 export interface ApiKeysTable {
@@ -16,46 +30,47 @@ export interface ApiKeysTable {
   tenant_id: string
   name: string
   hash: string
-  scopes: unknown
-  directories: unknown
-  created_at: unknown
-  last_used_at: unknown
-  revoked_at: unknown
+  scopes: Json
+  directories: Json
+  created_at: Timestamp
+  last_used_at: Timestamp | null
+  revoked_at: Timestamp | null
 }
 
 export interface DirectoriesTable {
   id: string
   tenant_id: string
-  number: Generated<number | string>
+  /** SQLite: given on insert (dialect.nextDirectoryNumber); PostgreSQL: an identity column. */
+  number: Generated<Int8>
   external_id: string | null
   name: string
-  created_at: unknown
-  updated_at: unknown
+  created_at: Timestamp
+  updated_at: Timestamp
 }
 
 export interface FieldDefinitionsTable {
   directory_id: string
   key: string
   label: string
-  type: string
-  required: unknown
-  is_unique: unknown
+  type: FieldType
+  required: Bool
+  is_unique: Bool
   max_length: number | null
   pattern: string | null
-  enum_values: unknown
-  built_in: unknown
-  created_at: unknown
-  updated_at: unknown
+  enum_values: Json
+  built_in: Bool
+  created_at: Timestamp
+  updated_at: Timestamp
 }
 
 export interface UsersTable {
-  seq: Generated<number | string>
+  seq: Generated<Int8>
   id: string
   directory_id: string
   external_id: string | null
   email: string | null
   email_norm: string | null
-  email_verified_at: unknown
+  email_verified_at: Timestamp | null
   phone: string | null
   username: string | null
   username_norm: string | null
@@ -65,13 +80,13 @@ export interface UsersTable {
   avatar_url: string | null
   country: string | null
   locale: string | null
-  created_at: unknown
-  updated_at: unknown
-  last_login_at: unknown
-  login_count: number
+  created_at: Timestamp
+  updated_at: Timestamp
+  last_login_at: Timestamp | null
+  login_count: Generated<number>
   version: number
-  metadata: unknown
-  fields: unknown
+  metadata: Json
+  fields: Json
 }
 
 export interface GroupsTable {
@@ -80,8 +95,8 @@ export interface GroupsTable {
   name: string
   kind: string
   external_id: string | null
-  created_at: unknown
-  updated_at: unknown
+  created_at: Timestamp
+  updated_at: Timestamp
 }
 
 export interface GroupMembersTable {
@@ -90,16 +105,16 @@ export interface GroupMembersTable {
 }
 
 export interface ChangesTable {
-  seq: Generated<number | string>
+  seq: Generated<Int8>
   directory_id: string
   user_id: string
-  action: string
-  at: unknown
-  channel: string
+  action: ChangeAction
+  at: Timestamp
+  channel: Channel
   key_id: string | null
   request_id: string | null
   job_id: string | null
-  changes: unknown
+  changes: Json
 }
 
 export interface IdempotencyKeysTable {
@@ -107,51 +122,97 @@ export interface IdempotencyKeysTable {
   key: string
   tenant_id: string
   fingerprint: string
-  state: string
+  state: 'pending' | 'done'
   status: number | null
   content_type: string | null
-  headers: unknown
+  headers: Json
   body: string | null
-  created_at: unknown
+  created_at: Timestamp
 }
 
 export interface SchemaMigrationsTable {
   version: number
   name: string
-  applied_at: unknown
+  applied_at: Timestamp
 }
 
 export interface JobsTable {
   id: string
   tenant_id: string
   directory_id: string
-  kind: string
-  state: string
-  format: string
-  options: unknown
+  kind: JobKind
+  state: JobState
+  format: InputFormat
+  options: Json
   source_job_id: string | null
+  input_bytes: Generated<Int8>
+  input_chunks: Generated<number>
+  columns: Json
+  total: number | null
+  processed: Generated<number>
+  created: Generated<number>
+  updated: Generated<number>
+  unchanged: Generated<number>
+  failed: Generated<number>
+  conflicts: Generated<number>
+  checkpoint: Generated<number>
+  revert: Json
+  error: string | null
+  cancel_requested: ColumnType<number | boolean, number | boolean | undefined, number | boolean>
+  lease_owner: string | null
+  lease_until: Timestamp | null
+  attempts: Generated<number>
   key_id: string | null
   request_id: string | null
-  created_at: unknown
-  updated_at: unknown
+  created_at: Timestamp
+  started_at: Timestamp | null
+  finished_at: Timestamp | null
+  updated_at: Timestamp
+}
+
+export interface JobChunksTable {
+  job_id: string
+  seq: number
+  /** BLOB on SQLite (a Buffer), BYTEA on PostgreSQL (a Buffer). */
+  data: Buffer | Uint8Array
 }
 
 export interface JobResultsTable {
   job_id: string
   row_index: number
   line: number | null
-  status: string
+  status: RowStatus
   user_id: string | null
-  changed_fields: unknown
-  errors: unknown
-  warnings: unknown
-  plan: unknown
+  changed_fields: Json
+  errors: Json
+  warnings: Json
+  plan: Json
   raw: string | null
+}
+
+export interface JobConflictsTable {
+  job_id: string
+  seq: number
+  user_id: string
+  field: string
+  expected: Json
+  actual: Json
+}
+
+export interface WebhooksTable {
+  id: string
+  directory_id: string
+  url: string
+  secret: string
+  created_at: Timestamp
 }
 
 export interface DB {
   jobs: JobsTable
+  job_chunks: JobChunksTable
   job_results: JobResultsTable
+  job_conflicts: JobConflictsTable
+  webhooks: WebhooksTable
   tenants: TenantsTable
   api_keys: ApiKeysTable
   directories: DirectoriesTable

@@ -1,331 +1,143 @@
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { FieldError } from '../core/errors.js'
+import type { Job, JobCounts, JobResultRow, JobState, RevertConflict, Webhook } from '../core/jobs.js'
 import type { ChangeRecord } from '../core/types.js'
-import type { ImportOptions, InputFormat, Job, JobCounts, JobKind, JobResultRow, JobState, RevertConflict, RevertSummary, Webhook } from '../core/jobs.js'
-import { LeaseLost } from './errors.js'
-import { changeFromRow } from './codec.js'
-import type { Codec } from './codec.js'
 import type { DB } from './db-types.js'
+import type { StoreDialect } from './dialect.js'
+import { jobResultsRepo } from './repos/job-results.js'
+import { type JobPatch, jobsRepo, type NewJob } from './repos/jobs.js'
+import { webhooksRepo } from './repos/webhooks.js'
 
-/** The job's lease was taken over (it expired, and another worker leased the job): stop, write nothing. */
-export interface NewJob {
-  id: string
-  tenantId: string
-  directoryId: string
-  kind: JobKind
-  state: JobState
-  format: InputFormat
-  options: ImportOptions
-  sourceJobId: string | null
-  keyId: string | null
-  requestId: string | null
-}
-
-/** States a worker picks up; a running or reverting job whose lease expired is picked up again. */
-const RUNNABLE = ['queued', 'reverting'] as const
-const RESUMABLE = ['running', 'reverting'] as const
+export type { NewJob }
 
 /**
  * Jobs, their input chunks, per-row results and webhooks, on either engine. Construct it over the
- * store's Kysely instance, or over a transaction to write inside one.
+ * store's Kysely instance, or over a transaction to write inside one. The work is done by
+ * repos/jobs.ts, repos/job-results.ts and repos/webhooks.ts.
  */
 export class JobStore {
+  private readonly jobs
+  private readonly rows
+  private readonly hooks
+
   /**
    * @param reader where a job's input chunks are read from. On SQLite this is a second, read-only
    * connection: an atomic or dry run reads its input while its one transaction holds the writer.
    */
-  constructor(
-    private readonly db: Kysely<DB>,
-    private readonly codec: Codec,
-    private readonly skipLocked: boolean,
-    private readonly reader: Kysely<DB> = db,
-  ) {}
-
-  private fromRow(r: Record<string, unknown>): Job {
-    const c = this.codec
-    const n = (v: unknown) => Number(v ?? 0)
-    return {
-      id: r.id as string,
-      tenantId: r.tenant_id as string,
-      directoryId: r.directory_id as string,
-      kind: r.kind as JobKind,
-      state: r.state as JobState,
-      format: r.format as InputFormat,
-      options: c.readJson<ImportOptions>(r.options),
-      sourceJobId: (r.source_job_id as string | null) ?? null,
-      inputBytes: n(r.input_bytes),
-      inputChunks: n(r.input_chunks),
-      columns: r.columns == null ? null : c.readJson<string[]>(r.columns),
-      total: r.total == null ? null : Number(r.total),
-      counts: {
-        processed: n(r.processed),
-        created: n(r.created),
-        updated: n(r.updated),
-        unchanged: n(r.unchanged),
-        failed: n(r.failed),
-        conflicts: n(r.conflicts),
-      },
-      checkpoint: n(r.checkpoint),
-      revert: r.revert == null ? null : c.readJson<RevertSummary>(r.revert),
-      error: (r.error as string | null) ?? null,
-      cancelRequested: c.readBool(r.cancel_requested),
-      leaseOwner: (r.lease_owner as string | null) ?? null,
-      leaseUntil: c.readTimeOrNull(r.lease_until),
-      attempts: n(r.attempts),
-      keyId: (r.key_id as string | null) ?? null,
-      requestId: (r.request_id as string | null) ?? null,
-      createdAt: c.readTime(r.created_at),
-      startedAt: c.readTimeOrNull(r.started_at),
-      finishedAt: c.readTimeOrNull(r.finished_at),
-      updatedAt: c.readTime(r.updated_at),
-    }
+  constructor(db: Kysely<DB>, dialect: StoreDialect, reader: Kysely<DB> = db) {
+    this.jobs = jobsRepo(db, dialect, reader)
+    this.rows = jobResultsRepo(db, dialect)
+    this.hooks = webhooksRepo(db)
   }
 
-  async create(j: NewJob): Promise<Job> {
-    const now = new Date().toISOString()
-    await this.db
-      .insertInto('jobs')
-      .values({
-        id: j.id,
-        tenant_id: j.tenantId,
-        directory_id: j.directoryId,
-        kind: j.kind,
-        state: j.state,
-        format: j.format,
-        options: this.codec.writeJson(j.options),
-        source_job_id: j.sourceJobId,
-        key_id: j.keyId,
-        request_id: j.requestId,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute()
-    return (await this.get(j.tenantId, j.id)) as Job
+  create(j: NewJob): Promise<Job> {
+    return this.jobs.create(j)
   }
 
-  async appendChunk(jobId: string, seq: number, data: Buffer): Promise<void> {
-    await sql`INSERT INTO job_chunks (job_id, seq, data) VALUES (${jobId}, ${seq}, ${data})`.execute(this.db)
+  appendChunk(jobId: string, seq: number, data: Buffer): Promise<void> {
+    return this.jobs.appendChunk(jobId, seq, data)
   }
 
   /** The input is stored: the job becomes visible to workers. */
-  async finishUpload(jobId: string, bytes: number, chunks: number): Promise<void> {
-    await sql`UPDATE jobs SET state = 'queued', input_bytes = ${bytes}, input_chunks = ${chunks}, updated_at = ${new Date().toISOString()}
-      WHERE id = ${jobId} AND state = 'uploading'`.execute(this.db)
+  finishUpload(jobId: string, bytes: number, chunks: number): Promise<void> {
+    return this.jobs.finishUpload(jobId, bytes, chunks)
   }
 
-  async delete(jobId: string): Promise<void> {
-    await sql`DELETE FROM jobs WHERE id = ${jobId}`.execute(this.db)
+  delete(jobId: string): Promise<void> {
+    return this.jobs.delete(jobId)
   }
 
-  async get(tenantId: string, id: string): Promise<Job | null> {
-    const r = await sql<Record<string, unknown>>`SELECT * FROM jobs WHERE tenant_id = ${tenantId} AND id = ${id}`.execute(this.db)
-    return r.rows[0] ? this.fromRow(r.rows[0]) : null
+  get(tenantId: string, id: string): Promise<Job | null> {
+    return this.jobs.get(tenantId, id)
   }
 
-  async list(directoryId: string, q: { state?: JobState; beforeCreatedAt?: string; limit: number }): Promise<Job[]> {
-    const r = await sql<Record<string, unknown>>`SELECT * FROM jobs WHERE directory_id = ${directoryId} AND state <> 'uploading'
-      ${q.state ? sql`AND state = ${q.state}` : sql``}
-      ${q.beforeCreatedAt ? sql`AND created_at < ${q.beforeCreatedAt}` : sql``}
-      ORDER BY created_at DESC, id DESC LIMIT ${q.limit}`.execute(this.db)
-    return r.rows.map((x) => this.fromRow(x))
+  /** A directory's jobs (not those still uploading), newest first. */
+  list(directoryId: string, q: { state?: JobState; beforeCreatedAt?: string; limit: number }): Promise<Job[]> {
+    return this.jobs.list(directoryId, q)
   }
 
   /** The input, chunk by chunk, in order; one query per chunk keeps memory flat. */
-  async *chunks(jobId: string, count: number): AsyncGenerator<Buffer> {
-    for (let seq = 0; seq < count; seq++) {
-      const r = await sql<{ data: Buffer | Uint8Array }>`SELECT data FROM job_chunks WHERE job_id = ${jobId} AND seq = ${seq}`.execute(this.reader)
-      const data = r.rows[0]?.data
-      if (!data) throw new Error(`job ${jobId}: input chunk ${seq} is missing`)
-      yield Buffer.isBuffer(data) ? data : Buffer.from(data)
-    }
+  chunks(jobId: string, count: number): AsyncGenerator<Buffer> {
+    return this.jobs.chunks(jobId, count)
   }
 
   /** Leases the oldest runnable job (or one whose lease expired) for `owner`. */
-  async leaseNext(owner: string, leaseMs: number): Promise<Job | null> {
-    const now = new Date()
-    const nowIso = now.toISOString()
-    const until = new Date(now.getTime() + leaseMs).toISOString()
-    const cond = sql`(state IN (${sql.join(RUNNABLE)}) AND lease_owner IS NULL) OR (state IN (${sql.join(RESUMABLE)}) AND (lease_until IS NULL OR lease_until < ${nowIso}))`
-    const r = await sql<Record<string, unknown>>`
-      UPDATE jobs SET lease_owner = ${owner}, lease_until = ${until}, attempts = attempts + 1,
-        state = CASE WHEN state = 'queued' THEN 'running' ELSE state END,
-        started_at = COALESCE(started_at, ${nowIso}), updated_at = ${nowIso}
-      WHERE id = (SELECT id FROM jobs WHERE ${cond} ORDER BY created_at, id LIMIT 1 ${this.skipLocked ? sql`FOR UPDATE SKIP LOCKED` : sql``})
-        AND (${cond})
-      RETURNING *`.execute(this.db)
-    return r.rows[0] ? this.fromRow(r.rows[0]) : null
+  leaseNext(owner: string, leaseMs: number): Promise<Job | null> {
+    return this.jobs.leaseNext(owner, leaseMs)
   }
 
   /** Frees every lease (a single-process store at start: whoever held them is gone). */
-  async releaseAll(): Promise<void> {
-    await sql`UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`.execute(this.db)
+  releaseAll(): Promise<void> {
+    return this.jobs.releaseAll()
   }
 
   /** Extends the lease; false when it was lost. */
-  async heartbeat(jobId: string, owner: string, leaseMs: number): Promise<boolean> {
-    const r = await sql`UPDATE jobs SET lease_until = ${new Date(Date.now() + leaseMs).toISOString()}
-      WHERE id = ${jobId} AND lease_owner = ${owner}`.execute(this.db)
-    return Number(r.numAffectedRows) === 1
+  heartbeat(jobId: string, owner: string, leaseMs: number): Promise<boolean> {
+    return this.jobs.heartbeat(jobId, owner, leaseMs)
   }
 
   /** Changes a leased job; throws LeaseLost when `owner` no longer holds it. */
-  async update(
-    jobId: string,
-    owner: string | null,
-    patch: Partial<{
-      state: JobState
-      error: string | null
-      total: number | null
-      columns: string[] | null
-      finished: boolean
-      release: boolean
-      counts: JobCounts
-      checkpoint: number
-      revert: RevertSummary
-    }>,
-  ): Promise<void> {
-    const now = new Date().toISOString()
-    const sets = [sql`updated_at = ${now}`]
-    if (patch.state !== undefined) sets.push(sql`state = ${patch.state}`)
-    if (patch.error !== undefined) sets.push(sql`error = ${patch.error}`)
-    if (patch.total !== undefined) sets.push(sql`total = ${patch.total}`)
-    if (patch.columns !== undefined) sets.push(sql`columns = ${this.codec.writeJson(patch.columns)}`)
-    if (patch.finished) sets.push(sql`finished_at = ${now}`)
-    if (patch.release) sets.push(sql`lease_owner = NULL, lease_until = NULL`)
-    if (patch.checkpoint !== undefined) sets.push(sql`checkpoint = ${patch.checkpoint}`)
-    if (patch.revert !== undefined) sets.push(sql`revert = ${this.codec.writeJson(patch.revert)}`)
-    if (patch.counts) {
-      const c = patch.counts
-      sets.push(sql`processed = ${c.processed}, created = ${c.created}, updated = ${c.updated}, unchanged = ${c.unchanged}, failed = ${c.failed}, conflicts = ${c.conflicts}`)
-    }
-    const r = await sql`UPDATE jobs SET ${sql.join(sets)} WHERE id = ${jobId} ${owner === null ? sql`` : sql`AND lease_owner = ${owner}`}`.execute(this.db)
-    if (Number(r.numAffectedRows) !== 1) throw new LeaseLost(jobId)
+  update(jobId: string, owner: string | null, patch: Partial<JobPatch>): Promise<void> {
+    return this.jobs.update(jobId, owner, patch)
   }
 
   /** Inside a batch's transaction: its per-row results, the job's counts and its checkpoint, all or nothing. */
   async recordBatch(jobId: string, owner: string, rows: JobResultRow[], counts: JobCounts, checkpoint: number): Promise<void> {
-    await this.update(jobId, owner, { counts, checkpoint })
-    if (rows.length === 0) return
-    const c = this.codec
-    await this.db
-      .insertInto('job_results')
-      .values(
-        rows.map((r) => ({
-          job_id: jobId,
-          row_index: r.index,
-          line: r.line,
-          status: r.status,
-          user_id: r.userId,
-          changed_fields: r.changedFields.length ? c.writeJson(r.changedFields) : null,
-          errors: r.errors.length ? c.writeJson(r.errors) : null,
-          warnings: r.warnings.length ? c.writeJson(r.warnings) : null,
-          plan: r.plan ? c.writeJson(r.plan) : null,
-          raw: r.raw,
-        })),
-      )
-      .execute()
+    await this.jobs.update(jobId, owner, { counts, checkpoint })
+    await this.rows.insert(jobId, rows)
   }
 
   /** Adds a warning to a stored row result (a later row of the input named the same user). */
-  async addWarning(jobId: string, index: number, warning: FieldError): Promise<void> {
-    const r = await sql<{ warnings: unknown }>`SELECT warnings FROM job_results WHERE job_id = ${jobId} AND row_index = ${index}`.execute(this.db)
-    if (!r.rows[0]) return
-    const list = r.rows[0].warnings == null ? [] : this.codec.readJson<FieldError[]>(r.rows[0].warnings)
-    if (list.length >= 10) return
-    await sql`UPDATE job_results SET warnings = ${this.codec.writeJson([...list, warning])} WHERE job_id = ${jobId} AND row_index = ${index}`.execute(this.db)
+  addWarning(jobId: string, index: number, warning: FieldError): Promise<void> {
+    return this.rows.addWarning(jobId, index, warning)
   }
 
   /** Results in input order from `afterIndex`, a page at a time. */
-  async results(jobId: string, q: { status?: string; afterIndex?: number; limit: number }): Promise<JobResultRow[]> {
-    const r = await sql<Record<string, unknown>>`SELECT * FROM job_results WHERE job_id = ${jobId}
-      ${q.status ? sql`AND status = ${q.status}` : sql``}
-      ${q.afterIndex !== undefined ? sql`AND row_index > ${q.afterIndex}` : sql``}
-      ORDER BY row_index LIMIT ${q.limit}`.execute(this.db)
-    const c = this.codec
-    return r.rows.map((x) => ({
-      index: Number(x.row_index),
-      line: x.line == null ? null : Number(x.line),
-      status: x.status as JobResultRow['status'],
-      userId: (x.user_id as string | null) ?? null,
-      changedFields: x.changed_fields == null ? [] : c.readJson<string[]>(x.changed_fields),
-      errors: x.errors == null ? [] : c.readJson(x.errors),
-      warnings: x.warnings == null ? [] : c.readJson(x.warnings),
-      plan: x.plan == null ? null : c.readJson(x.plan),
-      raw: (x.raw as string | null) ?? null,
-    }))
+  results(jobId: string, q: { status?: string; afterIndex?: number; limit: number }): Promise<JobResultRow[]> {
+    return this.rows.list(jobId, q)
   }
 
-  async requestCancel(tenantId: string, id: string): Promise<void> {
-    await sql`UPDATE jobs SET cancel_requested = ${this.codec.writeBool(true)}, updated_at = ${new Date().toISOString()}
-      WHERE tenant_id = ${tenantId} AND id = ${id}`.execute(this.db)
+  requestCancel(tenantId: string, id: string): Promise<void> {
+    return this.jobs.requestCancel(tenantId, id)
   }
 
   /** Moves a job between states only from the expected one (e.g. queued → cancelled); false when it was elsewhere. */
-  async transition(tenantId: string, id: string, from: JobState[], to: JobState, finished = false): Promise<boolean> {
-    const now = new Date().toISOString()
-    const r = await sql`UPDATE jobs SET state = ${to}, updated_at = ${now} ${finished ? sql`, finished_at = ${now}` : sql``}
-      WHERE tenant_id = ${tenantId} AND id = ${id} AND state IN (${sql.join(from)})`.execute(this.db)
-    return Number(r.numAffectedRows) === 1
+  transition(tenantId: string, id: string, from: JobState[], to: JobState, finished = false): Promise<boolean> {
+    return this.jobs.transition(tenantId, id, from, to, finished)
   }
 
   // ---- revert
 
   /** The users a job changed, in id order, a page at a time (after `afterUserId`). */
-  async changedUsers(directoryId: string, jobId: string, afterUserId: string | null, limit: number): Promise<string[]> {
-    const r = await sql<{ user_id: string }>`SELECT DISTINCT user_id FROM changes WHERE job_id = ${jobId} AND directory_id = ${directoryId}
-      ${afterUserId === null ? sql`` : sql`AND user_id > ${afterUserId}`} ORDER BY user_id LIMIT ${limit}`.execute(this.db)
-    return r.rows.map((x) => x.user_id)
+  changedUsers(directoryId: string, jobId: string, afterUserId: string | null, limit: number): Promise<string[]> {
+    return this.rows.changedUsers(directoryId, jobId, afterUserId, limit)
   }
 
   /** A job's change records of some users, oldest first per user. */
-  async changesOf(directoryId: string, jobId: string, userIds: string[]): Promise<ChangeRecord[]> {
-    if (userIds.length === 0) return []
-    const r = await sql<Record<string, unknown>>`SELECT * FROM changes WHERE job_id = ${jobId} AND directory_id = ${directoryId}
-      AND user_id IN (${sql.join(userIds)}) ORDER BY user_id, seq`.execute(this.db)
-    return r.rows.map((x) => changeFromRow(x, this.codec))
+  changesOf(directoryId: string, jobId: string, userIds: string[]): Promise<ChangeRecord[]> {
+    return this.rows.changesOf(directoryId, jobId, userIds)
   }
 
-  async addConflicts(jobId: string, firstSeq: number, conflicts: RevertConflict[]): Promise<void> {
-    if (conflicts.length === 0) return
-    const c = this.codec
-    await sql`INSERT INTO job_conflicts (job_id, seq, user_id, field, expected, actual) VALUES ${sql.join(
-      conflicts.map((x, i) => sql`(${jobId}, ${firstSeq + i}, ${x.userId}, ${x.field}, ${c.writeJson({ v: x.expected ?? null })}, ${c.writeJson({ v: x.actual ?? null })})`),
-    )}`.execute(this.db)
+  addConflicts(jobId: string, firstSeq: number, conflicts: RevertConflict[]): Promise<void> {
+    return this.rows.addConflicts(jobId, firstSeq, conflicts)
   }
 
-  async conflicts(jobId: string, q: { afterSeq?: number; limit: number }): Promise<(RevertConflict & { seq: number })[]> {
-    const r = await sql<Record<string, unknown>>`SELECT * FROM job_conflicts WHERE job_id = ${jobId}
-      ${q.afterSeq === undefined ? sql`` : sql`AND seq > ${q.afterSeq}`} ORDER BY seq LIMIT ${q.limit}`.execute(this.db)
-    const c = this.codec
-    return r.rows.map((x) => ({
-      seq: Number(x.seq),
-      userId: x.user_id as string,
-      field: x.field as string,
-      expected: c.readJson<{ v: unknown }>(x.expected).v,
-      actual: c.readJson<{ v: unknown }>(x.actual).v,
-    }))
+  conflicts(jobId: string, q: { afterSeq?: number; limit: number }): Promise<(RevertConflict & { seq: number })[]> {
+    return this.rows.conflicts(jobId, q)
   }
 
   // ---- webhooks
 
-  async addWebhook(w: Webhook): Promise<void> {
-    await sql`INSERT INTO webhooks (id, directory_id, url, secret, created_at) VALUES (${w.id}, ${w.directoryId}, ${w.url}, ${w.secret}, ${w.createdAt})`.execute(this.db)
+  addWebhook(w: Webhook): Promise<void> {
+    return this.hooks.add(w)
   }
 
-  async listWebhooks(directoryId: string): Promise<Webhook[]> {
-    const r = await sql<Record<string, unknown>>`SELECT * FROM webhooks WHERE directory_id = ${directoryId} ORDER BY created_at, id`.execute(this.db)
-    return r.rows.map((x) => ({
-      id: x.id as string,
-      directoryId: x.directory_id as string,
-      url: x.url as string,
-      secret: x.secret as string,
-      createdAt: this.codec.readTime(x.created_at),
-    }))
+  listWebhooks(directoryId: string): Promise<Webhook[]> {
+    return this.hooks.list(directoryId)
   }
 
-  async deleteWebhook(directoryId: string, id: string): Promise<boolean> {
-    const r = await sql`DELETE FROM webhooks WHERE directory_id = ${directoryId} AND id = ${id}`.execute(this.db)
-    return Number(r.numAffectedRows) === 1
+  deleteWebhook(directoryId: string, id: string): Promise<boolean> {
+    return this.hooks.delete(directoryId, id)
   }
 }
 

@@ -11,6 +11,7 @@ import {
   type UserSearchResult,
   type UserSort,
 } from '../core/user-filter.js'
+import { errors } from '../core/errors.js'
 import { type Codec, userFromRow } from './codec.js'
 import type { DB } from './db-types.js'
 
@@ -59,10 +60,12 @@ interface Operand {
   kind: Kind
   /** The raw value. */
   raw: Expression<unknown>
-  /** The value compared case-insensitively (text only)… */
-  folded?: Expression<unknown>
-  /** …and a literal folded the same way: the same function on both sides, so a value always equals itself. */
-  fold?: (v: string) => Expression<unknown> | string
+  /** Text only: the value compared case-insensitively… */
+  folded?: {
+    expr: Expression<unknown>
+    /** …and a literal folded the same way: the same function on both sides, so a value always equals itself. */
+    literal: (v: string) => Expression<unknown> | string
+  }
 }
 
 /** SQL's lower() of a literal: SQLite folds ASCII only, and the column side is folded by it too. */
@@ -72,15 +75,15 @@ function operand(f: FilterField, d: UserFilterDialect): Operand {
   if ('custom' in f) {
     const raw = d.customValue(f.custom, f.kind)
     if (f.kind !== 'text') return { kind: f.kind, raw }
-    return { kind: 'text', raw, folded: sql`lower(${raw})`, fold: sqlLower }
+    return { kind: 'text', raw, folded: { expr: sql`lower(${raw})`, literal: sqlLower } }
   }
   const raw = sql.ref(COLUMN[f.column])
   if (TIME_COLUMNS.has(f.column)) return { kind: 'time', raw }
   if (INT_COLUMNS.has(f.column)) return { kind: 'int', raw }
   const norm = NORMALISED[f.column]
   // The *_norm columns hold JS toLowerCase() of the value, written by the store: fold literals alike.
-  if (norm) return { kind: 'text', raw, folded: sql.ref(norm), fold: (v) => v.toLowerCase() }
-  return { kind: 'text', raw, folded: sql`lower(${raw})`, fold: sqlLower }
+  if (norm) return { kind: 'text', raw, folded: { expr: sql.ref(norm), literal: (v) => v.toLowerCase() } }
+  return { kind: 'text', raw, folded: { expr: sql`lower(${raw})`, literal: sqlLower } }
 }
 
 const TRUE = sql<SqlBool>`(1 = 1)`
@@ -117,9 +120,9 @@ export function compileUserFilter(f: UserFilterExpr, d: UserFilterDialect): RawB
     case 'in': {
       if (f.values.length === 0) return FALSE
       const o = operand(f.field, d)
-      const fold = o.kind === 'text' && !f.caseExact ? o.fold : undefined
-      const e = fold ? (o.folded as Expression<unknown>) : o.raw
-      const values = f.values.map((v) => (fold && typeof v === 'string' ? fold(v) : v))
+      const fold = o.kind === 'text' && !f.caseExact ? o.folded : undefined
+      const e = fold ? fold.expr : o.raw
+      const values = f.values.map((v) => (fold && typeof v === 'string' ? fold.literal(v) : v))
       return sql<SqlBool>`(${e} IS NOT NULL AND ${e} IN (${sql.join(values)}))`
     }
     case 'not':
@@ -140,12 +143,12 @@ type Comparison = { op: Exclude<CompareOp, 'ne'>; value: string | number | boole
 function compare(f: Comparison, o: Operand, d: UserFilterDialect): RawBuilder<SqlBool> {
   const { op } = f
   if (o.kind === 'boolean') {
-    if (op !== 'eq' || typeof f.value !== 'boolean') throw new Error(`a boolean field supports only eq/ne with true or false`)
+    if (op !== 'eq' || typeof f.value !== 'boolean') throw errors.badRequest('a boolean field supports only eq/ne with true or false')
     // A literal, not a parameter: better-sqlite3 cannot bind booleans, and both engines read TRUE/FALSE.
     return sql<SqlBool>`(${o.raw} IS NOT NULL AND ${o.raw} = ${sql.lit(f.value)})`
   }
   if (o.kind !== 'text') {
-    if (op === 'co' || op === 'sw' || op === 'ew') throw new Error(`'${op}' applies to text fields only`)
+    if (op === 'co' || op === 'sw' || op === 'ew') throw errors.badRequest(`'${op}' applies to text fields only`)
     if (o.kind === 'int' && typeof f.value === 'number') {
       const c = int32Comparison(op, f.value)
       if (typeof c === 'boolean') return c ? sql<SqlBool>`(${o.raw} IS NOT NULL)` : FALSE
@@ -155,10 +158,10 @@ function compare(f: Comparison, o: Operand, d: UserFilterDialect): RawBuilder<Sq
     const sym = op === 'eq' ? '=' : CMP[op]
     return sql<SqlBool>`(${o.raw} IS NOT NULL AND ${o.raw} ${sql.raw(sym)} ${v})`
   }
-  if (typeof f.value !== 'string') throw new Error('a text field compares with text')
-  const folding = !f.caseExact && o.folded && o.fold
-  const e = folding ? (o.folded as Expression<unknown>) : o.raw
-  const v = folding ? (o.fold as NonNullable<Operand['fold']>)(f.value) : f.value
+  if (typeof f.value !== 'string') throw errors.badRequest('a text field compares with text')
+  const folding = f.caseExact ? undefined : o.folded
+  const e = folding ? folding.expr : o.raw
+  const v = folding ? folding.literal(f.value) : f.value
   // Folding keeps the length of all but a few exotic characters, so the literal's length stands for it.
   const n = chars(f.value)
   switch (op) {
@@ -213,7 +216,7 @@ export function compileUserSort(s: UserSort | undefined, d: UserFilterDialect): 
   const dir = sql.raw(s?.descending ? 'DESC' : 'ASC')
   if (!s || s.by.length === 0) return [sql`seq ${dir}`]
   const operands = s.by.map((f) => operand(f, d))
-  const parts = operands.map((o) => (o.kind === 'text' && !s.caseExact && o.folded ? o.folded : o.raw))
+  const parts = operands.map((o) => (o.kind === 'text' && !s.caseExact && o.folded ? o.folded.expr : o.raw))
   const key = parts.length === 1 ? parts[0] : sql`COALESCE(${sql.join(parts)})`
   const ordered = operands.every((o) => o.kind === 'text') ? d.binaryText(key) : key
   return [sql`(${key} IS NULL) ASC`, sql`${ordered} ${dir}`, sql`seq ASC`]

@@ -1,14 +1,14 @@
-import { type Expression, Kysely, PostgresDialect, type SqlBool, sql } from 'kysely'
+import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import type { UserRecord } from '../../core/types.js'
-import { assertDdlSafe, BaseStore, uniqueIndexName } from '../base-store.js'
-import { type Codec, postgresCodec, userFromRow } from '../codec.js'
+import { BaseStore } from '../base-store.js'
+import { errorCode } from '../dialect.js'
+import { postgresCodec, userFromRow, type UserRow } from '../codec.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
-import { type BatchWrite, observeQueries, type QueryObserver, type StoreCapabilities, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
-import type { UserFilterDialect } from '../user-filter.js'
-import { UniqueViolation } from '../store.js'
+import { type BatchWrite, observeQueries, type QueryObserver, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
+import { postgresDialect } from './postgres-dialect.js'
 import { normEmail } from '../../core/normalize.js'
 
 export interface PostgresStoreOptions {
@@ -40,20 +40,16 @@ const MIGRATION_LOCK = 0x726f6c6c63616c6cn
  * `unnest()` arrays: one statement per table per batch, whatever the batch size.
  */
 export class PostgresStore extends BaseStore {
-  readonly dialect = 'postgres' as const
-  readonly capabilities: StoreCapabilities = { multiProcess: true, skipLocked: true }
-  protected readonly db: Kysely<DB>
-  protected readonly codec: Codec = postgresCodec
   readonly pool: pg.Pool
   readonly jobs: JobStore
 
   constructor(opts: PostgresStoreOptions) {
-    super()
-    this.pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, types, options: '-c TimeZone=UTC' })
+    const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, types, options: '-c TimeZone=UTC' })
     // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
-    this.pool.on('error', () => {})
-    this.db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: this.pool }), ...observeQueries(opts.onQuery) })
-    this.jobs = new JobStore(this.db, this.codec, true)
+    pool.on('error', () => {})
+    super(new Kysely<DB>({ dialect: new PostgresDialect({ pool }), ...observeQueries(opts.onQuery) }), postgresDialect)
+    this.pool = pool
+    this.jobs = new JobStore(this.db, postgresDialect)
   }
 
   /** Nothing to do: autovacuum makes the space of deleted rows reusable on its own. */
@@ -95,18 +91,6 @@ export class PostgresStore extends BaseStore {
     await this.db.destroy()
   }
 
-  protected isUniqueViolation(e: unknown): boolean {
-    return (e as { code?: string }).code === '23505'
-  }
-
-  protected customFieldEquals(key: string, value: string | number | boolean): Expression<SqlBool> {
-    return sql<SqlBool>`(fields ->> ${key}) = ${String(value)}`
-  }
-
-  protected changeTouches(field: string): Expression<SqlBool> {
-    return sql<SqlBool>`json_extract_path(changes, ${field}) IS NOT NULL`
-  }
-
   /**
    * One query for all lookups of a batch, each value list as one array parameter: with a long
    * IN list the planner misjudges the row count and scans the whole directory.
@@ -117,45 +101,12 @@ export class PostgresStore extends BaseStore {
     if (lookup.externalId?.length) ors.push(sql`external_id = ANY(${lookup.externalId}::text[])`)
     if (lookup.email?.length) ors.push(sql`email_norm = ANY(${lookup.email.map(normEmail)}::text[])`)
     if (lookup.username?.length) ors.push(sql`username_norm = ANY(${lookup.username.map(normEmail)}::text[])`)
-    for (const [key, values] of Object.entries(lookup.fields ?? {})) if (values.length) ors.push(this.customFieldIn(key, values))
+    for (const [key, values] of Object.entries(lookup.fields ?? {})) if (values.length) ors.push(postgresDialect.customFieldIn(key, values))
     if (ors.length === 0) return []
     // Locks are taken in id order, so two batches over the same users cannot deadlock.
-    const r = await sql<Record<string, unknown>>`SELECT * FROM users WHERE directory_id = ${directoryId} AND (${sql.join(ors, sql` OR `)})
+    const r = await sql<UserRow>`SELECT * FROM users WHERE directory_id = ${directoryId} AND (${sql.join(ors, sql` OR `)})
       ${lock ? sql`ORDER BY id FOR UPDATE` : sql``}`.execute(db)
-    return r.rows.map((row) => userFromRow(row, this.codec))
-  }
-
-  protected customFieldIn(key: string, values: (string | number)[]): Expression<SqlBool> {
-    return sql<SqlBool>`(fields ->> ${key}) = ANY(${values.map(String)}::text[])`
-  }
-
-  protected readonly userFilterDialect: UserFilterDialect = {
-    // CASE, not AND: PostgreSQL may run a cast before a guard beside it, and fail on another JSON type.
-    customValue: (key, kind) => {
-      if (kind === 'number') return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'number' THEN (fields ->> ${key})::numeric END)`
-      if (kind === 'boolean') return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'boolean' THEN (fields ->> ${key})::boolean END)`
-      return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'string' THEN (fields ->> ${key}) END)`
-    },
-    // Code-point order, like SQLite, instead of the database's locale collation.
-    binaryText: (e) => sql`(${e} COLLATE "C")`,
-  }
-
-  async setUniqueFieldIndex(directoryId: string, key: string, unique: boolean): Promise<void> {
-    assertDdlSafe(directoryId, key)
-    const name = uniqueIndexName(directoryId, key)
-    const ddl = unique
-      ? `CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON users ((fields ->> '${key}')) WHERE directory_id = '${directoryId}' AND (fields ->> '${key}') IS NOT NULL`
-      : `DROP INDEX IF EXISTS ${name}`
-    try {
-      await sql.raw(ddl).execute(this.db)
-    } catch (e) {
-      if (this.isUniqueViolation(e)) throw new UniqueViolation(key)
-      throw e
-    }
-  }
-
-  protected nextDirectoryNumber(): undefined {
-    return undefined
+    return r.rows.map((row) => userFromRow(row, postgresCodec))
   }
 
   /**
@@ -196,10 +147,8 @@ export class PostgresStore extends BaseStore {
         await sql`SET LOCAL enable_mergejoin = off`.execute(trx)
         await sql`SET LOCAL enable_material = off`.execute(trx)
         return fn({
-          jobs: new JobStore(trx, this.codec, true),
-          lockUsers: (directoryId, lookup) => this.findUsersWith(trx, directoryId, lookup, true),
-          idsTakenElsewhere: (directoryId, ids) => this.idsTakenWith(trx, directoryId, ids),
-          defineFields: (directoryId, defs) => this.defineFieldsWith(trx, directoryId, defs),
+          jobs: new JobStore(trx, postgresDialect),
+          ...this.txParts(trx),
           writeBatch: (batch) => {
             written += batch.inserts.length + batch.updates.length
             return this.writeBatchWith(trx, batch)
@@ -211,7 +160,7 @@ export class PostgresStore extends BaseStore {
         return result
       })
     } catch (e) {
-      const code = (e as { code?: string }).code
+      const code = errorCode(e)
       // A deadlock or serialization failure lost a race as a unique violation does: the caller retries.
       if (code === '40P01' || code === '40001') throw new WriteConflict(`transaction lost a race (${code})`, 'version')
       throw e
@@ -243,8 +192,8 @@ export class PostgresStore extends BaseStore {
             ${b.changes.map((c) => JSON.stringify(c.changes))}::json[])`.execute(trx)
       }
     } catch (e) {
-      if (this.isUniqueViolation(e)) {
-        const c = String((e as { constraint?: string }).constraint)
+      if (postgresDialect.isUniqueViolation(e)) {
+        const c = typeof e === 'object' && e !== null && 'constraint' in e ? String(e.constraint) : ''
         throw new WriteConflict(
           `unique constraint ${c}`,
           c.endsWith('email') ? 'email' : c.endsWith('username') ? 'username' : c.endsWith('external') ? 'externalId' : 'id',

@@ -1,16 +1,15 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { type Expression, Kysely, type SqlBool, SqliteDialect, sql } from 'kysely'
-import type { FieldDefinition, UserRecord } from '../../core/types.js'
-import { assertDdlSafe, BaseStore, uniqueIndexName } from '../base-store.js'
-import { type Codec, sqliteCodec, USER_COLUMNS, userFromRow, userValues } from '../codec.js'
+import { Kysely, SqliteDialect, sql } from 'kysely'
+import type { UserRecord } from '../../core/types.js'
+import { BaseStore } from '../base-store.js'
+import { sqliteCodec, USER_COLUMNS, userFromRow, type UserRow, userValues } from '../codec.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
-import { type BatchWrite, observeQueries, type QueryObserver, type StoreCapabilities, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
-import type { UserFilterDialect } from '../user-filter.js'
-import { UniqueViolation } from '../store.js'
+import { type BatchWrite, observeQueries, type QueryObserver, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
+import { sqliteDialect } from './sqlite-dialect.js'
 import { normEmail } from '../../core/normalize.js'
 
 export interface SqliteStoreOptions {
@@ -19,18 +18,12 @@ export interface SqliteStoreOptions {
   onQuery?: QueryObserver
 }
 
-const jsonPath = (key: string): string => `$."${key.replace(/"/g, '""')}"`
-
 /**
  * SQLite via better-sqlite3, in WAL mode. One connection, guarded by Kysely's connection mutex:
  * a transaction holds it for its whole life, so nothing else in the process interleaves with a
  * batch. The batch write itself uses prepared statements on that connection (the hot path).
  */
 export class SqliteStore extends BaseStore {
-  readonly dialect = 'sqlite' as const
-  readonly capabilities: StoreCapabilities = { multiProcess: false, skipLocked: false }
-  protected readonly db: Kysely<DB>
-  protected readonly codec: Codec = sqliteCodec
   readonly raw: Database.Database
   readonly jobs: JobStore
   /** A read-only second connection (WAL readers do not wait for the writer): job input is read through it. */
@@ -38,9 +31,10 @@ export class SqliteStore extends BaseStore {
   private stmts?: ReturnType<SqliteStore['prepare']>
 
   constructor(opts: SqliteStoreOptions) {
-    super()
     if (opts.filename !== ':memory:') mkdirSync(dirname(opts.filename), { recursive: true })
-    this.raw = new Database(opts.filename)
+    const raw = new Database(opts.filename)
+    super(new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }), ...observeQueries(opts.onQuery) }), sqliteDialect)
+    this.raw = raw
     // Space freed by large deletes (a discarded upload) can be given back to the file system
     // (reclaimSpace); takes effect on a new file, and migrate() converts an older one.
     this.raw.pragma('auto_vacuum = INCREMENTAL')
@@ -53,12 +47,11 @@ export class SqliteStore extends BaseStore {
     // written again batch after batch.
     this.raw.pragma('cache_size = -65536')
     this.raw.pragma('temp_store = MEMORY')
-    this.db = new Kysely<DB>({ dialect: new SqliteDialect({ database: this.raw }), ...observeQueries(opts.onQuery) })
     this.reader =
       opts.filename === ':memory:'
         ? this.db
         : new Kysely<DB>({ dialect: new SqliteDialect({ database: new Database(opts.filename, { readonly: true }) }), ...observeQueries(opts.onQuery) })
-    this.jobs = new JobStore(this.db, this.codec, false, this.reader)
+    this.jobs = new JobStore(this.db, sqliteDialect, this.reader)
   }
 
   async migrate(): Promise<string[]> {
@@ -100,19 +93,6 @@ export class SqliteStore extends BaseStore {
     await this.db.destroy()
   }
 
-  protected isUniqueViolation(e: unknown): boolean {
-    return (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' || (e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-  }
-
-  protected customFieldEquals(key: string, value: string | number | boolean): Expression<SqlBool> {
-    const v = typeof value === 'boolean' ? (value ? 1 : 0) : value
-    return sql<SqlBool>`json_extract(fields, ${jsonPath(key)}) = ${v}`
-  }
-
-  protected changeTouches(field: string): Expression<SqlBool> {
-    return sql<SqlBool>`json_type(changes, ${jsonPath(field)}) IS NOT NULL`
-  }
-
   /**
    * One indexed query per lookup key, each a cached prepared statement taking its values as one
    * JSON array: SQLite would answer an OR across several columns by scanning the whole directory.
@@ -121,8 +101,9 @@ export class SqliteStore extends BaseStore {
     const run = (): UserRecord[] => {
       const s = (this.stmts ??= this.prepare())
       const byId = new Map<string, UserRecord>()
+      // better-sqlite3 returns rows untyped: these are `SELECT * FROM users`.
       const take = (rows: unknown[]) => {
-        for (const r of rows as Record<string, unknown>[]) if (!byId.has(r.id as string)) byId.set(r.id as string, userFromRow(r, this.codec))
+        for (const r of rows as UserRow[]) if (!byId.has(r.id)) byId.set(r.id, userFromRow(r, sqliteCodec))
       }
       if (lookup.id?.length) take(s.findById.all(directoryId, JSON.stringify(lookup.id)))
       if (lookup.externalId?.length) take(s.findByExternal.all(directoryId, JSON.stringify(lookup.externalId)))
@@ -136,39 +117,6 @@ export class SqliteStore extends BaseStore {
     const found = lock ? run() : await this.db.connection().execute(async () => run())
     const ids = new Set(found.map((u) => u.id))
     return [...found, ...rest.filter((u) => !ids.has(u.id))]
-  }
-
-  protected customFieldIn(key: string, values: (string | number)[]): Expression<SqlBool> {
-    return sql<SqlBool>`json_extract(fields, ${jsonPath(key)}) IN (${sql.join(values)})`
-  }
-
-  protected readonly userFilterDialect: UserFilterDialect = {
-    // Guarded by the JSON type: SQLite would otherwise compare a number with text (every number sorts first).
-    customValue: (key, kind) => {
-      const types = kind === 'number' ? sql`IN ('integer', 'real')` : kind === 'boolean' ? sql`IN ('true', 'false')` : sql`= 'text'`
-      return sql`(CASE WHEN json_type(fields, ${jsonPath(key)}) ${types} THEN json_extract(fields, ${jsonPath(key)}) END)`
-    },
-    // SQLite's default collation is already code-point order.
-    binaryText: (e) => e,
-  }
-
-  async setUniqueFieldIndex(directoryId: string, key: string, unique: boolean): Promise<void> {
-    assertDdlSafe(directoryId, key)
-    const name = uniqueIndexName(directoryId, key)
-    const expr = `json_extract(fields, '${jsonPath(key)}')`
-    const ddl = unique
-      ? `CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON users (${expr}) WHERE directory_id = '${directoryId}' AND ${expr} IS NOT NULL`
-      : `DROP INDEX IF EXISTS ${name}`
-    try {
-      await sql.raw(ddl).execute(this.db)
-    } catch (e) {
-      if (this.isUniqueViolation(e)) throw new UniqueViolation(key)
-      throw e
-    }
-  }
-
-  protected nextDirectoryNumber(): Expression<number> {
-    return sql<number>`(SELECT COALESCE(MAX(number), 0) + 1 FROM directories)`
   }
 
   private prepare() {
@@ -201,10 +149,8 @@ export class SqliteStore extends BaseStore {
       await sql`BEGIN IMMEDIATE`.execute(conn)
       try {
         const result = await fn({
-          jobs: new JobStore(conn, this.codec, false, this.reader),
-          lockUsers: (directoryId: string, lookup: UserLookup) => this.findUsersWith(conn, directoryId, lookup, true),
-          idsTakenElsewhere: (directoryId: string, ids: readonly string[]) => this.idsTakenWith(conn, directoryId, ids),
-          defineFields: (directoryId: string, defs: readonly FieldDefinition[]) => this.defineFieldsWith(conn, directoryId, defs),
+          jobs: new JobStore(conn, sqliteDialect, this.reader),
+          ...this.txParts(conn),
           writeBatch: async (batch: BatchWrite) => this.writeBatchSync(batch),
         })
         await sql`COMMIT`.execute(conn)
@@ -219,7 +165,7 @@ export class SqliteStore extends BaseStore {
   /** Runs inside transaction(): the connection is ours until COMMIT. */
   private writeBatchSync(b: BatchWrite): void {
     const s = (this.stmts ??= this.prepare())
-    const c = this.codec
+    const c = sqliteCodec
     try {
       for (const { user, expectedVersion } of b.updates) {
         const v = userValues(user, c)
@@ -237,7 +183,10 @@ export class SqliteStore extends BaseStore {
         s.insertChange.run(b.directoryId, ch.userId, ch.action, ch.at, ch.channel, ch.keyId, ch.requestId, ch.jobId, JSON.stringify(ch.changes))
       }
     } catch (e) {
-      if (this.isUniqueViolation(e)) throw new WriteConflict(String((e as Error).message), constraintOf(String((e as Error).message)))
+      if (sqliteDialect.isUniqueViolation(e)) {
+        const message = e instanceof Error ? e.message : String(e)
+        throw new WriteConflict(message, constraintOf(message))
+      }
       throw e
     }
   }

@@ -1,0 +1,32 @@
+import { sql, type SqlBool } from 'kysely'
+import { postgresCodec } from '../codec.js'
+import { errorCode, type StoreDialect, uniqueIndexName } from '../dialect.js'
+
+/** PostgreSQL: several processes share it, row locks with SKIP LOCKED, JSON parsed by pg. */
+export const postgresDialect: StoreDialect = Object.freeze({
+  name: 'postgres',
+  capabilities: Object.freeze({ multiProcess: true, skipLocked: true }),
+  codec: postgresCodec,
+  isUniqueViolation: (e: unknown) => errorCode(e) === '23505',
+  customFieldEquals: (key: string, value: string | number | boolean) => sql<SqlBool>`(fields ->> ${key}) = ${String(value)}`,
+  customFieldIn: (key: string, values: (string | number)[]) => sql<SqlBool>`(fields ->> ${key}) = ANY(${values.map(String)}::text[])`,
+  changeTouches: (field: string) => sql<SqlBool>`json_extract_path(changes, ${field}) IS NOT NULL`,
+  // An identity column numbers directories.
+  nextDirectoryNumber: () => undefined,
+  userFilter: Object.freeze({
+    // CASE, not AND: PostgreSQL may run a cast before a guard beside it, and fail on another JSON type.
+    customValue: (key, kind) => {
+      if (kind === 'number') return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'number' THEN (fields ->> ${key})::numeric END)`
+      if (kind === 'boolean') return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'boolean' THEN (fields ->> ${key})::boolean END)`
+      return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'string' THEN (fields ->> ${key}) END)`
+    },
+    // Code-point order, like SQLite, instead of the database's locale collation.
+    binaryText: (e) => sql`(${e} COLLATE "C")`,
+  } satisfies StoreDialect['userFilter']),
+  uniqueFieldIndexDdl: (directoryId: string, key: string, unique: boolean) => {
+    const name = uniqueIndexName(directoryId, key)
+    return unique
+      ? `CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON users ((fields ->> '${key}')) WHERE directory_id = '${directoryId}' AND (fields ->> '${key}') IS NOT NULL`
+      : `DROP INDEX IF EXISTS ${name}`
+  },
+})

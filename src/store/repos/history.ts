@@ -1,0 +1,24 @@
+import type { Kysely } from 'kysely'
+import type { ChangeRecord } from '../../core/types.js'
+import { changeFromRow, int } from '../codec.js'
+import type { DB } from '../db-types.js'
+import type { StoreDialect } from '../dialect.js'
+import type { ChangeQuery, Page } from '../store.js'
+
+/** A directory's change records (written by writeBatch), newest first. */
+export function historyRepo(db: Kysely<DB>, d: StoreDialect) {
+  return {
+    async list(directoryId: string, q: ChangeQuery): Promise<Page<ChangeRecord>> {
+      let query = db.selectFrom('changes').selectAll().where('directory_id', '=', directoryId)
+      if (q.userId !== undefined) query = query.where('user_id', '=', q.userId)
+      if (q.jobId !== undefined) query = query.where('job_id', '=', q.jobId)
+      if (q.action !== undefined) query = query.where('action', '=', q.action)
+      if (q.field !== undefined) query = query.where(d.changeTouches(q.field))
+      if (q.beforeSeq !== undefined) query = query.where('seq', '<', q.beforeSeq)
+      const rows = await query.orderBy('seq', 'desc').limit(q.limit + 1).execute()
+      const more = rows.length > q.limit
+      const page = more ? rows.slice(0, q.limit) : rows
+      return { items: page.map((r) => changeFromRow(r, d.codec)), nextSeq: more ? int(page[page.length - 1].seq) : null }
+    },
+  }
+}

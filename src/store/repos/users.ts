@@ -1,0 +1,88 @@
+import type { Kysely } from 'kysely'
+import { normEmail } from '../../core/normalize.js'
+import type { UserRecord } from '../../core/types.js'
+import type { UserSearch, UserSearchResult } from '../../core/user-filter.js'
+import { int, userFromRow } from '../codec.js'
+import type { DB } from '../db-types.js'
+import type { StoreDialect } from '../dialect.js'
+import type { Page, UserListQuery, UserLookup } from '../store.js'
+import { searchUsers } from '../user-filter.js'
+
+/** Users of a directory: reads. Writes go through the engine's writeBatch (the bulk hot path). */
+export function usersRepo(db: Kysely<DB>, d: StoreDialect) {
+  const c = d.codec
+  return {
+    async get(directoryId: string, id: string): Promise<UserRecord | null> {
+      const r = await db.selectFrom('users').selectAll().where('directory_id', '=', directoryId).where('id', '=', id).executeTakeFirst()
+      return r ? userFromRow(r, c) : null
+    },
+
+    /**
+     * One query for all the lookups of a batch; `lock` adds FOR UPDATE (in id order) where the
+     * engine has row locks. The engines override this for the keys they index (see their stores);
+     * custom fields come here.
+     */
+    async find(directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]> {
+      const ids = lookup.id ?? []
+      const ext = lookup.externalId ?? []
+      const emails = (lookup.email ?? []).map((e) => normEmail(e) ?? e)
+      const usernames = (lookup.username ?? []).map((e) => normEmail(e) ?? e)
+      const custom = Object.entries(lookup.fields ?? {}).filter(([, v]) => v.length > 0)
+      if (ids.length + ext.length + emails.length + usernames.length + custom.length === 0) return []
+      let q = db
+        .selectFrom('users')
+        .selectAll()
+        .where('directory_id', '=', directoryId)
+        .where((eb) => {
+          const ors = []
+          if (ids.length) ors.push(eb('id', 'in', ids))
+          if (ext.length) ors.push(eb('external_id', 'in', ext))
+          if (emails.length) ors.push(eb('email_norm', 'in', emails))
+          if (usernames.length) ors.push(eb('username_norm', 'in', usernames))
+          for (const [key, values] of custom) ors.push(d.customFieldIn(key, values))
+          return eb.or(ors)
+        })
+      // Locks are taken in id order, so two batches over the same users cannot deadlock.
+      if (lock && d.capabilities.skipLocked) q = q.orderBy('id').forUpdate()
+      const rows = await q.execute()
+      return rows.map((r) => userFromRow(r, c))
+    },
+
+    /** Which of `ids` belong to users of other directories: user ids are unique across the service. */
+    async idsTakenElsewhere(directoryId: string, ids: readonly string[]): Promise<string[]> {
+      if (ids.length === 0) return []
+      const rows = await db.selectFrom('users').select('id').where('id', 'in', [...ids]).where('directory_id', '<>', directoryId).execute()
+      return rows.map((r) => r.id)
+    },
+
+    async list(directoryId: string, q: UserListQuery): Promise<Page<UserRecord>> {
+      let query = db.selectFrom('users').selectAll().where('directory_id', '=', directoryId)
+      if (q.email !== undefined) query = query.where('email_norm', '=', normEmail(q.email))
+      if (q.username !== undefined) query = query.where('username_norm', '=', normEmail(q.username))
+      if (q.externalId !== undefined) query = query.where('external_id', '=', q.externalId)
+      if (q.createdAfter) query = query.where('created_at', '>=', q.createdAfter)
+      if (q.createdBefore) query = query.where('created_at', '<', q.createdBefore)
+      if (q.updatedAfter) query = query.where('updated_at', '>=', q.updatedAfter)
+      if (q.updatedBefore) query = query.where('updated_at', '<', q.updatedBefore)
+      for (const [k, v] of Object.entries(q.fields ?? {})) query = query.where(d.customFieldEquals(k, v))
+      if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq)
+      const rows = await query.orderBy('seq').limit(q.limit + 1).execute()
+      const more = rows.length > q.limit
+      const page = more ? rows.slice(0, q.limit) : rows
+      return { items: page.map((r) => userFromRow(r, c)), nextSeq: more ? int(page[page.length - 1].seq) : null }
+    },
+
+    async count(directoryId: string): Promise<number> {
+      const r = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('directory_id', '=', directoryId)
+        .executeTakeFirstOrThrow()
+      return Number(r.n)
+    },
+
+    search(directoryId: string, q: UserSearch): Promise<UserSearchResult> {
+      return searchUsers(db, c, d.userFilter, directoryId, q)
+    },
+  }
+}
