@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { FieldError } from '../src/core/errors.js'
 import type { ImportOptions, JobResultRow } from '../src/core/jobs.js'
 import { EMPTY_COUNTS } from '../src/core/jobs.js'
 import { PostgresStore } from '../src/store/postgres/postgres-store.js'
@@ -208,7 +209,7 @@ describeEachEngine('Store contract: jobs', (engine) => {
     expect(await s.jobs.results(job.id, { limit: 10 })).toEqual(rows)
     expect(await s.jobs.results(job.id, { limit: 2, afterIndex: 0 })).toEqual([rows[1], rows[2]])
     expect(await s.jobs.results(job.id, { status: 'failed', limit: 10 })).toEqual([rows[1], rows[3]])
-    const w = (i: number) => ({ field: 'email', code: 'duplicate_in_input', message: `again ${i}` })
+    const w = (i: number): FieldError => ({ field: 'email', code: 'duplicate_in_input', message: `again ${i}` })
     for (let i = 0; i < 12; i++) await s.jobs.addWarning(job.id, 2, w(i))
     await s.jobs.addWarning(job.id, 99, w(0))
     expect((await s.jobs.results(job.id, { afterIndex: 1, limit: 1 }))[0].warnings).toEqual(Array.from({ length: 10 }, (_, i) => w(i)))

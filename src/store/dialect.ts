@@ -1,8 +1,19 @@
 import { createHash } from 'node:crypto'
 import type { Expression, SqlBool } from 'kysely'
 import type { Codec } from './codec.js'
-import type { Dialect, StoreCapabilities } from './store.js'
 import type { UserFilterDialect } from './user-filter.js'
+
+export type Dialect = 'sqlite' | 'postgres'
+
+/**
+ * What differs between the engines, as flags rather than scattered `if (pg)` checks.
+ */
+export interface StoreCapabilities {
+  /** Several processes can share the store (PostgreSQL); SQLite is one process. */
+  multiProcess: boolean
+  /** `SELECT … FOR UPDATE SKIP LOCKED` for job leases. */
+  skipLocked: boolean
+}
 
 /**
  * What the aggregate repositories (repos/*.ts) need to know about an engine: capability flags

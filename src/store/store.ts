@@ -17,17 +17,8 @@ import type {
 import type { UserSearch, UserSearchResult } from '../core/user-filter.js'
 import type { JobStore } from './job-store.js'
 
-export type Dialect = 'sqlite' | 'postgres'
-
-/**
- * What differs between the engines, as flags rather than scattered `if (pg)` checks.
- */
-export interface StoreCapabilities {
-  /** Several processes can share the store (PostgreSQL); SQLite is one process. */
-  multiProcess: boolean
-  /** `SELECT … FOR UPDATE SKIP LOCKED` for job leases. */
-  skipLocked: boolean
-}
+export type { Dialect, StoreCapabilities } from './dialect.js'
+import type { Dialect, StoreCapabilities } from './dialect.js'
 
 /** Values to look users up by, for one batch: one query answers them all. Emails and usernames are matched case-insensitively. */
 export interface UserLookup {
