@@ -12,6 +12,7 @@ import {
   type UserSort,
 } from '../core/user-filter.js'
 import { errors } from '../core/errors.js'
+import { DERIVED } from '../core/user-fields.js'
 import { type Codec, userFromRow } from './codec.js'
 import type { DB } from './db-types.js'
 
@@ -31,25 +32,8 @@ export interface UserFilterDialect {
   binaryText(e: Expression<unknown>): Expression<unknown>
 }
 
-const COLUMN: Record<FilterColumn, string> = {
-  id: 'id',
-  externalId: 'external_id',
-  email: 'email',
-  username: 'username',
-  phone: 'phone',
-  firstName: 'first_name',
-  lastName: 'last_name',
-  displayName: 'display_name',
-  avatarUrl: 'avatar_url',
-  country: 'country',
-  locale: 'locale',
-  emailVerifiedAt: 'email_verified_at',
-  lastLoginAt: 'last_login_at',
-  createdAt: 'created_at',
-  updatedAt: 'updated_at',
-  loginCount: 'login_count',
-  version: 'version',
-}
+/** Each built-in field's column, from the table of built-in fields (core/user-fields.ts). */
+const COLUMN = Object.fromEntries(DERIVED.columns) as Record<FilterColumn, string>
 
 /** Columns kept lowercased beside the original (by the same JS toLowerCase as the writers): indexed, Unicode-aware. */
 const NORMALISED: Partial<Record<FilterColumn, string>> = { email: 'email_norm', username: 'username_norm' }
