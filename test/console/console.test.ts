@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureConsoleBuilt, launchChromium, type Server, startServer } from './harness.js'
+import { ensureConsoleBuilt, launchChromium, ROOT, type Server, startServer } from './harness.js'
 
 /**
  * The web console end to end: Debian's Chromium driven by playwright-core against a real
@@ -39,6 +40,8 @@ describe('web console (Chromium, SQLite)', () => {
     browser = await launchChromium()
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     page = await context.newPage()
+    // Under the test's own timeout, so that a missing element fails with Playwright's message.
+    page.setDefaultTimeout(15_000)
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text())
     })
@@ -117,12 +120,16 @@ describe('web console (Chromium, SQLite)', () => {
     await page.getByText('100 users loaded, more as you scroll').waitFor()
     await shot('users')
     // Scrolling to the end loads the next pages; only the rows in view are in the DOM.
-    // (A string: it runs in the page, and this project's TypeScript has no DOM types.)
-    await page.waitForFunction(`(() => {
-      const body = document.querySelector('.vbody')
+    // (It runs in the page, which has the DOM; this project's TypeScript has no DOM types, and the
+    // console's CSP forbids evaluating a string there.)
+    await page.waitForFunction((n: number) => {
+      type El = { scrollTop: number; scrollHeight: number; textContent: string | null }
+      const doc = (globalThis as unknown as { document: { querySelector(s: string): El; body: El } }).document
+      const body = doc.querySelector('.vbody')
       body.scrollTop = body.scrollHeight
-      return document.body.textContent.includes('${USERS} users') && !document.body.textContent.includes('more as you scroll')
-    })()`)
+      const text = doc.body.textContent ?? ''
+      return text.includes(`${n} users`) && !text.includes('more as you scroll')
+    }, USERS)
     await page.getByRole('link', { name: `user${USERS - 1}@example.com` }).waitFor()
     expect(await page.locator('.vbody [role=row]').count()).toBeLessThan(60)
 
@@ -157,7 +164,7 @@ describe('web console (Chromium, SQLite)', () => {
     expect(await history.getByRole('listitem').count()).toBe(3)
     const newest = history.getByRole('listitem').first()
     expect(await newest.textContent()).toMatch(/country.*GB.*FR/)
-    expect(await newest.textContent()).toContain('bootstrap admin')
+    await newest.getByText(/Key: bootstrap admin/).waitFor() // the key's name, once the keys list has come
     await newest.getByRole('link', { name: /^Import / }).waitFor()
     expect(await history.getByRole('listitem').nth(1).textContent()).toMatch(/displayName.*—.*Ada Lovelace/)
     expect(await history.getByRole('listitem').last().textContent()).toContain('Created')
@@ -188,6 +195,16 @@ describe('web console (Chromium, SQLite)', () => {
     await page.getByLabel('API key').waitFor()
     expect(await page.evaluate(() => sessionStorage.getItem('rollcall.apiKey'))).toBeNull()
     expect(consoleErrors.filter((e) => !/Failed to load resource: the server responded with a status of 40[19]/.test(e))).toEqual([])
+  })
+
+  it('the initial JavaScript (every script and modulepreload of index.html) is under 250 KB gzipped', () => {
+    const dist = join(ROOT, 'web', 'dist')
+    const html = readFileSync(join(dist, 'index.html'), 'utf8')
+    const refs = [...html.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="\/([^"]+\.js)"/g)].map((m) => m[1])
+    expect(refs.length).toBeGreaterThan(0)
+    const bytes = refs.reduce((n, ref) => n + gzipSync(readFileSync(join(dist, ref)), { level: 9 }).length, 0)
+    console.log(`[console e2e] initial JavaScript: ${refs.length} file(s), ${(bytes / 1024).toFixed(1)} KB gzipped`)
+    expect(bytes).toBeLessThan(250 * 1024)
   })
 
   it('API and door paths keep their own 404s; other paths that accept HTML get the app', async () => {

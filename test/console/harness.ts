@@ -22,7 +22,8 @@ export async function ensureConsoleBuilt(): Promise<void> {
   const index = join(WEB, 'dist', 'index.html')
   const sources = Math.max(newestMtime(join(WEB, 'src')), newestMtime(join(WEB, 'index.html')), newestMtime(join(WEB, 'vite.config.ts')))
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return
-  await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', 'web'], { cwd: ROOT })
+  // NODE_ENV=production: under vitest it is 'test', which would bundle React's development build.
+  await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', 'web'], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } })
 }
 
 export interface Server {
