@@ -197,6 +197,34 @@ describe('web console (Chromium, SQLite)', () => {
     expect(consoleErrors.filter((e) => !/Failed to load resource: the server responded with a status of 40[19]/.test(e))).toEqual([])
   })
 
+  it("deleting a directory while its import is queued shows the server's 409 detail, and nothing is deleted", async () => {
+    // Role api runs no worker: an uploaded import stays queued, so the refusal is certain.
+    const apiDir = mkdtempSync(join(tmpdir(), 'rollcall-console-api-'))
+    const apiOnly = await startServer(apiDir, { ROLLCALL_ROLE: 'api' })
+    try {
+      const call = (method: string, path: string, body: string, type: string) =>
+        fetch(`${apiOnly.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${apiOnly.adminKey}`, 'content-type': type }, body })
+      expect((await call('POST', '/directories', JSON.stringify({ name: 'Busy', externalId: 'busy' }), 'application/json')).status).toBe(201)
+      expect((await call('POST', '/directories/busy/imports', 'email\nbusy@example.com\n', 'text/csv')).status).toBe(202)
+
+      await page.goto(apiOnly.url)
+      await page.getByLabel('API key').fill(apiOnly.adminKey)
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.getByRole('button', { name: 'Delete Busy' }).click()
+      await page.getByLabel("Type the directory's name to confirm").fill('Busy')
+      await page.getByRole('button', { name: 'Delete directory' }).click()
+      await page.getByRole('alert').getByText(/has an import in progress/).waitFor()
+      await shot('directory-delete-refused')
+      await page.getByRole('button', { name: 'Sign out' }).click()
+      await page.getByLabel('API key').waitFor()
+      const still = await fetch(`${apiOnly.url}/api/v1/directories/busy`, { headers: { authorization: `Bearer ${apiOnly.adminKey}` } })
+      expect(still.status).toBe(200)
+    } finally {
+      await apiOnly.stop()
+      rmSync(apiDir, { recursive: true, force: true })
+    }
+  })
+
   it('the initial JavaScript (every script and modulepreload of index.html) is under 250 KB gzipped', () => {
     const dist = join(ROOT, 'web', 'dist')
     const html = readFileSync(join(dist, 'index.html'), 'utf8')
