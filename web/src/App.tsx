@@ -1,4 +1,5 @@
 import { useSyncExternalStore } from 'react'
+import { ErrorBoundary } from './boundary'
 import { DirectoriesPage } from './pages/Directories'
 import { ImportPage } from './pages/Import'
 import { SignInPage } from './pages/SignIn'
@@ -27,18 +28,20 @@ export function App() {
         </button>
       </header>
       <main>
-        {route.name === 'directories' && <DirectoriesPage />}
-        {route.name === 'users' && <UsersPage key={route.dir} dir={route.dir} />}
-        {route.name === 'user' && <UserPage key={`${route.dir}/${route.id}`} dir={route.dir} id={route.id} />}
-        {route.name === 'import' && <ImportPage key={route.id} id={route.id} />}
-        {route.name === 'not-found' && (
-          <section>
-            <h1>Not found</h1>
-            <p>
-              The console has no page at <code>{path}</code>. <Link to="/">Go to the directories</Link>.
-            </p>
-          </section>
-        )}
+        <ErrorBoundary key={path}>
+          {route.name === 'directories' && <DirectoriesPage />}
+          {route.name === 'users' && <UsersPage key={route.dir} dir={route.dir} />}
+          {route.name === 'user' && <UserPage key={`${route.dir}/${route.id}`} dir={route.dir} id={route.id} />}
+          {route.name === 'import' && <ImportPage key={route.id} id={route.id} />}
+          {route.name === 'not-found' && (
+            <section>
+              <h1>Not found</h1>
+              <p>
+                The console has no page at <code>{path}</code>. <Link to="/">Go to the directories</Link>.
+              </p>
+            </section>
+          )}
+        </ErrorBoundary>
       </main>
     </>
   )

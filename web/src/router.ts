@@ -34,7 +34,12 @@ export type Route =
   | { name: 'not-found' }
 
 export function match(path: string): Route {
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent)
+  let parts: string[]
+  try {
+    parts = path.split('/').filter(Boolean).map(decodeURIComponent)
+  } catch {
+    return { name: 'not-found' } // a malformed %-escape in a typed address
+  }
   if (parts.length === 0 || (parts.length === 1 && parts[0] === 'directories')) return { name: 'directories' }
   if (parts[0] === 'directories' && parts.length === 2) return { name: 'users', dir: parts[1] }
   if (parts[0] === 'directories' && parts.length === 4 && parts[2] === 'users') return { name: 'user', dir: parts[1], id: parts[3] }

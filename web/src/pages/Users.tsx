@@ -122,6 +122,11 @@ function UserTable({ dir, filter }: { dir: string; filter: string }) {
         {rows.loading && rows.users.length === 0 ? 'Loading…' : count}
       </p>
       <ErrorNote error={rows.error} />
+      {rows.error != null && !rows.done && (
+        <button type="button" className="quiet" onClick={() => void loadMore(rows.next)}>
+          Try again
+        </button>
+      )}
       <div className="vtable" role="table" aria-label="Users" aria-rowcount={rows.done ? rows.users.length + 1 : -1}>
         <div role="rowgroup" className="vhead">
           <div role="row" className="vrow" aria-rowindex={1}>
