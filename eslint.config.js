@@ -1,4 +1,5 @@
 import js from '@eslint/js'
+import reactHooks from 'eslint-plugin-react-hooks'
 import tseslint from 'typescript-eslint'
 
 /**
@@ -32,4 +33,6 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  // The console (web/): React's rules of hooks.
+  { files: ['web/**/*.{ts,tsx}'], ...reactHooks.configs.flat.recommended },
 )

@@ -3,6 +3,7 @@ import { pino } from 'pino'
 import type { Config } from '../config.js'
 import { registerDoors } from '../doors/index.js'
 import { buildHttpApp } from '../http/app.js'
+import { registerConsole } from '../http/console.js'
 import { createMetrics, type Metrics } from '../http/metrics.js'
 import { createServices, type Services } from '../jobs/services.js'
 import { createWebhookService, type WebhookService } from '../jobs/webhooks.js'
@@ -89,6 +90,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { services, metrics, webhooks, worker, log } = core
   const app = await buildHttpApp({ services, metrics, webhooks, config: opts.config, log })
   await registerDoors(app, services, { maxRows: opts.config.bulkMaxRows, maxBytes: opts.config.bulkMaxBytes })
+  await registerConsole(app)
   if (worker) {
     app.addHook('onReady', () => startWorker(opts.store, worker))
     app.addHook('onClose', () => worker.stop())

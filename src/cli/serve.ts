@@ -46,6 +46,7 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   const address = await app.listen({ port: config.port, host: config.host })
   // The banner goes to stdout directly, never through the logger: a key must not reach log files.
   process.stdout.write(`\nRollcall is listening on ${address} (${where})\n`)
+  process.stdout.write(`  Web console: ${address}/\n`)
   process.stdout.write(`  API reference: ${address}/docs\n`)
   if (bootstrapSecret) {
     process.stdout.write(`  Admin API key (shown once; keep it): ${bootstrapSecret}\n`)

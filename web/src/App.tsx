@@ -1,0 +1,48 @@
+import { useSyncExternalStore } from 'react'
+import { ErrorBoundary } from './boundary'
+import { DirectoriesPage } from './pages/Directories'
+import { ImportPage } from './pages/Import'
+import { SignInPage } from './pages/SignIn'
+import { UserPage } from './pages/User'
+import { UsersPage } from './pages/Users'
+import { match, useLocation } from './router'
+import { getKey, signOut, subscribe } from './session'
+import { Link } from './ui'
+
+export function App() {
+  const key = useSyncExternalStore(subscribe, getKey)
+  const { path } = useLocation()
+  if (!key) return <SignInPage />
+  const route = match(path)
+  return (
+    <>
+      <header className="top">
+        <Link to="/" className="brand">
+          Rollcall
+        </Link>
+        <nav aria-label="Main">
+          <Link to="/">Directories</Link>
+        </nav>
+        <button type="button" className="quiet" onClick={() => signOut()}>
+          Sign out
+        </button>
+      </header>
+      <main>
+        <ErrorBoundary key={path}>
+          {route.name === 'directories' && <DirectoriesPage />}
+          {route.name === 'users' && <UsersPage key={route.dir} dir={route.dir} />}
+          {route.name === 'user' && <UserPage key={`${route.dir}/${route.id}`} dir={route.dir} id={route.id} />}
+          {route.name === 'import' && <ImportPage key={route.id} id={route.id} />}
+          {route.name === 'not-found' && (
+            <section>
+              <h1>Not found</h1>
+              <p>
+                The console has no page at <code>{path}</code>. <Link to="/">Go to the directories</Link>.
+              </p>
+            </section>
+          )}
+        </ErrorBoundary>
+      </main>
+    </>
+  )
+}

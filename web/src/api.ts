@@ -1,0 +1,135 @@
+import { getKey, signOut } from './session'
+
+/** RFC 9457 problem details, as every Rollcall error is sent. */
+export interface Problem {
+  type?: string
+  title?: string
+  status: number
+  detail: string
+  code?: string
+  instance?: string
+  errors?: { field: string; code: string; message: string }[]
+}
+
+export class ApiError extends Error {
+  readonly status: number
+  readonly problem: Problem
+  constructor(problem: Problem) {
+    super(problem.detail)
+    this.status = problem.status
+    this.problem = problem
+  }
+}
+
+export interface Directory {
+  id: string
+  number: number
+  externalId: string | null
+  name: string
+  createdAt: string
+  updatedAt: string
+}
+
+export interface User {
+  id: string
+  directoryId: string
+  externalId: string | null
+  email: string | null
+  emailVerifiedAt: string | null
+  phone: string | null
+  username: string | null
+  firstName: string | null
+  lastName: string | null
+  displayName: string | null
+  avatarUrl: string | null
+  country: string | null
+  locale: string | null
+  createdAt: string
+  updatedAt: string
+  lastLoginAt: string | null
+  loginCount: number
+  version: number
+  metadata: Record<string, unknown>
+  fields: Record<string, unknown>
+}
+
+export interface Change {
+  seq: number
+  userId: string
+  action: 'create' | 'update' | 'delete'
+  at: string
+  channel: string
+  keyId: string | null
+  requestId: string | null
+  jobId: string | null
+  changes: Record<string, [unknown, unknown]>
+}
+
+export interface Field {
+  key: string
+  label: string
+  type: string
+  builtIn: boolean
+}
+
+export interface ApiKey {
+  id: string
+  name: string
+}
+
+export interface ImportJob {
+  id: string
+  directoryId: string
+  kind: string
+  state: string
+  format: string
+  counts: Record<string, number | null>
+  error: string | null
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+}
+
+export interface Page<T> {
+  data: T[]
+  nextCursor: string | null
+}
+
+/** The problem+json of a failed answer, or one made up when the body is not one (a proxy's HTML page). */
+async function problemOf(res: Response): Promise<Problem> {
+  const text = await res.text()
+  try {
+    const body = JSON.parse(text) as Partial<Problem>
+    if (typeof body.detail === 'string') return { ...body, status: res.status, detail: body.detail }
+  } catch {
+    // not JSON: fall through
+  }
+  return { status: res.status, detail: `The server answered ${res.status} ${res.statusText}`.trim() }
+}
+
+/**
+ * One call of the native API with the signed-in key. Errors throw ApiError with the server's
+ * detail; a 401 also signs out (the sign-in screen shows why).
+ */
+export async function api<T>(method: string, path: string, body?: unknown, opts: { key?: string; signal?: AbortSignal } = {}): Promise<T> {
+  const key = opts.key ?? getKey()
+  const headers: Record<string, string> = { accept: 'application/json', 'rollcall-channel': 'console' }
+  if (key) headers.authorization = `Bearer ${key}`
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  let res: Response
+  try {
+    res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: opts.signal })
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e
+    throw new ApiError({ status: 0, detail: `The server could not be reached (${e instanceof Error ? e.message : String(e)})` })
+  }
+  if (!res.ok) {
+    const problem = await problemOf(res)
+    if (res.status === 401 && !opts.key) signOut(problem.detail)
+    throw new ApiError(problem)
+  }
+  if (res.status === 204) return undefined as T
+  return (await res.json()) as T
+}
+
+export const enc = encodeURIComponent

@@ -1,0 +1,48 @@
+import { useSyncExternalStore } from 'react'
+
+/** A small History API router: the console has a handful of screens, so no router library. */
+
+const listeners = new Set<() => void>()
+window.addEventListener('popstate', () => listeners.forEach((l) => l()))
+
+export function navigate(to: string, opts: { replace?: boolean } = {}): void {
+  if (opts.replace) history.replaceState(null, '', to)
+  else history.pushState(null, '', to)
+  listeners.forEach((l) => l())
+  window.scrollTo(0, 0)
+}
+
+function subscribe(l: () => void): () => void {
+  listeners.add(l)
+  return () => listeners.delete(l)
+}
+
+const current = () => location.pathname + location.search
+
+/** The current path and query, re-rendering on navigation. */
+export function useLocation(): { path: string; query: URLSearchParams } {
+  const full = useSyncExternalStore(subscribe, current)
+  const [path, search = ''] = full.split('?')
+  return { path, query: new URLSearchParams(search) }
+}
+
+export type Route =
+  | { name: 'directories' }
+  | { name: 'users'; dir: string }
+  | { name: 'user'; dir: string; id: string }
+  | { name: 'import'; id: string }
+  | { name: 'not-found' }
+
+export function match(path: string): Route {
+  let parts: string[]
+  try {
+    parts = path.split('/').filter(Boolean).map(decodeURIComponent)
+  } catch {
+    return { name: 'not-found' } // a malformed %-escape in a typed address
+  }
+  if (parts.length === 0 || (parts.length === 1 && parts[0] === 'directories')) return { name: 'directories' }
+  if (parts[0] === 'directories' && parts.length === 2) return { name: 'users', dir: parts[1] }
+  if (parts[0] === 'directories' && parts.length === 4 && parts[2] === 'users') return { name: 'user', dir: parts[1], id: parts[3] }
+  if (parts[0] === 'imports' && parts.length === 2) return { name: 'import', id: parts[1] }
+  return { name: 'not-found' }
+}
