@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { FieldError } from '../src/core/errors.js'
 import type { ImportOptions, JobResultRow } from '../src/core/jobs.js'
-import { EMPTY_COUNTS } from '../src/core/jobs.js'
+import { DEFAULT_IMPORT_OPTIONS, EMPTY_COUNTS } from '../src/core/jobs.js'
 import { PostgresStore } from '../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import { LeaseLost, type Store } from '../src/store/store.js'
@@ -14,20 +14,7 @@ import { bulk, freshDirectory } from './helpers/fixtures.js'
 
 type NewJob = Parameters<Store['jobs']['create']>[0]
 
-const OPTIONS: ImportOptions = {
-  mode: 'upsert',
-  match: ['email'],
-  metadata: 'merge',
-  atomic: false,
-  maxErrors: null,
-  dryRun: false,
-  mapping: { Mail: 'email' },
-  unmapped: 'fail',
-  emptyMeans: 'skip',
-  delimiter: null,
-  quote: '"',
-  header: true,
-}
+const OPTIONS: ImportOptions = { ...DEFAULT_IMPORT_OPTIONS, mapping: { Mail: 'email' } }
 
 /**
  * A store of its own: leaseNext and releaseAll act on every job of the database, so they must

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { expect, it } from 'vitest'
 import type { Principal } from '../../src/core/keys.js'
-import type { ImportOptions } from '../../src/core/jobs.js'
+import { DEFAULT_IMPORT_OPTIONS, type ImportOptions } from '../../src/core/jobs.js'
 import { useApp } from '../helpers/app.js'
 import { describeEachEngine } from '../helpers/engines.js'
 import { upload, waitForJob } from '../helpers/jobs.js'
@@ -13,20 +13,7 @@ import { makeDirectory } from '../helpers/directories.js'
  * caller touching the store.
  */
 
-const OPTIONS: ImportOptions = {
-  mode: 'upsert',
-  match: ['email'],
-  metadata: 'merge',
-  atomic: false,
-  maxErrors: null,
-  dryRun: false,
-  mapping: null,
-  unmapped: 'fail',
-  emptyMeans: 'skip',
-  delimiter: null,
-  quote: '"',
-  header: true,
-}
+const OPTIONS: ImportOptions = { ...DEFAULT_IMPORT_OPTIONS }
 
 describeEachEngine('job service: beforeQueue and results', (engine) => {
   const h = useApp(engine, { batchSize: 2 })

@@ -1,22 +1,12 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
-import type { ImportOptions, InputFormat, Job, JobCounts, JobKind, JobState, RevertSummary } from '../../core/jobs.js'
+import type { ImportOptions, Job, JobCounts, JobState, RevertSummary } from '../../core/jobs.js'
 import { int } from '../codec.js'
 import type { DB, JobsTable } from '../db-types.js'
 import type { StoreDialect } from '../dialect.js'
 import { LeaseLost } from '../errors.js'
 
-export interface NewJob {
-  id: string
-  tenantId: string
-  directoryId: string
-  kind: JobKind
-  state: JobState
-  format: InputFormat
-  options: ImportOptions
-  sourceJobId: string | null
-  keyId: string | null
-  requestId: string | null
-}
+/** What a new job is made of; the rest (counts, leases, times) starts empty. */
+export type NewJob = Pick<Job, 'id' | 'tenantId' | 'directoryId' | 'kind' | 'state' | 'format' | 'options' | 'sourceJobId' | 'keyId' | 'requestId'>
 
 export interface JobPatch {
   state: JobState
