@@ -52,7 +52,7 @@ export const directoryRoutes =
       '/directories/:dir',
       {
         config: { scope: 'admin' },
-        schema: { operationId: 'deleteDirectory', tags: ['directories'], summary: 'Delete a directory with all its users, fields and history', params: DirParams, response: { 204: Type.Null(), ...problems } },
+        schema: { operationId: 'deleteDirectory', tags: ['directories'], summary: 'Delete a directory with all its users, fields and history', description: 'Refused with 409, and nothing deleted, while one of its imports is uploading, queued, running or reverting: cancel it or wait for it to end.', params: DirParams, response: { 204: Type.Null(), ...problems } },
       },
       async (req, reply) => {
         await s.directories.remove(principalOf(req), req.params.dir)
