@@ -12,11 +12,26 @@ const LAYERS = ['core', 'store', 'engine', 'jobs', 'http', 'doors', 'app', 'cli'
 
 const layerRules = LAYERS.map((layer, i) => {
   const above = LAYERS.slice(i + 1)
-  const patterns = above.length ? [{ group: above.map((l) => `**/${l}/**`), message: `src/${layer} may not import a layer above it (${above.join(', ')}): see docs/architecture.md` }] : []
-  if (layer === 'http' || layer === 'doors') patterns.push({ group: ['**/store/**'], message: 'routes and doors reach the store through the services (src/jobs/services.ts)' })
+  const patterns = above.length
+    ? [
+        {
+          group: above.map((l) => `**/${l}/**`),
+          message: `src/${layer} may not import a layer above it (${above.join(', ')}): see docs/architecture.md`,
+        },
+      ]
+    : []
+  if (layer === 'http' || layer === 'doors')
+    patterns.push({ group: ['**/store/**'], message: 'routes and doors reach the store through the services (src/jobs/services.ts)' })
   else if (layer !== 'store' && i > 1)
-    patterns.push({ group: ['**/store/**', '!**/store/store.js', '!**/store/index.js'], message: 'outside the store, import only its interface: store/store.js or store/index.js' })
-  if (i <= 2) patterns.push({ group: ['**/config.js'], message: `src/${layer} takes its settings as arguments; only http, app and cli read config.js` })
+    patterns.push({
+      group: ['**/store/**', '!**/store/store.js', '!**/store/index.js'],
+      message: 'outside the store, import only its interface: store/store.js or store/index.js',
+    })
+  if (i <= 2)
+    patterns.push({
+      group: ['**/config.js'],
+      message: `src/${layer} takes its settings as arguments; only http, app and cli read config.js`,
+    })
   return { files: [`src/${layer}/**/*.ts`], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': ['error', { patterns }] } }
 })
 

@@ -21,13 +21,21 @@ export async function buildServer(repoRoot: string, timeoutMs = 10 * 60_000): Pr
   const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
   const out: string[] = []
   const code = await new Promise<number | string>((resolve, reject) => {
-    const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(dir.path, 'dist')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
-    const keep = (c: Buffer): void => { out.push(c.toString('utf8')) }
+    const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(dir.path, 'dist')], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const keep = (c: Buffer): void => {
+      out.push(c.toString('utf8'))
+    }
     child.stdout.on('data', keep)
     child.stderr.on('data', keep)
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.once('error', reject)
-    child.once('exit', (c, sig) => { clearTimeout(timer); resolve(c ?? sig ?? 'unknown') })
+    child.once('exit', (c, sig) => {
+      clearTimeout(timer)
+      resolve(c ?? sig ?? 'unknown')
+    })
   })
   const entry = join(dir.path, 'dist', 'cli', 'main.js')
   if (!existsSync(entry)) {

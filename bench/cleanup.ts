@@ -18,7 +18,11 @@ export function owe(fn: () => Promise<void> | void): () => Promise<void> {
 export async function cleanUp(): Promise<void> {
   for (const fn of [...cleanups].reverse()) {
     cleanups.delete(fn)
-    try { await fn() } catch (err) { console.error('cleanup failed:', err) }
+    try {
+      await fn()
+    } catch (err) {
+      console.error('cleanup failed:', err)
+    }
   }
 }
 

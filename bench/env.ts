@@ -24,8 +24,12 @@ export function positiveInt(name: string, fallback: number): number {
 export function listOf<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {
   const raw = process.env[name]
   if (raw === undefined || raw.trim() === '') return [...fallback]
-  const list = raw.split(',').map((s) => s.trim()).filter(Boolean)
-  for (const e of list) if (!allowed.includes(e as T)) throw new Error(`${name}: unknown value ${JSON.stringify(e)} (use ${allowed.join(', ')})`)
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  for (const e of list)
+    if (!allowed.includes(e as T)) throw new Error(`${name}: unknown value ${JSON.stringify(e)} (use ${allowed.join(', ')})`)
   return [...new Set(list)] as T[]
 }
 

@@ -66,12 +66,28 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl
   const nodeArgs = opts.nodeArgs ?? []
   const tsx = !opts.entry || nodeArgs.some((a) => a.endsWith('.ts'))
-  const child = spawn(process.execPath,
-    [...(tsx ? ['--import', 'tsx'] : []), ...nodeArgs, opts.entry ?? 'src/cli/main.ts', 'serve', '--port', String(port), '--data', opts.dataDir],
-    { cwd: opts.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(
+    process.execPath,
+    [
+      ...(tsx ? ['--import', 'tsx'] : []),
+      ...nodeArgs,
+      opts.entry ?? 'src/cli/main.ts',
+      'serve',
+      '--port',
+      String(port),
+      '--data',
+      opts.dataDir,
+    ],
+    { cwd: opts.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   const lines: string[] = []
   const keep = (chunk: Buffer): void => {
-    lines.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim() !== ''))
+    lines.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
+    )
     if (lines.length > 60) lines.splice(0, lines.length - 60)
   }
   child.stdout?.on('data', keep)
@@ -119,7 +135,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
  */
 export async function withServer<T>(opts: ServerOptions, fn: (server: ServerHandle) => Promise<T>): Promise<T> {
   let server: ServerHandle | undefined
-  const stop = owe(async () => { await server?.stop() })
+  const stop = owe(async () => {
+    await server?.stop()
+  })
   try {
     server = await startServer(opts)
     try {
@@ -154,27 +172,37 @@ export async function call(url: string, key: string, body: string, expectStatus:
 
 /** Runs the three phases against a started server; each batch's summary is checked in runPhase. */
 export async function runRollcall(
-  server: ServerHandle, adminKey: string, label: string, total: number, batchSize: number,
+  server: ServerHandle,
+  adminKey: string,
+  label: string,
+  total: number,
+  batchSize: number,
 ): Promise<PhaseResult[]> {
-  const dir = await call(`${server.baseUrl}/api/v1/directories`, adminKey, JSON.stringify({ name: 'bench' }), 201) as { id?: string }
+  const dir = (await call(`${server.baseUrl}/api/v1/directories`, adminKey, JSON.stringify({ name: 'bench' }), 201)) as { id?: string }
   if (typeof dir.id !== 'string') throw new Error(`POST /api/v1/directories returned no id: ${JSON.stringify(dir)}`)
   const bulkUrl = `${server.baseUrl}/api/v1/directories/${dir.id}/users/bulk`
   const results: PhaseResult[] = []
   for (const phase of PHASES) {
-    results.push(await runPhase({
-      label, phase, total, batchSize, pid: server.pid,
-      prepare: (rows) => JSON.stringify({ rows, mode: 'upsert', match: 'email' }),
-      write: async (body, rows) => {
-        const out = await call(bulkUrl, adminKey, body, 200) as BulkResponse
-        const s = out.summary
-        if (s.total !== rows.length) throw new Error(`${label}: summary.total ${s.total} for a batch of ${rows.length}`)
-        if (s.failed > 0) {
-          const firstFailure = out.results.find((r) => r.status === 'failed')
-          throw new Error(`${label}: ${s.failed} rows failed, first: ${JSON.stringify(firstFailure)}`)
-        }
-        return { created: s.created, updated: s.updated, unchanged: s.unchanged, failed: s.failed }
-      },
-    }))
+    results.push(
+      await runPhase({
+        label,
+        phase,
+        total,
+        batchSize,
+        pid: server.pid,
+        prepare: (rows) => JSON.stringify({ rows, mode: 'upsert', match: 'email' }),
+        write: async (body, rows) => {
+          const out = (await call(bulkUrl, adminKey, body, 200)) as BulkResponse
+          const s = out.summary
+          if (s.total !== rows.length) throw new Error(`${label}: summary.total ${s.total} for a batch of ${rows.length}`)
+          if (s.failed > 0) {
+            const firstFailure = out.results.find((r) => r.status === 'failed')
+            throw new Error(`${label}: ${s.failed} rows failed, first: ${JSON.stringify(firstFailure)}`)
+          }
+          return { created: s.created, updated: s.updated, unchanged: s.unchanged, failed: s.failed }
+        },
+      }),
+    )
   }
   return results
 }

@@ -179,7 +179,9 @@ function countsProblem(c: ImportCounts, rows: number): string | null {
 
 /** Creates a directory, imports the file into it and waits for the job's end; throws on any wrong count. */
 export async function runImport(server: ServerHandle, key: string, o: ImportOptions): Promise<ImportRun> {
-  const dir = await call(`${server.baseUrl}/api/v1/directories`, key, JSON.stringify({ name: `bench-import-${o.rows}` }), 201) as { id?: string }
+  const dir = (await call(`${server.baseUrl}/api/v1/directories`, key, JSON.stringify({ name: `bench-import-${o.rows}` }), 201)) as {
+    id?: string
+  }
   if (typeof dir.id !== 'string') throw new Error(`POST /api/v1/directories returned no id: ${JSON.stringify(dir)}`)
   // The end time is the job's own finishedAt, so a slow poll costs no precision, and spares the
   // server (each poll is a request, a key lookup and a job read while the job runs).
@@ -214,14 +216,24 @@ export async function runImport(server: ServerHandle, key: string, o: ImportOpti
     }
     if (elapsed - lastSample >= 2) {
       const rss = readRssMb(server.pid)
-      if (rss !== null) samples.push({ seconds: Math.round(elapsed * 10) / 10, processed: job.counts.processed, rssMb: Math.round(rss), ...await heapOf(server) })
+      if (rss !== null)
+        samples.push({
+          seconds: Math.round(elapsed * 10) / 10,
+          processed: job.counts.processed,
+          rssMb: Math.round(rss),
+          ...(await heapOf(server)),
+        })
       backends?.sample()
       lastSample = elapsed
     }
     o.onPoll?.(job, elapsed)
     if (END_STATES.has(job.state)) break
-    if (elapsed * 1000 > o.timeoutMs) throw new Error(`${o.label}: the import did not finish within ${o.timeoutMs / 1000} s (state ${job.state}, ${JSON.stringify(job.counts)})`)
-    if (nowMs() - lastProgress > o.stallMs) throw new Error(`${o.label}: no progress for ${o.stallMs / 1000} s (state ${job.state}, ${JSON.stringify(job.counts)})`)
+    if (elapsed * 1000 > o.timeoutMs)
+      throw new Error(
+        `${o.label}: the import did not finish within ${o.timeoutMs / 1000} s (state ${job.state}, ${JSON.stringify(job.counts)})`,
+      )
+    if (nowMs() - lastProgress > o.stallMs)
+      throw new Error(`${o.label}: no progress for ${o.stallMs / 1000} s (state ${job.state}, ${JSON.stringify(job.counts)})`)
     await sleep(pollMs)
     job = await getJob(server, key, accepted.id)
   }
@@ -230,7 +242,8 @@ export async function runImport(server: ServerHandle, key: string, o: ImportOpti
   const cpu1 = readCpuSeconds(server.pid)
   backends?.sample()
   const measuredSeconds = (nowMs() - t0) / 1000
-  if (job.state !== 'completed') throw new Error(`${o.label}: the import ended ${job.state}: ${job.error ?? '(no error given)'}; counts ${JSON.stringify(job.counts)}`)
+  if (job.state !== 'completed')
+    throw new Error(`${o.label}: the import ended ${job.state}: ${job.error ?? '(no error given)'}; counts ${JSON.stringify(job.counts)}`)
   const problem = countsProblem(job.counts, o.rows)
   if (problem) throw new Error(`${o.label}: ${problem}`)
   if (!job.startedAt || !job.finishedAt) throw new Error(`${o.label}: a completed job without startedAt/finishedAt: ${JSON.stringify(job)}`)
@@ -270,7 +283,9 @@ export async function runImport(server: ServerHandle, key: string, o: ImportOpti
  * job's history records and per-row results. Each must equal the row count.
  */
 export async function verifyStored(
-  target: { sqliteDataDir: string } | { postgresUrl: string }, run: ImportRun, label: string,
+  target: { sqliteDataDir: string } | { postgresUrl: string },
+  run: ImportRun,
+  label: string,
 ): Promise<StoredCounts> {
   const queries = {
     users: 'SELECT count(*) AS n, count(DISTINCT email_norm) AS d FROM users WHERE directory_id = $1',

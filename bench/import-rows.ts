@@ -18,8 +18,18 @@ export interface ImportRow extends BenchRow {
  * Headers as an HR export spells them: Rollcall maps them by name, ignoring case, spaces, `_`
  * and `-` (`External ID` → externalId); `metadata.<key>` columns go to metadata.
  */
-export const IMPORT_HEADER = ['Email', 'External ID', 'First Name', 'Last Name', 'Display Name', 'Phone',
-  'Country', 'Locale', 'metadata.plan', 'metadata.seats'] as const
+export const IMPORT_HEADER = [
+  'Email',
+  'External ID',
+  'First Name',
+  'Last Name',
+  'Display Name',
+  'Phone',
+  'Country',
+  'Locale',
+  'metadata.plan',
+  'metadata.seats',
+] as const
 
 /** Every tenth display name is `Last, First`: a quoted cell with a comma, as real exports have. */
 const quotedName = (i: number): boolean => i % 10 === 0
@@ -45,8 +55,10 @@ export const importMetadata = (r: ImportRow): string => JSON.stringify({ plan: r
 
 function csvLine(r: ImportRow, i: number): string {
   const name = quotedName(i) ? `"${r.displayName}"` : r.displayName
-  return `${r.email},${r.externalId},${r.firstName},${r.lastName},${name},${r.phone},${r.country},${r.locale},` +
+  return (
+    `${r.email},${r.externalId},${r.firstName},${r.lastName},${name},${r.phone},${r.country},${r.locale},` +
     `${r.metadata.plan},${r.metadata.seats}\n`
+  )
 }
 
 /**

@@ -66,12 +66,24 @@ const mib = (n: number | null | undefined): string => (n == null ? '—' : n.toF
 const secs = (n: number): string => n.toFixed(1)
 const yesNo = (b: boolean | null): string => (b === null ? '—' : b ? 'yes' : 'NO')
 
-const MAIN_HEADER = ['engine', 'rows', 'Rollcall rows/s (end to end)', 'upload s', 'job s', 'job rows/s',
-  'server peak RSS MiB', 'server CPU', 'PostgreSQL CPU', 'raw rows/s', 'raw peak RSS MiB', 'ratio', 'ratio (job only)']
+const MAIN_HEADER = [
+  'engine',
+  'rows',
+  'Rollcall rows/s (end to end)',
+  'upload s',
+  'job s',
+  'job rows/s',
+  'server peak RSS MiB',
+  'server CPU',
+  'PostgreSQL CPU',
+  'raw rows/s',
+  'raw peak RSS MiB',
+  'ratio',
+  'ratio (job only)',
+]
 
 /** CPU seconds as a share of one core over the measured stretch. */
-const core = (cpu: number | null, run: ImportRun): string =>
-  cpu === null ? '—' : `${((cpu / run.measuredSeconds) * 100).toFixed(0)} %`
+const core = (cpu: number | null, run: ImportRun): string => (cpu === null ? '—' : `${((cpu / run.measuredSeconds) * 100).toFixed(0)} %`)
 
 function mainRows(r: ImportsReport): string[][] {
   const out: string[][] = []
@@ -81,31 +93,57 @@ function mainRows(r: ImportsReport): string[][] {
       if (!run) continue
       const isBig = run === e.big
       out.push([
-        e.engine, int(run.rows), int(run.rowsPerSec), secs(run.uploadSeconds), secs(run.runSeconds), int(run.runRowsPerSec),
+        e.engine,
+        int(run.rows),
+        int(run.rowsPerSec),
+        secs(run.uploadSeconds),
+        secs(run.runSeconds),
+        int(run.runRowsPerSec),
         `${mib(run.peakRssMb)}${run.peakRssScope === 'process' ? '*' : ''}`,
-        core(run.serverCpuSeconds, run), core(run.databaseCpuSeconds, run),
-        isBig && e.raw ? int(e.raw.rowsPerSec) : '—', isBig && e.raw ? mib(e.raw.peakRssMb) : '—',
-        isBig ? pct(f.ratio) : '—', isBig ? pct(f.runRatio) : '—',
+        core(run.serverCpuSeconds, run),
+        core(run.databaseCpuSeconds, run),
+        isBig && e.raw ? int(e.raw.rowsPerSec) : '—',
+        isBig && e.raw ? mib(e.raw.peakRssMb) : '—',
+        isBig ? pct(f.ratio) : '—',
+        isBig ? pct(f.runRatio) : '—',
       ])
     }
-    if (!e.big && e.raw) out.push([e.engine, int(e.raw.rows), '—', '—', '—', '—', '—', '—', '—', int(e.raw.rowsPerSec), mib(e.raw.peakRssMb), '—', '—'])
+    if (!e.big && e.raw)
+      out.push([e.engine, int(e.raw.rows), '—', '—', '—', '—', '—', '—', '—', int(e.raw.rowsPerSec), mib(e.raw.peakRssMb), '—', '—'])
   }
   return out
 }
 
-const MEM_HEADER = ['engine', 'peak RSS MiB, small', 'peak RSS MiB, big', 'big ÷ small', `flat (≤ ${1 + FLAT_WITHIN}×)`,
-  'RSS before → after MiB, big', 'V8 heap used max MiB, big', `peak < 300 MB`, `ratio ≥ ${AIM_RATIO}`]
+const MEM_HEADER = [
+  'engine',
+  'peak RSS MiB, small',
+  'peak RSS MiB, big',
+  'big ÷ small',
+  `flat (≤ ${1 + FLAT_WITHIN}×)`,
+  'RSS before → after MiB, big',
+  'V8 heap used max MiB, big',
+  `peak < 300 MB`,
+  `ratio ≥ ${AIM_RATIO}`,
+]
 
 function memRows(r: ImportsReport): string[][] {
-  return r.engines.filter((e) => e.small || e.big).map((e) => {
-    const f = figures(e)
-    const peak = e.big?.peakRssMb ?? null
-    return [
-      e.engine, mib(e.small?.peakRssMb), mib(e.big?.peakRssMb), f.rssGrowth === null ? '—' : `${f.rssGrowth.toFixed(2)}×`, yesNo(f.flat),
-      e.big ? `${mib(e.big.rssBeforeMb)} → ${mib(e.big.rssAfterMb)}` : '—', mib(e.big?.maxHeapUsedMb),
-      yesNo(peak === null ? null : peak < AIM_PEAK_MIB), yesNo(f.ratio === null ? null : f.ratio >= AIM_RATIO),
-    ]
-  })
+  return r.engines
+    .filter((e) => e.small || e.big)
+    .map((e) => {
+      const f = figures(e)
+      const peak = e.big?.peakRssMb ?? null
+      return [
+        e.engine,
+        mib(e.small?.peakRssMb),
+        mib(e.big?.peakRssMb),
+        f.rssGrowth === null ? '—' : `${f.rssGrowth.toFixed(2)}×`,
+        yesNo(f.flat),
+        e.big ? `${mib(e.big.rssBeforeMb)} → ${mib(e.big.rssAfterMb)}` : '—',
+        mib(e.big?.maxHeapUsedMb),
+        yesNo(peak === null ? null : peak < AIM_PEAK_MIB),
+        yesNo(f.ratio === null ? null : f.ratio >= AIM_RATIO),
+      ]
+    })
 }
 
 const PARSER_HEADER = ['parser (alone, same file)', 'rows/s', 'MB/s', 's']
@@ -149,10 +187,14 @@ function mdTable(header: string[], rows: string[][], textCols: number): string[]
 
 export function toImportsText(r: ImportsReport): string {
   return [
-    ...preamble(r), '',
-    ...textTable(MAIN_HEADER, mainRows(r), 1), '',
-    ...textTable(MEM_HEADER, memRows(r), 1), '',
-    ...textTable(PARSER_HEADER, parserRows(r), 1), '',
+    ...preamble(r),
+    '',
+    ...textTable(MAIN_HEADER, mainRows(r), 1),
+    '',
+    ...textTable(MEM_HEADER, memRows(r), 1),
+    '',
+    ...textTable(PARSER_HEADER, parserRows(r), 1),
+    '',
     ...notes(r),
   ].join('\n')
 }
@@ -164,17 +206,21 @@ const EXPLANATION =
   'none failed), and so are the users, history records and per-row results in the database. Raw: the same rows, no HTTP, no ' +
   'parsing, no history, no results: better-sqlite3 INSERTs (SQLite) or COPY + INSERT … SELECT (PostgreSQL) into a table shaped ' +
   'like `users`, batches of ROLLCALL_BATCH_SIZE, rows/s over the summed batch times. Ratio = Rollcall rows/s ÷ raw rows/s. ' +
-  'Peak RSS: VmHWM of the server process from just before the upload to the job\'s end (and of the raw process). ' +
+  "Peak RSS: VmHWM of the server process from just before the upload to the job's end (and of the raw process). " +
   'CPU: user + system time of the server process, and of the PostgreSQL backends serving the database, over the same stretch, ' +
   'as a share of one core (the machine has few; 100 % means that process was the bottleneck). ' +
   'Parsers: one pass over the file from disk in 1 MiB chunks, every record checked. See bench/README.md.'
 
 function markdownBody(r: ImportsReport): string[] {
   return [
-    ...preamble(r), '',
-    ...mdTable(MAIN_HEADER, mainRows(r), 1), '',
-    ...mdTable(MEM_HEADER, memRows(r), 1), '',
-    ...mdTable(PARSER_HEADER, parserRows(r), 1), '',
+    ...preamble(r),
+    '',
+    ...mdTable(MAIN_HEADER, mainRows(r), 1),
+    '',
+    ...mdTable(MEM_HEADER, memRows(r), 1),
+    '',
+    ...mdTable(PARSER_HEADER, parserRows(r), 1),
+    '',
     ...notes(r).map((n) => `- ${n}`),
     ...(notes(r).length ? [''] : []),
     EXPLANATION,
@@ -203,8 +249,9 @@ export function updateReadme(file: string, r: ImportsReport): void {
   const block = [BEGIN, ...markdownBody(r), END].join('\n')
   const a = text.indexOf(BEGIN)
   const b = text.indexOf(END)
-  const next = a !== -1 && b > a
-    ? text.slice(0, a) + block + text.slice(b + END.length)
-    : `${text.trimEnd()}\n\n## Latest imports figures\n\n${block}\n`
+  const next =
+    a !== -1 && b > a
+      ? text.slice(0, a) + block + text.slice(b + END.length)
+      : `${text.trimEnd()}\n\n## Latest imports figures\n\n${block}\n`
   writeFileSync(file, next)
 }

@@ -16,8 +16,20 @@ import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { owe, tempDir } from './cleanup.js'
 import {
-  ADMIN_KEY, engines, listOf, load, machine, positiveInt, postgresAdminUrl, RAW_TIMEOUT_MS, READY_TIMEOUT_MS, REPO_ROOT,
-  README, RESULTS_DIR, safeUrl, type Engine,
+  ADMIN_KEY,
+  engines,
+  listOf,
+  load,
+  machine,
+  positiveInt,
+  postgresAdminUrl,
+  RAW_TIMEOUT_MS,
+  READY_TIMEOUT_MS,
+  REPO_ROOT,
+  README,
+  RESULTS_DIR,
+  safeUrl,
+  type Engine,
 } from './env.js'
 import { buildServer, type Build } from './build.js'
 import { withServer, type ServerOptions } from './http-driver.js'
@@ -68,7 +80,8 @@ const int = (n: number): string => Math.round(n).toLocaleString('en-US')
 
 /** Where the CPU went while the import ran: the server's share of one core, and PostgreSQL's. */
 export function cpuNote(run: ImportRun): string {
-  const share = (cpu: number | null): string => (cpu === null ? '?' : `${cpu.toFixed(0)} s (${((cpu / run.measuredSeconds) * 100).toFixed(0)} % of a core)`)
+  const share = (cpu: number | null): string =>
+    cpu === null ? '?' : `${cpu.toFixed(0)} s (${((cpu / run.measuredSeconds) * 100).toFixed(0)} % of a core)`
   return `server CPU ${share(run.serverCpuSeconds)}${run.databaseCpuSeconds === null ? '' : `, PostgreSQL backends CPU ${share(run.databaseCpuSeconds)}`}`
 }
 
@@ -80,9 +93,13 @@ function sqlTimingOf(file: string, run: ImportRun): SqlTiming[] {
   }
   const all = JSON.parse(readFileSync(file, 'utf8')) as SqlTiming[]
   const sum = all.reduce((t, x) => t + x.ms, 0)
-  console.log(`    SQL time ${(sum / 1000).toFixed(1)} s over upload + job ${run.totalSeconds.toFixed(1)} s (${((sum / 1000 / run.totalSeconds) * 100).toFixed(0)} %); by statement:`)
+  console.log(
+    `    SQL time ${(sum / 1000).toFixed(1)} s over upload + job ${run.totalSeconds.toFixed(1)} s (${((sum / 1000 / run.totalSeconds) * 100).toFixed(0)} %); by statement:`,
+  )
   for (const x of all.slice(0, 12)) {
-    console.log(`    ${(x.ms / 1000).toFixed(1).padStart(7)} s ${((x.ms / 1000 / run.totalSeconds) * 100).toFixed(1).padStart(5)} %  ${int(x.calls).padStart(9)} calls  ${x.sql}`)
+    console.log(
+      `    ${(x.ms / 1000).toFixed(1).padStart(7)} s ${((x.ms / 1000 / run.totalSeconds) * 100).toFixed(1).padStart(5)} %  ${int(x.calls).padStart(9)} calls  ${x.sql}`,
+    )
   }
   return all.slice(0, 25)
 }
@@ -95,13 +112,20 @@ interface CsvFile {
 
 /** One server, one import into a fresh directory, then the database checked with the server stopped. */
 async function importOnce(
-  engine: Engine, s: Settings, csv: CsvFile, target: { dataDir: string; databaseUrl?: string; databaseName?: string },
+  engine: Engine,
+  s: Settings,
+  csv: CsvFile,
+  target: { dataDir: string; databaseUrl?: string; databaseName?: string },
 ): Promise<ImportRun> {
   const label = `Rollcall ${engine} import of ${int(csv.rows)} rows`
   const stamp = `${engine}-${csv.rows}-${Date.now()}`
   const timingFile = s.sqlTimingDir ? join(s.sqlTimingDir, `sql-${stamp}.json`) : null
   const opts: ServerOptions = {
-    repoRoot: REPO_ROOT, adminKey: ADMIN_KEY, readyTimeoutMs: READY_TIMEOUT_MS, dataDir: target.dataDir, databaseUrl: target.databaseUrl,
+    repoRoot: REPO_ROOT,
+    adminKey: ADMIN_KEY,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    dataDir: target.dataDir,
+    databaseUrl: target.databaseUrl,
     env: { ROLLCALL_BATCH_SIZE: String(s.batch), LOG_LEVEL: 'warn', ...(timingFile ? { BENCH_SQL_TIMING_FILE: timingFile } : {}) },
     nodeArgs: [
       ...(s.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${s.cpuProfDir}`, `--cpu-prof-name=server-${stamp}.cpuprofile`] : []),
@@ -110,21 +134,32 @@ async function importOnce(
     entry: s.entry,
   }
   let lastPrint = 0
-  const run = await withServer(opts, (server) => runImport(server, ADMIN_KEY, {
-    label, csvFile: csv.path, bytes: csv.bytes, rows: csv.rows, timeoutMs: s.timeoutMs, stallMs: s.stallMs,
-    postgresDatabase: target.databaseName,
-    onPoll: (job, elapsed) => {
-      if (elapsed - lastPrint < 15 && job.state !== 'completed') return
-      lastPrint = elapsed
-      console.log(`    ${elapsed.toFixed(0).padStart(5)} s  ${job.state.padEnd(9)} ${int(job.counts.processed).padStart(9)} / ${int(csv.rows)} rows` +
-        `${job.rowsPerSecond ? `, job ${int(job.rowsPerSecond)} rows/s` : ''}`)
-    },
-  }))
+  const run = await withServer(opts, (server) =>
+    runImport(server, ADMIN_KEY, {
+      label,
+      csvFile: csv.path,
+      bytes: csv.bytes,
+      rows: csv.rows,
+      timeoutMs: s.timeoutMs,
+      stallMs: s.stallMs,
+      postgresDatabase: target.databaseName,
+      onPoll: (job, elapsed) => {
+        if (elapsed - lastPrint < 15 && job.state !== 'completed') return
+        lastPrint = elapsed
+        console.log(
+          `    ${elapsed.toFixed(0).padStart(5)} s  ${job.state.padEnd(9)} ${int(job.counts.processed).padStart(9)} / ${int(csv.rows)} rows` +
+            `${job.rowsPerSecond ? `, job ${int(job.rowsPerSecond)} rows/s` : ''}`,
+        )
+      },
+    }),
+  )
   if (timingFile) run.sqlTiming = sqlTimingOf(timingFile, run)
   run.stored = await verifyStored(target.databaseUrl ? { postgresUrl: target.databaseUrl } : { sqliteDataDir: target.dataDir }, run, label)
-  console.log(`  ${engine} Rollcall ${int(csv.rows).padStart(9)} rows: ${int(run.rowsPerSec)} rows/s end to end ` +
-    `(upload ${run.uploadSeconds.toFixed(1)} s, job ${run.runSeconds.toFixed(1)} s = ${int(run.runRowsPerSec)} rows/s), ` +
-    `peak RSS ${run.peakRssMb?.toFixed(0) ?? '?'} MiB, ${cpuNote(run)}; stored ${int(run.stored.users)} users, ${int(run.stored.history)} history, ${int(run.stored.results)} results`)
+  console.log(
+    `  ${engine} Rollcall ${int(csv.rows).padStart(9)} rows: ${int(run.rowsPerSec)} rows/s end to end ` +
+      `(upload ${run.uploadSeconds.toFixed(1)} s, job ${run.runSeconds.toFixed(1)} s = ${int(run.runRowsPerSec)} rows/s), ` +
+      `peak RSS ${run.peakRssMb?.toFixed(0) ?? '?'} MiB, ${cpuNote(run)}; stored ${int(run.stored.users)} users, ${int(run.stored.history)} history, ${int(run.stored.results)} results`,
+  )
   return run
 }
 
@@ -138,8 +173,13 @@ async function benchEngine(engine: Engine, s: Settings, big: CsvFile, small: Csv
       mem.close()
       console.log('sqlite: raw engine, same rows')
       report.raw = (await runRaw('sqlite', join(tmp.path, 'raw.db'), big.rows, s.batch, RAW_TIMEOUT_MS, 'import'))[0]
-      console.log(`  sqlite raw      ${int(big.rows).padStart(9)} rows: ${int(report.raw.rowsPerSec)} rows/s, peak RSS ${report.raw.peakRssMb?.toFixed(0) ?? '?'} MiB`)
-      for (const [key, csv] of [['small', small], ['big', big]] as const) {
+      console.log(
+        `  sqlite raw      ${int(big.rows).padStart(9)} rows: ${int(report.raw.rowsPerSec)} rows/s, peak RSS ${report.raw.peakRssMb?.toFixed(0) ?? '?'} MiB`,
+      )
+      for (const [key, csv] of [
+        ['small', small],
+        ['big', big],
+      ] as const) {
         console.log(`sqlite: Rollcall import of ${int(csv.rows)} rows over HTTP`)
         report[key] = await importOnce('sqlite', s, csv, { dataDir: join(tmp.path, `data-${key}`) })
       }
@@ -163,11 +203,16 @@ async function benchEngine(engine: Engine, s: Settings, big: CsvFile, small: Csv
     try {
       console.log(`postgres: raw engine, same rows (database ${first.db.name})`)
       report.raw = (await runRaw('postgres', first.db.url, big.rows, s.batch, RAW_TIMEOUT_MS, 'import'))[0]
-      console.log(`  postgres raw      ${int(big.rows).padStart(9)} rows: ${int(report.raw.rowsPerSec)} rows/s, peak RSS ${report.raw.peakRssMb?.toFixed(0) ?? '?'} MiB`)
+      console.log(
+        `  postgres raw      ${int(big.rows).padStart(9)} rows: ${int(report.raw.rowsPerSec)} rows/s, peak RSS ${report.raw.peakRssMb?.toFixed(0) ?? '?'} MiB`,
+      )
     } finally {
       await first.drop()
     }
-    for (const [key, csv] of [['small', small], ['big', big]] as const) {
+    for (const [key, csv] of [
+      ['small', small],
+      ['big', big],
+    ] as const) {
       const { db, drop } = await fresh(key)
       try {
         console.log(`postgres: Rollcall import of ${int(csv.rows)} rows over HTTP (database ${db.name})`)
@@ -204,8 +249,10 @@ export async function runImportsPart(): Promise<boolean> {
     engines: [],
     error: null,
   }
-  console.log(`Rollcall bench, imports: ${int(s.rows)} and ${int(s.smallRows)} rows of ${IMPORT_HEADER.length} columns, ` +
-    `ROLLCALL_BATCH_SIZE ${int(s.batch)}, engines ${list.join(', ')}, server ${s.server}; load average ${report.loadBefore.join(' ')}`)
+  console.log(
+    `Rollcall bench, imports: ${int(s.rows)} and ${int(s.smallRows)} rows of ${IMPORT_HEADER.length} columns, ` +
+      `ROLLCALL_BATCH_SIZE ${int(s.batch)}, engines ${list.join(', ')}, server ${s.server}; load average ${report.loadBefore.join(' ')}`,
+  )
   if (s.cpuProfDir) {
     mkdirSync(s.cpuProfDir, { recursive: true })
     console.log(`CPU profiles of the servers go to ${s.cpuProfDir}`)
@@ -223,15 +270,26 @@ export async function runImportsPart(): Promise<boolean> {
       s.entry = build.entry
     }
     const t0 = nowMs()
-    const big: CsvFile = { path: join(tmp.path, `import-${s.rows}.csv`), rows: s.rows, bytes: await writeImportCsv(join(tmp.path, `import-${s.rows}.csv`), s.rows) }
-    const small: CsvFile = { path: join(tmp.path, `import-${s.smallRows}.csv`), rows: s.smallRows, bytes: await writeImportCsv(join(tmp.path, `import-${s.smallRows}.csv`), s.smallRows) }
+    const big: CsvFile = {
+      path: join(tmp.path, `import-${s.rows}.csv`),
+      rows: s.rows,
+      bytes: await writeImportCsv(join(tmp.path, `import-${s.rows}.csv`), s.rows),
+    }
+    const small: CsvFile = {
+      path: join(tmp.path, `import-${s.smallRows}.csv`),
+      rows: s.smallRows,
+      bytes: await writeImportCsv(join(tmp.path, `import-${s.smallRows}.csv`), s.smallRows),
+    }
     report.csvBytes = big.bytes
     report.smallCsvBytes = small.bytes
-    console.log(`wrote the CSV files (${(big.bytes / 1e6).toFixed(1)} MB and ${(small.bytes / 1e6).toFixed(1)} MB) in ${((nowMs() - t0) / 1000).toFixed(1)} s`)
+    console.log(
+      `wrote the CSV files (${(big.bytes / 1e6).toFixed(1)} MB and ${(small.bytes / 1e6).toFixed(1)} MB) in ${((nowMs() - t0) / 1000).toFixed(1)} s`,
+    )
 
     console.log(`CSV parsers alone over the ${(big.bytes / 1e6).toFixed(1)} MB file`)
     report.parsers = await benchParsers(big.path, big.bytes, big.rows)
-    for (const p of report.parsers) console.log(`  ${p.name.padEnd(40)} ${int(p.rowsPerSec).padStart(10)} rows/s  ${p.mbPerSec.toFixed(1)} MB/s`)
+    for (const p of report.parsers)
+      console.log(`  ${p.name.padEnd(40)} ${int(p.rowsPerSec).padStart(10)} rows/s  ${p.mbPerSec.toFixed(1)} MB/s`)
 
     for (const engine of list) report.engines.push(await benchEngine(engine, s, big, small))
   } catch (err) {
@@ -251,13 +309,21 @@ export async function runImportsPart(): Promise<boolean> {
     console.log('bench/results/ and bench/README.md left as they were: the servers were instrumented (BENCH_CPU_PROF, BENCH_SQL_TIMING)')
     return true
   }
-  for (const file of writeImportsResults(RESULTS_DIR, report, s.server === 'build' ? 'imports-build-latest' : 'imports-latest')) console.log(`wrote ${file}`)
-  const full = s.server === 'tsx' && s.rows === FULL_ROWS && s.smallRows === FULL_SMALL_ROWS && report.engines.length === 2 && report.engines.every((e) => !e.skipped)
+  for (const file of writeImportsResults(RESULTS_DIR, report, s.server === 'build' ? 'imports-build-latest' : 'imports-latest'))
+    console.log(`wrote ${file}`)
+  const full =
+    s.server === 'tsx' &&
+    s.rows === FULL_ROWS &&
+    s.smallRows === FULL_SMALL_ROWS &&
+    report.engines.length === 2 &&
+    report.engines.every((e) => !e.skipped)
   if (full) {
     updateReadme(README, report)
     console.log(`wrote the figures into ${README}`)
   } else {
-    console.log(`bench/README.md keeps its figures: only a run of ${int(FULL_ROWS)} and ${int(FULL_SMALL_ROWS)} rows on both engines, server under tsx, goes there`)
+    console.log(
+      `bench/README.md keeps its figures: only a run of ${int(FULL_ROWS)} and ${int(FULL_SMALL_ROWS)} rows on both engines, server under tsx, goes there`,
+    )
   }
   return true
 }

@@ -29,7 +29,8 @@ async function rollcallParseCsv(file: string, rows: number): Promise<number> {
   let records = 0
   // delimiter null: detected, as an upload without options is.
   for await (const rec of parseCsv(createReadStream(file, { highWaterMark: CHUNK }), { delimiter: null, quote: '"' })) {
-    if (!rec.cells || rec.cells.length !== WIDTH) throw new Error(`parseCsv, line ${rec.line}: ${rec.error ?? `${rec.cells?.length} cells`}`)
+    if (!rec.cells || rec.cells.length !== WIDTH)
+      throw new Error(`parseCsv, line ${rec.line}: ${rec.error ?? `${rec.cells?.length} cells`}`)
     records++
   }
   if (records !== rows + 1) throw new Error(`parseCsv read ${records} records, expected ${rows + 1}`)
@@ -61,7 +62,8 @@ function papaparse(file: string, rows: number): Promise<number> {
     Papa.parse<string[]>(createReadStream(file, { highWaterMark: CHUNK, encoding: 'utf8' }), {
       skipEmptyLines: true,
       step: (r) => {
-        if (bad === null && (r.errors.length > 0 || r.data.length !== WIDTH)) bad = `row ${records + 1}: ${JSON.stringify(r.errors[0] ?? r.data)}`
+        if (bad === null && (r.errors.length > 0 || r.data.length !== WIDTH))
+          bad = `row ${records + 1}: ${JSON.stringify(r.errors[0] ?? r.data)}`
         records++
       },
       complete: () => {

@@ -28,8 +28,9 @@ export async function createBenchDatabase(adminUrl: string, tag = ''): Promise<B
   const name = `rollcall_bench_${tag ? `${tag}_` : ''}${Date.now()}_${process.pid}`
   const serverVersion = await withAdmin(adminUrl, async (c) => {
     // autovacuum decides whether the planner ever sees statistics of the freshly filled tables.
-    const { v, av } = (await c.query<{ v: string; av: string }>(
-      "SELECT current_setting('server_version') AS v, current_setting('autovacuum') AS av")).rows[0]
+    const { v, av } = (
+      await c.query<{ v: string; av: string }>("SELECT current_setting('server_version') AS v, current_setting('autovacuum') AS av")
+    ).rows[0]
     await c.query(`CREATE DATABASE ${name}`)
     return `${v}, autovacuum ${av}`
   })
@@ -40,6 +41,9 @@ export async function createBenchDatabase(adminUrl: string, tag = ''): Promise<B
     url: url.toString(),
     serverVersion,
     // FORCE closes any connection a crashed child left behind (PostgreSQL 13+).
-    drop: () => withAdmin(adminUrl, async (c) => { await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }),
+    drop: () =>
+      withAdmin(adminUrl, async (c) => {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      }),
   }
 }

@@ -30,15 +30,17 @@ export async function runPhase<P, R extends BenchRow = BenchRow>(run: PhaseRun<P
   let counts = zeroCounts()
   let busy = 0
   for (let start = 0; start < total; start += batchSize) {
-    const rows = run.makeRows ? run.makeRows(start, batchSize, total) : makeBatch(start, batchSize, total, phase.number) as R[]
+    const rows = run.makeRows ? run.makeRows(start, batchSize, total) : (makeBatch(start, batchSize, total, phase.number) as R[])
     const prepared = run.prepare(rows)
     const t0 = nowMs()
     const got = await run.write(prepared, rows)
     const ms = nowMs() - t0
     const want = expectedCounts(phase.number, start, start + rows.length)
     if (!sameCounts(got, want)) {
-      throw new Error(`${run.label}, phase ${phase.number} (${phase.name}), rows ${start}..${start + rows.length - 1}: ` +
-        `got ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`)
+      throw new Error(
+        `${run.label}, phase ${phase.number} (${phase.name}), rows ${start}..${start + rows.length - 1}: ` +
+          `got ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`,
+      )
     }
     latencies.push(ms)
     busy += ms

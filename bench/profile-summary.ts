@@ -11,9 +11,23 @@
  */
 import { readFileSync } from 'node:fs'
 
-interface CallFrame { functionName: string; url: string; lineNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface CallFrame {
+  functionName: string
+  url: string
+  lineNumber: number
+}
+interface ProfileNode {
+  id: number
+  callFrame: CallFrame
+  children?: number[]
+}
+interface Profile {
+  nodes: ProfileNode[]
+  samples: number[]
+  timeDeltas: number[]
+  startTime: number
+  endTime: number
+}
 
 const args = process.argv.slice(2)
 const opt = (name: string): string | undefined => {
@@ -56,7 +70,9 @@ function area(cf: CallFrame): string {
   if (u.startsWith(repo)) {
     const rel = u.slice(repo.length)
     const parts = rel.split('/')
-    return parts.length > 2 ? `${parts[0]}/${parts[1]}/${parts.length > 3 ? `${parts[2]}/` : ''}`.replace(/\/$/, '') + (parts.length === 3 ? `/${parts[2]}` : '') : rel
+    return parts.length > 2
+      ? `${parts[0]}/${parts[1]}/${parts.length > 3 ? `${parts[2]}/` : ''}`.replace(/\/$/, '') + (parts.length === 3 ? `/${parts[2]}` : '')
+      : rel
   }
   return u
 }
@@ -102,7 +118,8 @@ for (let i = 0; i < profile.samples.length; i++) {
     if (callersOf && !chained && ck.includes(callersOf)) {
       chained = true
       const up: string[] = [ck]
-      for (let p = parent.get(cur); p !== undefined && up.length < depth; p = parent.get(p)) up.push(key(byId.get(p)?.callFrame as CallFrame))
+      for (let p = parent.get(cur); p !== undefined && up.length < depth; p = parent.get(p))
+        up.push(key(byId.get(p)?.callFrame as CallFrame))
       const chain = up.join('\n             ← ')
       chains.set(chain, (chains.get(chain) ?? 0) + dt)
     }
@@ -119,8 +136,10 @@ const print = (title: string, m: Map<string, number>, n: number): void => {
   console.log(`\n${title}`)
   for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${ms(v)} ${share(v)}  ${k}`)
 }
-console.log(`${file}: ${wall.toFixed(1)} s profiled, ${(idle / 1000).toFixed(1)} s idle, ${(total / 1000).toFixed(1)} s busy` +
-  `${after ? ` after the first ${after / 1e6} s` : ''}${filter ? ` under functions named *${filter}*` : ''} (shares below are of the busy time)`)
+console.log(
+  `${file}: ${wall.toFixed(1)} s profiled, ${(idle / 1000).toFixed(1)} s idle, ${(total / 1000).toFixed(1)} s busy` +
+    `${after ? ` after the first ${after / 1e6} s` : ''}${filter ? ` under functions named *${filter}*` : ''} (shares below are of the busy time)`,
+)
 print('by area (self time)', selfArea, top)
 print('by function (self time)', self, top)
 print('by function, including callees', inclusive, top)

@@ -12,9 +12,10 @@ try {
   const total = Number(rows)
   const batchSize = Number(batch)
   if (kind !== 'sync' && kind !== 'import') throw new Error(`unknown kind ${JSON.stringify(kind)}`)
-  const results = engine === 'sqlite'
-    ? await (kind === 'sync' ? runRawSqlite : runRawSqliteImport)(target, total, batchSize)
-    : await (kind === 'sync' ? runRawPostgres : runRawPostgresImport)(target, total, batchSize)
+  const results =
+    engine === 'sqlite'
+      ? await (kind === 'sync' ? runRawSqlite : runRawSqliteImport)(target, total, batchSize)
+      : await (kind === 'sync' ? runRawPostgres : runRawPostgresImport)(target, total, batchSize)
   process.send?.({ ok: true, results })
 } catch (err) {
   process.send?.({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) })

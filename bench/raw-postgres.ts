@@ -73,15 +73,27 @@ WHERE (u.external_id, u.email, u.phone, u.first_name, u.last_name, u.country, u.
   excluded.last_name, excluded.country, excluded.locale, excluded.metadata::text)`
 
 /** COPY text format: backslash, tab, newline and carriage return must be escaped. */
-const field = (v: string): string => (/[\\\t\n\r]/.test(v)
-  ? v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
-  : v)
+const field = (v: string): string =>
+  /[\\\t\n\r]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : v
 
 function copyText(rows: BenchRow[]): string {
   let out = ''
   for (const r of rows) {
-    out += [randomUUID(), r.externalId, r.email, r.email.toLowerCase(), r.phone, r.firstName,
-      r.lastName, r.country, r.locale, JSON.stringify(r.metadata)].map(field).join('\t') + '\n'
+    out +=
+      [
+        randomUUID(),
+        r.externalId,
+        r.email,
+        r.email.toLowerCase(),
+        r.phone,
+        r.firstName,
+        r.lastName,
+        r.country,
+        r.locale,
+        JSON.stringify(r.metadata),
+      ]
+        .map(field)
+        .join('\t') + '\n'
   }
   return out
 }
@@ -93,25 +105,31 @@ export async function runRawPostgres(url: string, total: number, batchSize: numb
     await client.query(DDL)
     const results: PhaseResult[] = []
     for (const phase of PHASES) {
-      results.push(await runPhase({
-        label: 'raw postgres', phase, total, batchSize, pid: 'self',
-        prepare: (rows) => rows,
-        write: async (rows) => {
-          await client.query('BEGIN')
-          try {
-            await pipeline(Readable.from([copyText(rows)]), client.query(copyFrom(COPY)))
-            // rowCount counts inserted and updated rows, not the ones the WHERE skipped.
-            const written = (await client.query({ name: 'bench_upsert', text: UPSERT })).rowCount ?? 0
-            await client.query('COMMIT')
-            return phase.number === 1
-              ? { created: written, updated: 0, unchanged: rows.length - written, failed: 0 }
-              : { created: 0, updated: written, unchanged: rows.length - written, failed: 0 }
-          } catch (err) {
-            await client.query('ROLLBACK')
-            throw err
-          }
-        },
-      }))
+      results.push(
+        await runPhase({
+          label: 'raw postgres',
+          phase,
+          total,
+          batchSize,
+          pid: 'self',
+          prepare: (rows) => rows,
+          write: async (rows) => {
+            await client.query('BEGIN')
+            try {
+              await pipeline(Readable.from([copyText(rows)]), client.query(copyFrom(COPY)))
+              // rowCount counts inserted and updated rows, not the ones the WHERE skipped.
+              const written = (await client.query({ name: 'bench_upsert', text: UPSERT })).rowCount ?? 0
+              await client.query('COMMIT')
+              return phase.number === 1
+                ? { created: written, updated: 0, unchanged: rows.length - written, failed: 0 }
+                : { created: 0, updated: written, unchanged: rows.length - written, failed: 0 }
+            } catch (err) {
+              await client.query('ROLLBACK')
+              throw err
+            }
+          },
+        }),
+      )
       // rowCount cannot tell an insert from an update, so prove no upsert inserted a row.
       const n = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${TABLE}`)).rows[0].n)
       if (n !== total) throw new Error(`raw postgres: ${n} rows in the table after phase ${phase.number}, expected ${total}`)
@@ -132,7 +150,8 @@ CREATE TEMP TABLE bench_import_stage (
   last_name TEXT, display_name TEXT, country TEXT, locale TEXT, metadata JSON
 ) ON COMMIT DELETE ROWS;`
 
-const IMPORT_COPY = 'COPY bench_import_stage (id, external_id, email, email_norm, phone, first_name, last_name, ' +
+const IMPORT_COPY =
+  'COPY bench_import_stage (id, external_id, email, email_norm, phone, first_name, last_name, ' +
   'display_name, country, locale, metadata) FROM STDIN'
 
 // As phase 1 of the sync benchmark: INSERT … SELECT with the ON CONFLICT a correct upsert needs
@@ -151,8 +170,22 @@ ON CONFLICT (directory_id, email_norm) DO UPDATE SET
 function importCopyText(rows: ImportRow[]): string {
   let out = ''
   for (const r of rows) {
-    out += [rawUuidv7(), r.externalId, r.email, r.email.toLowerCase(), r.phone, r.firstName, r.lastName,
-      r.displayName, r.country, r.locale, importMetadata(r)].map(field).join('\t') + '\n'
+    out +=
+      [
+        rawUuidv7(),
+        r.externalId,
+        r.email,
+        r.email.toLowerCase(),
+        r.phone,
+        r.firstName,
+        r.lastName,
+        r.displayName,
+        r.country,
+        r.locale,
+        importMetadata(r),
+      ]
+        .map(field)
+        .join('\t') + '\n'
   }
   return out
 }
@@ -167,7 +200,11 @@ export async function runRawPostgresImport(url: string, total: number, batchSize
   try {
     await client.query(DDL + IMPORT_STAGE)
     const result = await runPhase({
-      label: 'raw postgres import', phase: IMPORT_PHASE, total, batchSize, pid: 'self',
+      label: 'raw postgres import',
+      phase: IMPORT_PHASE,
+      total,
+      batchSize,
+      pid: 'self',
       makeRows: makeImportBatch,
       prepare: (rows) => rows,
       write: async (rows) => {

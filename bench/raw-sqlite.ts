@@ -80,22 +80,39 @@ export async function runRawSqlite(file: string, total: number, batchSize: numbe
         let changed = 0
         for (const r of rows) {
           changed += stmt.run(
-            randomUUID(), DIRECTORY_ID, r.externalId, r.email, r.email.toLowerCase(), r.phone,
-            r.firstName, r.lastName, r.country, r.locale, now, now, JSON.stringify(r.metadata),
+            randomUUID(),
+            DIRECTORY_ID,
+            r.externalId,
+            r.email,
+            r.email.toLowerCase(),
+            r.phone,
+            r.firstName,
+            r.lastName,
+            r.country,
+            r.locale,
+            now,
+            now,
+            JSON.stringify(r.metadata),
           ).changes
         }
         return changed
       })
-      results.push(await runPhase({
-        label: 'raw sqlite', phase, total, batchSize, pid: 'self',
-        prepare: (rows) => rows,
-        write: (rows) => {
-          const changed = write(rows)
-          return phase.number === 1
-            ? { created: changed, updated: 0, unchanged: rows.length - changed, failed: 0 }
-            : { created: 0, updated: changed, unchanged: rows.length - changed, failed: 0 }
-        },
-      }))
+      results.push(
+        await runPhase({
+          label: 'raw sqlite',
+          phase,
+          total,
+          batchSize,
+          pid: 'self',
+          prepare: (rows) => rows,
+          write: (rows) => {
+            const changed = write(rows)
+            return phase.number === 1
+              ? { created: changed, updated: 0, unchanged: rows.length - changed, failed: 0 }
+              : { created: 0, updated: changed, unchanged: rows.length - changed, failed: 0 }
+          },
+        }),
+      )
       // `changes` cannot tell an insert from an update, so prove no upsert inserted a row.
       const { n } = db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }
       if (n !== total) throw new Error(`raw sqlite: ${n} rows in the table after phase ${phase.number}, expected ${total}`)
@@ -128,14 +145,30 @@ export async function runRawSqliteImport(file: string, total: number, batchSize:
       let changed = 0
       for (const r of rows) {
         changed += insert.run(
-          rawUuidv7(), DIRECTORY_ID, r.externalId, r.email, r.email.toLowerCase(), r.phone, r.firstName,
-          r.lastName, r.displayName, r.country, r.locale, now, now, importMetadata(r),
+          rawUuidv7(),
+          DIRECTORY_ID,
+          r.externalId,
+          r.email,
+          r.email.toLowerCase(),
+          r.phone,
+          r.firstName,
+          r.lastName,
+          r.displayName,
+          r.country,
+          r.locale,
+          now,
+          now,
+          importMetadata(r),
         ).changes
       }
       return changed
     })
     const result = await runPhase({
-      label: 'raw sqlite import', phase: IMPORT_PHASE, total, batchSize, pid: 'self',
+      label: 'raw sqlite import',
+      phase: IMPORT_PHASE,
+      total,
+      batchSize,
+      pid: 'self',
       makeRows: makeImportBatch,
       prepare: (rows) => rows,
       write: (rows) => {

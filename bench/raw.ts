@@ -8,7 +8,11 @@ const CHILD = fileURLToPath(new URL('./raw-child.ts', import.meta.url))
 type ChildMessage = { ok: true; results: PhaseResult[] } | { ok: false; error: string }
 
 export function runRaw(
-  engine: 'sqlite' | 'postgres', target: string, total: number, batchSize: number, timeoutMs: number,
+  engine: 'sqlite' | 'postgres',
+  target: string,
+  total: number,
+  batchSize: number,
+  timeoutMs: number,
   kind: 'sync' | 'import' = 'sync',
 ): Promise<PhaseResult[]> {
   return new Promise((resolve, reject) => {
@@ -20,8 +24,13 @@ export function runRaw(
       child.kill('SIGKILL')
       reject(new Error(`raw ${engine} did not finish within ${timeoutMs / 1000} s`))
     }, timeoutMs)
-    child.on('message', (m) => { message = m as ChildMessage })
-    child.on('error', (err) => { clearTimeout(timer); reject(err) })
+    child.on('message', (m) => {
+      message = m as ChildMessage
+    })
+    child.on('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
     child.on('exit', (code, signal) => {
       clearTimeout(timer)
       if (message?.ok) resolve(message.results)

@@ -59,16 +59,34 @@ const ms = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(1))
 const mib = (p: PhaseResult | undefined): string =>
   p?.peakRssMb == null ? '—' : `${p.peakRssMb.toFixed(0)}${p.peakRssScope === 'process' ? '*' : ''}`
 
-const HEADER = ['engine', 'phase', 'Rollcall rows/s', 'p50 ms', 'p99 ms', 'peak RSS MiB',
-  'raw rows/s', 'raw p50 ms', 'raw p99 ms', 'raw peak RSS MiB', 'ratio']
+const HEADER = [
+  'engine',
+  'phase',
+  'Rollcall rows/s',
+  'p50 ms',
+  'p99 ms',
+  'peak RSS MiB',
+  'raw rows/s',
+  'raw p50 ms',
+  'raw p99 ms',
+  'raw peak RSS MiB',
+  'ratio',
+]
 
 function cells(l: Line): string[] {
   const r = l.rollcall
   const w = l.raw
   return [
-    l.engine, `${l.phase} ${l.name}`,
-    r ? int(r.rowsPerSec) : '—', r ? ms(r.p50Ms) : '—', r ? ms(r.p99Ms) : '—', mib(r),
-    w ? int(w.rowsPerSec) : '—', w ? ms(w.p50Ms) : '—', w ? ms(w.p99Ms) : '—', mib(w),
+    l.engine,
+    `${l.phase} ${l.name}`,
+    r ? int(r.rowsPerSec) : '—',
+    r ? ms(r.p50Ms) : '—',
+    r ? ms(r.p99Ms) : '—',
+    mib(r),
+    w ? int(w.rowsPerSec) : '—',
+    w ? ms(w.p50Ms) : '—',
+    w ? ms(w.p99Ms) : '—',
+    mib(w),
     l.ratio == null ? '—' : `${(l.ratio * 100).toFixed(1)} %`,
   ]
 }
@@ -98,8 +116,7 @@ export function toText(report: BenchReport): string {
   const rows = [HEADER, ...lines(report).map(cells)]
   const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i].length)))
   // Text left-aligned, figures right-aligned.
-  const fmt = (r: string[]): string =>
-    r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  const fmt = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   const rule = widths.map((w) => '-'.repeat(w)).join('  ')
   return [...preamble(report), '', fmt(HEADER), rule, ...rows.slice(1).map(fmt), '', ...notes(report)].join('\n')
 }
@@ -107,10 +124,14 @@ export function toText(report: BenchReport): string {
 export function toMarkdown(report: BenchReport): string {
   const row = (r: string[]): string => `| ${r.join(' | ')} |`
   return [
-    '# Rollcall bulk benchmark', '',
-    ...preamble(report), '',
-    row(HEADER), row(HEADER.map((_, i) => (i < 2 ? '---' : '---:'))),
-    ...lines(report).map((l) => row(cells(l))), '',
+    '# Rollcall bulk benchmark',
+    '',
+    ...preamble(report),
+    '',
+    row(HEADER),
+    row(HEADER.map((_, i) => (i < 2 ? '---' : '---:'))),
+    ...lines(report).map((l) => row(cells(l))),
+    '',
     ...notes(report).map((n) => `- ${n}`),
     'Rollcall: native `POST /api/v1/directories/{dir}/users/bulk` (upsert, match email) over HTTP on 127.0.0.1, ' +
       'one batch at a time. Raw: bare better-sqlite3 prepared statements (SQLite) or COPY + INSERT … ON CONFLICT ' +

@@ -36,8 +36,14 @@ export interface Counts {
 
 // Country and locale go together so that the rows look like real sign-ups.
 const PLACES: readonly (readonly [string, string])[] = [
-  ['US', 'en-US'], ['GB', 'en-GB'], ['DE', 'de-DE'], ['FR', 'fr-FR'],
-  ['JP', 'ja-JP'], ['BR', 'pt-BR'], ['IN', 'en-IN'], ['CA', 'fr-CA'],
+  ['US', 'en-US'],
+  ['GB', 'en-GB'],
+  ['DE', 'de-DE'],
+  ['FR', 'fr-FR'],
+  ['JP', 'ja-JP'],
+  ['BR', 'pt-BR'],
+  ['IN', 'en-IN'],
+  ['CA', 'fr-CA'],
 ]
 const PLANS = ['free', 'silver', 'gold'] as const
 

@@ -15,8 +15,17 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { cleanUp, owe, tempDir } from './cleanup.js'
 import {
-  ADMIN_KEY, engines, listOf, machine, positiveInt, postgresAdminUrl, RAW_TIMEOUT_MS, READY_TIMEOUT_MS,
-  REPO_ROOT, RESULTS_DIR, safeUrl,
+  ADMIN_KEY,
+  engines,
+  listOf,
+  machine,
+  positiveInt,
+  postgresAdminUrl,
+  RAW_TIMEOUT_MS,
+  READY_TIMEOUT_MS,
+  REPO_ROOT,
+  RESULTS_DIR,
+  safeUrl,
 } from './env.js'
 import { runRollcall, withServer } from './http-driver.js'
 import { runImportsPart } from './imports.js'
@@ -27,9 +36,11 @@ import type { PhaseResult } from './stats.js'
 
 function progress(engine: Engine, side: string, results: PhaseResult[]): void {
   for (const p of results) {
-    console.log(`  ${engine} ${side.padEnd(8)} phase ${p.phase} ${p.name.padEnd(26)} ` +
-      `${Math.round(p.rowsPerSec).toLocaleString('en-US').padStart(9)} rows/s  ` +
-      `p50 ${p.p50Ms.toFixed(1)} ms  p99 ${p.p99Ms.toFixed(1)} ms  peak RSS ${p.peakRssMb?.toFixed(0) ?? '?'} MiB`)
+    console.log(
+      `  ${engine} ${side.padEnd(8)} phase ${p.phase} ${p.name.padEnd(26)} ` +
+        `${Math.round(p.rowsPerSec).toLocaleString('en-US').padStart(9)} rows/s  ` +
+        `p50 ${p.p50Ms.toFixed(1)} ms  p99 ${p.p99Ms.toFixed(1)} ms  peak RSS ${p.peakRssMb?.toFixed(0) ?? '?'} MiB`,
+    )
   }
 }
 
@@ -46,7 +57,8 @@ async function benchSqlite(rows: number, batch: number): Promise<EngineReport> {
     console.log('sqlite: Rollcall over HTTP')
     report.rollcall = await withServer(
       { repoRoot: REPO_ROOT, adminKey: ADMIN_KEY, readyTimeoutMs: READY_TIMEOUT_MS, dataDir: join(tmp.path, 'data') },
-      (server) => runRollcall(server, ADMIN_KEY, 'Rollcall sqlite', rows, batch))
+      (server) => runRollcall(server, ADMIN_KEY, 'Rollcall sqlite', rows, batch),
+    )
     progress('sqlite', 'Rollcall', report.rollcall)
   } catch (err) {
     report.error = err instanceof Error ? err.message : String(err)
@@ -77,7 +89,8 @@ async function benchPostgres(rows: number, batch: number): Promise<EngineReport>
     console.log('postgres: Rollcall over HTTP')
     report.rollcall = await withServer(
       { repoRoot: REPO_ROOT, adminKey: ADMIN_KEY, readyTimeoutMs: READY_TIMEOUT_MS, dataDir: tmp.path, databaseUrl: db.url },
-      (server) => runRollcall(server, ADMIN_KEY, 'Rollcall postgres', rows, batch))
+      (server) => runRollcall(server, ADMIN_KEY, 'Rollcall postgres', rows, batch),
+    )
     progress('postgres', 'Rollcall', report.rollcall)
   } catch (err) {
     report.error = err instanceof Error ? err.message : String(err)
@@ -93,7 +106,9 @@ async function runSyncPart(): Promise<boolean> {
   const rows = positiveInt('BENCH_ROWS', 100_000)
   const batch = positiveInt('BENCH_BATCH', 1_000)
   const list = engines()
-  console.log(`Rollcall bench, sync bulk: ${rows.toLocaleString('en-US')} rows, batches of ${batch.toLocaleString('en-US')}, engines ${list.join(', ')}`)
+  console.log(
+    `Rollcall bench, sync bulk: ${rows.toLocaleString('en-US')} rows, batches of ${batch.toLocaleString('en-US')}, engines ${list.join(', ')}`,
+  )
   const report: BenchReport = { ...machine(), rows, batch, engines: [] }
   for (const engine of list) {
     report.engines.push(engine === 'sqlite' ? await benchSqlite(rows, batch) : await benchPostgres(rows, batch))

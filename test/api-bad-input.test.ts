@@ -30,8 +30,15 @@ interface RowResult {
 /** The problem names this field with this rule among its errors. */
 function expectFieldError(p: Problem, field: string, code?: string): void {
   const found = (p.errors ?? []).filter((e) => e.field === field)
-  expect(found.map((e) => e.field), `errors of ${JSON.stringify(p)} name '${field}'`).toContain(field)
-  if (code) expect(found.map((e) => e.code), `rule of '${field}' in ${JSON.stringify(p)}`).toContain(code)
+  expect(
+    found.map((e) => e.field),
+    `errors of ${JSON.stringify(p)} name '${field}'`,
+  ).toContain(field)
+  if (code)
+    expect(
+      found.map((e) => e.code),
+      `rule of '${field}' in ${JSON.stringify(p)}`,
+    ).toContain(code)
   for (const e of found) expect(e.message).toEqual(expect.any(String))
 }
 
@@ -43,7 +50,9 @@ async function setup(h: ReturnType<typeof useApp>) {
     { key: 'score', type: 'integer' },
   ])
   const base = `/api/v1/directories/${dir.id}`
-  const ada = (await ok(c.request('POST', `${base}/users`, { email: 'ada@x.io', firstName: 'Ada', fields: { dept: 'R&D' } }), 201)).json() as User
+  const ada = (
+    await ok(c.request('POST', `${base}/users`, { email: 'ada@x.io', firstName: 'Ada', fields: { dept: 'R&D' } }), 201)
+  ).json() as User
   return { c, dir, base, ada }
 }
 
@@ -80,11 +89,21 @@ describeEachEngine('API bad input', (engine) => {
     ]
     for (const [method, url] of targets) {
       for (const payload of ['{"email": ', "{'email': 'a@x.io'}", '{"email":"a@x.io",}', '']) {
-        const p = expectProblem(await c.request(method, url, payload, json), 400, 'invalid_json', `${method} ${url} ${JSON.stringify(payload)}`)
+        const p = expectProblem(
+          await c.request(method, url, payload, json),
+          400,
+          'invalid_json',
+          `${method} ${url} ${JSON.stringify(payload)}`,
+        )
         expect(p.detail).toMatch(/JSON/)
       }
     }
-    expectProblem(await c.request('PATCH', `${base}/users/${ada.id}`, '{"firstName": ', { 'content-type': 'application/merge-patch+json' }), 400, 'invalid_json', 'merge-patch')
+    expectProblem(
+      await c.request('PATCH', `${base}/users/${ada.id}`, '{"firstName": ', { 'content-type': 'application/merge-patch+json' }),
+      400,
+      'invalid_json',
+      'merge-patch',
+    )
     expect(await snapshot(c, base)).toEqual(before)
   })
 
@@ -99,7 +118,15 @@ describeEachEngine('API bad input', (engine) => {
         ['POST', `${base}/users/bulk`],
         ['POST', '/api/v1/directories'],
       ] as [Method, string][]) {
-        const p = expectProblem(await c.request(method, url, method === 'POST' && url.endsWith('bulk') ? JSON.stringify({ rows: [] }) : body, { 'content-type': type }), 415, 'unsupported_media_type', `${method} ${url} as ${type}`, true)
+        const p = expectProblem(
+          await c.request(method, url, method === 'POST' && url.endsWith('bulk') ? JSON.stringify({ rows: [] }) : body, {
+            'content-type': type,
+          }),
+          415,
+          'unsupported_media_type',
+          `${method} ${url} as ${type}`,
+          true,
+        )
         expect.soft(p.detail).toContain('application/json')
       }
     }
@@ -133,17 +160,32 @@ describeEachEngine('API bad input', (engine) => {
     ]
     for (const [extra, field, code] of cases) {
       const what = JSON.stringify(extra).slice(0, 80)
-      const created = expectProblem(await c.request('POST', `${base}/users`, { email: 'new@x.io', ...extra }), 400, 'validation_failed', `create ${what}`)
+      const created = expectProblem(
+        await c.request('POST', `${base}/users`, { email: 'new@x.io', ...extra }),
+        400,
+        'validation_failed',
+        `create ${what}`,
+      )
       expectFieldError(created, field, code)
       expect(created.detail, `create ${what}`).toContain(field)
       const patched = expectProblem(await c.request('PATCH', `${base}/users/${ada.id}`, extra), 400, 'validation_failed', `patch ${what}`)
       expectFieldError(patched, field, code)
-      const bulk = (await ok(c.request('POST', `${base}/users/bulk`, { rows: [{ email: 'ada@x.io', ...extra }] }))).json() as { results: RowResult[] }
+      const bulk = (await ok(c.request('POST', `${base}/users/bulk`, { rows: [{ email: 'ada@x.io', ...extra }] }))).json() as {
+        results: RowResult[]
+      }
       expect(bulk.results[0].status, `bulk ${what}`).toBe('failed')
-      expect(bulk.results[0].errors.map((e) => [e.field, e.code]), `bulk ${what}`).toContainEqual([field, code])
+      expect(
+        bulk.results[0].errors.map((e) => [e.field, e.code]),
+        `bulk ${what}`,
+      ).toContainEqual([field, code])
     }
     // Every error of a row at once, not only the first.
-    const many = expectProblem(await c.request('POST', `${base}/users`, { email: 'bad', firstName: 3, country: 'ZZ', version: 2, shoeSize: 1 }), 400, 'validation_failed', 'many')
+    const many = expectProblem(
+      await c.request('POST', `${base}/users`, { email: 'bad', firstName: 3, country: 'ZZ', version: 2, shoeSize: 1 }),
+      400,
+      'validation_failed',
+      'many',
+    )
     expect((many.errors ?? []).map((e) => [e.field, e.code]).sort()).toEqual([
       ['country', 'invalid_value'],
       ['email', 'invalid_format'],
@@ -152,7 +194,16 @@ describeEachEngine('API bad input', (engine) => {
       ['version', 'read_only'],
     ])
     // A patch cannot move a user to another id.
-    expectFieldError(expectProblem(await c.request('PATCH', `${base}/users/${ada.id}`, { id: '00000000-0000-4000-8000-000000000000' }), 400, 'validation_failed', 'patch id'), 'id', 'read_only')
+    expectFieldError(
+      expectProblem(
+        await c.request('PATCH', `${base}/users/${ada.id}`, { id: '00000000-0000-4000-8000-000000000000' }),
+        400,
+        'validation_failed',
+        'patch id',
+      ),
+      'id',
+      'read_only',
+    )
     // The body of a create or patch must be an object.
     for (const payload of ['[]', '"ada"', '3', 'null']) {
       expectProblem(await c.request('POST', `${base}/users`, payload, json), 400, 'validation_failed', `create ${payload}`)
@@ -203,7 +254,12 @@ describeEachEngine('API bad input', (engine) => {
     const fat = [{ email: 'fat@x.io', metadata: { note: 'x'.repeat(2100) } }]
     const tooBig = expectProblem(await c.request('POST', `${base}/users/bulk`, { rows: fat }), 413, 'payload_too_large', '2 KB')
     expect(tooBig.detail).toContain(`/api/v1/directories/${dir.id}/imports`)
-    const byExt = expectProblem(await c.request('POST', '/api/v1/directories/small/users/bulk', { rows: fat }), 413, 'payload_too_large', '2 KB by externalId')
+    const byExt = expectProblem(
+      await c.request('POST', '/api/v1/directories/small/users/bulk', { rows: fat }),
+      413,
+      'payload_too_large',
+      '2 KB by externalId',
+    )
     expect(byExt.detail).toMatch(/\/api\/v1\/directories\/(small|[0-9a-f-]{36})\/imports/)
 
     // At the limit it is accepted.
@@ -241,7 +297,13 @@ describeEachEngine('API bad input', (engine) => {
       const u = `${base}/users/${id}`
       expectProblem(await c.request('GET', u), 404, 'user_not_found', `GET ${id}`, true)
       expectProblem(await c.request('PATCH', u, { firstName: 'Ghost' }), 404, 'user_not_found', `PATCH ${id}`, true)
-      expectProblem(await c.request('PATCH', u, { firstName: 'Ghost' }, { 'if-match': 'W/"1"' }), 404, 'user_not_found', `PATCH ${id} if-match`, true)
+      expectProblem(
+        await c.request('PATCH', u, { firstName: 'Ghost' }, { 'if-match': 'W/"1"' }),
+        404,
+        'user_not_found',
+        `PATCH ${id} if-match`,
+        true,
+      )
       expectProblem(await c.request('DELETE', u), 404, 'user_not_found', `DELETE ${id}`, true)
     }
     expectProblem(await c.request('PATCH', `${base}/fields/nope`, { label: 'X' }), 404, 'field_not_found', 'PATCH field')
@@ -270,7 +332,12 @@ describeEachEngine('API bad input', (engine) => {
       expectFieldError(p, field, code)
     }
     for (const url of [`${base}/history`, `${base}/users/${ada.id}/history`]) {
-      for (const [query, field] of [['limit=0', 'limit'], ['limit=abc', 'limit'], ['field=has%20space', 'field'], ['colour=red', 'colour']]) {
+      for (const [query, field] of [
+        ['limit=0', 'limit'],
+        ['limit=abc', 'limit'],
+        ['field=has%20space', 'field'],
+        ['colour=red', 'colour'],
+      ]) {
         const p = expectProblem(await c.request('GET', `${url}?${query}`), 400, 'validation_failed', `${url}?${query}`)
         expectFieldError(p, field)
       }
@@ -285,11 +352,24 @@ describeEachEngine('API bad input', (engine) => {
     await ok(c.request('POST', `${base}/users`, { email: 'bob@x.io' }), 201)
     const first = (await ok(c.request('GET', `${base}/users?limit=1`))).json() as { data: User[]; nextCursor: string }
     expect(first.nextCursor).toEqual(expect.any(String))
-    const second = (await ok(c.request('GET', `${base}/users?limit=1&cursor=${encodeURIComponent(first.nextCursor)}`))).json() as { data: User[] }
+    const second = (await ok(c.request('GET', `${base}/users?limit=1&cursor=${encodeURIComponent(first.nextCursor)}`))).json() as {
+      data: User[]
+    }
     expect(second.data.map((u) => u.email)).toEqual(['bob@x.io'])
-    for (const cursor of ['garbage', Buffer.from('s:-1').toString('base64url'), Buffer.from('x:5').toString('base64url'), '%00', `${first.nextCursor}zz`]) {
+    for (const cursor of [
+      'garbage',
+      Buffer.from('s:-1').toString('base64url'),
+      Buffer.from('x:5').toString('base64url'),
+      '%00',
+      `${first.nextCursor}zz`,
+    ]) {
       for (const url of [`${base}/users`, `${base}/history`, `${base}/users/${ada.id}/history`]) {
-        const p = expectProblem(await c.request('GET', `${url}?cursor=${encodeURIComponent(cursor)}`), 400, 'invalid_cursor', `${url} cursor ${cursor}`)
+        const p = expectProblem(
+          await c.request('GET', `${url}?cursor=${encodeURIComponent(cursor)}`),
+          400,
+          'invalid_cursor',
+          `${url} cursor ${cursor}`,
+        )
         expect(p.detail).toMatch(/cursor/)
       }
     }
@@ -313,7 +393,12 @@ describeEachEngine('API bad input', (engine) => {
       [{ users: rows }, 'rows', 'required'],
     ]
     for (const [body, field, code] of cases) {
-      const p = expectProblem(await c.request('POST', `${base}/users/bulk`, body), 400, 'validation_failed', JSON.stringify(body).slice(0, 100))
+      const p = expectProblem(
+        await c.request('POST', `${base}/users/bulk`, body),
+        400,
+        'validation_failed',
+        JSON.stringify(body).slice(0, 100),
+      )
       expectFieldError(p, field, code)
     }
     expectProblem(await c.request('POST', `${base}/users/bulk`, rows), 400, 'validation_failed', 'a bare array')
@@ -337,7 +422,12 @@ describeEachEngine('API bad input', (engine) => {
     const before = await snapshot(c, base)
     const res = await c.request('POST', `${base}/users/bulk`, {
       atomic: true,
-      rows: [{ email: 'ada@x.io', firstName: 'Changed' }, { email: 'new@x.io' }, { email: 'bad', firstName: 3 }, { email: 'also-new@x.io' }],
+      rows: [
+        { email: 'ada@x.io', firstName: 'Changed' },
+        { email: 'new@x.io' },
+        { email: 'bad', firstName: 3 },
+        { email: 'also-new@x.io' },
+      ],
     })
     const p = expectProblem(res, 422, 'batch_failed', 'atomic')
     expect(p.detail).toContain('2')
@@ -345,7 +435,10 @@ describeEachEngine('API bad input', (engine) => {
     const results = p.results as RowResult[]
     expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3])
     expect(results.map((r) => r.status)).toEqual(['failed', 'failed', 'failed', 'failed'])
-    expect(results[2].errors.map((e) => [e.field, e.code]).sort()).toEqual([['email', 'invalid_format'], ['firstName', 'invalid_type']])
+    expect(results[2].errors.map((e) => [e.field, e.code]).sort()).toEqual([
+      ['email', 'invalid_format'],
+      ['firstName', 'invalid_type'],
+    ])
     for (const i of [0, 1, 3]) expect(results[i].errors.map((e) => e.code)).toEqual(['rolled_back'])
     expect(await snapshot(c, base)).toEqual(before)
     expect((await ok(c.request('GET', `${base}/users/${ada.id}`))).json()).toEqual(ada)
@@ -375,7 +468,12 @@ describeEachEngine('API bad input', (engine) => {
     expect((await ok(c.request('GET', `${base}/users/${created.id}/history`))).json().data).toHaveLength(1)
     const before = await snapshot(c, base)
 
-    const other = expectProblem(await c.request('POST', `${base}/users`, { ...body, firstName: 'Other' }, key), 422, 'idempotency_key_reused', 'other body')
+    const other = expectProblem(
+      await c.request('POST', `${base}/users`, { ...body, firstName: 'Other' }, key),
+      422,
+      'idempotency_key_reused',
+      'other body',
+    )
     expect(other.detail).toContain('create-idem-1')
     expectProblem(await c.request('PATCH', `${base}/users/${ada.id}`, body, key), 422, 'idempotency_key_reused', 'other route')
     expectProblem(await c.request('POST', `${base}/users/bulk`, { rows: [body] }, key), 422, 'idempotency_key_reused', 'other route (bulk)')
@@ -391,14 +489,26 @@ describeEachEngine('API bad input', (engine) => {
 
     // A bad key is a 400, and writes nothing.
     const mid = await snapshot(c, base)
-    expectProblem(await c.request('POST', `${base}/users`, { email: 'k@x.io' }, { 'idempotency-key': 'x'.repeat(256) }), 400, 'bad_request', 'long key')
-    expectProblem(await c.request('POST', `${base}/users`, { email: 'k@x.io' }, { 'idempotency-key': 'has space' }), 400, 'bad_request', 'key with a space')
+    expectProblem(
+      await c.request('POST', `${base}/users`, { email: 'k@x.io' }, { 'idempotency-key': 'x'.repeat(256) }),
+      400,
+      'bad_request',
+      'long key',
+    )
+    expectProblem(
+      await c.request('POST', `${base}/users`, { email: 'k@x.io' }, { 'idempotency-key': 'has space' }),
+      400,
+      'bad_request',
+      'key with a space',
+    )
     expect(await snapshot(c, base)).toEqual(mid)
   })
 
   it('a taken email, username or externalId is a 409 user_exists naming the field, case-insensitively', async () => {
     const { c, base } = await setup(h)
-    const bob = (await ok(c.request('POST', `${base}/users`, { email: 'bob@x.io', username: 'bob', externalId: 'B-1' }), 201)).json() as User
+    const bob = (
+      await ok(c.request('POST', `${base}/users`, { email: 'bob@x.io', username: 'bob', externalId: 'B-1' }), 201)
+    ).json() as User
     const before = await snapshot(c, base)
     for (const [body, field] of [
       [{ email: 'ADA@X.IO' }, 'email'],
@@ -421,7 +531,12 @@ describeEachEngine('API bad input', (engine) => {
     expect(v2.version).toBe(2)
     const before = await snapshot(c, base)
     for (const tag of ['W/"1"', '"1"', 'W/"3"']) {
-      const p = expectProblem(await c.request('PATCH', u, { firstName: 'Stale' }, { 'if-match': tag }), 412, 'version_mismatch', `patch ${tag}`)
+      const p = expectProblem(
+        await c.request('PATCH', u, { firstName: 'Stale' }, { 'if-match': tag }),
+        412,
+        'version_mismatch',
+        `patch ${tag}`,
+      )
       expect(p.detail).toContain('2')
       expectProblem(await c.request('DELETE', u, undefined, { 'if-match': tag }), 412, 'version_mismatch', `delete ${tag}`)
     }
@@ -447,13 +562,35 @@ describeEachEngine('API bad input', (engine) => {
     ]
     for (const [extra, field] of cases) {
       const what = JSON.stringify(extra)
-      const created = expectProblem(await c.request('POST', `${base}/users`, { email: 'nul@x.io', ...extra }), 400, 'validation_failed', `create ${what}`)
-      expect.soft((created.errors ?? []).map((e) => e.field), `create ${what}: ${JSON.stringify(created.errors)}`).toContain(field)
+      const created = expectProblem(
+        await c.request('POST', `${base}/users`, { email: 'nul@x.io', ...extra }),
+        400,
+        'validation_failed',
+        `create ${what}`,
+      )
+      expect
+        .soft(
+          (created.errors ?? []).map((e) => e.field),
+          `create ${what}: ${JSON.stringify(created.errors)}`,
+        )
+        .toContain(field)
       const patched = expectProblem(await c.request('PATCH', `${base}/users/${ada.id}`, extra), 400, 'validation_failed', `patch ${what}`)
-      expect.soft((patched.errors ?? []).map((e) => e.field), `patch ${what}`).toContain(field)
-      const bulk = (await ok(c.request('POST', `${base}/users/bulk`, { rows: [{ email: 'ada@x.io', ...extra }] }))).json() as { results: RowResult[] }
+      expect
+        .soft(
+          (patched.errors ?? []).map((e) => e.field),
+          `patch ${what}`,
+        )
+        .toContain(field)
+      const bulk = (await ok(c.request('POST', `${base}/users/bulk`, { rows: [{ email: 'ada@x.io', ...extra }] }))).json() as {
+        results: RowResult[]
+      }
       expect(bulk.results[0].status).toBe('failed')
-      expect.soft(bulk.results[0].errors.map((e) => e.field), `bulk ${what}`).toContain(field)
+      expect
+        .soft(
+          bulk.results[0].errors.map((e) => e.field),
+          `bulk ${what}`,
+        )
+        .toContain(field)
     }
     expect(await snapshot(c, base)).toEqual(before)
   })

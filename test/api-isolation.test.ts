@@ -55,18 +55,32 @@ async function seedTenantA(h: ReturnType<typeof useApp>) {
   const a = await h.client()
   const dir = await makeDirectory(a, { name: 'A private', externalId: 'a-private' })
   await ok(a.request('POST', `/api/v1/directories/${dir.id}/fields`, { key: 'dept', type: 'string', label: 'Department' }), 201)
-  const userBody = { email: 'ada@tenant-a.io', firstName: 'Ada', externalId: 'a-user-1', fields: { dept: 'R&D' }, metadata: { tier: 'gold' } }
-  const created = await ok(a.request('POST', `/api/v1/directories/${dir.id}/users`, userBody, { 'idempotency-key': 'shared-idem-key' }), 201)
+  const userBody = {
+    email: 'ada@tenant-a.io',
+    firstName: 'Ada',
+    externalId: 'a-user-1',
+    fields: { dept: 'R&D' },
+    metadata: { tier: 'gold' },
+  }
+  const created = await ok(
+    a.request('POST', `/api/v1/directories/${dir.id}/users`, userBody, { 'idempotency-key': 'shared-idem-key' }),
+    201,
+  )
   const user = created.json() as { id: string }
   await ok(a.request('PATCH', `/api/v1/directories/${dir.id}/users/${user.id}`, { lastName: 'Lovelace' }))
   const group = (await ok(a.request('POST', `/api/v1/directories/${dir.id}/groups`, { name: 'Team A' }), 201)).json() as { id: string }
   await ok(a.request('POST', `/api/v1/directories/${dir.id}/groups/${group.id}/members`, { userIds: [user.id] }))
   const keys = (await ok(a.request('GET', '/api/v1/keys'))).json().data as ApiKey[]
   expect(keys).toHaveLength(1)
-  const upload = await ok(a.request('POST', `/api/v1/directories/${dir.id}/imports`, 'email\nada@tenant-a.io\nbad\n', { 'content-type': 'text/csv' }), 202)
+  const upload = await ok(
+    a.request('POST', `/api/v1/directories/${dir.id}/imports`, 'email\nada@tenant-a.io\nbad\n', { 'content-type': 'text/csv' }),
+    202,
+  )
   const importId = (upload.json() as { id: string }).id
   await waitForJob(a, importId)
-  const webhookId = (await ok(a.request('POST', `/api/v1/directories/${dir.id}/webhooks`, { url: 'http://127.0.0.1:9/a-hook' }), 201)).json().id as string
+  const webhookId = (
+    await ok(a.request('POST', `/api/v1/directories/${dir.id}/webhooks`, { url: 'http://127.0.0.1:9/a-hook' }), 201)
+  ).json().id as string
   return { a, dir, user, group, userBody, keyId: keys[0].id, importId, webhookId }
 }
 
@@ -87,7 +101,7 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
   // The seeded webhook points at 127.0.0.1:9 (nothing listens): a loopback target, allowed explicitly.
   const h = useApp(engine, { webhookAllowPrivate: true })
 
-  it("a key of one tenant gets 404 for everything of another tenant, through every route, and nothing of A changes", async () => {
+  it('a key of one tenant gets 404 for everything of another tenant, through every route, and nothing of A changes', async () => {
     const { a, dir, user, group, userBody, keyId, importId, webhookId } = await seedTenantA(h)
     const before = await stateOf(a, dir.id, user.id, group.id)
     expect((before.history as { data: unknown[] }).data).toHaveLength(2)
@@ -115,7 +129,13 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
         { template: `GET ${T}/users/{id}`, method: 'GET', url: u, code },
         { template: `PATCH ${T}/users/{id}`, method: 'PATCH', url: u, body: { firstName: 'Mallory' }, code },
         { template: `DELETE ${T}/users/{id}`, method: 'DELETE', url: u, code },
-        { template: `POST ${T}/users/bulk`, method: 'POST', url: `${d}/users/bulk`, body: { rows: [{ email: userBody.email, firstName: 'Mallory' }, { email: 'new@tenant-b.io' }] }, code },
+        {
+          template: `POST ${T}/users/bulk`,
+          method: 'POST',
+          url: `${d}/users/bulk`,
+          body: { rows: [{ email: userBody.email, firstName: 'Mallory' }, { email: 'new@tenant-b.io' }] },
+          code,
+        },
         { template: `GET ${T}/users/{id}/history`, method: 'GET', url: `${u}/history`, code },
         { template: `GET ${T}/history`, method: 'GET', url: `${d}/history`, code },
         { template: `GET ${T}/fields`, method: 'GET', url: `${d}/fields`, code },
@@ -126,7 +146,13 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
         { template: `POST ${T}/groups`, method: 'POST', url: `${d}/groups`, body: { name: 'Planted' }, code },
         { template: `GET ${T}/groups/{id}`, method: 'GET', url: `${d}/groups/${group.id}`, code },
         { template: `PATCH ${T}/groups/{id}`, method: 'PATCH', url: `${d}/groups/${group.id}`, body: { name: 'Taken over' }, code },
-        { template: `POST ${T}/groups/{id}/members`, method: 'POST', url: `${d}/groups/${group.id}/members`, body: { userIds: [user.id] }, code },
+        {
+          template: `POST ${T}/groups/{id}/members`,
+          method: 'POST',
+          url: `${d}/groups/${group.id}/members`,
+          body: { userIds: [user.id] },
+          code,
+        },
         { template: `DELETE ${T}/groups/{id}/members/{userId}`, method: 'DELETE', url: `${d}/groups/${group.id}/members/${user.id}`, code },
         { template: `DELETE ${T}/groups/{id}`, method: 'DELETE', url: `${d}/groups/${group.id}`, code },
         { template: `GET ${T}/imports`, method: 'GET', url: `${d}/imports`, code },
@@ -140,31 +166,94 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     }
     // A's import, by id: as if it did not exist.
     for (const path of ['', '/results', '/failed.csv', '/events'])
-      calls.push({ template: `GET /api/v1/imports/{id}${path}`, method: 'GET', url: `/api/v1/imports/${importId}${path}`, code: 'not_found' })
+      calls.push({
+        template: `GET /api/v1/imports/{id}${path}`,
+        method: 'GET',
+        url: `/api/v1/imports/${importId}${path}`,
+        code: 'not_found',
+      })
     for (const action of ['cancel', 'revert', 'apply'])
-      calls.push({ template: `POST /api/v1/imports/{id}/${action}`, method: 'POST', url: `/api/v1/imports/${importId}/${action}`, code: 'not_found' })
-    calls.push({ template: 'GET /api/v1/imports/{id}/conflicts', method: 'GET', url: `/api/v1/imports/${importId}/conflicts`, code: 'not_found' })
+      calls.push({
+        template: `POST /api/v1/imports/{id}/${action}`,
+        method: 'POST',
+        url: `/api/v1/imports/${importId}/${action}`,
+        code: 'not_found',
+      })
+    calls.push({
+      template: 'GET /api/v1/imports/{id}/conflicts',
+      method: 'GET',
+      url: `/api/v1/imports/${importId}/conflicts`,
+      code: 'not_found',
+    })
     // A's user reached through B's own directory: no such user there.
     const bu = `/api/v1/directories/${bDir.id}/users/${user.id}`
     calls.push(
       { template: 'GET /api/v1/directories/{dir}/users/{id}', method: 'GET', url: bu, code: 'user_not_found' },
-      { template: 'PATCH /api/v1/directories/{dir}/users/{id}', method: 'PATCH', url: bu, body: { firstName: 'Mallory' }, code: 'user_not_found' },
+      {
+        template: 'PATCH /api/v1/directories/{dir}/users/{id}',
+        method: 'PATCH',
+        url: bu,
+        body: { firstName: 'Mallory' },
+        code: 'user_not_found',
+      },
       { template: 'DELETE /api/v1/directories/{dir}/users/{id}', method: 'DELETE', url: bu, code: 'user_not_found' },
       // A's group through B's own directory: no such group there.
-      { template: 'GET /api/v1/directories/{dir}/groups/{id}', method: 'GET', url: `/api/v1/directories/${bDir.id}/groups/${group.id}`, code: 'not_found' },
-      { template: 'PATCH /api/v1/directories/{dir}/groups/{id}', method: 'PATCH', url: `/api/v1/directories/${bDir.id}/groups/${group.id}`, body: { name: 'Taken over' }, code: 'not_found' },
-      { template: 'POST /api/v1/directories/{dir}/groups/{id}/members', method: 'POST', url: `/api/v1/directories/${bDir.id}/groups/${group.id}/members`, body: { userIds: [user.id] }, code: 'not_found' },
-      { template: 'DELETE /api/v1/directories/{dir}/groups/{id}/members/{userId}', method: 'DELETE', url: `/api/v1/directories/${bDir.id}/groups/${group.id}/members/${user.id}`, code: 'not_found' },
-      { template: 'DELETE /api/v1/directories/{dir}/groups/{id}', method: 'DELETE', url: `/api/v1/directories/${bDir.id}/groups/${group.id}`, code: 'not_found' },
+      {
+        template: 'GET /api/v1/directories/{dir}/groups/{id}',
+        method: 'GET',
+        url: `/api/v1/directories/${bDir.id}/groups/${group.id}`,
+        code: 'not_found',
+      },
+      {
+        template: 'PATCH /api/v1/directories/{dir}/groups/{id}',
+        method: 'PATCH',
+        url: `/api/v1/directories/${bDir.id}/groups/${group.id}`,
+        body: { name: 'Taken over' },
+        code: 'not_found',
+      },
+      {
+        template: 'POST /api/v1/directories/{dir}/groups/{id}/members',
+        method: 'POST',
+        url: `/api/v1/directories/${bDir.id}/groups/${group.id}/members`,
+        body: { userIds: [user.id] },
+        code: 'not_found',
+      },
+      {
+        template: 'DELETE /api/v1/directories/{dir}/groups/{id}/members/{userId}',
+        method: 'DELETE',
+        url: `/api/v1/directories/${bDir.id}/groups/${group.id}/members/${user.id}`,
+        code: 'not_found',
+      },
+      {
+        template: 'DELETE /api/v1/directories/{dir}/groups/{id}',
+        method: 'DELETE',
+        url: `/api/v1/directories/${bDir.id}/groups/${group.id}`,
+        code: 'not_found',
+      },
       { template: 'DELETE /api/v1/keys/{id}', method: 'DELETE', url: `/api/v1/keys/${keyId}`, code: 'key_not_found' },
-      { template: 'POST /api/v1/keys', method: 'POST', url: '/api/v1/keys', body: { name: 'into A', scopes: ['read'], directories: [dir.id] }, code: 'directory_not_found' },
-      { template: 'POST /api/v1/keys', method: 'POST', url: '/api/v1/keys', body: { name: 'into A', scopes: ['read'], directories: ['a-private'] }, code: 'directory_not_found' },
+      {
+        template: 'POST /api/v1/keys',
+        method: 'POST',
+        url: '/api/v1/keys',
+        body: { name: 'into A', scopes: ['read'], directories: [dir.id] },
+        code: 'directory_not_found',
+      },
+      {
+        template: 'POST /api/v1/keys',
+        method: 'POST',
+        url: '/api/v1/keys',
+        body: { name: 'into A', scopes: ['read'], directories: ['a-private'] },
+        code: 'directory_not_found',
+      },
     )
 
     // Every route of the API that takes a path parameter is in the list above.
     const withParams = (await apiRoutes(h)).filter((r) => r.includes('{'))
     const covered = new Set(calls.map((c) => c.template))
-    expect(withParams.filter((r) => !covered.has(r)), 'routes with a path parameter that this test does not call').toEqual([])
+    expect(
+      withParams.filter((r) => !covered.has(r)),
+      'routes with a path parameter that this test does not call',
+    ).toEqual([])
 
     // The exact request A made, sent by B with A's Idempotency-Key: a 404, not a replay of A's user.
     const replay = await b.request('POST', `/api/v1/directories/${dir.id}/users`, userBody, { 'idempotency-key': 'shared-idem-key' })
@@ -181,7 +270,13 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
       expect(JSON.stringify(problem), `${c.method} ${c.url}`).not.toContain('A private')
     }
     // A's user through bulk in B's directory by id: a per-row miss, not A's user.
-    const bulkById = await ok(b.request('POST', `/api/v1/directories/${bDir.id}/users/bulk`, { rows: [{ id: user.id, firstName: 'Mallory' }], mode: 'update', match: 'id' }))
+    const bulkById = await ok(
+      b.request('POST', `/api/v1/directories/${bDir.id}/users/bulk`, {
+        rows: [{ id: user.id, firstName: 'Mallory' }],
+        mode: 'update',
+        match: 'id',
+      }),
+    )
     expect(bulkById.json().results[0]).toMatchObject({ status: 'failed', errors: [{ field: 'id', code: 'user_not_found' }] })
     // A's user added to a group of B's: refused as unknown in B's directory.
     const bGroup = (await ok(b.request('POST', `/api/v1/directories/${bDir.id}/groups`, { name: 'Team B' }), 201)).json() as { id: string }
@@ -223,7 +318,9 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     const root = await h.client()
     const d1 = await makeDirectory(root, { name: 'One', externalId: 'one' })
     const d2 = await makeDirectory(root, { name: 'Two', externalId: 'two' })
-    const inTwo = (await ok(root.request('POST', `/api/v1/directories/${d2.id}/users`, { email: 'two@x.io', firstName: 'Two' }), 201)).json() as { id: string }
+    const inTwo = (
+      await ok(root.request('POST', `/api/v1/directories/${d2.id}/users`, { email: 'two@x.io', firstName: 'Two' }), 201)
+    ).json() as { id: string }
     const w = await root.newKey(['write'], [d1.id])
     const twoBefore = await stateOf(root, d2.id, inTwo.id)
 
@@ -250,12 +347,18 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
         ['GET', `${d}/groups`],
         ['POST', `${d}/groups`, { name: 'Planted' }],
       ]
-      for (const [method, url, body] of probes) expectProblem(await w.request(method, url, body), 404, 'directory_not_found', `${method} ${url}`)
+      for (const [method, url, body] of probes)
+        expectProblem(await w.request(method, url, body), 404, 'directory_not_found', `${method} ${url}`)
     }
 
     // Beyond its directories: no new directory, no key (write scope lacks admin: 403).
     expectProblem(await w.request('POST', '/api/v1/directories', { name: 'Three' }), 403, 'forbidden', 'write key creates a directory')
-    expectProblem(await w.request('POST', '/api/v1/keys', { name: 'k', scopes: ['read'], directories: [d1.id] }), 403, 'forbidden', 'write key creates a key')
+    expectProblem(
+      await w.request('POST', '/api/v1/keys', { name: 'k', scopes: ['read'], directories: [d1.id] }),
+      403,
+      'forbidden',
+      'write key creates a key',
+    )
 
     expect(await stateOf(root, d2.id, inTwo.id)).toEqual(twoBefore)
     const dirs = (await ok(root.request('GET', '/api/v1/directories'))).json().data as Directory[]
@@ -269,17 +372,44 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     const adm = await root.newKey(['admin'], [d1.id])
     const keysBefore = await keysOf(root)
 
-    expectProblem(await adm.request('POST', '/api/v1/directories', { name: 'Three' }), 403, 'forbidden', 'limited admin creates a directory')
-    expectProblem(await adm.request('POST', '/api/v1/keys', { name: 'everything', scopes: ['read'] }), 403, 'forbidden', 'limited admin creates an unlimited key')
-    expectProblem(await adm.request('POST', '/api/v1/keys', { name: 'everything', scopes: ['read'], directories: null }), 403, 'forbidden', 'limited admin creates an unlimited key (null)')
+    expectProblem(
+      await adm.request('POST', '/api/v1/directories', { name: 'Three' }),
+      403,
+      'forbidden',
+      'limited admin creates a directory',
+    )
+    expectProblem(
+      await adm.request('POST', '/api/v1/keys', { name: 'everything', scopes: ['read'] }),
+      403,
+      'forbidden',
+      'limited admin creates an unlimited key',
+    )
+    expectProblem(
+      await adm.request('POST', '/api/v1/keys', { name: 'everything', scopes: ['read'], directories: null }),
+      403,
+      'forbidden',
+      'limited admin creates an unlimited key (null)',
+    )
     // A directory it cannot see is named as unknown (404), like every other directory it cannot see.
     for (const ref of [d2.id, 'two'])
-      expectProblem(await adm.request('POST', '/api/v1/keys', { name: 'other', scopes: ['read'], directories: [ref] }), 404, 'directory_not_found', `limited admin creates a key for ${ref}`)
-    expectProblem(await adm.request('POST', '/api/v1/keys', { name: 'both', scopes: ['read'], directories: [d1.id, d2.id] }), 404, 'directory_not_found', 'limited admin creates a key for both')
+      expectProblem(
+        await adm.request('POST', '/api/v1/keys', { name: 'other', scopes: ['read'], directories: [ref] }),
+        404,
+        'directory_not_found',
+        `limited admin creates a key for ${ref}`,
+      )
+    expectProblem(
+      await adm.request('POST', '/api/v1/keys', { name: 'both', scopes: ['read'], directories: [d1.id, d2.id] }),
+      404,
+      'directory_not_found',
+      'limited admin creates a key for both',
+    )
     expect(await keysOf(root)).toEqual(keysBefore)
 
     // Within its directory it may.
-    const made = (await ok(adm.request('POST', '/api/v1/keys', { name: 'mine', scopes: ['read'], directories: [d1.id] }), 201)).json() as ApiKey
+    const made = (
+      await ok(adm.request('POST', '/api/v1/keys', { name: 'mine', scopes: ['read'], directories: [d1.id] }), 201)
+    ).json() as ApiKey
     expect(made.directories).toEqual([d1.id])
     const dirs = (await ok(root.request('GET', '/api/v1/directories'))).json().data as Directory[]
     expect(dirs.map((x) => x.id).sort()).toEqual([d1.id, d2.id].sort())
@@ -291,7 +421,9 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     const d1 = await makeDirectory(root, { name: 'One' })
     const d2 = await makeDirectory(root, { name: 'Two', externalId: 'two' })
     const adm = await root.newKey(['admin'], [d1.id])
-    const other = (await ok(root.request('POST', '/api/v1/keys', { name: 'two-only', scopes: ['write'], directories: [d2.id] }), 201)).json() as ApiKey & { secret: string }
+    const other = (
+      await ok(root.request('POST', '/api/v1/keys', { name: 'two-only', scopes: ['write'], directories: [d2.id] }), 201)
+    ).json() as ApiKey & { secret: string }
     const rootKeyId = (await keysOf(root)).find((k) => k.name === 'admin' && k.directories === null)?.id as string
     expect(rootKeyId).toBeTruthy()
     return { root, d1, d2, adm, other, rootKeyId }
@@ -339,9 +471,14 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
   it('a directory-limited admin key cannot revoke the unlimited admin key or a key of another directory', async () => {
     const { root, d2, adm, other, rootKeyId } = await limitedAdminSetup()
     // Revoking the unlimited admin key, or a key of another directory, is refused.
-    for (const [id, which] of [[other.id, 'the key limited to directory Two'], [rootKeyId, "the tenant's unlimited admin key"]]) {
+    for (const [id, which] of [
+      [other.id, 'the key limited to directory Two'],
+      [rootKeyId, "the tenant's unlimited admin key"],
+    ]) {
       const res = await adm.request('DELETE', `/api/v1/keys/${id}`)
-      expect.soft([403, 404], `DELETE /api/v1/keys/<${which}> by an admin key limited to directory One answered ${res.statusCode}`).toContain(res.statusCode)
+      expect
+        .soft([403, 404], `DELETE /api/v1/keys/<${which}> by an admin key limited to directory One answered ${res.statusCode}`)
+        .toContain(res.statusCode)
     }
     await ok(root.request('GET', '/api/v1/keys'))
     await ok(root.request('GET', `/api/v1/directories/${d2.id}/users`, undefined, { authorization: `Bearer ${other.secret}` }))
@@ -351,7 +488,9 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
   it('a read-only key reads but cannot write (403 forbidden), and nothing is written', async () => {
     const root = await h.client()
     const d = await makeDirectory(root, { name: 'RO' })
-    const u = (await ok(root.request('POST', `/api/v1/directories/${d.id}/users`, { email: 'ro@x.io', firstName: 'Ro' }), 201)).json() as { id: string }
+    const u = (await ok(root.request('POST', `/api/v1/directories/${d.id}/users`, { email: 'ro@x.io', firstName: 'Ro' }), 201)).json() as {
+      id: string
+    }
     await ok(root.request('POST', `/api/v1/directories/${d.id}/fields`, { key: 'dept', type: 'string' }), 201)
     const before = await stateOf(root, d.id, u.id)
     const rootKeyId = before.keys[0].id
@@ -376,25 +515,36 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
       ['POST', '/api/v1/keys', { name: 'k', scopes: ['read'] }],
       ['DELETE', `/api/v1/keys/${rootKeyId}`],
     ]
-    for (const [method, url, body] of writes) expectProblem(await r.request(method, url, body), 403, 'forbidden', `${method} ${url} with a read key`)
+    for (const [method, url, body] of writes)
+      expectProblem(await r.request(method, url, body), 403, 'forbidden', `${method} ${url} with a read key`)
     // write scope: users and groups yes; directories, fields and keys no.
     const w = await root.newKey(['write'])
     for (const [method, url, body] of writes.filter(([, url]) => !url.includes('/users') && !url.includes('/groups'))) {
       expectProblem(await w.request(method, url, body), 403, 'forbidden', `${method} ${url} with a write key`)
     }
     const after = await stateOf(root, d.id, u.id)
-    expect({ ...after, keys: after.keys.filter((k) => k.id === rootKeyId) }).toEqual({ ...before, keys: before.keys.filter((k) => k.id === rootKeyId) })
+    expect({ ...after, keys: after.keys.filter((k) => k.id === rootKeyId) }).toEqual({
+      ...before,
+      keys: before.keys.filter((k) => k.id === rootKeyId),
+    })
   })
 
   it('a revoked key gets 401, at once', async () => {
     const root = await h.client()
     const d = await makeDirectory(root, { name: 'Rev' })
-    const made = (await ok(root.request('POST', '/api/v1/keys', { name: 'temp', scopes: ['write'] }), 201)).json() as ApiKey & { secret: string }
+    const made = (await ok(root.request('POST', '/api/v1/keys', { name: 'temp', scopes: ['write'] }), 201)).json() as ApiKey & {
+      secret: string
+    }
     const auth = { authorization: `Bearer ${made.secret}` }
     await ok(root.request('GET', `/api/v1/directories/${d.id}/users`, undefined, auth))
     await ok(root.request('DELETE', `/api/v1/keys/${made.id}`), 204)
     expectProblem(await root.request('GET', `/api/v1/directories/${d.id}/users`, undefined, auth), 401, 'unauthorized', 'revoked key reads')
-    expectProblem(await root.request('POST', `/api/v1/directories/${d.id}/users`, { email: 'late@x.io' }, auth), 401, 'unauthorized', 'revoked key writes')
+    expectProblem(
+      await root.request('POST', `/api/v1/directories/${d.id}/users`, { email: 'late@x.io' }, auth),
+      401,
+      'unauthorized',
+      'revoked key writes',
+    )
     expectProblem(await root.request('GET', '/api/v1/directories', undefined, auth), 401, 'unauthorized', 'revoked key lists')
     expect((await ok(root.request('GET', `/api/v1/directories/${d.id}/users`))).json().data).toEqual([])
     const listed = (await keysOf(root)).find((k) => k.id === made.id)
@@ -410,7 +560,11 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     const routes = await apiRoutes(h)
     expect(routes.length).toBeGreaterThanOrEqual(17)
     const fill = (path: string) =>
-      path.replace('{dir}', d.id).replace('{id}', path.includes('/keys/') ? before.keys[0].id : u.id).replace('{key}', 'email').replace('{userId}', u.id)
+      path
+        .replace('{dir}', d.id)
+        .replace('{id}', path.includes('/keys/') ? before.keys[0].id : u.id)
+        .replace('{key}', 'email')
+        .replace('{userId}', u.id)
     const app = h.app().app
     const bad: (Record<string, string> | undefined)[] = [
       undefined,
@@ -427,7 +581,12 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     for (const route of routes) {
       const [method, path] = route.split(' ') as [Method, string]
       for (const headers of bad) {
-        const res = await app.inject({ method, url: fill(path), headers: { ...headers }, ...(method === 'GET' || method === 'DELETE' ? {} : { payload: {} }) })
+        const res = await app.inject({
+          method,
+          url: fill(path),
+          headers: { ...headers },
+          ...(method === 'GET' || method === 'DELETE' ? {} : { payload: {} }),
+        })
         expectProblem(res, 401, 'unauthorized', `${route} with ${JSON.stringify(headers)}`)
       }
     }

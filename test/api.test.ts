@@ -26,7 +26,11 @@ describeEachEngine('native API', (engine) => {
   it('users: create, get with ETag, merge-patch, conditional patch, delete; history names the channel', async () => {
     const c = await h.client()
     const d = await makeDirectory(c)
-    const created = await c.request('POST', `/api/v1/directories/${d.id}/users`, { email: 'ada@example.com', firstName: 'Ada', metadata: { tier: 'gold', seats: 2 } })
+    const created = await c.request('POST', `/api/v1/directories/${d.id}/users`, {
+      email: 'ada@example.com',
+      firstName: 'Ada',
+      metadata: { tier: 'gold', seats: 2 },
+    })
     expect(created.statusCode).toBe(201)
     const ada = created.json()
     expect(created.headers.location).toBe(`/api/v1/directories/${d.id}/users/${ada.id}`)
@@ -36,10 +40,15 @@ describeEachEngine('native API', (engine) => {
     expect(got.headers.etag).toBe('W/"1"')
     expect(got.json()).toEqual(ada)
 
-    const patched = await c.request('PATCH', `/api/v1/directories/${d.id}/users/${ada.id}`, JSON.stringify({ lastName: 'Lovelace', metadata: { seats: null } }), {
-      'content-type': 'application/merge-patch+json',
-      'rollcall-channel': 'cli',
-    })
+    const patched = await c.request(
+      'PATCH',
+      `/api/v1/directories/${d.id}/users/${ada.id}`,
+      JSON.stringify({ lastName: 'Lovelace', metadata: { seats: null } }),
+      {
+        'content-type': 'application/merge-patch+json',
+        'rollcall-channel': 'cli',
+      },
+    )
     expect(patched.statusCode).toBe(200)
     expect(patched.json()).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace', metadata: { tier: 'gold' }, version: 2 })
     expect(patched.json().metadata).not.toHaveProperty('seats')
@@ -62,7 +71,10 @@ describeEachEngine('native API', (engine) => {
     expect((await c.request('DELETE', `/api/v1/directories/${d.id}/users/${ada.id}`)).statusCode).toBe(204)
     expect((await c.request('GET', `/api/v1/directories/${d.id}/users/${ada.id}`)).statusCode).toBe(404)
     const after = (await c.request('GET', `/api/v1/directories/${d.id}/users/${ada.id}/history`)).json()
-    expect(after.data[0]).toMatchObject({ action: 'delete', changes: { email: ['ada@example.com', null], 'metadata.tier': ['gold', null] } })
+    expect(after.data[0]).toMatchObject({
+      action: 'delete',
+      changes: { email: ['ada@example.com', null], 'metadata.tier': ['gold', null] },
+    })
   })
 
   it('lists users with filters and cursor pagination', async () => {
@@ -108,7 +120,12 @@ describeEachEngine('native API', (engine) => {
       results: [
         { index: 0, status: 'created', changedFields: ['email', 'firstName'], errors: [] },
         { index: 1, status: 'created' },
-        { index: 2, status: 'failed', userId: null, errors: [{ field: 'email', code: 'invalid_format', message: 'must be a valid email address' }] },
+        {
+          index: 2,
+          status: 'failed',
+          userId: null,
+          errors: [{ field: 'email', code: 'invalid_format', message: 'must be a valid email address' }],
+        },
       ],
       dryRun: false,
       stopped: false,
@@ -123,7 +140,13 @@ describeEachEngine('native API', (engine) => {
     const c = await h.client()
     const d = await makeDirectory(c)
     const base = `/api/v1/directories/${d.id}/fields`
-    const f = await c.request('POST', base, { key: 'level', label: 'Level', type: 'enum', enumValues: ['junior', 'senior'], required: false })
+    const f = await c.request('POST', base, {
+      key: 'level',
+      label: 'Level',
+      type: 'enum',
+      enumValues: ['junior', 'senior'],
+      required: false,
+    })
     expect(f.statusCode).toBe(201)
     const list = (await c.request('GET', base)).json().data as { key: string; builtIn: boolean }[]
     expect(list.filter((x) => x.builtIn).map((x) => x.key)).toContain('email')
@@ -137,7 +160,9 @@ describeEachEngine('native API', (engine) => {
 
     const patched = await c.request('PATCH', `${base}/level`, { enumValues: ['junior', 'senior', 'staff'], required: true })
     expect(patched.json()).toMatchObject({ required: true, enumValues: ['junior', 'senior', 'staff'] })
-    const row = await c.request('POST', `/api/v1/directories/${d.id}/users/bulk`, { rows: [{ email: 'q@x.io' }, { email: 'r@x.io', fields: { level: 'staff' } }] })
+    const row = await c.request('POST', `/api/v1/directories/${d.id}/users/bulk`, {
+      rows: [{ email: 'q@x.io' }, { email: 'r@x.io', fields: { level: 'staff' } }],
+    })
     expect(row.json().results.map((r: { status: string }) => r.status)).toEqual(['failed', 'created'])
     expect((await c.request('PATCH', `${base}/email`, { type: 'string' })).statusCode).toBe(400)
     expect((await c.request('PATCH', `${base}/email`, { label: 'E-mail', required: true })).json().label).toBe('E-mail')
@@ -151,7 +176,12 @@ describeEachEngine('native API', (engine) => {
     const d = await makeDirectory(c)
     const bulkUrl = `/api/v1/directories/${d.id}/users/bulk`
     await c.request('POST', `/api/v1/directories/${d.id}/fields`, { key: 'team', type: 'string' })
-    await c.request('POST', bulkUrl, { rows: [{ email: 'a@x.io', fields: { team: 'red' } }, { email: 'b@x.io', fields: { team: 'red' } }] })
+    await c.request('POST', bulkUrl, {
+      rows: [
+        { email: 'a@x.io', fields: { team: 'red' } },
+        { email: 'b@x.io', fields: { team: 'red' } },
+      ],
+    })
     const clash = await c.request('POST', `/api/v1/directories/${d.id}/fields`, { key: 'team2', type: 'string', unique: true })
     expect(clash.statusCode).toBe(201)
     const dupData = await c.request('PATCH', `/api/v1/directories/${d.id}/fields/team`, { required: false })
@@ -173,19 +203,31 @@ describeEachEngine('native API', (engine) => {
     const later = await c.request('POST', `/api/v1/directories/${d.id}/users`, { email: 'c@x.io', fields: { employeeNo: 'E-2' } })
     expect(later.statusCode).toBe(409)
     // Freeing a value lets another user take it in the same request, in order.
-    const swap = await c.request('POST', bulkUrl, { rows: [{ email: 'a@x.io', fields: { employeeNo: null } }, { email: 'c@x.io', fields: { employeeNo: 'E-1' } }] })
+    const swap = await c.request('POST', bulkUrl, {
+      rows: [
+        { email: 'a@x.io', fields: { employeeNo: null } },
+        { email: 'c@x.io', fields: { employeeNo: 'E-1' } },
+      ],
+    })
     expect(swap.json().summary).toMatchObject({ updated: 1, created: 1, failed: 0 })
     // A field whose stored values already repeat cannot become unique.
     const dup = await c.request('POST', `/api/v1/directories/${d.id}/fields`, { key: 'team', type: 'string', unique: true })
     expect(dup.statusCode).toBe(409)
     await c.request('DELETE', `/api/v1/directories/${d.id}/fields/team2`)
-    await c.request('POST', bulkUrl, { rows: [{ email: 'a@x.io', fields: { team: 'blue' } }, { email: 'b@x.io', fields: { team: 'green' } }] })
+    await c.request('POST', bulkUrl, {
+      rows: [
+        { email: 'a@x.io', fields: { team: 'blue' } },
+        { email: 'b@x.io', fields: { team: 'green' } },
+      ],
+    })
   })
 
   it('directory history filters by field', async () => {
     const c = await h.client()
     const d = await makeDirectory(c)
-    await c.request('POST', `/api/v1/directories/${d.id}/users/bulk`, { rows: [{ email: 'a@x.io', phone: '+1 555 0100' }, { email: 'b@x.io' }] })
+    await c.request('POST', `/api/v1/directories/${d.id}/users/bulk`, {
+      rows: [{ email: 'a@x.io', phone: '+1 555 0100' }, { email: 'b@x.io' }],
+    })
     await c.request('POST', `/api/v1/directories/${d.id}/users/bulk`, { rows: [{ email: 'b@x.io', metadata: { plan: 'pro' } }] })
     const phone = (await c.request('GET', `/api/v1/directories/${d.id}/history?field=phone`)).json()
     expect(phone.data).toHaveLength(1)
@@ -208,10 +250,14 @@ describeEachEngine('native API', (engine) => {
     expect(k).toMatchObject({ name: 'sync job', scopes: ['write'], directories: [d.id] })
     const listed = (await c.request('GET', '/api/v1/keys')).json().data
     expect(JSON.stringify(listed)).not.toContain(k.secret)
-    const asNew = await h.app().app.inject({ method: 'GET', url: `/api/v1/directories/${d.id}`, headers: { authorization: `Bearer ${k.secret}` } })
+    const asNew = await h
+      .app()
+      .app.inject({ method: 'GET', url: `/api/v1/directories/${d.id}`, headers: { authorization: `Bearer ${k.secret}` } })
     expect(asNew.statusCode).toBe(200)
     expect((await c.request('DELETE', `/api/v1/keys/${k.id}`)).statusCode).toBe(204)
-    const revoked = await h.app().app.inject({ method: 'GET', url: `/api/v1/directories/${d.id}`, headers: { authorization: `Bearer ${k.secret}` } })
+    const revoked = await h
+      .app()
+      .app.inject({ method: 'GET', url: `/api/v1/directories/${d.id}`, headers: { authorization: `Bearer ${k.secret}` } })
     expect(revoked.statusCode).toBe(401)
   })
 
@@ -219,7 +265,9 @@ describeEachEngine('native API', (engine) => {
     const c = await h.client()
     const d = await makeDirectory(c)
     const other = await makeDirectory(c, { name: 'Other' })
-    const users = (await c.request('POST', `/api/v1/directories/${d.id}/users/bulk`, { rows: [{ email: 'a@x.io' }, { email: 'b@x.io' }] })).json().results.map((r: { userId: string }) => r.userId)
+    const users = (await c.request('POST', `/api/v1/directories/${d.id}/users/bulk`, { rows: [{ email: 'a@x.io' }, { email: 'b@x.io' }] }))
+      .json()
+      .results.map((r: { userId: string }) => r.userId)
     const stranger = (await c.request('POST', `/api/v1/directories/${other.id}/users`, { email: 's@x.io' })).json().id
     const base = `/api/v1/directories/${d.id}/groups`
     const g = await c.request('POST', base, { name: 'Engineering' })
@@ -253,7 +301,9 @@ describeEachEngine('native API', (engine) => {
     expect(metrics).toMatch(/rollcall_http_requests_total\{method="POST",route="\/api\/v1\/directories\/:dir\/users\/bulk",status="200"\}/)
     const doc = (await app.inject('/openapi.json')).json()
     expect(doc.openapi).toBe('3.1.0')
-    const ops = Object.values(doc.paths as Record<string, Record<string, { operationId?: string }>>).flatMap((p) => Object.values(p).map((o) => o.operationId))
+    const ops = Object.values(doc.paths as Record<string, Record<string, { operationId?: string }>>).flatMap((p) =>
+      Object.values(p).map((o) => o.operationId),
+    )
     for (const id of ['createDirectory', 'listUsers', 'bulkUsers', 'createField', 'getUserHistory', 'createKey', 'revokeKey'])
       expect(ops).toContain(id)
     const docs = await app.inject('/docs/')

@@ -60,7 +60,8 @@ it("outside the store, only its interface is imported (store/store.ts, store/ind
   const wrong: string[] = []
   for (const [file, deps] of graph)
     for (const dep of deps)
-      if (layerOf(file) !== 'store' && layerOf(dep) === 'store' && !PUBLIC.has(relative(SRC, dep))) wrong.push(`${relative(SRC, file)} → ${relative(SRC, dep)}`)
+      if (layerOf(file) !== 'store' && layerOf(dep) === 'store' && !PUBLIC.has(relative(SRC, dep)))
+        wrong.push(`${relative(SRC, file)} → ${relative(SRC, dep)}`)
   expect(wrong).toEqual([])
 })
 
@@ -68,7 +69,8 @@ it('routes and doors never hold the store: they reach it through the services', 
   const wrong: string[] = []
   for (const [file, deps] of graph)
     for (const dep of deps)
-      if ((layerOf(file) === 'http' || layerOf(file) === 'doors') && layerOf(dep) === 'store') wrong.push(`${relative(SRC, file)} → ${relative(SRC, dep)}`)
+      if ((layerOf(file) === 'http' || layerOf(file) === 'doors') && layerOf(dep) === 'store')
+        wrong.push(`${relative(SRC, file)} → ${relative(SRC, dep)}`)
   expect(wrong).toEqual([])
 })
 

@@ -30,7 +30,11 @@ describeEachEngine('rollcall CLI', (engine) => {
     const server = await serve()
     const key = /Admin API key \(shown once; keep it\): (\S+)/.exec(server.output())?.[1]
     expect(key).toMatch(/^rc_/)
-    const res = await fetch(`${server.url}/api/v1/directories`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'CLI' }) })
+    const res = await fetch(`${server.url}/api/v1/directories`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'CLI' }),
+    })
     expect(res.status).toBe(201)
     const bad = await fetch(`${server.url}/api/v1/directories`, { headers: { authorization: 'Bearer rc_wrong-secret-value' } })
     expect(bad.status).toBe(401)
@@ -65,8 +69,12 @@ describeEachEngine('rollcall CLI', (engine) => {
     expect(revoked.status).toBe(401)
     await server.stop()
 
-    await expect(cli('keys', 'create', '--scopes', 'root')).rejects.toMatchObject({ stderr: expect.stringContaining("unknown scope 'root'") })
-    await expect(cli('keys', 'revoke', 'no-such-key')).rejects.toMatchObject({ stderr: expect.stringContaining("No API key 'no-such-key'") })
+    await expect(cli('keys', 'create', '--scopes', 'root')).rejects.toMatchObject({
+      stderr: expect.stringContaining("unknown scope 'root'"),
+    })
+    await expect(cli('keys', 'revoke', 'no-such-key')).rejects.toMatchObject({
+      stderr: expect.stringContaining("No API key 'no-such-key'"),
+    })
   })
 
   it('ROLLCALL_ADMIN_KEY is an admin key of the default tenant', async () => {
@@ -81,8 +89,8 @@ describeEachEngine('rollcall CLI', (engine) => {
   })
 
   it('refuses a bad configuration with every problem named', async () => {
-    await expect(
-      execCli(['migrate'], { ...env, DATABASE_URL: 'mysql://x', ROLLCALL_BULK_MAX_ROWS: 'lots' }),
-    ).rejects.toMatchObject({ stderr: expect.stringMatching(/DATABASE_URL must start with postgres:\/\/[\s\S]*ROLLCALL_BULK_MAX_ROWS must be an integer/) })
+    await expect(execCli(['migrate'], { ...env, DATABASE_URL: 'mysql://x', ROLLCALL_BULK_MAX_ROWS: 'lots' })).rejects.toMatchObject({
+      stderr: expect.stringMatching(/DATABASE_URL must start with postgres:\/\/[\s\S]*ROLLCALL_BULK_MAX_ROWS must be an integer/),
+    })
   })
 })

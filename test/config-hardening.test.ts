@@ -2,9 +2,19 @@ import { expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../src/config.js'
 
 it('the webhook and body-timeout settings: defaults, values from the environment, refusals', () => {
-  expect(loadConfig({})).toMatchObject({ webhookAttempts: 5, webhookTimeoutMs: 10_000, webhookAllowPrivate: false, bodyIdleTimeoutMs: 5000 })
+  expect(loadConfig({})).toMatchObject({
+    webhookAttempts: 5,
+    webhookTimeoutMs: 10_000,
+    webhookAllowPrivate: false,
+    bodyIdleTimeoutMs: 5000,
+  })
   expect(
-    loadConfig({ ROLLCALL_WEBHOOK_ATTEMPTS: '3', ROLLCALL_WEBHOOK_TIMEOUT_MS: '2500', ROLLCALL_WEBHOOK_ALLOW_PRIVATE: '1', ROLLCALL_BODY_IDLE_TIMEOUT_MS: '15000' }),
+    loadConfig({
+      ROLLCALL_WEBHOOK_ATTEMPTS: '3',
+      ROLLCALL_WEBHOOK_TIMEOUT_MS: '2500',
+      ROLLCALL_WEBHOOK_ALLOW_PRIVATE: '1',
+      ROLLCALL_BODY_IDLE_TIMEOUT_MS: '15000',
+    }),
   ).toMatchObject({ webhookAttempts: 3, webhookTimeoutMs: 2500, webhookAllowPrivate: true, bodyIdleTimeoutMs: 15_000 })
   expect(loadConfig({ ROLLCALL_WEBHOOK_ALLOW_PRIVATE: 'false' }).webhookAllowPrivate).toBe(false)
   expect(loadConfig({ ROLLCALL_WEBHOOK_ALLOW_PRIVATE: 'TRUE' }).webhookAllowPrivate).toBe(true)

@@ -25,7 +25,7 @@ async function failure(p: Promise<unknown>): Promise<RollcallError> {
 describeEachEngine('engine services for doors', (engine) => {
   const services = () => createServices(engine.store(), { batchSize: 100, maxImportBytes: 1024 ** 3 })
 
-  it('resolveForKey: 403 for a directory of the tenant the key may not use, 404 for one that does not exist or is another tenant\'s', async () => {
+  it("resolveForKey: 403 for a directory of the tenant the key may not use, 404 for one that does not exist or is another tenant's", async () => {
     const s = services()
     const a = await freshDirectory(engine.store(), 'A')
     const b = await engine.store().createDirectory(a.tenantId, { name: 'B', externalId: null })
@@ -49,7 +49,10 @@ describeEachEngine('engine services for doors', (engine) => {
     ]
     const custom = async () => (await s.directories.fields(dir)).filter((f) => !f.builtIn).map((f) => [f.key, f.type])
     const before = await custom()
-    expect(before).toEqual([['level', 'integer'], ['tier', 'enum']])
+    expect(before).toEqual([
+      ['level', 'integer'],
+      ['tier', 'enum'],
+    ])
     // The door's view holds the needed field before any write; nothing is stored by looking.
     expect((await s.directories.fields(dir, needsFields)).filter((f) => !f.builtIn).map((f) => f.key)).toEqual(['level', 'tier', 'team'])
     // Failed rows, a dry run and an atomic run that fails write nothing, the schema included.
@@ -57,7 +60,12 @@ describeEachEngine('engine services for doors', (engine) => {
     expect(bad.results[0].errors).toEqual([expect.objectContaining({ field: 'fields.team', code: 'too_long' })])
     const dry = await s.users.bulk(dir, [{ data: { email: 'a@x.io', fields: { team: 'red' } } }], { needsFields, dryRun: true }, ctx)
     expect(dry.summary.created).toBe(1)
-    const atomic = await s.users.bulk(dir, [{ data: { email: 'a@x.io', fields: { team: 'red' } } }, { data: { email: 'nope' } }], { needsFields, atomic: true }, ctx)
+    const atomic = await s.users.bulk(
+      dir,
+      [{ data: { email: 'a@x.io', fields: { team: 'red' } } }, { data: { email: 'nope' } }],
+      { needsFields, atomic: true },
+      ctx,
+    )
     expect(atomic.rolledBack).toBe(true)
     expect(await custom()).toEqual(before)
     // The first write defines the missing field; concurrent first writes both succeed.
@@ -66,14 +74,22 @@ describeEachEngine('engine services for doors', (engine) => {
       s.users.bulk(dir, [{ data: { email: 'c@x.io', fields: { team: 'blue' } } }], { needsFields }, ctx),
     ])
     expect([one.summary.created, two.summary.created]).toEqual([1, 1])
-    expect(await custom()).toEqual([['level', 'integer'], ['tier', 'enum'], ['team', 'string']])
+    expect(await custom()).toEqual([
+      ['level', 'integer'],
+      ['tier', 'enum'],
+      ['team', 'string'],
+    ])
     const team = (await s.directories.fields(dir)).find((f) => f.key === 'team')
     expect(team).toMatchObject({ type: 'string', maxLength: 5, required: false, unique: false, builtIn: false })
     // A field of the same key and another type is never overwritten: the request fails before any row.
-    const clash = await failure(s.users.bulk(dir, [{ data: { email: 'd@x.io' } }], { needsFields: [{ key: 'tier', type: 'enum', enumValues: ['z'] }] }, ctx))
+    const clash = await failure(
+      s.users.bulk(dir, [{ data: { email: 'd@x.io' } }], { needsFields: [{ key: 'tier', type: 'enum', enumValues: ['z'] }] }, ctx),
+    )
     expect(clash.code).toBe('conflict')
     expect(clash.message).toBe("The directory's field 'tier' is of type 'enum' (a, b, c); this API needs 'enum' (z)")
-    expect((await failure(s.users.bulk(dir, [{ data: { email: 'd@x.io' } }], { needsFields: [{ key: 'email', type: 'number' }] }, ctx))).code).toBe('conflict')
+    expect(
+      (await failure(s.users.bulk(dir, [{ data: { email: 'd@x.io' } }], { needsFields: [{ key: 'email', type: 'number' }] }, ctx))).code,
+    ).toBe('conflict')
     expect((await s.users.find(dir, { email: ['d@x.io'] })).length).toBe(0)
   })
 
@@ -81,7 +97,9 @@ describeEachEngine('engine services for doors', (engine) => {
     const s = services()
     const dir: Directory = await freshDirectory(engine.store())
     await s.directories.createField(dir, { key: 'vip', type: 'string' })
-    const r = await bulk(engine.store(), dir, [{ email: 'Jo@x.io', username: 'jo', firstName: 'Jo', metadata: { plan: 'pro' }, fields: { vip: 'Gold' } }])
+    const r = await bulk(engine.store(), dir, [
+      { email: 'Jo@x.io', username: 'jo', firstName: 'Jo', metadata: { plan: 'pro' }, fields: { vip: 'Gold' } },
+    ])
     const id = r.results[0].userId as string
     const before = await s.users.get(dir, id)
     await s.users.remove(dir, id, ctx)

@@ -17,7 +17,9 @@ describe('ENGINES: which engines a test run covers', () => {
   })
 
   it('an unknown name fails loudly, with the valid names', () => {
-    expect(() => enginesToRun({ ENGINES: 'mysql' })).toThrow(`ENGINES="mysql": unknown engine 'mysql'; the valid names are ${ENGINE_NAMES.join(', ')}`)
+    expect(() => enginesToRun({ ENGINES: 'mysql' })).toThrow(
+      `ENGINES="mysql": unknown engine 'mysql'; the valid names are ${ENGINE_NAMES.join(', ')}`,
+    )
     expect(() => enginesToRun({ ENGINES: 'sqlite,Postgres' })).toThrow(/unknown engine 'Postgres'; the valid names are sqlite, postgres/)
     expect(() => enginesToRun({ ENGINES: ',' })).toThrow(/no engine named; the valid names are sqlite, postgres/)
   })

@@ -51,7 +51,15 @@ describeEachEngine('bulk engine', (engine) => {
     const created = await bulk(store, dir, [{ email: 'a@x.io' }, { email: 'b@x.io' }], { mode: 'create' })
     expect(created.results.map((r) => r.status)).toEqual(['failed', 'created'])
     expect(created.results[0].errors).toEqual([{ field: 'email', code: 'user_exists', message: expect.stringContaining('already exists') }])
-    const updated = await bulk(store, dir, [{ email: 'c@x.io', firstName: 'C' }, { email: 'b@x.io', firstName: 'B' }], { mode: 'update' })
+    const updated = await bulk(
+      store,
+      dir,
+      [
+        { email: 'c@x.io', firstName: 'C' },
+        { email: 'b@x.io', firstName: 'B' },
+      ],
+      { mode: 'update' },
+    )
     expect(updated.results.map((r) => r.status)).toEqual(['failed', 'updated'])
     expect(updated.results[0].errors[0].code).toBe('user_not_found')
     expect(await store.countUsers(dir.id)).toBe(2)
@@ -66,25 +74,43 @@ describeEachEngine('bulk engine', (engine) => {
     const byName = await bulk(store, dir, [{ username: 'ADA', lastName: 'King' }], { match: ['username'], mode: 'update' })
     expect(byName.summary.updated).toBe(1)
     const none = await bulk(store, dir, [{ lastName: 'X' }], { match: ['externalId', 'email'] })
-    expect(none.results[0].errors).toEqual([{ field: 'externalId', code: 'missing_match_key', message: "the row has no 'externalId' or 'email' to match a user by" }])
+    expect(none.results[0].errors).toEqual([
+      { field: 'externalId', code: 'missing_match_key', message: "the row has no 'externalId' or 'email' to match a user by" },
+    ])
   })
 
   it('applies the same user twice in one input in order, results in input order', async () => {
     const store = engine.store()
     const dir = await freshDirectory(store)
-    const r = await bulk(store, dir, [
-      { email: 'dup@x.io', firstName: 'One', metadata: { a: 1 } },
-      { email: 'other@x.io' },
-      { email: 'dup@x.io', lastName: 'Two', metadata: { b: 2 } },
-    ], { batchSize: 2 })
-    expect(r.results.map((x) => [x.index, x.status])).toEqual([[0, 'created'], [1, 'created'], [2, 'updated']])
+    const r = await bulk(
+      store,
+      dir,
+      [
+        { email: 'dup@x.io', firstName: 'One', metadata: { a: 1 } },
+        { email: 'other@x.io' },
+        { email: 'dup@x.io', lastName: 'Two', metadata: { b: 2 } },
+      ],
+      { batchSize: 2 },
+    )
+    expect(r.results.map((x) => [x.index, x.status])).toEqual([
+      [0, 'created'],
+      [1, 'created'],
+      [2, 'updated'],
+    ])
     const u = await store.getUser(dir.id, r.results[0].userId as string)
     expect(u).toMatchObject({ firstName: 'One', lastName: 'Two', metadata: { a: 1, b: 2 }, version: 2 })
     // Both rows say that another row names the same user, across batches too.
-    expect(r.results[0].warnings).toEqual([{ field: 'email', code: 'duplicate_in_input', message: 'row 2 names the same user again and applies on top of this row' }])
-    expect(r.results[2].warnings).toEqual([{ field: 'email', code: 'duplicate_in_input', message: 'row 0 names the same user; this row applies on top of it' }])
+    expect(r.results[0].warnings).toEqual([
+      { field: 'email', code: 'duplicate_in_input', message: 'row 2 names the same user again and applies on top of this row' },
+    ])
+    expect(r.results[2].warnings).toEqual([
+      { field: 'email', code: 'duplicate_in_input', message: 'row 0 names the same user; this row applies on top of it' },
+    ])
     expect(r.results[1].warnings).toBeUndefined()
-    const inOneBatch = await bulk(store, dir, [{ email: 'x@x.io', firstName: 'A' }, { email: 'X@x.io', firstName: 'B' }])
+    const inOneBatch = await bulk(store, dir, [
+      { email: 'x@x.io', firstName: 'A' },
+      { email: 'X@x.io', firstName: 'B' },
+    ])
     expect(inOneBatch.results.map((x) => x.status)).toEqual(['created', 'updated'])
     expect(inOneBatch.results.map((x) => x.warnings?.[0]?.code)).toEqual(['duplicate_in_input', 'duplicate_in_input'])
     expect((await store.getUser(dir.id, inOneBatch.results[0].userId as string))?.firstName).toBe('B')
@@ -104,7 +130,10 @@ describeEachEngine('bulk engine', (engine) => {
   it('reports every error of a row, and a failed row writes nothing of itself', async () => {
     const store = engine.store()
     const dir = await freshDirectory(store)
-    const r = await bulk(store, dir, [{ email: 'not-an-email', country: 'ZZ', firstName: 'x'.repeat(256), shoeSize: 42, version: 3 }, { email: 'ok@x.io' }])
+    const r = await bulk(store, dir, [
+      { email: 'not-an-email', country: 'ZZ', firstName: 'x'.repeat(256), shoeSize: 42, version: 3 },
+      { email: 'ok@x.io' },
+    ])
     expect(r.results[0].status).toBe('failed')
     expect(r.results[0].errors.map((e) => [e.field, e.code]).sort()).toEqual([
       ['country', 'invalid_value'],
@@ -120,7 +149,10 @@ describeEachEngine('bulk engine', (engine) => {
   it('refuses an email already used by another user', async () => {
     const store = engine.store()
     const dir = await freshDirectory(store)
-    const created = await bulk(store, dir, [{ externalId: '1', email: 'a@x.io' }, { externalId: '2', email: 'b@x.io' }])
+    const created = await bulk(store, dir, [
+      { externalId: '1', email: 'a@x.io' },
+      { externalId: '2', email: 'b@x.io' },
+    ])
     const r = await bulk(store, dir, [{ externalId: '2', email: 'A@x.io' }], { match: ['externalId'] })
     expect(r.results[0]).toMatchObject({ status: 'failed', errors: [{ field: 'email', code: 'not_unique' }] })
     expect((await store.getUser(dir.id, created.results[1].userId as string))?.email).toBe('b@x.io')
@@ -130,7 +162,10 @@ describeEachEngine('bulk engine', (engine) => {
     const store = engine.store()
     const dir = await freshDirectory(store)
     await bulk(store, dir, [{ email: 'keep@x.io', firstName: 'Keep' }])
-    const r = await bulk(store, dir, [{ email: 'keep@x.io', firstName: 'Changed' }, { email: 'new@x.io' }, { email: 'bad' }], { atomic: true, batchSize: 1 })
+    const r = await bulk(store, dir, [{ email: 'keep@x.io', firstName: 'Changed' }, { email: 'new@x.io' }, { email: 'bad' }], {
+      atomic: true,
+      batchSize: 1,
+    })
     expect(r.rolledBack).toBe(true)
     expect(r.summary).toEqual({ total: 3, created: 0, updated: 0, unchanged: 0, failed: 3 })
     expect(r.results[0].errors[0]).toMatchObject({ code: 'rolled_back' })
@@ -144,10 +179,15 @@ describeEachEngine('bulk engine', (engine) => {
   it('maxErrors stops the run after that many failures', async () => {
     const store = engine.store()
     const dir = await freshDirectory(store)
-    const r = await bulk(store, dir, [{ email: '1@x.io' }, { email: 'bad1' }, { email: '2@x.io' }, { email: 'bad2' }, { email: '3@x.io' }, { email: '4@x.io' }], {
-      maxErrors: 2,
-      batchSize: 2,
-    })
+    const r = await bulk(
+      store,
+      dir,
+      [{ email: '1@x.io' }, { email: 'bad1' }, { email: '2@x.io' }, { email: 'bad2' }, { email: '3@x.io' }, { email: '4@x.io' }],
+      {
+        maxErrors: 2,
+        batchSize: 2,
+      },
+    )
     expect(r.stopped).toBe(true)
     expect(r.results.map((x) => x.status)).toEqual(['created', 'failed', 'created', 'failed', 'failed', 'failed'])
     expect(r.results[4].errors[0].code).toBe('not_processed')
@@ -158,7 +198,16 @@ describeEachEngine('bulk engine', (engine) => {
     const store = engine.store()
     const dir = await freshDirectory(store)
     await bulk(store, dir, [{ email: 'p@x.io', firstName: 'Old' }])
-    const r = await bulk(store, dir, [{ email: 'p@x.io', firstName: 'New' }, { email: 'q@x.io', firstName: 'Q' }, { email: 'q@x.io', lastName: 'R' }], { dryRun: true })
+    const r = await bulk(
+      store,
+      dir,
+      [
+        { email: 'p@x.io', firstName: 'New' },
+        { email: 'q@x.io', firstName: 'Q' },
+        { email: 'q@x.io', lastName: 'R' },
+      ],
+      { dryRun: true },
+    )
     expect(r.results.map((x) => x.status)).toEqual(['updated', 'created', 'updated'])
     expect(r.results[0].changes).toEqual({ firstName: ['Old', 'New'] })
     expect(r.results[1].changes).toEqual({ email: [null, 'q@x.io'], firstName: [null, 'Q'] })
@@ -170,7 +219,17 @@ describeEachEngine('bulk engine', (engine) => {
     const store = engine.store()
     const dir = await freshDirectory(store)
     const now = new Date().toISOString()
-    const def = { label: '', required: false, unique: false, maxLength: null, pattern: null, enumValues: null, builtIn: false, createdAt: now, updatedAt: now }
+    const def = {
+      label: '',
+      required: false,
+      unique: false,
+      maxLength: null,
+      pattern: null,
+      enumValues: null,
+      builtIn: false,
+      createdAt: now,
+      updatedAt: now,
+    }
     await store.putField(dir.id, { ...def, key: 'dept', label: 'Department', type: 'enum', enumValues: ['Sales', 'R&D'], required: true })
     await store.putField(dir.id, { ...def, key: 'score', label: 'Score', type: 'integer' })
     const r = await bulk(store, dir, [
@@ -179,7 +238,10 @@ describeEachEngine('bulk engine', (engine) => {
       { email: 'c@x.io' },
     ])
     expect(r.results.map((x) => x.status)).toEqual(['created', 'failed', 'failed'])
-    expect(r.results[1].errors.map((e) => [e.field, e.code])).toEqual([['fields.dept', 'invalid_value'], ['fields.score', 'invalid_type']])
+    expect(r.results[1].errors.map((e) => [e.field, e.code])).toEqual([
+      ['fields.dept', 'invalid_value'],
+      ['fields.score', 'invalid_type'],
+    ])
     expect(r.results[2].errors).toEqual([{ field: 'fields.dept', code: 'required', message: "'fields.dept' is required" }])
     const found = await store.listUsers(dir.id, { fields: { dept: 'Sales' }, limit: 10 })
     expect(found.items.map((u) => u.email)).toEqual(['a@x.io'])

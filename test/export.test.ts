@@ -36,7 +36,12 @@ describeEachEngine('GET /api/v1/directories/{dir}/export', (engine) => {
     const c = await h.client()
     const dir = (await makeDirectory(c, { name: 'Export' }, [{ key: 'seats', type: 'integer' }])).id
     const n = EXPORT_PAGE * 2 + 7
-    const rows = Array.from({ length: n }, (_, i) => ({ email: `u${i}@x.io`, firstName: `U${i}`, fields: { seats: i }, metadata: i % 2 ? { odd: true } : {} }))
+    const rows = Array.from({ length: n }, (_, i) => ({
+      email: `u${i}@x.io`,
+      firstName: `U${i}`,
+      fields: { seats: i },
+      metadata: i % 2 ? { odd: true } : {},
+    }))
     const bulk = await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { mode: 'create', rows })
     expect(bulk.statusCode, bulk.body).toBe(200)
     expect(bulk.json().summary.created).toBe(n)
@@ -66,12 +71,14 @@ describeEachEngine('GET /api/v1/directories/{dir}/export', (engine) => {
 
   it('CSV: custom fields of every type, metadata as JSON, nulls empty, quoting, and formula cells escaped', async () => {
     const c = await h.client()
-    const dir = (await makeDirectory(c, { name: 'Export' }, [
-      { key: 'dept', type: 'string' },
-      { key: 'seats', type: 'number' },
-      { key: 'vip', type: 'boolean' },
-      { key: 'prefs', type: 'json' },
-    ])).id
+    const dir = (
+      await makeDirectory(c, { name: 'Export' }, [
+        { key: 'dept', type: 'string' },
+        { key: 'seats', type: 'number' },
+        { key: 'vip', type: 'boolean' },
+        { key: 'prefs', type: 'json' },
+      ])
+    ).id
     const rows = [
       {
         email: 'ada@x.io',
@@ -89,7 +96,9 @@ describeEachEngine('GET /api/v1/directories/{dir}/export', (engine) => {
 
     const res = await c.request('GET', `/api/v1/directories/${dir}/export?format=csv`)
     expect(res.statusCode).toBe(200)
-    expect(res.body.split('\r\n')[0]).toBe([...EXPORT_COLUMNS, 'metadata', 'fields.dept', 'fields.seats', 'fields.vip', 'fields.prefs'].join(','))
+    expect(res.body.split('\r\n')[0]).toBe(
+      [...EXPORT_COLUMNS, 'metadata', 'fields.dept', 'fields.seats', 'fields.vip', 'fields.prefs'].join(','),
+    )
     const [header, a, g] = parseCsv(res.body)
     const cell = (r: string[], col: string) => r[header.indexOf(col)]
     expect(cell(a, 'id')).toBe(ada.id)
@@ -114,7 +123,10 @@ describeEachEngine('GET /api/v1/directories/{dir}/export', (engine) => {
     expect(res.body).toContain(`,"'=HYPERLINK(""http://evil"",""x"")",`)
 
     // NDJSON is the lossless form: values exactly as stored, nothing escaped.
-    const nd = (await c.request('GET', `/api/v1/directories/${dir}/export?format=ndjson`)).body.trim().split('\n').map((l) => JSON.parse(l))
+    const nd = (await c.request('GET', `/api/v1/directories/${dir}/export?format=ndjson`)).body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(nd).toEqual([ada, grace])
     expect(nd[0].lastName).toBe('+1+2')
   })

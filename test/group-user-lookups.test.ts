@@ -16,7 +16,10 @@ describeEachEngine('group and user lookups', (engine) => {
     expect(await s.groups.list(dir, { kind: 'document', externalId: 'doc-1', limit: 10 })).toEqual([doc])
     expect(await s.groups.list(dir, { kind: 'document', externalId: 'doc-2', limit: 10 })).toEqual([])
 
-    const r = await bulk(store, dir, [{ email: 'a@x.io', externalId: 'A' }, { email: 'b@x.io', externalId: 'B' }])
+    const r = await bulk(store, dir, [
+      { email: 'a@x.io', externalId: 'A' },
+      { email: 'b@x.io', externalId: 'B' },
+    ])
     const [a, b] = r.results.map((x) => x.userId as string)
     await bulk(store, other, [{ email: 'a@x.io', externalId: 'A' }])
     await s.groups.addMembers(dir, doc.id, [a])

@@ -136,14 +136,24 @@ describeEachEngine('http hardening: headers and parser errors', (engine) => {
     const app = h.app().app
     const auth = { authorization: `Bearer ${h.key()}` }
     // A vendor door authenticates with a key limited to one directory (its "app").
-    const dir = (await app.inject({ method: 'POST', url: '/api/v1/directories', headers: auth, payload: { name: 'Door' } })).json().id as string
+    const dir = (await app.inject({ method: 'POST', url: '/api/v1/directories', headers: auth, payload: { name: 'Door' } })).json()
+      .id as string
     const doorKey = (await h.app().services.keys.create(h.tenantId(), { name: 'door', scopes: ['admin'], directories: [dir] })).secret
     const answers = {
       'JSON 200': await app.inject({ method: 'GET', url: '/api/v1/directories', headers: auth }),
       'problem 404': await app.inject({ method: 'GET', url: '/nope', headers: auth }),
       'problem 401': await app.inject({ method: 'GET', url: '/api/v1/directories' }),
-      'problem 400': await app.inject({ method: 'POST', url: '/api/v1/directories', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"name":' }),
-      'SCIM 200': await app.inject({ method: 'GET', url: '/scim/v2/ServiceProviderConfig', headers: { authorization: `Bearer ${doorKey}` } }),
+      'problem 400': await app.inject({
+        method: 'POST',
+        url: '/api/v1/directories',
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload: '{"name":',
+      }),
+      'SCIM 200': await app.inject({
+        method: 'GET',
+        url: '/scim/v2/ServiceProviderConfig',
+        headers: { authorization: `Bearer ${doorKey}` },
+      }),
       'SCIM 401': await app.inject({ method: 'GET', url: '/scim/v2/Users' }),
       'health 200': await app.inject({ method: 'GET', url: '/healthz' }),
     }
@@ -153,7 +163,8 @@ describeEachEngine('http hardening: headers and parser errors', (engine) => {
     expect(answers['problem 400'].statusCode).toBe(400)
     expect(answers['SCIM 200'].statusCode).toBe(200)
     expect(answers['SCIM 401'].statusCode).toBe(401)
-    for (const what of ['problem 404', 'problem 401', 'problem 400']) expect(answers[what as 'problem 404'].headers['content-type']).toMatch(/^application\/problem\+json/)
+    for (const what of ['problem 404', 'problem 401', 'problem 400'])
+      expect(answers[what as 'problem 404'].headers['content-type']).toMatch(/^application\/problem\+json/)
     for (const [what, r] of Object.entries(answers)) expectSafeHeaders(r.headers, what)
   })
 
@@ -172,7 +183,10 @@ describeEachEngine('http hardening: headers and parser errors', (engine) => {
     expect(scripts.every((s) => s !== undefined)).toBe(true)
     const styles = [...html.matchAll(/<link rel="stylesheet"[^>]*href="([^"]+)"/g)].map((m) => m[1])
     expect(styles.length).toBeGreaterThan(0)
-    for (const [src, type] of [...scripts.map((s) => [s as string, /javascript/] as const), ...styles.map((s) => [s, /^text\/css/] as const)]) {
+    for (const [src, type] of [
+      ...scripts.map((s) => [s as string, /javascript/] as const),
+      ...styles.map((s) => [s, /^text\/css/] as const),
+    ]) {
       const url = new URL(src, page.url)
       expect(url.origin, src).toBe(base)
       const r = await fetch(url)
@@ -193,7 +207,11 @@ describeEachEngine('http hardening: headers and parser errors', (engine) => {
     expect(r.status).toBe(431)
     expect(r.headers['content-type']).toBe('application/problem+json')
     expectSafeHeaders(r.headers, '431')
-    expect(JSON.parse(r.body)).toMatchObject({ status: 431, code: 'header_fields_too_large', type: 'urn:rollcall:problem:header_fields_too_large' })
+    expect(JSON.parse(r.body)).toMatchObject({
+      status: 431,
+      code: 'header_fields_too_large',
+      type: 'urn:rollcall:problem:header_fields_too_large',
+    })
     expect(await r.closed).toBe(true)
   })
 
@@ -204,7 +222,11 @@ describeEachEngine('http hardening: headers and parser errors', (engine) => {
     expect(r.status).toBe(400)
     expect(r.headers['content-type']).toBe('application/problem+json')
     expectSafeHeaders(r.headers, '400')
-    expect(JSON.parse(r.body)).toMatchObject({ status: 400, code: 'bad_request', detail: expect.stringContaining('could not be parsed as HTTP/1.1') })
+    expect(JSON.parse(r.body)).toMatchObject({
+      status: 400,
+      code: 'bad_request',
+      detail: expect.stringContaining('could not be parsed as HTTP/1.1'),
+    })
     expect(await r.closed).toBe(true)
   })
 
@@ -223,7 +245,10 @@ describeEachEngine('http hardening: headers and parser errors', (engine) => {
     })
     expect(none.status).toBe(400)
     expect(none.headers['content-type']).toMatch(/^application\/problem\+json/)
-    expect(JSON.parse(none.body)).toMatchObject({ code: 'bad_request', detail: 'The request has no Host header field; HTTP/1.1 requires one' })
+    expect(JSON.parse(none.body)).toMatchObject({
+      code: 'bad_request',
+      detail: 'The request has no Host header field; HTTP/1.1 requires one',
+    })
     const old = await rawRequest(h.port(), (s) => {
       s.write(`GET /api/v1/directories HTTP/1.0\r\nAuthorization: Bearer ${h.key()}\r\n\r\n`)
     })
@@ -238,7 +263,9 @@ describeEachEngine('http hardening: headers and parser errors', (engine) => {
   it('with the default settings, a body shorter than its Content-Length is answered 408 within a few seconds, and the connection closes', async () => {
     expect(loadConfig({}).bodyIdleTimeoutMs).toBe(5000)
     const r = await rawRequest(h.port(), (s) => {
-      s.write(`POST /api/v1/directories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":"st`)
+      s.write(
+        `POST /api/v1/directories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":"st`,
+      )
     })
     expect(r.status).toBe(408)
     expect(r.ms).toBeGreaterThanOrEqual(4500)
@@ -256,7 +283,9 @@ describeEachEngine('http hardening: slow bodies (idle timeout 500 ms)', (engine)
 
   it('a stalled body gets 408 after the idle timeout', async () => {
     const r = await rawRequest(h.port(), (s) => {
-      s.write(`POST /api/v1/directories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`)
+      s.write(
+        `POST /api/v1/directories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`,
+      )
     })
     expect(r.status).toBe(408)
     expect(r.ms).toBeLessThan(2500)
@@ -265,7 +294,12 @@ describeEachEngine('http hardening: slow bodies (idle timeout 500 ms)', (engine)
 
   it('a stalled upload with an Idempotency-Key is not remembered: the retry with the same key is processed', async () => {
     const dir = (
-      await h.app().app.inject({ method: 'POST', url: '/api/v1/directories', headers: { authorization: `Bearer ${h.key()}` }, payload: { name: 'Retry' } })
+      await h.app().app.inject({
+        method: 'POST',
+        url: '/api/v1/directories',
+        headers: { authorization: `Bearer ${h.key()}` },
+        payload: { name: 'Retry' },
+      })
     ).json().id as string
     const body = 'email\nretry@x.io\n'
     const head = (length: number) =>
@@ -279,7 +313,9 @@ describeEachEngine('http hardening: slow bodies (idle timeout 500 ms)', (engine)
 
   it('a stalled chunked body gets 408 too', async () => {
     const r = await rawRequest(h.port(), (s) => {
-      s.write(`POST /api/v1/directories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"na\r\n`)
+      s.write(
+        `POST /api/v1/directories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"na\r\n`,
+      )
     })
     expect(r.status).toBe(408)
     expect(JSON.parse(r.body)).toMatchObject({ code: 'request_timeout' })
@@ -297,11 +333,18 @@ describeEachEngine('http hardening: slow bodies (idle timeout 500 ms)', (engine)
   it('a slow upload that keeps sending is not cut: an import sent a row every 200 ms, 2 s in all', async () => {
     const rows = ['email,firstName', ...Array.from({ length: 10 }, (_, i) => `slow${i}@x.io,S${i}`)].map((l) => `${l}\n`)
     const dir = (
-      await h.app().app.inject({ method: 'POST', url: '/api/v1/directories', headers: { authorization: `Bearer ${h.key()}` }, payload: { name: 'Slow' } })
+      await h.app().app.inject({
+        method: 'POST',
+        url: '/api/v1/directories',
+        headers: { authorization: `Bearer ${h.key()}` },
+        payload: { name: 'Slow' },
+      })
     ).json().id as string
     const length = rows.reduce((n, l) => n + Buffer.byteLength(l), 0)
     const r = await rawRequest(h.port(), async (s) => {
-      s.write(`POST /api/v1/directories/${dir}/imports HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nContent-Type: text/csv\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`)
+      s.write(
+        `POST /api/v1/directories/${dir}/imports HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.key()}\r\nContent-Type: text/csv\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`,
+      )
       for (const l of rows) {
         s.write(l)
         await sleep(200)
@@ -314,7 +357,9 @@ describeEachEngine('http hardening: slow bodies (idle timeout 500 ms)', (engine)
   it('a body the server reads slowly (backpressure, as from a slow database) is not cut', async () => {
     const body = Buffer.alloc(256 * 1024, 'x')
     const r = await rawRequest(h.port(), (s) => {
-      s.write(`POST /test/slow-reader HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`)
+      s.write(
+        `POST /test/slow-reader HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      )
       s.write(body)
     })
     expect(r.status, r.body).toBe(200)
@@ -324,7 +369,9 @@ describeEachEngine('http hardening: slow bodies (idle timeout 500 ms)', (engine)
 
   it('a request still being worked on long after its body was read is not cut', async () => {
     const r = await rawRequest(h.port(), (s) => {
-      s.write('POST /test/slow-handler HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{"a":1}\n')
+      s.write(
+        'POST /test/slow-handler HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{"a":1}\n',
+      )
     })
     expect(r.status, r.body).toBe(200)
     expect(JSON.parse(r.body)).toEqual({ got: { a: 1 } })

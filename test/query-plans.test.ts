@@ -60,27 +60,43 @@ const sqliteEngine = (): PlanEngine => {
     async seed(_s, dir, n, groupId) {
       const dirId = dir.id
       const raw = (store as SqliteStore).raw
-      raw.prepare(`
+      raw
+        .prepare(
+          `
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
         INSERT INTO users (id, directory_id, external_id, email, email_norm, username, username_norm, display_name,
           created_at, updated_at, version, metadata, fields)
         SELECT 'big-' || i, ?, 'ext-' || i, 'u' || i || '@big.io', 'u' || i || '@big.io', 'u' || i, 'u' || i, 'User ' || i,
           '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 1, '{"tier":"gold"}', '{"dept":"Sales","code":"C' || i || '"}'
-        FROM n`).run(n, dirId)
-      raw.prepare(`
+        FROM n`,
+        )
+        .run(n, dirId)
+      raw
+        .prepare(
+          `
         INSERT INTO changes (directory_id, user_id, action, at, channel, changes)
-        SELECT directory_id, id, 'create', created_at, 'native', '{"email":[null,"x"]}' FROM users WHERE directory_id = ?`).run(dirId)
-      raw.prepare(`INSERT INTO group_members (group_id, user_id) SELECT ?, id FROM users WHERE directory_id = ? LIMIT ?`).run(groupId, dirId, BIG_GROUP)
-      raw.prepare(`
+        SELECT directory_id, id, 'create', created_at, 'native', '{"email":[null,"x"]}' FROM users WHERE directory_id = ?`,
+        )
+        .run(dirId)
+      raw
+        .prepare(`INSERT INTO group_members (group_id, user_id) SELECT ?, id FROM users WHERE directory_id = ? LIMIT ?`)
+        .run(groupId, dirId, BIG_GROUP)
+      raw
+        .prepare(
+          `
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
         INSERT INTO jobs (id, tenant_id, directory_id, kind, state, format, options, created_at, updated_at)
-        SELECT 'job-' || i, ?, ?, 'import', 'completed', 'csv', '{}', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z' FROM n`).run(BIG_JOBS, dir.tenantId, dirId)
+        SELECT 'job-' || i, ?, ?, 'import', 'completed', 'csv', '{}', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z' FROM n`,
+        )
+        .run(BIG_JOBS, dir.tenantId, dirId)
     },
     async analyze() {
       ;(store as SqliteStore).raw.exec('ANALYZE')
     },
     async check(_s, q) {
-      const rows = (store as SqliteStore).raw.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[])) as { detail: string }[]
+      const rows = (store as SqliteStore).raw.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[])) as {
+        detail: string
+      }[]
       // `SCAN t` reads the whole table (or, with USING INDEX, the whole index); `SEARCH t` uses a key.
       return rows.map((r) => r.detail).filter((d) => BIG_TABLES.some((t) => new RegExp(`^SCAN ${t}\\b`).test(d)))
     },
@@ -135,7 +151,11 @@ const postgresEngine = (): PlanEngine => {
         SELECT directory_id, id, 'create', created_at, 'native', '{"email":[null,"x"]}' FROM users WHERE directory_id = $1`,
         [dirId],
       )
-      await p.query('INSERT INTO group_members (group_id, user_id) SELECT $1, id FROM users WHERE directory_id = $2 LIMIT $3', [groupId, dirId, BIG_GROUP])
+      await p.query('INSERT INTO group_members (group_id, user_id) SELECT $1, id FROM users WHERE directory_id = $2 LIMIT $3', [
+        groupId,
+        dirId,
+        BIG_GROUP,
+      ])
       await p.query(
         `INSERT INTO jobs (id, tenant_id, directory_id, kind, state, format, options, created_at, updated_at)
         SELECT 'job-' || i, $2, $3, 'import', 'completed', 'csv', '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
@@ -168,7 +188,6 @@ const postgresEngine = (): PlanEngine => {
     },
   }
 }
-
 
 for (const make of [sqliteEngine, postgresEngine]) {
   const engine = make()
@@ -229,16 +248,57 @@ for (const make of [sqliteEngine, postgresEngine]) {
       ['listUsers by username', () => store.listUsers(small.id, { username: 's3', limit: 20 })],
       ['listUsers by externalId', () => store.listUsers(small.id, { externalId: 's-ext-3', limit: 20 })],
       ['listUsers by custom field', () => store.listUsers(small.id, { fields: { dept: 'Sales' }, limit: 20 })],
-      ['listUsers created in a range', () => store.listUsers(small.id, { createdAfter: '2000-01-01T00:00:00.000Z', createdBefore: '2100-01-01T00:00:00.000Z', limit: 20 })],
+      [
+        'listUsers created in a range',
+        () => store.listUsers(small.id, { createdAfter: '2000-01-01T00:00:00.000Z', createdBefore: '2100-01-01T00:00:00.000Z', limit: 20 }),
+      ],
       ['listUsers updated in a range', () => store.listUsers(small.id, { updatedAfter: '2000-01-01T00:00:00.000Z', limit: 20 })],
       ['countUsers', () => store.countUsers(small.id)],
       ['getUser', () => store.getUser(small.id, userIds[3])],
-      ['findUsers by every key', () => store.findUsers(small.id, { id: [userIds[1]], email: ['s2@small.io'], username: ['s3'], externalId: ['s-ext-4'], fields: { code: ['S5'] } })],
-      ['searchUsers, no filter, sorted by username', () => store.searchUsers(small.id, { sort: { by: [{ column: 'username' }] }, offset: 10, limit: 10 })],
-      ['searchUsers, email eq', () => store.searchUsers(small.id, { filter: { op: 'eq', field: { column: 'email' }, value: 's1@small.io' }, offset: 0, limit: 10 })],
-      ['searchUsers, displayName contains', () => store.searchUsers(small.id, { filter: { op: 'co', field: { column: 'displayName' }, value: 'mall 1' }, offset: 0, limit: 10 })],
-      ['searchUsers, or of custom field and not', () => store.searchUsers(small.id, { filter: { op: 'or', of: [{ op: 'eq', field: { custom: 'dept', kind: 'text' }, value: 'R&D' }, { op: 'not', of: { op: 'pr', field: { column: 'externalId' } } }] }, offset: 0, limit: 10 })],
-      ['searchUsers, id in', () => store.searchUsers(small.id, { filter: { op: 'in', field: { column: 'id' }, values: userIds.slice(0, 3) }, offset: 0, limit: 10 })],
+      [
+        'findUsers by every key',
+        () =>
+          store.findUsers(small.id, {
+            id: [userIds[1]],
+            email: ['s2@small.io'],
+            username: ['s3'],
+            externalId: ['s-ext-4'],
+            fields: { code: ['S5'] },
+          }),
+      ],
+      [
+        'searchUsers, no filter, sorted by username',
+        () => store.searchUsers(small.id, { sort: { by: [{ column: 'username' }] }, offset: 10, limit: 10 }),
+      ],
+      [
+        'searchUsers, email eq',
+        () => store.searchUsers(small.id, { filter: { op: 'eq', field: { column: 'email' }, value: 's1@small.io' }, offset: 0, limit: 10 }),
+      ],
+      [
+        'searchUsers, displayName contains',
+        () =>
+          store.searchUsers(small.id, { filter: { op: 'co', field: { column: 'displayName' }, value: 'mall 1' }, offset: 0, limit: 10 }),
+      ],
+      [
+        'searchUsers, or of custom field and not',
+        () =>
+          store.searchUsers(small.id, {
+            filter: {
+              op: 'or',
+              of: [
+                { op: 'eq', field: { custom: 'dept', kind: 'text' }, value: 'R&D' },
+                { op: 'not', of: { op: 'pr', field: { column: 'externalId' } } },
+              ],
+            },
+            offset: 0,
+            limit: 10,
+          }),
+      ],
+      [
+        'searchUsers, id in',
+        () =>
+          store.searchUsers(small.id, { filter: { op: 'in', field: { column: 'id' }, values: userIds.slice(0, 3) }, offset: 0, limit: 10 }),
+      ],
       ['listChanges of the directory', () => store.listChanges(small.id, { limit: 20 })],
       ['listChanges of a user', () => store.listChanges(small.id, { userId: userIds[2], limit: 20 })],
       ['listChanges of a field', () => store.listChanges(small.id, { field: 'email', limit: 20 })],
@@ -247,7 +307,10 @@ for (const make of [sqliteEngine, postgresEngine]) {
       ['groupsOfUser', () => store.groupsOfUser(small.id, userIds[0])],
       ['listMembers', () => store.listMembers(small.id, groupId)],
       ['jobs of the directory', () => store.jobs.list(small.id, { limit: 20 })],
-      ['a batch read for the bulk engine', () => store.transaction((tx) => tx.lockUsers(small.id, { id: [userIds[0]], email: ['s9@small.io'], fields: { code: ['S7'] } }))],
+      [
+        'a batch read for the bulk engine',
+        () => store.transaction((tx) => tx.lockUsers(small.id, { id: [userIds[0]], email: ['s9@small.io'], fields: { code: ['S7'] } })),
+      ],
       ['client-chosen ids taken elsewhere', () => store.transaction((tx) => tx.idsTakenElsewhere(small.id, ['big-12', 'nobody']))],
     ]
 

@@ -11,7 +11,15 @@ describeEachEngine('Store contract: directories and fields', (engine) => {
     const store = engine.store()
     const t = await store.ensureTenant(`t-${randomUUID()}`)
     const a = await store.createDirectory(t.id, { name: 'A', externalId: 'ext-a' })
-    expect(a).toEqual({ id: expect.any(String), tenantId: t.id, number: expect.any(Number), externalId: 'ext-a', name: 'A', createdAt: expect.any(String), updatedAt: a.createdAt })
+    expect(a).toEqual({
+      id: expect.any(String),
+      tenantId: t.id,
+      number: expect.any(Number),
+      externalId: 'ext-a',
+      name: 'A',
+      createdAt: expect.any(String),
+      updatedAt: a.createdAt,
+    })
     const b = await store.createDirectory(t.id, { name: 'B', externalId: null })
     const c = await store.createDirectory(t.id, { name: 'C', externalId: null })
     expect(b.number).toBeGreaterThan(a.number)
@@ -58,7 +66,18 @@ describeEachEngine('Store contract: directories and fields', (engine) => {
     const other = await store.ensureTenant(`t-${randomUUID()}`)
     expect(await store.deleteDirectory(other.id, dir.id)).toBe('not_found')
     const jobId = randomUUID()
-    await store.jobs.create({ id: jobId, tenantId: dir.tenantId, directoryId: dir.id, kind: 'import', state: 'queued', format: 'csv', options: {} as never, sourceJobId: null, keyId: null, requestId: null })
+    await store.jobs.create({
+      id: jobId,
+      tenantId: dir.tenantId,
+      directoryId: dir.id,
+      kind: 'import',
+      state: 'queued',
+      format: 'csv',
+      options: {} as never,
+      sourceJobId: null,
+      keyId: null,
+      requestId: null,
+    })
     expect(await store.deleteDirectory(dir.tenantId, dir.id)).toBe('busy')
     expect(await store.countUsers(dir.id)).toBe(1)
     expect(await store.jobs.transition(dir.tenantId, jobId, ['queued'], 'cancelled', true)).toBe(true)
@@ -75,21 +94,43 @@ describeEachEngine('Store contract: directories and fields', (engine) => {
     const store = engine.store()
     const dir = await freshDirectory(store)
     const other = await freshDirectory(store)
-    const tier = { ...definitionOf({ key: 'tier', label: 'Tier', type: 'enum', required: true, unique: false, enumValues: ['a', 'b'] }, null), createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' }
-    const code = { ...definitionOf({ key: 'code', type: 'string', unique: true, maxLength: 8, pattern: '^[A-Z]+$' }, null), createdAt: '2026-01-02T00:00:00.000Z', updatedAt: '2026-01-02T00:00:00.000Z' }
-    const age = { ...definitionOf({ key: 'age', type: 'number' }, null), createdAt: '2026-01-02T00:00:00.000Z', updatedAt: '2026-01-02T00:00:00.000Z' }
+    const tier = {
+      ...definitionOf({ key: 'tier', label: 'Tier', type: 'enum', required: true, unique: false, enumValues: ['a', 'b'] }, null),
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    }
+    const code = {
+      ...definitionOf({ key: 'code', type: 'string', unique: true, maxLength: 8, pattern: '^[A-Z]+$' }, null),
+      createdAt: '2026-01-02T00:00:00.000Z',
+      updatedAt: '2026-01-02T00:00:00.000Z',
+    }
+    const age = {
+      ...definitionOf({ key: 'age', type: 'number' }, null),
+      createdAt: '2026-01-02T00:00:00.000Z',
+      updatedAt: '2026-01-02T00:00:00.000Z',
+    }
     await store.putField(dir.id, code)
     await store.putField(dir.id, tier)
     await store.putField(dir.id, age)
     expect(await store.listFields(dir.id)).toEqual([tier, age, code])
     expect(await store.listFields(other.id)).toEqual([])
-    const relabelled = { ...tier, label: 'Level', required: false, updatedAt: '2026-02-01T00:00:00.000Z', createdAt: '2027-01-01T00:00:00.000Z' }
+    const relabelled = {
+      ...tier,
+      label: 'Level',
+      required: false,
+      updatedAt: '2026-02-01T00:00:00.000Z',
+      createdAt: '2027-01-01T00:00:00.000Z',
+    }
     await store.putField(dir.id, relabelled)
     // The creation time is kept: only the definition changes.
     expect((await store.listFields(dir.id))[0]).toEqual({ ...relabelled, createdAt: tier.createdAt })
     const fresh = definitionOf({ key: 'fresh', type: 'boolean' }, null)
     await store.putField(dir.id, fresh)
-    expect((await store.listFields(dir.id)).find((f) => f.key === 'fresh')).toEqual({ ...fresh, createdAt: expect.any(String), updatedAt: expect.any(String) })
+    expect((await store.listFields(dir.id)).find((f) => f.key === 'fresh')).toEqual({
+      ...fresh,
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+    })
     expect(await store.deleteField(other.id, 'age')).toBe(false)
     expect(await store.deleteField(dir.id, 'age')).toBe(true)
     expect(await store.deleteField(dir.id, 'age')).toBe(false)
@@ -102,15 +143,26 @@ describeEachEngine('Store contract: directories and fields', (engine) => {
     const other = await freshDirectory(store)
     await store.putField(dir.id, definitionOf({ key: 'code', type: 'string' }, null))
     await store.putField(other.id, definitionOf({ key: 'code', type: 'string' }, null))
-    await bulk(store, dir, [{ email: 'a@x.io', fields: { code: 'A' } }, { email: 'b@x.io', fields: { code: 'A' } }])
-    await bulk(store, other, [{ email: 'c@x.io', fields: { code: 'B' } }, { email: 'd@x.io', fields: { code: 'B' } }])
+    await bulk(store, dir, [
+      { email: 'a@x.io', fields: { code: 'A' } },
+      { email: 'b@x.io', fields: { code: 'A' } },
+    ])
+    await bulk(store, other, [
+      { email: 'c@x.io', fields: { code: 'B' } },
+      { email: 'd@x.io', fields: { code: 'B' } },
+    ])
     await expect(store.setUniqueFieldIndex(dir.id, 'code', true)).rejects.toMatchObject({ name: 'UniqueViolation', field: 'code' })
     await bulk(store, dir, [{ email: 'b@x.io', fields: { code: 'B' } }], { mode: 'update', match: ['email'] })
     await store.setUniqueFieldIndex(dir.id, 'code', true)
     await store.setUniqueFieldIndex(dir.id, 'code', true)
     const insert = () =>
       store.transaction((tx) =>
-        tx.writeBatch({ directoryId: dir.id, inserts: [{ ...blankUser(randomUUID(), dir.id, new Date().toISOString()), fields: { code: 'A' }, version: 1 }], updates: [], changes: [] }),
+        tx.writeBatch({
+          directoryId: dir.id,
+          inserts: [{ ...blankUser(randomUUID(), dir.id, new Date().toISOString()), fields: { code: 'A' }, version: 1 }],
+          updates: [],
+          changes: [],
+        }),
       )
     await expect(insert()).rejects.toBeInstanceOf(WriteConflict)
     await store.setUniqueFieldIndex(dir.id, 'code', false)

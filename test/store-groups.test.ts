@@ -10,13 +10,23 @@ describeEachEngine('Store contract: groups and members', (engine) => {
     const dir = await freshDirectory(store)
     const other = await freshDirectory(store)
     const g = await store.createGroup(dir.id, { kind: 'team', name: 'Red', externalId: 'r1' })
-    expect(g).toEqual({ id: expect.any(String), directoryId: dir.id, kind: 'team', name: 'Red', externalId: 'r1', createdAt: expect.any(String), updatedAt: g.createdAt })
+    expect(g).toEqual({
+      id: expect.any(String),
+      directoryId: dir.id,
+      kind: 'team',
+      name: 'Red',
+      externalId: 'r1',
+      createdAt: expect.any(String),
+      updatedAt: g.createdAt,
+    })
     expect(await store.getGroup(dir.id, g.id)).toEqual(g)
     expect(await store.getGroup(other.id, g.id)).toBeNull()
     expect(await store.getGroup(dir.id, randomUUID())).toBeNull()
     await expect(store.createGroup(dir.id, { kind: 'team', name: 'Red', externalId: null })).rejects.toBeInstanceOf(UniqueViolation)
     await expect(store.createGroup(dir.id, { kind: 'group', name: 'Red', externalId: null })).resolves.toMatchObject({ kind: 'group' })
-    await expect(store.createGroup(other.id, { kind: 'team', name: 'Red', externalId: null })).resolves.toMatchObject({ directoryId: other.id })
+    await expect(store.createGroup(other.id, { kind: 'team', name: 'Red', externalId: null })).resolves.toMatchObject({
+      directoryId: other.id,
+    })
   })
 
   it('listGroups orders by creation, filters by kind, name and externalId, and stops at the limit', async () => {
@@ -56,7 +66,9 @@ describeEachEngine('Store contract: groups and members', (engine) => {
     const store = engine.store()
     const dir = await freshDirectory(store)
     const other = await freshDirectory(store)
-    const ids = (await bulk(store, dir, [{ email: 'a@x.io' }, { email: 'b@x.io' }, { email: 'c@x.io' }])).results.map((r) => r.userId as string)
+    const ids = (await bulk(store, dir, [{ email: 'a@x.io' }, { email: 'b@x.io' }, { email: 'c@x.io' }])).results.map(
+      (r) => r.userId as string,
+    )
     const g = await store.createGroup(dir.id, { kind: 'group', name: 'G', externalId: null })
     const h = await store.createGroup(dir.id, { kind: 'group', name: 'A-first', externalId: null })
     expect(await store.addMembers(dir.id, g.id, [])).toEqual([])

@@ -45,7 +45,19 @@ describeEachEngine('Store contract: jobs', (engine) => {
 
   async function newJob(s: Store, patch: Partial<NewJob> = {}) {
     const dir = await freshDirectory(s)
-    const j: NewJob = { id: randomUUID(), tenantId: dir.tenantId, directoryId: dir.id, kind: 'import', state: 'uploading', format: 'csv', options: OPTIONS, sourceJobId: null, keyId: 'key-1', requestId: 'req-1', ...patch }
+    const j: NewJob = {
+      id: randomUUID(),
+      tenantId: dir.tenantId,
+      directoryId: dir.id,
+      kind: 'import',
+      state: 'uploading',
+      format: 'csv',
+      options: OPTIONS,
+      sourceJobId: null,
+      keyId: 'key-1',
+      requestId: 'req-1',
+      ...patch,
+    }
     return { dir, job: await s.jobs.create(j) }
   }
 
@@ -96,7 +108,11 @@ describeEachEngine('Store contract: jobs', (engine) => {
     const read: string[] = []
     for await (const c of s.jobs.chunks(job.id, 2)) read.push(c.toString())
     expect(read).toEqual(['Mail,n\n', 'b,2\n'])
-    await expect((async () => { for await (const _ of s.jobs.chunks(job.id, 3)) void _ })()).rejects.toThrow(/chunk 2 is missing/)
+    await expect(
+      (async () => {
+        for await (const _ of s.jobs.chunks(job.id, 3)) void _
+      })(),
+    ).rejects.toThrow(/chunk 2 is missing/)
     // Only an uploading job is finished: a second call changes nothing.
     await s.jobs.finishUpload(job.id, 99, 9)
     expect(await s.jobs.get(dir.tenantId, job.id)).toMatchObject({ inputBytes: 10, inputChunks: 2 })
@@ -108,7 +124,18 @@ describeEachEngine('Store contract: jobs', (engine) => {
     const { dir, job: hidden } = await newJob(s)
     const mk = async (state: NewJob['state']) => {
       await new Promise((r) => setTimeout(r, 5))
-      return s.jobs.create({ id: randomUUID(), tenantId: dir.tenantId, directoryId: dir.id, kind: 'import', state, format: 'ndjson', options: OPTIONS, sourceJobId: null, keyId: null, requestId: null })
+      return s.jobs.create({
+        id: randomUUID(),
+        tenantId: dir.tenantId,
+        directoryId: dir.id,
+        kind: 'import',
+        state,
+        format: 'ndjson',
+        options: OPTIONS,
+        sourceJobId: null,
+        keyId: null,
+        requestId: null,
+      })
     }
     const a = await mk('completed')
     const b = await mk('failed')
@@ -134,8 +161,18 @@ describeEachEngine('Store contract: jobs', (engine) => {
     expect(await s.jobs.heartbeat(first.id, 'w1', 60_000)).toBe(true)
     expect(await s.jobs.heartbeat(first.id, 'w2', 60_000)).toBe(false)
     await expect(s.jobs.update(first.id, 'w2', { error: 'x' })).rejects.toBeInstanceOf(LeaseLost)
-    await s.jobs.update(first.id, 'w1', { total: 5, columns: ['Mail'], checkpoint: 3, counts: { ...EMPTY_COUNTS, processed: 3, created: 2, failed: 1 } })
-    expect(await s.jobs.get(dir.tenantId, first.id)).toMatchObject({ total: 5, columns: ['Mail'], checkpoint: 3, counts: { processed: 3, created: 2, updated: 0, unchanged: 0, failed: 1, conflicts: 0 } })
+    await s.jobs.update(first.id, 'w1', {
+      total: 5,
+      columns: ['Mail'],
+      checkpoint: 3,
+      counts: { ...EMPTY_COUNTS, processed: 3, created: 2, failed: 1 },
+    })
+    expect(await s.jobs.get(dir.tenantId, first.id)).toMatchObject({
+      total: 5,
+      columns: ['Mail'],
+      checkpoint: 3,
+      counts: { processed: 3, created: 2, updated: 0, unchanged: 0, failed: 1, conflicts: 0 },
+    })
     // An expired lease on a running job is taken over.
     await s.jobs.update(second.id, 'w2', {}) // still held
     expect(await s.jobs.heartbeat(second.id, 'w2', -1000)).toBe(true)
@@ -145,8 +182,19 @@ describeEachEngine('Store contract: jobs', (engine) => {
     expect(await s.jobs.get(dir.tenantId, first.id)).toMatchObject({ leaseOwner: null, leaseUntil: null })
     // A running job without an owner is resumed.
     expect((await s.jobs.leaseNext('w4', 60_000))?.leaseOwner).toBe('w4')
-    await s.jobs.update(first.id, null, { state: 'completed', finished: true, release: true, revert: { users: 1, restored: 1, deleted: 0, conflicts: 0 }, error: null })
-    expect(await s.jobs.get(dir.tenantId, first.id)).toMatchObject({ state: 'completed', finishedAt: expect.any(String), leaseOwner: null, revert: { users: 1, restored: 1, deleted: 0, conflicts: 0 } })
+    await s.jobs.update(first.id, null, {
+      state: 'completed',
+      finished: true,
+      release: true,
+      revert: { users: 1, restored: 1, deleted: 0, conflicts: 0 },
+      error: null,
+    })
+    expect(await s.jobs.get(dir.tenantId, first.id)).toMatchObject({
+      state: 'completed',
+      finishedAt: expect.any(String),
+      leaseOwner: null,
+      revert: { users: 1, restored: 1, deleted: 0, conflicts: 0 },
+    })
     await s.jobs.update(second.id, null, { state: 'failed', error: 'gave up', finished: true, release: true })
     expect(await s.jobs.get(second.tenantId, second.id)).toMatchObject({ state: 'failed', error: 'gave up' })
     expect(await s.jobs.leaseNext('w5', 60_000)).toBeNull()
@@ -185,10 +233,12 @@ describeEachEngine('Store contract: jobs', (engine) => {
     })
     const rows = [row(0, 'created'), row(1, 'failed'), row(2, 'unchanged'), row(3, 'failed')]
     const counts = { ...EMPTY_COUNTS, processed: 4, created: 1, unchanged: 1, failed: 2 }
-    await expect(s.transaction(async (tx) => {
-      await tx.jobs.recordBatch(job.id, 'w', rows, counts, 4)
-      throw new Error('rolled back')
-    })).rejects.toThrow('rolled back')
+    await expect(
+      s.transaction(async (tx) => {
+        await tx.jobs.recordBatch(job.id, 'w', rows, counts, 4)
+        throw new Error('rolled back')
+      }),
+    ).rejects.toThrow('rolled back')
     expect(await s.jobs.results(job.id, { limit: 10 })).toEqual([])
     await s.transaction((tx) => tx.jobs.recordBatch(job.id, 'w', rows, counts, 4))
     await expect(s.transaction((tx) => tx.jobs.recordBatch(job.id, 'other', [], counts, 4))).rejects.toBeInstanceOf(LeaseLost)
@@ -209,20 +259,37 @@ describeEachEngine('Store contract: jobs', (engine) => {
     const jobId = randomUUID()
     const ids = (await bulk(s, dir, [{ email: 'a@x.io' }, { email: 'b@x.io' }, { email: 'c@x.io' }])).results.map((r) => r.userId as string)
     const at = new Date().toISOString()
-    const ch = (userId: string, firstName: string) => ({ channel: 'native' as const, keyId: null, requestId: null, jobId, userId, action: 'update' as const, at, changes: { firstName: [null, firstName] as [null, string] } })
-    await s.transaction((tx) => tx.writeBatch({ directoryId: dir.id, inserts: [], updates: [], changes: [ch(ids[0], 'x'), ch(ids[2], 'y'), ch(ids[0], 'z')] }))
+    const ch = (userId: string, firstName: string) => ({
+      channel: 'native' as const,
+      keyId: null,
+      requestId: null,
+      jobId,
+      userId,
+      action: 'update' as const,
+      at,
+      changes: { firstName: [null, firstName] as [null, string] },
+    })
+    await s.transaction((tx) =>
+      tx.writeBatch({ directoryId: dir.id, inserts: [], updates: [], changes: [ch(ids[0], 'x'), ch(ids[2], 'y'), ch(ids[0], 'z')] }),
+    )
     const sorted = [ids[0], ids[2]].sort()
     expect(await s.jobs.changedUsers(dir.id, jobId, null, 10)).toEqual(sorted)
     expect(await s.jobs.changedUsers(dir.id, jobId, null, 1)).toEqual([sorted[0]])
     expect(await s.jobs.changedUsers(dir.id, jobId, sorted[0], 10)).toEqual([sorted[1]])
     expect(await s.jobs.changedUsers((await freshDirectory(s)).id, jobId, null, 10)).toEqual([])
     const recs = await s.jobs.changesOf(dir.id, jobId, [ids[0], ids[1]])
-    expect(recs.map((r) => [r.userId, r.changes.firstName?.[1]])).toEqual([[ids[0], 'x'], [ids[0], 'z']])
+    expect(recs.map((r) => [r.userId, r.changes.firstName?.[1]])).toEqual([
+      [ids[0], 'x'],
+      [ids[0], 'z'],
+    ])
     expect(recs[0]).toMatchObject({ directoryId: dir.id, jobId, action: 'update', at })
     expect(await s.jobs.changesOf(dir.id, jobId, [])).toEqual([])
     const { job } = await newJob(s, { state: 'completed' })
     await s.jobs.addConflicts(job.id, 0, [])
-    await s.jobs.addConflicts(job.id, 0, [{ userId: 'u1', field: 'email', expected: 'a@x.io', actual: 'b@x.io' }, { userId: 'u2', field: '', expected: undefined, actual: { n: [1] } }])
+    await s.jobs.addConflicts(job.id, 0, [
+      { userId: 'u1', field: 'email', expected: 'a@x.io', actual: 'b@x.io' },
+      { userId: 'u2', field: '', expected: undefined, actual: { n: [1] } },
+    ])
     await s.jobs.addConflicts(job.id, 2, [{ userId: 'u3', field: 'fields.n', expected: 1, actual: null }])
     expect(await s.jobs.conflicts(job.id, { limit: 10 })).toEqual([
       { seq: 0, userId: 'u1', field: 'email', expected: 'a@x.io', actual: 'b@x.io' },
@@ -236,7 +303,13 @@ describeEachEngine('Store contract: jobs', (engine) => {
     const s = store()
     const dir = await freshDirectory(s)
     const other = await freshDirectory(s)
-    const hook = (createdAt: string) => ({ id: randomUUID(), directoryId: dir.id, url: 'https://example.com/h', secret: 's3cret', createdAt })
+    const hook = (createdAt: string) => ({
+      id: randomUUID(),
+      directoryId: dir.id,
+      url: 'https://example.com/h',
+      secret: 's3cret',
+      createdAt,
+    })
     const b = hook('2026-01-02T00:00:00.000Z')
     const a = hook('2026-01-01T00:00:00.000Z')
     await s.jobs.addWebhook(b)

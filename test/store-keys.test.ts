@@ -25,7 +25,9 @@ describeEachEngine('Store contract: engine, tenants, keys, idempotency', (engine
   it('names its dialect and capabilities, answers ping, reclaims space without error', async () => {
     const store = engine.store()
     expect(store.dialect).toBe(engine.name)
-    expect(store.capabilities).toEqual(engine.name === 'postgres' ? { multiProcess: true, skipLocked: true } : { multiProcess: false, skipLocked: false })
+    expect(store.capabilities).toEqual(
+      engine.name === 'postgres' ? { multiProcess: true, skipLocked: true } : { multiProcess: false, skipLocked: false },
+    )
     expect(await store.ping()).toBe(true)
     await expect(store.reclaimSpace()).resolves.toBeUndefined()
   })
@@ -57,7 +59,16 @@ describeEachEngine('Store contract: engine, tenants, keys, idempotency', (engine
     const other = await store.ensureTenant(`t-${randomUUID()}`)
     const hash = newHash()
     const a = await store.createKey({ tenantId: t.id, name: 'a', hash, scopes: ['read', 'write'], directories: ['d1', 'd2'] })
-    expect(a).toEqual({ id: expect.any(String), tenantId: t.id, name: 'a', scopes: ['read', 'write'], directories: ['d1', 'd2'], createdAt: expect.any(String), lastUsedAt: null, revokedAt: null })
+    expect(a).toEqual({
+      id: expect.any(String),
+      tenantId: t.id,
+      name: 'a',
+      scopes: ['read', 'write'],
+      directories: ['d1', 'd2'],
+      createdAt: expect.any(String),
+      lastUsedAt: null,
+      revokedAt: null,
+    })
     expect(await store.findKeyByHash(hash)).toEqual({ ...a, hash })
     await new Promise((r) => setTimeout(r, 5))
     const b = await store.createKey({ tenantId: t.id, name: 'b', hash: newHash(), scopes: ['read'], directories: null })
@@ -90,11 +101,34 @@ describeEachEngine('Store contract: engine, tenants, keys, idempotency', (engine
     const t = await store.ensureTenant(`t-${randomUUID()}`)
     const k = await store.createKey({ tenantId: t.id, name: 'k', hash: newHash(), scopes: ['write'], directories: null })
     const createdAt = '2026-03-04T05:06:07.089Z'
-    const rec = { apiKeyId: k.id, tenantId: t.id, key: 'idem', fingerprint: 'fp', state: 'pending' as const, status: null, contentType: null, headers: null, body: null, createdAt }
+    const rec = {
+      apiKeyId: k.id,
+      tenantId: t.id,
+      key: 'idem',
+      fingerprint: 'fp',
+      state: 'pending' as const,
+      status: null,
+      contentType: null,
+      headers: null,
+      body: null,
+      createdAt,
+    }
     expect(await store.claimIdempotencyKey(rec)).toBeNull()
     expect(await store.claimIdempotencyKey(rec)).toEqual(rec)
-    await store.completeIdempotencyKey(k.id, 'idem', { status: 200, contentType: 'text/plain', headers: { location: '/x', etag: 'W/"2"' }, body: 'ok' })
-    expect(await store.claimIdempotencyKey(rec)).toEqual({ ...rec, state: 'done', status: 200, contentType: 'text/plain', headers: { location: '/x', etag: 'W/"2"' }, body: 'ok' })
+    await store.completeIdempotencyKey(k.id, 'idem', {
+      status: 200,
+      contentType: 'text/plain',
+      headers: { location: '/x', etag: 'W/"2"' },
+      body: 'ok',
+    })
+    expect(await store.claimIdempotencyKey(rec)).toEqual({
+      ...rec,
+      state: 'done',
+      status: 200,
+      contentType: 'text/plain',
+      headers: { location: '/x', etag: 'W/"2"' },
+      body: 'ok',
+    })
     await store.completeIdempotencyKey(k.id, 'other', { status: 500, contentType: 'text/plain', headers: {}, body: '' })
     await store.releaseIdempotencyKey(k.id, 'other')
     expect(await store.claimIdempotencyKey({ ...rec, key: 'other' })).toBeNull()

@@ -15,7 +15,12 @@ async function insert(store: Store, directoryId: string, users: Partial<UserReco
   const now = new Date().toISOString()
   const rows = users.map((u) => ({ ...blankUser(randomUUID(), directoryId, now), version: 1, ...u }))
   await store.transaction((tx) =>
-    tx.writeBatch({ directoryId, inserts: rows, updates: [], changes: rows.map((u) => ({ ...ctx, userId: u.id, action: 'create' as const, at: now, changes: { email: [null, u.email] } })) }),
+    tx.writeBatch({
+      directoryId,
+      inserts: rows,
+      updates: [],
+      changes: rows.map((u) => ({ ...ctx, userId: u.id, action: 'create' as const, at: now, changes: { email: [null, u.email] } })),
+    }),
   )
   return rows
 }
@@ -43,7 +48,9 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
     expect(ids(await store.findUsers(dir.id, { id: [c.id, theirs.id] }))).toEqual([c.id])
     expect(ids(await store.findUsers(dir.id, { fields: { code: ['B1', 7] } }))).toEqual([b.id, c.id].sort())
     // One user found by several keys comes back once.
-    expect(ids(await store.findUsers(dir.id, { id: [a.id], email: ['ann@x.io'], externalId: ['ext-a'], fields: { code: ['B1'] } }))).toEqual([a.id, b.id].sort())
+    expect(
+      ids(await store.findUsers(dir.id, { id: [a.id], email: ['ann@x.io'], externalId: ['ext-a'], fields: { code: ['B1'] } })),
+    ).toEqual([a.id, b.id].sort())
     expect(await store.findUsers(dir.id, { id: [], email: [], fields: { code: [] } })).toEqual([])
   })
 
@@ -52,9 +59,26 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
     const dir = await freshDirectory(store)
     await store.putField(dir.id, definitionOf({ key: 'dept', type: 'string' }, null))
     const users = await insert(store, dir.id, [
-      { email: 'a@x.io', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-05T00:00:00.000Z', fields: { dept: 'Sales', vip: true } },
-      { email: 'b@x.io', username: 'Bee', createdAt: '2026-01-02T00:00:00.000Z', updatedAt: '2026-01-02T00:00:00.000Z', fields: { dept: 'Ops', vip: false } },
-      { email: 'c@x.io', externalId: 'c', createdAt: '2026-01-03T00:00:00.000Z', updatedAt: '2026-01-03T00:00:00.000Z', fields: { dept: 'Sales', n: 3 } },
+      {
+        email: 'a@x.io',
+        createdAt: '2026-01-01T00:00:00.000Z',
+        updatedAt: '2026-01-05T00:00:00.000Z',
+        fields: { dept: 'Sales', vip: true },
+      },
+      {
+        email: 'b@x.io',
+        username: 'Bee',
+        createdAt: '2026-01-02T00:00:00.000Z',
+        updatedAt: '2026-01-02T00:00:00.000Z',
+        fields: { dept: 'Ops', vip: false },
+      },
+      {
+        email: 'c@x.io',
+        externalId: 'c',
+        createdAt: '2026-01-03T00:00:00.000Z',
+        updatedAt: '2026-01-03T00:00:00.000Z',
+        fields: { dept: 'Sales', n: 3 },
+      },
     ])
     await insert(store, (await freshDirectory(store)).id, [{ email: 'a@x.io' }])
     const p1 = await store.listUsers(dir.id, { limit: 2 })
@@ -80,21 +104,35 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
   it('searchUsers filters, sorts and pages with the total; an unsupported comparison is a bad_request', async () => {
     const store = engine.store()
     const dir = await freshDirectory(store)
-    await insert(store, dir.id, [{ email: 'b@x.io', loginCount: 3 }, { email: 'A@x.io', loginCount: 1 }, { email: 'c@x.io', loginCount: 2 }, { email: null }])
+    await insert(store, dir.id, [
+      { email: 'b@x.io', loginCount: 3 },
+      { email: 'A@x.io', loginCount: 1 },
+      { email: 'c@x.io', loginCount: 2 },
+      { email: null },
+    ])
     const r = await store.searchUsers(dir.id, { sort: { by: [{ column: 'email' }] }, offset: 0, limit: 2 })
     expect(r.items.map((u) => u.email)).toEqual(['A@x.io', 'b@x.io'])
     expect(r.total).toBe(4)
     const last = await store.searchUsers(dir.id, { sort: { by: [{ column: 'email' }] }, offset: 2, limit: 5 })
     expect(last).toEqual({ items: [expect.objectContaining({ email: 'c@x.io' }), expect.objectContaining({ email: null })], total: 4 })
-    const f = await store.searchUsers(dir.id, { filter: { op: 'ge', field: { column: 'loginCount' }, value: 2 }, sort: { by: [{ column: 'loginCount' }], descending: true }, offset: 0, limit: 10 })
+    const f = await store.searchUsers(dir.id, {
+      filter: { op: 'ge', field: { column: 'loginCount' }, value: 2 },
+      sort: { by: [{ column: 'loginCount' }], descending: true },
+      offset: 0,
+      limit: 10,
+    })
     expect(f.items.map((u) => u.loginCount)).toEqual([3, 2])
     expect(f.total).toBe(2)
     expect((await store.searchUsers(randomUUID(), { offset: 0, limit: 10 })).total).toBe(0)
     const bad = store.searchUsers(dir.id, { filter: { op: 'co', field: { column: 'loginCount' }, value: '1' }, offset: 0, limit: 10 })
     await expect(bad).rejects.toBeInstanceOf(RollcallError)
     await expect(bad).rejects.toMatchObject({ code: 'bad_request', status: 400 })
-    await expect(store.searchUsers(dir.id, { filter: { op: 'gt', field: { custom: 'on', kind: 'boolean' }, value: true }, offset: 0, limit: 1 })).rejects.toMatchObject({ code: 'bad_request' })
-    await expect(store.searchUsers(dir.id, { filter: { op: 'eq', field: { column: 'email' }, value: 1 }, offset: 0, limit: 1 })).rejects.toMatchObject({ code: 'bad_request' })
+    await expect(
+      store.searchUsers(dir.id, { filter: { op: 'gt', field: { custom: 'on', kind: 'boolean' }, value: true }, offset: 0, limit: 1 }),
+    ).rejects.toMatchObject({ code: 'bad_request' })
+    await expect(
+      store.searchUsers(dir.id, { filter: { op: 'eq', field: { column: 'email' }, value: 1 }, offset: 0, limit: 1 }),
+    ).rejects.toMatchObject({ code: 'bad_request' })
   })
 
   it('a transaction commits everything or nothing and returns what its function returns', async () => {
@@ -102,7 +140,12 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
     const dir = await freshDirectory(store)
     expect(await store.transaction(async () => 42)).toBe(42)
     const boom = store.transaction(async (tx) => {
-      await tx.writeBatch({ directoryId: dir.id, inserts: [{ ...blankUser(randomUUID(), dir.id, new Date().toISOString()), version: 1 }], updates: [], changes: [] })
+      await tx.writeBatch({
+        directoryId: dir.id,
+        inserts: [{ ...blankUser(randomUUID(), dir.id, new Date().toISOString()), version: 1 }],
+        updates: [],
+        changes: [],
+      })
       await tx.defineFields(dir.id, [definitionOf({ key: 'x', type: 'string' }, null)])
       throw new Error('boom')
     })
@@ -117,7 +160,11 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
     const other = await freshDirectory(store)
     const [a] = await insert(store, dir.id, [{ email: 'a@x.io' }])
     const [b] = await insert(store, other.id, [{ email: 'b@x.io' }])
-    const kept = { ...definitionOf({ key: 'dept', label: 'Department', type: 'string' }, null), createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' }
+    const kept = {
+      ...definitionOf({ key: 'dept', label: 'Department', type: 'string' }, null),
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    }
     await store.putField(dir.id, kept)
     const fresh = randomUUID()
     const out = await store.transaction(async (tx) => ({
@@ -125,7 +172,10 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
       none: await tx.lockUsers(dir.id, {}),
       taken: await tx.idsTakenElsewhere(dir.id, [a.id, b.id, fresh]),
       empty: await tx.idsTakenElsewhere(dir.id, []),
-      defined: await tx.defineFields(dir.id, [definitionOf({ key: 'dept', type: 'number' }, null), definitionOf({ key: 'level', type: 'number' }, null)]),
+      defined: await tx.defineFields(dir.id, [
+        definitionOf({ key: 'dept', type: 'number' }, null),
+        definitionOf({ key: 'level', type: 'number' }, null),
+      ]),
     }))
     expect(out.locked).toEqual([a])
     expect(out.none).toEqual([])
@@ -163,7 +213,9 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
     expect(await store.getUser(dir.id, b.id)).toBeNull()
     expect(await store.getUser(dir.id, c.id)).toEqual(c)
     expect(await store.listMembers(dir.id, g.id)).toEqual([a.id])
-    const gone = store.transaction((tx) => tx.writeBatch({ directoryId: dir.id, inserts: [], updates: [], deletes: [{ userId: b.id, expectedVersion: 1 }], changes: [] }))
+    const gone = store.transaction((tx) =>
+      tx.writeBatch({ directoryId: dir.id, inserts: [], updates: [], deletes: [{ userId: b.id, expectedVersion: 1 }], changes: [] }),
+    )
     await expect(gone).rejects.toMatchObject({ name: 'WriteConflict', constraint: 'version' })
     const h = await store.listChanges(dir.id, { limit: 10 })
     expect(h.items.map((x) => [x.userId, x.action])).toEqual([
@@ -173,7 +225,18 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
       [b.id, 'create'],
       [a.id, 'create'],
     ])
-    expect(h.items[0]).toEqual({ seq: expect.any(Number), directoryId: dir.id, userId: c.id, action: 'create', at, channel: 'native', keyId: null, requestId: null, jobId: 'job-1', changes: { email: [null, 'a@x.io'] } })
+    expect(h.items[0]).toEqual({
+      seq: expect.any(Number),
+      directoryId: dir.id,
+      userId: c.id,
+      action: 'create',
+      at,
+      channel: 'native',
+      keyId: null,
+      requestId: null,
+      jobId: 'job-1',
+      changes: { email: [null, 'a@x.io'] },
+    })
   })
 
   it('listChanges filters by user, field path, job and action', async () => {
@@ -182,15 +245,26 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
     const r = await bulk(store, dir, [{ email: 'a@x.io', metadata: { tier: 'gold' } }, { email: 'b@x.io' }])
     const [a, b] = r.results.map((x) => x.userId as string)
     await bulk(store, dir, [{ email: 'a@x.io', firstName: 'Ann' }], { mode: 'update', match: ['email'] })
-    const users = async (q: Omit<Parameters<Store['listChanges']>[1], 'limit'>) => (await store.listChanges(dir.id, { limit: 10, ...q })).items.map((x) => [x.userId, x.action])
-    expect(await users({ userId: a })).toEqual([[a, 'update'], [a, 'create']])
+    const users = async (q: Omit<Parameters<Store['listChanges']>[1], 'limit'>) =>
+      (await store.listChanges(dir.id, { limit: 10, ...q })).items.map((x) => [x.userId, x.action])
+    expect(await users({ userId: a })).toEqual([
+      [a, 'update'],
+      [a, 'create'],
+    ])
     expect(await users({ userId: b })).toEqual([[b, 'create']])
     expect(await users({ field: 'firstName' })).toEqual([[a, 'update']])
     expect(await users({ field: 'metadata.tier' })).toEqual([[a, 'create']])
     expect(await users({ action: 'update' })).toEqual([[a, 'update']])
     expect(await users({ jobId: 'no-job' })).toEqual([])
     const [forJob] = await insert(store, dir.id, [{ email: 'j@x.io' }])
-    await store.transaction((tx) => tx.writeBatch({ directoryId: dir.id, inserts: [], updates: [], changes: [{ ...ctx, jobId: 'job-7', userId: forJob.id, action: 'update', at: new Date().toISOString(), changes: {} }] }))
+    await store.transaction((tx) =>
+      tx.writeBatch({
+        directoryId: dir.id,
+        inserts: [],
+        updates: [],
+        changes: [{ ...ctx, jobId: 'job-7', userId: forJob.id, action: 'update', at: new Date().toISOString(), changes: {} }],
+      }),
+    )
     expect(await users({ jobId: 'job-7' })).toEqual([[forJob.id, 'update']])
   })
 })

@@ -47,14 +47,22 @@ describeEachEngine('Store contract', (engine) => {
     const r = await bulk(store, dir, [{ email: 'a@x.io' }, { email: 'b@x.io' }])
     const a = (await store.getUser(dir.id, r.results[0].userId as string))!
     const stale = store.transaction((tx) =>
-      tx.writeBatch({ directoryId: dir.id, inserts: [], updates: [{ user: { ...a, firstName: 'X', version: 5 }, expectedVersion: 4 }], changes: [] }),
+      tx.writeBatch({
+        directoryId: dir.id,
+        inserts: [],
+        updates: [{ user: { ...a, firstName: 'X', version: 5 }, expectedVersion: 4 }],
+        changes: [],
+      }),
     )
     await expect(stale).rejects.toBeInstanceOf(WriteConflict)
     const now = new Date().toISOString()
     const clash = store.transaction((tx) =>
       tx.writeBatch({
         directoryId: dir.id,
-        inserts: [{ ...blankUser(randomUUID(), dir.id, now), email: 'new@x.io', version: 1 }, { ...blankUser(randomUUID(), dir.id, now), email: 'B@X.io', version: 1 }],
+        inserts: [
+          { ...blankUser(randomUUID(), dir.id, now), email: 'new@x.io', version: 1 },
+          { ...blankUser(randomUUID(), dir.id, now), email: 'B@X.io', version: 1 },
+        ],
         updates: [],
         changes: [],
       }),
@@ -92,13 +100,41 @@ describeEachEngine('Store contract', (engine) => {
   it('idempotency keys: claimed once per API key, then replayed; released keys can be claimed again', async () => {
     const store = engine.store()
     const t = await store.ensureTenant(`t-${randomUUID()}`)
-    const newKey = () => store.createKey({ tenantId: t.id, name: 'k', hash: randomUUID().replace(/-/g, '').padEnd(64, '0'), scopes: ['write'], directories: null })
+    const newKey = () =>
+      store.createKey({
+        tenantId: t.id,
+        name: 'k',
+        hash: randomUUID().replace(/-/g, '').padEnd(64, '0'),
+        scopes: ['write'],
+        directories: null,
+      })
     const [k1, k2] = [await newKey(), await newKey()]
-    const rec = { apiKeyId: k1.id, tenantId: t.id, key: 'k1', fingerprint: 'f1', state: 'pending' as const, status: null, contentType: null, headers: null, body: null, createdAt: new Date().toISOString() }
+    const rec = {
+      apiKeyId: k1.id,
+      tenantId: t.id,
+      key: 'k1',
+      fingerprint: 'f1',
+      state: 'pending' as const,
+      status: null,
+      contentType: null,
+      headers: null,
+      body: null,
+      createdAt: new Date().toISOString(),
+    }
     expect(await store.claimIdempotencyKey(rec)).toBeNull()
     expect(await store.claimIdempotencyKey(rec)).toMatchObject({ state: 'pending', fingerprint: 'f1' })
-    await store.completeIdempotencyKey(k1.id, 'k1', { status: 201, contentType: 'application/json', headers: { etag: 'W/"1"' }, body: '{"ok":true}' })
-    expect(await store.claimIdempotencyKey({ ...rec, fingerprint: 'f2' })).toMatchObject({ state: 'done', status: 201, body: '{"ok":true}', fingerprint: 'f1' })
+    await store.completeIdempotencyKey(k1.id, 'k1', {
+      status: 201,
+      contentType: 'application/json',
+      headers: { etag: 'W/"1"' },
+      body: '{"ok":true}',
+    })
+    expect(await store.claimIdempotencyKey({ ...rec, fingerprint: 'f2' })).toMatchObject({
+      state: 'done',
+      status: 201,
+      body: '{"ok":true}',
+      fingerprint: 'f1',
+    })
     // Another key of the same tenant with the same Idempotency-Key makes a fresh claim.
     expect(await store.claimIdempotencyKey({ ...rec, apiKeyId: k2.id })).toBeNull()
     await store.releaseIdempotencyKey(k1.id, 'k1')
@@ -113,7 +149,9 @@ describeEachEngine('Store contract', (engine) => {
     const mine = await bulk(store, dir, [{ email: 'a@x.io' }, { email: 'b@x.io' }])
     const theirs = await bulk(store, other, [{ email: 'c@x.io' }])
     const g = await store.createGroup(dir.id, { kind: 'group', name: 'Admins', externalId: null })
-    await expect(store.createGroup(dir.id, { kind: 'group', name: 'Admins', externalId: null })).rejects.toMatchObject({ name: 'UniqueViolation' })
+    await expect(store.createGroup(dir.id, { kind: 'group', name: 'Admins', externalId: null })).rejects.toMatchObject({
+      name: 'UniqueViolation',
+    })
     const [a, b] = mine.results.map((r) => r.userId as string)
     const added = await store.addMembers(dir.id, g.id, [a, b, theirs.results[0].userId as string])
     expect(added.sort()).toEqual([a, b].sort())

@@ -70,7 +70,9 @@ describeEachEngine('webhooks: private targets are refused by default', (engine) 
       expect(p.errors).toEqual([{ field: 'url', code: 'invalid_value', message: expect.stringContaining(why) }])
       expect(p.detail, url).toContain('ROLLCALL_WEBHOOK_ALLOW_PRIVATE')
     }
-    const metadata = (await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url: 'http://169.254.169.254/latest/meta-data/' })).json()
+    const metadata = (
+      await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url: 'http://169.254.169.254/latest/meta-data/' })
+    ).json()
     expect(metadata.detail).toBe(
       'url must reach a public address, and 169.254.169.254 is link-local (169.254.0.0/16); webhooks may reach private networks only if the server sets ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1',
     )
@@ -122,7 +124,8 @@ describeEachEngine('webhooks: delivery refuses private addresses and redirects',
     for (;;) {
       const line = logs.find((l) => l.webhook === hook && l.msg === message)
       if (line) return line
-      if (Date.now() > deadline) throw new Error(`no log '${message}' for ${hook}: ${JSON.stringify(logs.filter((l) => l.webhook === hook))}`)
+      if (Date.now() > deadline)
+        throw new Error(`no log '${message}' for ${hook}: ${JSON.stringify(logs.filter((l) => l.webhook === hook))}`)
       await sleep(20)
     }
   }
@@ -135,10 +138,18 @@ describeEachEngine('webhooks: delivery refuses private addresses and redirects',
       const c = await clientOf(strict, engine.store())
       const dir = (await makeDirectory(c, { name: 'Rebound' })).id
       const hookId = randomUUID()
-      await engine.store().jobs.addWebhook({ id: hookId, directoryId: dir, url: `http://localhost:${target.port()}/hook`, secret: 'whsec_x', createdAt: new Date().toISOString() })
+      await engine.store().jobs.addWebhook({
+        id: hookId,
+        directoryId: dir,
+        url: `http://localhost:${target.port()}/hook`,
+        secret: 'whsec_x',
+        createdAt: new Date().toISOString(),
+      })
       await waitForJob(c, (await upload(c, dir, 'email\nssrf@x.io\n')).id)
       const line = await logFor(hookId, 'webhook target refused; not retried')
-      expect(line.reason).toBe('localhost is loopback (localhost, RFC 6761), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it')
+      expect(line.reason).toBe(
+        'localhost is loopback (localhost, RFC 6761), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
+      )
       expect(target.got).toHaveLength(0)
     } finally {
       await target.stop()
@@ -175,7 +186,9 @@ describe('webhook delivery: every resolved address is checked, and the connectio
         { address: '169.254.169.254', family: 4 },
       ]
     }
-    await expect(postOnce(`http://hook.test:${target.port()}/hook`, headers, '{}', { timeoutMs: 1000, allowPrivate: false, resolve })).rejects.toThrow(
+    await expect(
+      postOnce(`http://hook.test:${target.port()}/hook`, headers, '{}', { timeoutMs: 1000, allowPrivate: false, resolve }),
+    ).rejects.toThrow(
       'hook.test resolves to 169.254.169.254, link-local (169.254.0.0/16), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
     )
     expect(calls).toBe(1)
@@ -184,15 +197,21 @@ describe('webhook delivery: every resolved address is checked, and the connectio
 
   it('refuses literal private addresses, however they are written', async () => {
     for (const host of ['127.0.0.1', '[::ffff:127.0.0.1]', '2130706433', '0x7f.0.0.1', '127.1', 'localhost'])
-      await expect(postOnce(`http://${host}:${target.port()}/hook`, headers, '{}', { timeoutMs: 1000, allowPrivate: false }), host).rejects.toThrow(/loopback/)
+      await expect(
+        postOnce(`http://${host}:${target.port()}/hook`, headers, '{}', { timeoutMs: 1000, allowPrivate: false }),
+        host,
+      ).rejects.toThrow(/loopback/)
     expect(target.got).toHaveLength(0)
   })
 
   it('a name that answers public when checked and loopback afterwards (DNS rebinding) never reaches loopback', async () => {
     let calls = 0
-    const resolve: Resolver = async () => (calls++ === 0 ? [{ address: '93.184.216.34', family: 4 }] : [{ address: '127.0.0.1', family: 4 }])
+    const resolve: Resolver = async () =>
+      calls++ === 0 ? [{ address: '93.184.216.34', family: 4 }] : [{ address: '127.0.0.1', family: 4 }]
     // The one lookup answers the public address, and that is where the connection goes (it fails or times out here).
-    await expect(postOnce(`http://rebind.test:${target.port()}/hook`, headers, '{}', { timeoutMs: 300, allowPrivate: false, resolve })).rejects.toThrow()
+    await expect(
+      postOnce(`http://rebind.test:${target.port()}/hook`, headers, '{}', { timeoutMs: 300, allowPrivate: false, resolve }),
+    ).rejects.toThrow()
     expect(calls).toBe(1)
     expect(target.got).toHaveLength(0)
   })
@@ -203,7 +222,9 @@ describe('webhook delivery: every resolved address is checked, and the connectio
       calls++
       return [{ address: '127.0.0.1', family: 4 }]
     }
-    expect(await postOnce(`http://hook.test:${target.port()}/hook?a=1`, headers, '{}', { timeoutMs: 1000, allowPrivate: true, resolve })).toBe(204)
+    expect(
+      await postOnce(`http://hook.test:${target.port()}/hook?a=1`, headers, '{}', { timeoutMs: 1000, allowPrivate: true, resolve }),
+    ).toBe(204)
     expect(calls).toBe(1)
     expect(target.got.at(-1)).toMatchObject({ url: '/hook?a=1', headers: { host: `hook.test:${target.port()}` } })
   })
@@ -214,8 +235,19 @@ describe('webhook delivery: every resolved address is checked, and the connectio
       calls++
       return [{ address: '::1', family: 6 }]
     }
-    const hook = { id: 'h1', directoryId: 'd', url: `http://hook.test:${target.port()}/hook`, secret: 'whsec_x', createdAt: new Date().toISOString() }
-    const outcome = await deliverWebhook(hook, 'import.completed', {}, { attempts: 3, backoffMs: 10, timeoutMs: 1000, allowPrivate: false, resolve })
+    const hook = {
+      id: 'h1',
+      directoryId: 'd',
+      url: `http://hook.test:${target.port()}/hook`,
+      secret: 'whsec_x',
+      createdAt: new Date().toISOString(),
+    }
+    const outcome = await deliverWebhook(
+      hook,
+      'import.completed',
+      {},
+      { attempts: 3, backoffMs: 10, timeoutMs: 1000, allowPrivate: false, resolve },
+    )
     expect(outcome).toEqual({
       webhookId: 'h1',
       delivered: false,

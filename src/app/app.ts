@@ -44,7 +44,11 @@ function compose(opts: AppOptions): Core {
   const { store, config } = opts
   const log = loggerOf(opts.logger)
   let worker: Worker | null = null
-  const services = createServices(store, { batchSize: config.batchSize, maxImportBytes: config.importMaxBytes, onJobQueued: () => worker?.wake() })
+  const services = createServices(store, {
+    batchSize: config.batchSize,
+    maxImportBytes: config.importMaxBytes,
+    onJobQueued: () => worker?.wake(),
+  })
   const metrics = createMetrics()
   const webhooks = createWebhookService(store, {
     backoffMs: config.webhookBackoffMs,

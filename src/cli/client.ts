@@ -38,7 +38,8 @@ export function targetOf(opts: { server?: string; key?: string }, env: NodeJS.Pr
   } catch {
     throw new CliError(`'${url}' is not a URL (like http://127.0.0.1:3000)`)
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new CliError(`the server URL must start with http:// or https://, got '${url}'`)
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new CliError(`the server URL must start with http:// or https://, got '${url}'`)
   const key = opts.key ?? (env.ROLLCALL_KEY || undefined)
   if (!key) throw new CliError('no API key given: pass --key KEY or set ROLLCALL_KEY')
   return { url: parsed.href.replace(/\/+$/, ''), key }
@@ -105,7 +106,12 @@ export async function problemOf(res: Response): Promise<ApiError> {
     }
   }
   const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200)
-  return new ApiError(`the server answered ${res.status} ${res.statusText}${snippet ? `: ${snippet}` : ''}`, res.status, `http_${res.status}`, null)
+  return new ApiError(
+    `the server answered ${res.status} ${res.statusText}${snippet ? `: ${snippet}` : ''}`,
+    res.status,
+    `http_${res.status}`,
+    null,
+  )
 }
 
 export class Client {

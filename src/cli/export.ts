@@ -42,7 +42,11 @@ function recordCounter(format: Format) {
  * `rollcall export`: streams GET /api/v1/directories/{dir}/export into a file (written beside it,
  * renamed into place when complete) or to stdout. Resolves with the number of users.
  */
-export async function runExport(client: Client, flags: ExportFlags, io: { out: NodeJS.WritableStream; log: NodeJS.WritableStream }): Promise<number> {
+export async function runExport(
+  client: Client,
+  flags: ExportFlags,
+  io: { out: NodeJS.WritableStream; log: NodeJS.WritableStream },
+): Promise<number> {
   const format = formatOf(flags)
   const res = await client.request('GET', `/api/v1/directories/${encodeURIComponent(flags.directory)}/export`, {
     query: { format },

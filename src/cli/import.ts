@@ -167,9 +167,13 @@ export async function runImport(
   io.out.write(`${summaryOf(final)}\n`)
   if (final.counts.failed > 0 && flags.failedOut !== false) {
     const target = flags.failedOut ?? failedPathOf(file)
-    const res = await client.request('GET', `/api/v1/imports/${encodeURIComponent(final.id)}/failed.csv`, { headers: { accept: 'text/csv' } })
+    const res = await client.request('GET', `/api/v1/imports/${encodeURIComponent(final.id)}/failed.csv`, {
+      headers: { accept: 'text/csv' },
+    })
     await saveBody(client, res.body, target)
-    io.out.write(`${fmtInt(final.counts.failed)} row${final.counts.failed === 1 ? '' : 's'} failed: wrote ${target} (the rows in your columns plus an error column; fix them and import that file again).\n`)
+    io.out.write(
+      `${fmtInt(final.counts.failed)} row${final.counts.failed === 1 ? '' : 's'} failed: wrote ${target} (the rows in your columns plus an error column; fix them and import that file again).\n`,
+    )
   }
   if (final.state !== 'completed') throw new CliError(`import ${final.id} ${final.state}${final.error ? `: ${final.error}` : ''}`)
   return final

@@ -8,10 +8,14 @@ export const END_STATES: ReadonlySet<string> = new Set(['completed', 'failed', '
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t)
-      resolve()
-    }, { once: true })
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t)
+        resolve()
+      },
+      { once: true },
+    )
   })
 
 const jobPath = (id: string) => `/api/v1/imports/${encodeURIComponent(id)}`
@@ -63,7 +67,12 @@ function elapsed(v: JobView): string {
 export function countsLine(v: JobView): string {
   const c = v.counts
   const rows = c.total ?? c.processed
-  const parts = [`${fmtInt(c.created)} created`, `${fmtInt(c.updated)} updated`, `${fmtInt(c.unchanged)} unchanged`, `${fmtInt(c.failed)} failed`]
+  const parts = [
+    `${fmtInt(c.created)} created`,
+    `${fmtInt(c.updated)} updated`,
+    `${fmtInt(c.unchanged)} unchanged`,
+    `${fmtInt(c.failed)} failed`,
+  ]
   if (c.conflicts) parts.push(`${fmtInt(c.conflicts)} conflicts`)
   return `${fmtInt(rows)} row${rows === 1 ? '' : 's'}: ${parts.join(', ')}`
 }
@@ -84,7 +93,11 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n')
 }
 
-export async function listJobs(client: Client, opts: { directory: string; state?: string; limit?: string; json?: boolean }, out: NodeJS.WritableStream): Promise<void> {
+export async function listJobs(
+  client: Client,
+  opts: { directory: string; state?: string; limit?: string; json?: boolean },
+  out: NodeJS.WritableStream,
+): Promise<void> {
   const { data } = await client.json<{ data: JobView[] }>('GET', `/api/v1/directories/${encodeURIComponent(opts.directory)}/imports`, {
     query: { state: opts.state, limit: opts.limit },
   })
@@ -127,7 +140,10 @@ export async function showJob(client: Client, id: string, opts: { json?: boolean
     ['Kind', v.kind + (v.sourceJobId ? ` of ${v.sourceJobId}` : '')],
     ['State', v.state],
     ['Format', `${v.format}, ${v.inputBytes.toLocaleString('en-US')} bytes`],
-    ['Options', `mode ${o.mode}, match ${o.match.join(',')}, metadata ${o.metadata}${o.atomic ? ', atomic' : ''}${o.dryRun ? ', dry run' : ''}${o.maxErrors ? `, maxErrors ${o.maxErrors}` : ''}`],
+    [
+      'Options',
+      `mode ${o.mode}, match ${o.match.join(',')}, metadata ${o.metadata}${o.atomic ? ', atomic' : ''}${o.dryRun ? ', dry run' : ''}${o.maxErrors ? `, maxErrors ${o.maxErrors}` : ''}`,
+    ],
     ['Rows', countsLine(v)],
   ]
   if (v.rowsPerSecond !== null) lines.push(['Rate', `${fmtInt(v.rowsPerSecond)} rows/s`])
@@ -154,7 +170,9 @@ export async function revertJob(client: Client, id: string, opts: { wait: boolea
     v = await client.json<JobView>('POST', `${jobPath(id)}/revert`)
   } catch (e) {
     if (e instanceof ApiError && e.code === 'route_not_found')
-      throw new CliError(`this server cannot revert imports: it has no route POST /api/v1/imports/{id}/revert (it answered: ${e.message}); upgrade the server`)
+      throw new CliError(
+        `this server cannot revert imports: it has no route POST /api/v1/imports/{id}/revert (it answered: ${e.message}); upgrade the server`,
+      )
     throw e
   }
   out.write(`Reverting import ${v.id} (${v.state}).\n`)

@@ -99,7 +99,9 @@ keys
     await withServices(opts, async (s) => {
       const tenant = await s.tenants.ensure(opts.tenant)
       const { key, secret } = await s.keys.create(tenant.id, { name: opts.name, scopes: opts.scopes, directories: opts.directory ?? null })
-      console.log(`Created key ${key.id} (${key.scopes.join(',')}) for tenant '${tenant.name}'${key.directories ? ` limited to ${key.directories.join(', ')}` : ''}.`)
+      console.log(
+        `Created key ${key.id} (${key.scopes.join(',')}) for tenant '${tenant.name}'${key.directories ? ` limited to ${key.directories.join(', ')}` : ''}.`,
+      )
       console.log('Secret (shown once; store it now):')
       console.log(secret)
     })
@@ -116,7 +118,13 @@ keys
       const list = await s.keys.list(tenant.id)
       for (const k of list)
         console.log(
-          [k.id, k.name, k.scopes.join(','), k.directories ? k.directories.join(',') : 'all directories', k.revokedAt ? `revoked ${k.revokedAt}` : 'active'].join('\t'),
+          [
+            k.id,
+            k.name,
+            k.scopes.join(','),
+            k.directories ? k.directories.join(',') : 'all directories',
+            k.revokedAt ? `revoked ${k.revokedAt}` : 'active',
+          ].join('\t'),
         )
       if (list.length === 0) console.log('No keys.')
     })

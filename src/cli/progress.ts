@@ -80,7 +80,10 @@ interface Shown {
 }
 
 /** Rows, rate and ETA of a job view, with the client's own estimate of the total until the server knows it. */
-export function describeProgress(view: JobView, estimatedRows: number | null): { value: number; total: number | null; rate: number | null; eta: number | null } {
+export function describeProgress(
+  view: JobView,
+  estimatedRows: number | null,
+): { value: number; total: number | null; rate: number | null; eta: number | null } {
   const value = view.counts.processed
   const total = view.counts.total ?? (estimatedRows === null ? null : Math.max(estimatedRows, value))
   const rate = view.rowsPerSecond
@@ -102,7 +105,8 @@ export function progressReporter(out: NodeJS.WriteStream, fileName: string, tty 
         barsize: 30,
         hideCursor: true,
         clearOnComplete: true,
-        format: (options, params, payload: Shown) => `${payload.stage === 'upload' ? 'Uploading' : 'Importing'} ${cliProgress.Format.BarFormat(params.progress, options)} ${payload.text}`,
+        format: (options, params, payload: Shown) =>
+          `${payload.stage === 'upload' ? 'Uploading' : 'Importing'} ${cliProgress.Format.BarFormat(params.progress, options)} ${payload.text}`,
       },
       cliProgress.Presets.shades_classic,
     )
@@ -118,7 +122,10 @@ export function progressReporter(out: NodeJS.WriteStream, fileName: string, tty 
     }
     return {
       upload(sent, size) {
-        show(sent, Math.max(size, 1), { stage: 'upload', text: `${Math.floor((100 * sent) / Math.max(size, 1))}% | ${fmtBytes(sent)} of ${fmtBytes(size)}` })
+        show(sent, Math.max(size, 1), {
+          stage: 'upload',
+          text: `${Math.floor((100 * sent) / Math.max(size, 1))}% | ${fmtBytes(sent)} of ${fmtBytes(size)}`,
+        })
       },
       uploaded(_job, estimatedRows) {
         estimate = estimatedRows

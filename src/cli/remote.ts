@@ -57,7 +57,9 @@ export function registerRemoteCommands(program: Command): void {
     signal.addEventListener('abort', () => {
       progress.stop()
       if (jobId)
-        process.stderr.write(`\nStopped following import ${jobId}; it goes on running on the server (rollcall jobs show ${jobId}, rollcall jobs cancel ${jobId}).\n`)
+        process.stderr.write(
+          `\nStopped following import ${jobId}; it goes on running on the server (rollcall jobs show ${jobId}, rollcall jobs cancel ${jobId}).\n`,
+        )
     })
     try {
       await runImport(client, file, opts, {
@@ -106,13 +108,17 @@ export function registerRemoteCommands(program: Command): void {
     await listJobs(clientOf(opts), opts, process.stdout)
   })
 
-  withServer(jobs.command('show <id>').description('An import: state, counts, rate, ETA, error').option('--json', 'print the job as JSON')).action(async (id: string, opts) => {
+  withServer(
+    jobs.command('show <id>').description('An import: state, counts, rate, ETA, error').option('--json', 'print the job as JSON'),
+  ).action(async (id: string, opts) => {
     await showJob(clientOf(opts), id, opts, process.stdout)
   })
 
-  withServer(jobs.command('cancel <id>').description('Cancel a queued or running import (it stops after the batch in flight)')).action(async (id: string, opts) => {
-    await cancelJob(clientOf(opts), id, process.stdout)
-  })
+  withServer(jobs.command('cancel <id>').description('Cancel a queued or running import (it stops after the batch in flight)')).action(
+    async (id: string, opts) => {
+      await cancelJob(clientOf(opts), id, process.stdout)
+    },
+  )
 
   withServer(
     jobs

@@ -87,7 +87,8 @@ export function fieldFits(have: FieldDefinition, want: FieldInput): boolean {
   )
 }
 
-const describeType = (type: FieldType, values: readonly string[] | null | undefined) => `'${type}'${values ? ` (${values.join(', ')})` : ''}`
+const describeType = (type: FieldType, values: readonly string[] | null | undefined) =>
+  `'${type}'${values ? ` (${values.join(', ')})` : ''}`
 
 /**
  * A directory's fields (effective: built-ins first) together with the custom fields a door
@@ -97,7 +98,10 @@ const describeType = (type: FieldType, values: readonly string[] | null | undefi
  * writes nothing (a failure, a dry run, a read) leaves the schema as it was. A field of the same
  * key and another type is a conflict, never overwritten.
  */
-export function withNeededFields(stored: readonly FieldDefinition[], needs: readonly FieldInput[] = []): { fields: FieldDefinition[]; pending: FieldDefinition[] } {
+export function withNeededFields(
+  stored: readonly FieldDefinition[],
+  needs: readonly FieldInput[] = [],
+): { fields: FieldDefinition[]; pending: FieldDefinition[] } {
   const fields = effectiveFields(stored)
   if (needs.length === 0) return { fields, pending: [] }
   const byKey = new Map(fields.map((f) => [f.key, f]))

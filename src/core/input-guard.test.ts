@@ -15,12 +15,18 @@ describe('input guard', () => {
     expect(tooDeepAt(nested(MAX_JSON_DEPTH))).toBeNull()
     expect(tooDeepAt(nested(MAX_JSON_DEPTH + 1))).toBe(Array(MAX_JSON_DEPTH).fill('0').join('.'))
     expect(tooDeepAt({ a: nested(1_000_000) })).toMatch(/^a(\.0)+$/)
-    expect(inputProblems({ a: nested(1_000_000) })).toEqual([{ field: expect.stringMatching(/^a(\.0)+$/), code: 'too_deep', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }])
+    expect(inputProblems({ a: nested(1_000_000) })).toEqual([
+      { field: expect.stringMatching(/^a(\.0)+$/), code: 'too_deep', message: `nested deeper than ${MAX_JSON_DEPTH} levels` },
+    ])
   })
 
   it('names every value the stores would not keep as sent', () => {
     expect(inputProblems({ ok: 'fine 😀', n: 1e308, list: [1, 'two'] })).toEqual([])
-    expect(inputProblems({ a: 'x\u0000', b: ['\ud800'], c: { d: Infinity, e: -Infinity }, ['k\udc00']: 1, __proto__x: 1 }).map((p) => [p.field, p.code]).sort()).toEqual([
+    expect(
+      inputProblems({ a: 'x\u0000', b: ['\ud800'], c: { d: Infinity, e: -Infinity }, ['k\udc00']: 1, __proto__x: 1 })
+        .map((p) => [p.field, p.code])
+        .sort(),
+    ).toEqual([
       ['a', 'invalid_character'],
       ['b.0', 'invalid_character'],
       ['c.d', 'invalid_value'],
@@ -36,7 +42,10 @@ describe('input guard', () => {
   })
 
   it('metadata keys with control characters are named visibly, at any depth', () => {
-    expect(metadataKeyProblems({ 'role\n': 1, a: [{ 'b\u007f': 2 }], fine: { 'c d': 3 } }).map((p) => p.field)).toEqual(['metadata.role\\n', 'metadata.a.0.b\\u007f'])
+    expect(metadataKeyProblems({ 'role\n': 1, a: [{ 'b\u007f': 2 }], fine: { 'c d': 3 } }).map((p) => p.field)).toEqual([
+      'metadata.role\\n',
+      'metadata.a.0.b\\u007f',
+    ])
   })
 })
 

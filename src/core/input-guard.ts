@@ -49,7 +49,8 @@ function isDataObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null || Object.getPrototypeOf(proto) === null
 }
 
-const join = (path: string, k: string | number): string => (path ? `${path}.${typeof k === 'number' ? k : showKey(k)}` : typeof k === 'number' ? String(k) : showKey(k))
+const join = (path: string, k: string | number): string =>
+  path ? `${path}.${typeof k === 'number' ? k : showKey(k)}` : typeof k === 'number' ? String(k) : showKey(k)
 
 /**
  * Whether a value holds anything inputProblems reports, without building a path: the common case
@@ -122,12 +123,19 @@ export function inputProblems(value: unknown, opts: GuardOptions = {}): FieldErr
   while (stack.length && out.length < MAX_PROBLEMS) {
     const [v, depth, path] = stack.pop() as [unknown, number, string]
     if (typeof v === 'string') {
-      if (v.includes('\u0000')) out.push({ field: path, code: 'invalid_character', message: 'text may not contain the NUL character (U+0000)' })
-      else if (hasLoneSurrogate(v)) out.push({ field: path, code: 'invalid_character', message: 'text may not contain a lone UTF-16 surrogate (\\ud800-\\udfff unpaired): it is not Unicode' })
+      if (v.includes('\u0000'))
+        out.push({ field: path, code: 'invalid_character', message: 'text may not contain the NUL character (U+0000)' })
+      else if (hasLoneSurrogate(v))
+        out.push({
+          field: path,
+          code: 'invalid_character',
+          message: 'text may not contain a lone UTF-16 surrogate (\\ud800-\\udfff unpaired): it is not Unicode',
+        })
       continue
     }
     if (typeof v === 'number') {
-      if (!Number.isFinite(v)) out.push({ field: path, code: 'invalid_value', message: 'the number is too large to be stored (beyond ±1.8e308)' })
+      if (!Number.isFinite(v))
+        out.push({ field: path, code: 'invalid_value', message: 'the number is too large to be stored (beyond ±1.8e308)' })
       continue
     }
     if (!Array.isArray(v) && !isDataObject(v)) continue
@@ -143,9 +151,16 @@ export function inputProblems(value: unknown, opts: GuardOptions = {}): FieldErr
     for (let i = keys.length - 1; i >= 0; i--) {
       const k = keys[i]
       const at = join(path, k)
-      if (FORBIDDEN_KEYS.has(k)) out.push({ field: at, code: 'forbidden_key', message: `${/^metadata\./.test(at) ? 'metadata key' : 'the key'} '${k}' is not allowed` })
-      else if (k.includes('\u0000')) out.push({ field: at, code: 'invalid_character', message: 'a key may not contain the NUL character (U+0000)' })
-      else if (hasLoneSurrogate(k)) out.push({ field: at, code: 'invalid_character', message: 'a key may not contain a lone UTF-16 surrogate: it is not Unicode' })
+      if (FORBIDDEN_KEYS.has(k))
+        out.push({
+          field: at,
+          code: 'forbidden_key',
+          message: `${/^metadata\./.test(at) ? 'metadata key' : 'the key'} '${k}' is not allowed`,
+        })
+      else if (k.includes('\u0000'))
+        out.push({ field: at, code: 'invalid_character', message: 'a key may not contain the NUL character (U+0000)' })
+      else if (hasLoneSurrogate(k))
+        out.push({ field: at, code: 'invalid_character', message: 'a key may not contain a lone UTF-16 surrogate: it is not Unicode' })
       else stack.push([(v as Record<string, unknown>)[k], depth + 1, at])
     }
   }
@@ -166,7 +181,12 @@ export function metadataKeyProblems(metadata: unknown, prefix = 'metadata'): Fie
     for (const k of Object.keys(v)) {
       const at = join(path, k)
       if (FORBIDDEN_KEYS.has(k)) out.push({ field: at, code: 'forbidden_key', message: `metadata key '${k}' is not allowed` })
-      else if (hasControlChar(k)) out.push({ field: at, code: 'invalid_character', message: `metadata key '${showKey(k)}' contains a control character (U+0000–U+001F, U+007F)` })
+      else if (hasControlChar(k))
+        out.push({
+          field: at,
+          code: 'invalid_character',
+          message: `metadata key '${showKey(k)}' contains a control character (U+0000–U+001F, U+007F)`,
+        })
       else stack.push([(v as Record<string, unknown>)[k], at, depth + 1])
     }
   }
@@ -208,7 +228,11 @@ export function inexactNumberProblems(value: unknown, inexact: ReadonlySet<numbe
     const [v, path] = stack.pop() as [unknown, string]
     if (typeof v === 'number') {
       if (inexact.has(v))
-        out.push({ field: path, code: 'out_of_range', message: `the integer is beyond ±(2^53-1): a JSON number cannot be kept exactly there (it would read as ${v}); send it as a string` })
+        out.push({
+          field: path,
+          code: 'out_of_range',
+          message: `the integer is beyond ±(2^53-1): a JSON number cannot be kept exactly there (it would read as ${v}); send it as a string`,
+        })
     } else if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], join(path, i)])
     } else if (isDataObject(v)) {

@@ -26,7 +26,8 @@ export function viewJob(j: Job, now = Date.now()): JobView {
   const end = j.finishedAt ? Date.parse(j.finishedAt) : now
   const secs = start === null ? 0 : Math.max(0.001, (end - start) / 1000)
   const rate = start === null || j.counts.processed === 0 ? null : Math.round(j.counts.processed / secs)
-  const eta = rate && j.total !== null && !j.finishedAt ? Math.max(0, Math.round((j.total - j.counts.processed) / rate)) : j.finishedAt ? 0 : null
+  const eta =
+    rate && j.total !== null && !j.finishedAt ? Math.max(0, Math.round((j.total - j.counts.processed) / rate)) : j.finishedAt ? 0 : null
   return {
     id: j.id,
     directoryId: j.directoryId,

@@ -12,7 +12,6 @@ export type JobState = (typeof JOB_STATES)[number]
 /** States in which a job still reads or writes its directory. */
 export const ACTIVE_JOB_STATES: readonly JobState[] = ['uploading', 'queued', 'running', 'reverting']
 
-
 /** `import`: rows from an uploaded file. `apply`: the stored plan of a dry-run import, written as planned. */
 export type JobKind = 'import' | 'apply'
 export type InputFormat = 'csv' | 'ndjson' | 'json'

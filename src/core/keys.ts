@@ -29,5 +29,4 @@ export function hasScope(p: Principal, needed: Scope): boolean {
   return p.scopes.some((s) => rank[s] >= rank[needed])
 }
 
-export const canSeeDirectory = (p: Principal, directoryId: string): boolean =>
-  p.directories === null || p.directories.includes(directoryId)
+export const canSeeDirectory = (p: Principal, directoryId: string): boolean => p.directories === null || p.directories.includes(directoryId)

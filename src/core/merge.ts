@@ -2,8 +2,7 @@ import { RollcallError } from './errors.js'
 import { MAX_JSON_DEPTH } from './input-guard.js'
 import type { Json, JsonObject } from './types.js'
 
-export const isPlainObject = (v: unknown): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
+export const isPlainObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** `obj[key]` if `obj` has it as its own property: a client's `constructor` is not Object's. */
 export const own = <T>(obj: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(obj, key) ? obj[key] : undefined)

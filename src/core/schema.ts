@@ -139,13 +139,18 @@ export function toFieldError(e: ErrorObject): FieldError {
     case 'minLength':
       return { field: path, code: 'too_short', message: `must be at least ${String(p.limit)} characters` }
     case 'pattern':
-      if (p.pattern === NO_CONTROL_PATTERN) return { field: path, code: 'invalid_character', message: 'may not contain a control character (U+0000–U+001F, U+007F)' }
+      if (p.pattern === NO_CONTROL_PATTERN)
+        return { field: path, code: 'invalid_character', message: 'may not contain a control character (U+0000–U+001F, U+007F)' }
       return { field: path, code: 'invalid_format', message: `must match the pattern ${String(p.pattern)}` }
     case 'maximum':
     case 'minimum':
       // The bounds of an integer field (other bounds keep Ajv's own message).
       if (Math.abs(Number(p.limit)) === Number.MAX_SAFE_INTEGER)
-        return { field: path, code: 'out_of_range', message: `must be ${e.keyword === 'maximum' ? 'at most' : 'at least'} ${String(p.limit)}: an integer beyond 2^53-1 cannot be kept exactly` }
+        return {
+          field: path,
+          code: 'out_of_range',
+          message: `must be ${e.keyword === 'maximum' ? 'at most' : 'at least'} ${String(p.limit)}: an integer beyond 2^53-1 cannot be kept exactly`,
+        }
       return { field: path, code: 'invalid', message: e.message ?? 'is invalid' }
     case 'format': {
       const what: Record<string, string> = {

@@ -1,4 +1,12 @@
-import { DERIVED, type FieldType, type MatchKey, type ServerOwnedField, type UserFieldKey, type UserWritable, type WritableField } from './user-fields.js'
+import {
+  DERIVED,
+  type FieldType,
+  type MatchKey,
+  type ServerOwnedField,
+  type UserFieldKey,
+  type UserWritable,
+  type WritableField,
+} from './user-fields.js'
 
 export { FIELD_TYPES, type FieldType, type MatchKey, type UserWritable, type WritableField } from './user-fields.js'
 
@@ -52,7 +60,11 @@ export interface UserRecord extends UserWritable {
 /** Compile-time check: a user record holds exactly the table's fields, plus its directory, metadata and custom fields. */
 type Assert<T extends true> = T
 export type UserRecordMatchesTable = Assert<
-  [Exclude<keyof UserRecord, UserFieldKey | 'directoryId' | 'metadata' | 'fields'>] extends [never] ? ([Exclude<UserFieldKey, keyof UserRecord>] extends [never] ? true : false) : false
+  [Exclude<keyof UserRecord, UserFieldKey | 'directoryId' | 'metadata' | 'fields'>] extends [never]
+    ? [Exclude<UserFieldKey, keyof UserRecord>] extends [never]
+      ? true
+      : false
+    : false
 >
 
 /** Built-in fields a client may write, in the table's order (core/user-fields.ts). */
@@ -63,7 +75,6 @@ export const SERVER_OWNED_FIELDS = DERIVED.serverOwned as readonly ServerOwnedFi
 
 /** Keys a row may name its user by, in the order a row's first present one is used. */
 export const MATCH_KEYS = DERIVED.matchKeys as readonly MatchKey[]
-
 
 export interface FieldDefinition {
   key: string

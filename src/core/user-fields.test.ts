@@ -26,7 +26,12 @@ describe('the table of built-in fields', () => {
     expect(d.filterable).toContain('nickname')
     expect(d.exported).toContain('nickname')
     expect(d.columns.get('nickname')).toBe('nickname')
-    expect(builtInDefinitions(TABLE).find((f) => f.key === 'nickname')).toMatchObject({ type: 'string', maxLength: 12, builtIn: true, unique: false })
+    expect(builtInDefinitions(TABLE).find((f) => f.key === 'nickname')).toMatchObject({
+      type: 'string',
+      maxLength: 12,
+      builtIn: true,
+      unique: false,
+    })
     expect(effectiveFields([], TABLE).map((f) => f.key)).toContain('nickname')
   })
 

@@ -4,7 +4,20 @@
  * all derive from it: adding a built-in field is a row here, a migration, and its tests.
  */
 
-export const FIELD_TYPES = ['string', 'number', 'integer', 'boolean', 'date', 'datetime', 'email', 'url', 'phone', 'country', 'enum', 'json'] as const
+export const FIELD_TYPES = [
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'date',
+  'datetime',
+  'email',
+  'url',
+  'phone',
+  'country',
+  'enum',
+  'json',
+] as const
 export type FieldType = (typeof FIELD_TYPES)[number]
 
 /** Usernames: no whitespace or control characters (doors may be stricter). */
@@ -34,7 +47,8 @@ export interface UserFieldSpec {
   pattern: string | null
 }
 
-/** In the order users are shown and exported. */
+/** In the order users are shown and exported. A table, one field per line. */
+// prettier-ignore
 export const USER_FIELDS = [
   { key: 'id', column: 'id', label: 'ID', type: 'string', writable: false, unique: true, matchKey: true, exported: true, maxLength: null, pattern: null },
   { key: 'externalId', column: 'external_id', label: 'External ID', type: 'string', writable: true, unique: true, matchKey: true, exported: true, maxLength: 255, pattern: null },

@@ -7,7 +7,12 @@ describe('applyPatch', () => {
   const opts = { metadata: 'merge' as const, now }
 
   it('stores built-in timestamps in one form (UTC, milliseconds), whatever offset or precision they came in', () => {
-    const { after, changes } = applyPatch(blankUser('u1', 'd1', now), { lastLoginAt: '2024-01-10T12:00:00+02:00', emailVerifiedAt: '2024-01-10T10:00:00Z' }, BUILT_IN_FIELDS, opts)
+    const { after, changes } = applyPatch(
+      blankUser('u1', 'd1', now),
+      { lastLoginAt: '2024-01-10T12:00:00+02:00', emailVerifiedAt: '2024-01-10T10:00:00Z' },
+      BUILT_IN_FIELDS,
+      opts,
+    )
     expect(after.lastLoginAt).toBe('2024-01-10T10:00:00.000Z')
     expect(after.emailVerifiedAt).toBe('2024-01-10T10:00:00.000Z')
     expect(changes.lastLoginAt).toEqual([null, '2024-01-10T10:00:00.000Z'])

@@ -27,10 +27,7 @@ export interface Applied {
   errors: FieldError[]
 }
 
-const EMPTY_WRITABLE: Record<WritableField, null> = Object.fromEntries(WRITABLE_FIELDS.map((f) => [f, null])) as Record<
-  WritableField,
-  null
->
+const EMPTY_WRITABLE: Record<WritableField, null> = Object.fromEntries(WRITABLE_FIELDS.map((f) => [f, null])) as Record<WritableField, null>
 
 /** Built-in timestamp columns: PostgreSQL stores them as timestamptz, SQLite as text. */
 const INSTANT_FIELDS: ReadonlySet<WritableField> = new Set(['emailVerifiedAt', 'lastLoginAt'])
@@ -64,12 +61,7 @@ export function blankUser(id: string, directoryId: string, now: string): UserRec
  * Applies a validated patch on top of a user and reports, per field path, what changed.
  * Pure: `before` is not modified. `after.version`/`updatedAt` move only when something changed.
  */
-export function applyPatch(
-  before: UserRecord,
-  patch: UserPatch,
-  definitions: readonly FieldDefinition[],
-  opts: ApplyOptions,
-): Applied {
+export function applyPatch(before: UserRecord, patch: UserPatch, definitions: readonly FieldDefinition[], opts: ApplyOptions): Applied {
   const after: UserRecord = { ...before }
   const changes: ChangeSet = {}
   const errors: FieldError[] = []
@@ -104,7 +96,11 @@ export function applyPatch(
         const result = op === 'add' ? current + value : current - value
         const integer = definitions.some((d) => !d.builtIn && d.key === key && d.type === 'integer')
         if (!Number.isFinite(result) || (integer && !Number.isSafeInteger(result))) {
-          errors.push({ field: `fields.${key}`, code: 'out_of_range', message: `'${op}' gives ${result}, beyond what the field can hold exactly (±${Number.MAX_SAFE_INTEGER})` })
+          errors.push({
+            field: `fields.${key}`,
+            code: 'out_of_range',
+            message: `'${op}' gives ${result}, beyond what the field can hold exactly (±${Number.MAX_SAFE_INTEGER})`,
+          })
           continue
         }
         setOwn(next, key, result)

@@ -8,7 +8,12 @@ const CHUNK = 1000
  * The users holding any of `values` under one key, for a door's whole batch (which may be as
  * large as ROLLCALL_BULK_MAX_ROWS allows): one query per 1,000 distinct values.
  */
-export async function findMany(services: Services, dir: Directory, key: 'email' | 'externalId', values: readonly string[]): Promise<UserRecord[]> {
+export async function findMany(
+  services: Services,
+  dir: Directory,
+  key: 'email' | 'externalId',
+  values: readonly string[],
+): Promise<UserRecord[]> {
   const distinct = [...new Set(values)]
   const byId = new Map<string, UserRecord>()
   for (let i = 0; i < distinct.length; i += CHUNK)

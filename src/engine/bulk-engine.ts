@@ -71,7 +71,11 @@ export async function runBulk(
     const byIndex = new Map(planned.results.map((r) => [r.index, r]))
     const earlier: { index: number; warning: FieldError }[] = []
     for (const d of duplicates) {
-      const warning: FieldError = { field: d.field, code: 'duplicate_in_input', message: `row ${d.later} names the same user again and applies on top of this row` }
+      const warning: FieldError = {
+        field: d.field,
+        code: 'duplicate_in_input',
+        message: `row ${d.later} names the same user again and applies on top of this row`,
+      }
       const r = byIndex.get(d.earlier)
       if (r) r.warnings = [...(r.warnings ?? []), warning]
       else earlier.push({ index: d.earlier, warning })

@@ -19,7 +19,13 @@ const UNIQUE_TYPES: ReadonlySet<FieldType> = new Set(['string', 'email', 'url', 
 /** A directory's externalId is an id: no control characters (every door's schema says so too). */
 function checkExternalId(externalId: string | null | undefined): void {
   if (externalId && hasControlChar(externalId))
-    throw errors.validation([{ field: 'externalId', code: 'invalid_character', message: "'externalId' may not contain a control character (U+0000–U+001F, U+007F)" }])
+    throw errors.validation([
+      {
+        field: 'externalId',
+        code: 'invalid_character',
+        message: "'externalId' may not contain a control character (U+0000–U+001F, U+007F)",
+      },
+    ])
 }
 
 export function createDirectoryService(store: Store) {
@@ -35,7 +41,8 @@ export function createDirectoryService(store: Store) {
     if (def.maxLength != null && !STRINGY.has(def.type))
       problems.push({ field: 'maxLength', code: 'invalid', message: `maxLength applies to text fields, not '${def.type}'` })
     if (def.pattern != null) {
-      if (!STRINGY.has(def.type)) problems.push({ field: 'pattern', code: 'invalid', message: `pattern applies to text fields, not '${def.type}'` })
+      if (!STRINGY.has(def.type))
+        problems.push({ field: 'pattern', code: 'invalid', message: `pattern applies to text fields, not '${def.type}'` })
       try {
         new RegExp(def.pattern, 'u')
       } catch (e) {
@@ -72,7 +79,8 @@ export function createDirectoryService(store: Store) {
       try {
         return await store.createDirectory(p.tenantId, { name: input.name, externalId: input.externalId ?? null })
       } catch (e) {
-        if (e instanceof UniqueViolation) throw new RollcallError('directory_exists', `A directory with externalId '${input.externalId}' already exists`)
+        if (e instanceof UniqueViolation)
+          throw new RollcallError('directory_exists', `A directory with externalId '${input.externalId}' already exists`)
         throw e
       }
     },
@@ -85,7 +93,8 @@ export function createDirectoryService(store: Store) {
       try {
         return (await store.updateDirectory(p.tenantId, dir.id, patch, new Date().toISOString())) as Directory
       } catch (e) {
-        if (e instanceof UniqueViolation) throw new RollcallError('directory_exists', `A directory with externalId '${patch.externalId}' already exists`)
+        if (e instanceof UniqueViolation)
+          throw new RollcallError('directory_exists', `A directory with externalId '${patch.externalId}' already exists`)
         throw e
       }
     },
@@ -121,9 +130,13 @@ export function createDirectoryService(store: Store) {
 
     async createField(dir: Directory, input: FieldInput): Promise<FieldDefinition> {
       if (!FIELD_KEY_PATTERN.test(input.key))
-        throw errors.validation([{ field: 'key', code: 'invalid_format', message: 'must start with a letter and hold only letters, digits, _ or - (at most 64)' }])
+        throw errors.validation([
+          { field: 'key', code: 'invalid_format', message: 'must start with a letter and hold only letters, digits, _ or - (at most 64)' },
+        ])
       if (RESERVED_FIELD_KEYS.has(input.key))
-        throw new RollcallError('field_exists', `'${input.key}' is a built-in or reserved field`, { errors: [{ field: 'key', code: 'reserved', message: `'${input.key}' is reserved` }] })
+        throw new RollcallError('field_exists', `'${input.key}' is a built-in or reserved field`, {
+          errors: [{ field: 'key', code: 'reserved', message: `'${input.key}' is reserved` }],
+        })
       const stored = await store.listFields(dir.id)
       if (stored.some((f) => f.key === input.key)) throw new RollcallError('field_exists', `A field '${input.key}' already exists`)
       const def = definitionOf(input, new Date().toISOString())
@@ -149,7 +162,9 @@ export function createDirectoryService(store: Store) {
         const allowed = new Set(['label', 'required'])
         const refused = Object.keys(patch).filter((k) => !allowed.has(k))
         if (refused.length)
-          throw errors.validation(refused.map((k) => ({ field: k, code: 'read_only', message: `'${k}' of a built-in field cannot be changed` })))
+          throw errors.validation(
+            refused.map((k) => ({ field: k, code: 'read_only', message: `'${k}' of a built-in field cannot be changed` })),
+          )
       }
       const now = new Date().toISOString()
       const def: FieldDefinition = { ...current, ...stripUndefined(patch), updatedAt: now, createdAt: current.createdAt ?? now }

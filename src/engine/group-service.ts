@@ -22,7 +22,13 @@ export function createGroupService(store: Store) {
 
     async create(dir: Directory, input: { name: string; kind?: string; externalId?: string | null }): Promise<Group> {
       if (input.externalId && hasControlChar(input.externalId))
-        throw errors.validation([{ field: 'externalId', code: 'invalid_character', message: "'externalId' may not contain a control character (U+0000–U+001F, U+007F)" }])
+        throw errors.validation([
+          {
+            field: 'externalId',
+            code: 'invalid_character',
+            message: "'externalId' may not contain a control character (U+0000–U+001F, U+007F)",
+          },
+        ])
       try {
         return await store.createGroup(dir.id, { name: input.name, kind: input.kind ?? 'group', externalId: input.externalId ?? null })
       } catch (e) {
@@ -56,13 +62,16 @@ export function createGroupService(store: Store) {
       const found = new Set((await store.findUsers(dir.id, { id: userIds })).map((u) => u.id))
       const missing = userIds.filter((u) => !found.has(u))
       if (missing.length)
-        throw errors.validation(missing.map((u) => ({ field: 'userIds', code: 'user_not_found', message: `no user '${u}' in this directory` })))
+        throw errors.validation(
+          missing.map((u) => ({ field: 'userIds', code: 'user_not_found', message: `no user '${u}' in this directory` })),
+        )
       return store.addMembers(dir.id, id, userIds)
     },
 
     async removeMember(dir: Directory, id: string, userId: string): Promise<void> {
       await get(dir, id)
-      if ((await store.removeMembers(dir.id, id, [userId])) === 0) throw new RollcallError('not_found', `User '${userId}' is not a member of this group`)
+      if ((await store.removeMembers(dir.id, id, [userId])) === 0)
+        throw new RollcallError('not_found', `User '${userId}' is not a member of this group`)
     },
 
     /** Removes users from a group; ids that are not members are skipped (SCIM's remove is not an error twice). */

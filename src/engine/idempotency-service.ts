@@ -6,8 +6,11 @@ export function createIdempotencyService(store: Pick<Store, 'claimIdempotencyKey
     /** Claims the key for a request: null when it is new, else the record of the first request. */
     claim: (rec: IdempotencyRecord) => store.claimIdempotencyKey(rec),
     /** Stores the answer to replay. */
-    complete: (apiKeyId: string, key: string, res: { status: number; contentType: string; headers: Record<string, string>; body: string }) =>
-      store.completeIdempotencyKey(apiKeyId, key, res),
+    complete: (
+      apiKeyId: string,
+      key: string,
+      res: { status: number; contentType: string; headers: Record<string, string>; body: string },
+    ) => store.completeIdempotencyKey(apiKeyId, key, res),
     /** Forgets the key: the request had no answer worth replaying (a 5xx, a 408). */
     release: (apiKeyId: string, key: string) => store.releaseIdempotencyKey(apiKeyId, key),
   }

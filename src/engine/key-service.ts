@@ -16,7 +16,9 @@ function visibleTo(key: ApiKey, by?: Principal): boolean {
   return key.directories !== null && key.directories.every((d) => mine.includes(d))
 }
 
-export function createKeyService(store: Pick<Store, 'createKey' | 'findKeyByHash' | 'listKeys' | 'revokeKey' | 'touchKey' | 'getDirectory' | 'ensureTenant'>) {
+export function createKeyService(
+  store: Pick<Store, 'createKey' | 'findKeyByHash' | 'listKeys' | 'revokeKey' | 'touchKey' | 'getDirectory' | 'ensureTenant'>,
+) {
   /** Minutes between `lastUsedAt` updates of one key: a write per request would be wasted. */
   const TOUCH_EVERY_MS = 60_000
   const touched = new Map<string, number>()
@@ -58,7 +60,8 @@ export function createKeyService(store: Pick<Store, 'createKey' | 'findKeyByHash
       if (by) {
         if (by.directories && directories === null)
           throw new RollcallError('forbidden', 'A key limited to some directories can only create keys limited to those directories')
-        for (const s of scopes) if (!hasScope(by, s)) throw new RollcallError('forbidden', `Cannot grant scope '${s}' this key does not have`)
+        for (const s of scopes)
+          if (!hasScope(by, s)) throw new RollcallError('forbidden', `Cannot grant scope '${s}' this key does not have`)
       }
       const secret = input.secret ?? generateSecret()
       const key = await store.createKey({ tenantId, name: input.name, hash: hashSecret(secret), scopes, directories })

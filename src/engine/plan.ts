@@ -94,7 +94,10 @@ class BatchState {
   /** Unique custom field → JSON of the value → user id. */
   private custom = new Map<string, Map<string, string>>()
 
-  constructor(existing: UserRecord[], readonly uniqueFields: readonly string[]) {
+  constructor(
+    existing: UserRecord[],
+    readonly uniqueFields: readonly string[],
+  ) {
     for (const k of uniqueFields) this.custom.set(k, new Map())
     for (const u of existing) {
       this.loaded.set(u.id, u)
@@ -201,7 +204,9 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
       const earlier = ctx.seen.get(key)
       if (earlier === undefined) ctx.seen.set(key, row.index)
       else {
-        warnings = [{ field: matchKey, code: 'duplicate_in_input', message: `row ${earlier} names the same user; this row applies on top of it` }]
+        warnings = [
+          { field: matchKey, code: 'duplicate_in_input', message: `row ${earlier} names the same user; this row applies on top of it` },
+        ]
         ctx.onDuplicate(earlier, row.index, matchKey)
       }
     }
@@ -211,13 +216,16 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
   }
 
   function planMatched(row: PreparedRow, patch: UserPatch, matchKey: MatchKey | undefined, target: UserRecord | undefined): RowResult {
-
     if (options.mode !== 'create' && !matchKey) {
       const keys = options.match.map((k) => `'${k}'`).join(' or ')
       return fail(row.index, [{ field: options.match[0], code: 'missing_match_key', message: `the row has no ${keys} to match a user by` }])
     }
     if (options.mode === 'create' && target) {
-      return fail(row.index, [{ field: matchKey as string, code: 'user_exists', message: `a user with this ${matchKey} already exists` }], target.id)
+      return fail(
+        row.index,
+        [{ field: matchKey as string, code: 'user_exists', message: `a user with this ${matchKey} already exists` }],
+        target.id,
+      )
     }
     if (options.mode === 'update' && !target) {
       return fail(row.index, [{ field: matchKey as string, code: 'user_not_found', message: `no user with this ${matchKey}` }])
@@ -228,19 +236,39 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
     if (target) {
       before = target
       if (row.expectedVersion === null)
-        return fail(row.index, [{ field: 'version', code: 'version_mismatch', message: 'the user exists now; it did not when the row was planned' }], target.id)
+        return fail(
+          row.index,
+          [{ field: 'version', code: 'version_mismatch', message: 'the user exists now; it did not when the row was planned' }],
+          target.id,
+        )
       if (row.expectedVersion !== undefined && row.expectedVersion !== target.version)
-        return fail(row.index, [{ field: 'version', code: 'version_mismatch', message: `the user is at version ${target.version}, not ${row.expectedVersion}` }], target.id)
+        return fail(
+          row.index,
+          [{ field: 'version', code: 'version_mismatch', message: `the user is at version ${target.version}, not ${row.expectedVersion}` }],
+          target.id,
+        )
       if (patch.id !== undefined && patch.id !== target.id)
         errors.push({ field: 'id', code: 'read_only', message: 'a user id cannot be changed' })
     } else {
       if (typeof row.expectedVersion === 'number')
         return fail(row.index, [{ field: 'version', code: 'version_mismatch', message: 'the user no longer exists' }])
       if (patch.id !== undefined && !options.allowClientId)
-        return fail(row.index, [{ field: 'id', code: matchKey === 'id' ? 'user_not_found' : 'read_only', message: matchKey === 'id' ? 'no user with this id (ids are assigned by the server)' : 'ids are assigned by the server' }])
+        return fail(row.index, [
+          {
+            field: 'id',
+            code: matchKey === 'id' ? 'user_not_found' : 'read_only',
+            message: matchKey === 'id' ? 'no user with this id (ids are assigned by the server)' : 'ids are assigned by the server',
+          },
+        ])
       // Never says where the id is used: that would reveal another directory's user.
       if (patch.id !== undefined && ctx.takenIds?.has(patch.id))
-        return fail(row.index, [{ field: 'id', code: 'not_unique', message: `id '${patch.id}' is already taken (user ids are unique across the service); choose another or leave it out` }])
+        return fail(row.index, [
+          {
+            field: 'id',
+            code: 'not_unique',
+            message: `id '${patch.id}' is already taken (user ids are unique across the service); choose another or leave it out`,
+          },
+        ])
       before = blankUser(patch.id ?? uuidv7(), ctx.directoryId, now)
     }
 
@@ -259,7 +287,11 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
       if (v == null || !(`fields.${k}` in applied.changes)) continue
       const owner = state.findByField(k, v)
       if (owner && owner.id !== applied.after.id)
-        errors.push({ field: `fields.${k}`, code: 'not_unique', message: `fields.${k} ${JSON.stringify(v)} is already used by user ${owner.id}` })
+        errors.push({
+          field: `fields.${k}`,
+          code: 'not_unique',
+          message: `fields.${k} ${JSON.stringify(v)} is already used by user ${owner.id}`,
+        })
     }
     if (errors.length) return fail(row.index, errors, target?.id ?? null)
 

@@ -1,5 +1,15 @@
 import type { FieldError } from '../core/errors.js'
-import type { BulkMode, ChangeContext, ChangeSet, Directory, FieldDefinition, FieldInput, MatchKey, RowStatus, UserRecord } from '../core/types.js'
+import type {
+  BulkMode,
+  ChangeContext,
+  ChangeSet,
+  Directory,
+  FieldDefinition,
+  FieldInput,
+  MatchKey,
+  RowStatus,
+  UserRecord,
+} from '../core/types.js'
 import type { FieldOp } from '../core/user-patch.js'
 import type { StoreTx } from '../store/store.js'
 

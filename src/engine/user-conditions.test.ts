@@ -5,7 +5,14 @@ import type { FieldDefinition } from '../core/types.js'
 import { userFilterOf } from './user-conditions.js'
 
 const def = (key: string, type: FieldDefinition['type']): FieldDefinition => definitionOf({ key, type }, null)
-const DEFS = [def('xp', 'number'), def('vip', 'string'), def('active', 'boolean'), def('born', 'date'), def('seen', 'datetime'), def('blob', 'json')]
+const DEFS = [
+  def('xp', 'number'),
+  def('vip', 'string'),
+  def('active', 'boolean'),
+  def('born', 'date'),
+  def('seen', 'datetime'),
+  def('blob', 'json'),
+]
 
 function problems(run: () => unknown): { field: string; code: string }[] {
   try {
@@ -45,8 +52,16 @@ describe('userFilterOf', () => {
   it('a date on a timestamp covers its whole UTC day; a date-time its millisecond', () => {
     const day = { start: '2024-01-31T00:00:00.000Z', end: '2024-02-01T00:00:00.000Z' }
     const createdAt = { column: 'createdAt' }
-    expect(userFilterOf(DEFS, [{ field: 'createdAt', op: 'lte', value: '2024-01-31' }])).toEqual({ op: 'lt', field: createdAt, value: day.end })
-    expect(userFilterOf(DEFS, [{ field: 'createdAt', op: 'gte', value: '2024-01-31' }])).toEqual({ op: 'ge', field: createdAt, value: day.start })
+    expect(userFilterOf(DEFS, [{ field: 'createdAt', op: 'lte', value: '2024-01-31' }])).toEqual({
+      op: 'lt',
+      field: createdAt,
+      value: day.end,
+    })
+    expect(userFilterOf(DEFS, [{ field: 'createdAt', op: 'gte', value: '2024-01-31' }])).toEqual({
+      op: 'ge',
+      field: createdAt,
+      value: day.start,
+    })
     expect(userFilterOf(DEFS, [{ field: 'createdAt', op: 'eq', value: '2024-01-31' }])).toEqual({
       op: 'and',
       of: [
@@ -54,10 +69,22 @@ describe('userFilterOf', () => {
         { op: 'lt', field: createdAt, value: day.end },
       ],
     })
-    expect(userFilterOf(DEFS, [{ field: 'createdAt', op: 'lte', value: '2024-01-31T10:00:00+02:00' }])).toEqual({ op: 'lt', field: createdAt, value: '2024-01-31T08:00:00.001Z' })
-    expect(userFilterOf(DEFS, [{ field: 'fields.seen', op: 'lte', value: '2024-01-31' }])).toEqual({ op: 'lt', field: { custom: 'seen', kind: 'text' }, value: day.end })
+    expect(userFilterOf(DEFS, [{ field: 'createdAt', op: 'lte', value: '2024-01-31T10:00:00+02:00' }])).toEqual({
+      op: 'lt',
+      field: createdAt,
+      value: '2024-01-31T08:00:00.001Z',
+    })
+    expect(userFilterOf(DEFS, [{ field: 'fields.seen', op: 'lte', value: '2024-01-31' }])).toEqual({
+      op: 'lt',
+      field: { custom: 'seen', kind: 'text' },
+      value: day.end,
+    })
     // A date field holds dates: compared as the text it is.
-    expect(userFilterOf(DEFS, [{ field: 'fields.born', op: 'gte', value: '2000-01-01' }])).toEqual({ op: 'ge', field: { custom: 'born', kind: 'text' }, value: '2000-01-01' })
+    expect(userFilterOf(DEFS, [{ field: 'fields.born', op: 'gte', value: '2000-01-01' }])).toEqual({
+      op: 'ge',
+      field: { custom: 'born', kind: 'text' },
+      value: '2000-01-01',
+    })
   })
 
   it('reports every bad condition at once, each with its field', () => {

@@ -89,9 +89,11 @@ export function userFilterOf(definitions: readonly FieldDefinition[], conditions
     const kind = kindOf(def)
     const field: FilterField = { custom: def.key, kind: kind ?? 'text' }
     if (kind === null) bad(c.field, 'invalid_operation', 'json fields cannot be filtered')
-    else if (typeof c.value !== (kind === 'text' ? 'string' : kind)) bad(c.field, 'invalid_type', `must be a ${kind === 'text' ? 'string' : kind}`)
+    else if (typeof c.value !== (kind === 'text' ? 'string' : kind))
+      bad(c.field, 'invalid_type', `must be a ${kind === 'text' ? 'string' : kind}`)
     else if (kind === 'boolean' && c.op !== 'eq') bad(c.field, 'invalid_operation', `'${c.op}' needs a numeric, date or text field`)
-    else if (def.type === 'datetime' && typeof c.value === 'string' && DAY_RE.test(c.value)) parts.push(timeRange(field, c.op, span(c.value) as [string, string]))
+    else if (def.type === 'datetime' && typeof c.value === 'string' && DAY_RE.test(c.value))
+      parts.push(timeRange(field, c.op, span(c.value) as [string, string]))
     else parts.push(compare(field, c))
   }
   if (problems.length) throw errors.validation(problems)

@@ -17,13 +17,20 @@ function assertUserId(id: string): void {
   if (!UUID_RE.test(id)) throw errors.userNotFound(id)
 }
 
-
 /** A single-user write failed: the row's errors as one request error. */
 function rowFailure(errs: FieldError[]): RollcallError {
   if (errs.some((e) => e.code === 'user_not_found')) return new RollcallError('user_not_found', errs[0].message, { errors: errs })
   if (errs.some((e) => e.code === 'version_mismatch'))
     return new RollcallError('version_mismatch', errs.find((e) => e.code === 'version_mismatch')?.message, { errors: errs })
-  if (errs.some(isConflict)) return new RollcallError('user_exists', errs.filter(isConflict).map((e) => e.message).join('; '), { errors: errs })
+  if (errs.some(isConflict))
+    return new RollcallError(
+      'user_exists',
+      errs
+        .filter(isConflict)
+        .map((e) => e.message)
+        .join('; '),
+      { errors: errs },
+    )
   return errors.validation(errs)
 }
 
@@ -37,7 +44,12 @@ export function createUserService(store: Store, defaults: { batchSize: number })
     hooks?: BulkHooks,
   ): Promise<BulkResult> {
     const fields = await store.listFields(dir.id)
-    return runBulk(store, { directory: dir, fields, options: { ...DEFAULT_OPTIONS, batchSize: defaults.batchSize, ...options }, context }, rows, hooks)
+    return runBulk(
+      store,
+      { directory: dir, fields, options: { ...DEFAULT_OPTIONS, batchSize: defaults.batchSize, ...options }, context },
+      rows,
+      hooks,
+    )
   }
 
   async function one(dir: Directory, row: BulkRow, options: Partial<BulkOptions>, context: ChangeContext): Promise<UserRecord> {
@@ -67,7 +79,11 @@ export function createUserService(store: Store, defaults: { batchSize: number })
 
     /** Types custom-field filter values from the query string by their definitions. */
     async fieldFilters(dir: Directory, raw: Record<string, string>): Promise<Record<string, string | number | boolean>> {
-      const defs = new Map(effectiveFields(await store.listFields(dir.id)).filter((f) => !f.builtIn).map((f) => [f.key, f.type]))
+      const defs = new Map(
+        effectiveFields(await store.listFields(dir.id))
+          .filter((f) => !f.builtIn)
+          .map((f) => [f.key, f.type]),
+      )
       const out: Record<string, string | number | boolean> = {}
       const problems: FieldError[] = []
       for (const [key, value] of Object.entries(raw)) {
@@ -88,8 +104,23 @@ export function createUserService(store: Store, defaults: { batchSize: number })
       return out
     },
 
-    create: (dir: Directory, data: unknown, context: ChangeContext, opts: Pick<Partial<BulkOptions>, 'allowClientId' | 'needsFields'> = {}) =>
-      one(dir, { data }, { mode: 'create', match: ['id', 'email', 'username', 'externalId'], allowClientId: opts.allowClientId ?? false, needsFields: opts.needsFields }, context),
+    create: (
+      dir: Directory,
+      data: unknown,
+      context: ChangeContext,
+      opts: Pick<Partial<BulkOptions>, 'allowClientId' | 'needsFields'> = {},
+    ) =>
+      one(
+        dir,
+        { data },
+        {
+          mode: 'create',
+          match: ['id', 'email', 'username', 'externalId'],
+          allowClientId: opts.allowClientId ?? false,
+          needsFields: opts.needsFields,
+        },
+        context,
+      ),
 
     /** Merge-patches one user by id (RFC 7396 for the whole body). */
     async patch(dir: Directory, id: string, data: unknown, context: ChangeContext, expectedVersion?: number): Promise<UserRecord> {
@@ -128,7 +159,12 @@ export function createUserService(store: Store, defaults: { batchSize: number })
 
     /** Brings a deleted user back, same id and values, from its deletion record (see user-restore.ts). */
     restore: (dir: Directory, ref: DeletedUserRef, context: ChangeContext): Promise<UserRecord> =>
-      restoreUser({ store, create: (d, row, ctx) => one(d, { data: row }, { mode: 'create', match: ['id'], allowClientId: true }, ctx) }, dir, ref, context),
+      restoreUser(
+        { store, create: (d, row, ctx) => one(d, { data: row }, { mode: 'create', match: ['id'], allowClientId: true }, ctx) },
+        dir,
+        ref,
+        context,
+      ),
   }
 }
 

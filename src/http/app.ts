@@ -101,13 +101,19 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
       info: {
         title: 'Rollcall API',
         version: '1',
-        description: 'Self-hosted user directory built for changing many users at once. Errors are RFC 9457 problem+json with a stable `code`.',
+        description:
+          'Self-hosted user directory built for changing many users at once. Errors are RFC 9457 problem+json with a stable `code`.',
       },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'A Rollcall API key' },
           // Vendor doors authenticate with their vendor's headers (docs/doors/*.md).
-          oneofnoneApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A Rollcall key secret, limited to one directory (the app)' },
+          oneofnoneApiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-api-key',
+            description: 'A Rollcall key secret, limited to one directory (the app)',
+          },
           veltApiKey: { type: 'apiKey', in: 'header', name: 'x-velt-api-key', description: 'The id of a Rollcall key' },
           veltAuthToken: { type: 'apiKey', in: 'header', name: 'x-velt-auth-token', description: "That key's secret" },
         },

@@ -10,7 +10,19 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
  */
 
 /** Paths the console never answers: the native API, the doors, the reference and the ops routes keep their 404s. */
-export const NON_CONSOLE_PREFIXES = ['/api', '/scim', '/oneofnone', '/dynamic', '/returning', '/velt', '/docs', '/openapi.json', '/healthz', '/readyz', '/metrics'] as const
+export const NON_CONSOLE_PREFIXES = [
+  '/api',
+  '/scim',
+  '/oneofnone',
+  '/dynamic',
+  '/returning',
+  '/velt',
+  '/docs',
+  '/openapi.json',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+] as const
 
 /**
  * The console's own policy, stricter than the API's: its scripts and styles come from this server
@@ -33,12 +45,17 @@ export const CONSOLE_CSP = [
 /** web/dist, from src/http (tsx) or dist/http (built): both sit two levels below the project root. */
 export const CONSOLE_DIR = resolve(import.meta.dirname, '..', '..', 'web', 'dist')
 
-const isConsolePath = (path: string) => !NON_CONSOLE_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`) || path.startsWith(`${p}?`))
+const isConsolePath = (path: string) =>
+  !NON_CONSOLE_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`) || path.startsWith(`${p}?`))
 
 const wantsHtml = (request: FastifyRequest) => /\btext\/html\b/.test(String(request.headers.accept ?? ''))
 
 function sendIndex(reply: FastifyReply, html: Buffer): FastifyReply {
-  return reply.header('content-security-policy', CONSOLE_CSP).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(html)
+  return reply
+    .header('content-security-policy', CONSOLE_CSP)
+    .header('cache-control', 'no-cache')
+    .type('text/html; charset=utf-8')
+    .send(html)
 }
 
 /**

@@ -27,7 +27,10 @@ export const RAW_ANSWER_HEADERS: Readonly<Record<string, string>> = {
 /** Node's parser error codes (llhttp `HPE_*`) in words a client can act on. */
 function parserErrorToProblem(err: NodeJS.ErrnoException): RollcallError {
   if (err.code === 'HPE_HEADER_OVERFLOW')
-    return new RollcallError('header_fields_too_large', `The request line and header fields are over ${Math.round(maxHeaderSize / 1024)} KiB in all; send fewer or shorter headers`)
+    return new RollcallError(
+      'header_fields_too_large',
+      `The request line and header fields are over ${Math.round(maxHeaderSize / 1024)} KiB in all; send fewer or shorter headers`,
+    )
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT')
     return new RollcallError('request_timeout', 'The request did not arrive in time')
   const reason = (err as { reason?: unknown }).reason
@@ -56,7 +59,9 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
       'x-request-id': id,
       connection: 'close',
     }
-    const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+    const head = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')
     socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\n${head}\r\n${body}`)
     socket.destroySoon()
   } else socket.destroy(err)
@@ -75,7 +80,12 @@ export function registerHostGuard(app: FastifyInstance): void {
     for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts++
     if (hosts === 1 || (hosts === 0 && request.raw.httpVersion === '1.0')) return
     reply.header('connection', 'close')
-    throw new RollcallError('bad_request', hosts === 0 ? 'The request has no Host header field; HTTP/1.1 requires one' : `The request has ${hosts} Host header fields; send exactly one`)
+    throw new RollcallError(
+      'bad_request',
+      hosts === 0
+        ? 'The request has no Host header field; HTTP/1.1 requires one'
+        : `The request has ${hosts} Host header fields; send exactly one`,
+    )
   })
 }
 
@@ -124,7 +134,10 @@ export function registerBodyIdleTimeout(app: FastifyInstance, idleMs: number): v
       reply.header('connection', 'close')
       sendProblem(
         reply,
-        new RollcallError('request_timeout', `The request body stopped arriving: nothing for ${seconds} s before the length announced was read`),
+        new RollcallError(
+          'request_timeout',
+          `The request body stopped arriving: nothing for ${seconds} s before the length announced was read`,
+        ),
       )
     }, tickMs)
     timer.unref()

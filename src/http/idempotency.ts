@@ -55,7 +55,8 @@ export function registerIdempotency(app: FastifyInstance, store: IdempotencyServ
     }
     if (existing.fingerprint !== fingerprint)
       throw new RollcallError('idempotency_key_reused', `Idempotency-Key '${key}' was already used with a different request`)
-    if (existing.state === 'pending') throw new RollcallError('idempotency_in_progress', `The request with Idempotency-Key '${key}' is still running`)
+    if (existing.state === 'pending')
+      throw new RollcallError('idempotency_in_progress', `The request with Idempotency-Key '${key}' is still running`)
     reply.code(existing.status ?? 200).header('idempotent-replayed', 'true')
     if (existing.contentType) reply.type(existing.contentType)
     for (const [name, value] of Object.entries(existing.headers ?? {})) reply.header(name, value)

@@ -43,7 +43,10 @@ export function fromFastifyError(err: FastifyError): RollcallError {
       return fe
     })
     const named = fieldErrors.map((f) => `${where}${f.field ? `.${f.field}` : ''}: ${f.message}`).join('; ')
-    return new RollcallError('validation_failed', named, { errors: fieldErrors.map((f) => ({ ...f, field: f.field })), extra: { in: where } })
+    return new RollcallError('validation_failed', named, {
+      errors: fieldErrors.map((f) => ({ ...f, field: f.field })),
+      extra: { in: where },
+    })
   }
   const byCode: Record<string, ErrorCode> = {
     FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',

@@ -66,10 +66,13 @@ export const UserSchema = Type.Object(
 )
 
 /** A user as written: any subset of the writable fields (validated by the directory's schema). */
-export const UserInputSchema = Type.Object({}, {
-  additionalProperties: true,
-  description: 'Writable user fields, metadata and custom fields; see GET /api/v1/directories/{dir}/schema for the exact schema',
-})
+export const UserInputSchema = Type.Object(
+  {},
+  {
+    additionalProperties: true,
+    description: 'Writable user fields, metadata and custom fields; see GET /api/v1/directories/{dir}/schema for the exact schema',
+  },
+)
 
 export const DirectorySchema = Type.Object(
   {
@@ -125,7 +128,9 @@ export const FieldInputSchema = Type.Object(
     unique: Type.Optional(Type.Boolean()),
     maxLength: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_048_576 }))),
     pattern: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1000 }))),
-    enumValues: Type.Optional(Nullable(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1, maxItems: 1000, uniqueItems: true }))),
+    enumValues: Type.Optional(
+      Nullable(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1, maxItems: 1000, uniqueItems: true })),
+    ),
   },
   { additionalProperties: false },
 )
@@ -136,7 +141,9 @@ export const FieldPatchSchema = Type.Object(
     required: Type.Optional(Type.Boolean()),
     maxLength: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_048_576 }))),
     pattern: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1000 }))),
-    enumValues: Type.Optional(Nullable(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1, maxItems: 1000, uniqueItems: true }))),
+    enumValues: Type.Optional(
+      Nullable(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1, maxItems: 1000, uniqueItems: true })),
+    ),
   },
   { additionalProperties: false },
 )
@@ -186,7 +193,9 @@ export const BulkRequestSchema = Type.Object(
   {
     rows: Type.Array(Type.Unknown(), { description: 'User objects; each is validated on its own and reported per row' }),
     mode: Type.Optional(StringEnum(['create', 'update', 'upsert'] as const, { default: 'upsert' })),
-    match: Type.Optional(Type.Union([MatchKeySchema, Type.Array(MatchKeySchema, { minItems: 1, uniqueItems: true })], { default: 'email' })),
+    match: Type.Optional(
+      Type.Union([MatchKeySchema, Type.Array(MatchKeySchema, { minItems: 1, uniqueItems: true })], { default: 'email' }),
+    ),
     metadata: Type.Optional(StringEnum(['merge', 'replace'] as const, { default: 'merge' })),
     atomic: Type.Optional(Type.Boolean({ default: false })),
     maxErrors: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }))),
@@ -211,7 +220,11 @@ export const RowResultSchema = Type.Object(
     userId: Nullable(Type.String()),
     changedFields: Type.Array(Type.String()),
     errors: Type.Array(FieldErrorSchema),
-    warnings: Type.Optional(Type.Array(Type.Object({ field: Type.String(), code: Type.String(), message: Type.String() }), { description: 'Notes that did not fail the row: duplicate_in_input when another row names the same user' })),
+    warnings: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), code: Type.String(), message: Type.String() }), {
+        description: 'Notes that did not fail the row: duplicate_in_input when another row names the same user',
+      }),
+    ),
     changes: Type.Optional(AnyKeys(Type.Array(Type.Unknown()), { description: 'Dry runs: per field, [before, after]' })),
   },
   { $id: 'RowResult' },
@@ -230,7 +243,10 @@ export const ListQuery = {
 }
 
 export const page = <T extends TSchema>(item: T) =>
-  Type.Object({ data: Type.Array(item), nextCursor: Nullable(Type.String({ description: 'Pass as cursor for the next page; null at the end' })) })
+  Type.Object({
+    data: Type.Array(item),
+    nextCursor: Nullable(Type.String({ description: 'Pass as cursor for the next page; null at the end' })),
+  })
 
 export const DirParams = Type.Object({ dir: Type.String({ description: 'Directory id (UUID) or externalId' }) })
 

@@ -8,7 +8,11 @@ import { LeaseLost } from '../store/store.js'
 const PAGE = 1000
 
 const conflict = (errors: FieldError[]): FieldError[] =>
-  errors.map((e) => (e.code === 'version_mismatch' || e.code === 'not_unique' || e.code === 'user_exists' ? { ...e, code: 'conflict', message: `changed since the plan: ${e.message}` } : e))
+  errors.map((e) =>
+    e.code === 'version_mismatch' || e.code === 'not_unique' || e.code === 'user_exists'
+      ? { ...e, code: 'conflict', message: `changed since the plan: ${e.message}` }
+      : e,
+  )
 
 /**
  * Writes the plan of a dry-run import exactly as planned, without reading its file again: each
@@ -22,7 +26,12 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
   const source = job.sourceJobId ? await store.jobs.get(job.tenantId, job.sourceJobId) : null
   const dir = await store.getDirectory(job.tenantId, job.directoryId)
   if (!source || !dir) {
-    await store.jobs.update(job.id, owner, { state: 'failed', error: 'the planned import or its directory is gone', finished: true, release: true })
+    await store.jobs.update(job.id, owner, {
+      state: 'failed',
+      error: 'the planned import or its directory is gone',
+      finished: true,
+      release: true,
+    })
     return 'failed'
   }
   const sourceIndex = new Map<number, number>()
@@ -67,7 +76,14 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
       {
         directory: dir,
         fields: await store.listFields(dir.id),
-        options: { ...DEFAULT_OPTIONS, mode: 'upsert', match: ['id'], metadata: source.options.metadata, allowClientId: true, batchSize: ctx.batchSize },
+        options: {
+          ...DEFAULT_OPTIONS,
+          mode: 'upsert',
+          match: ['id'],
+          metadata: source.options.metadata,
+          allowClientId: true,
+          batchSize: ctx.batchSize,
+        },
         context: { channel: source.options.channel ?? 'native', keyId: job.keyId, requestId: job.requestId, jobId: job.id },
       },
       rows(),
@@ -91,7 +107,9 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
   } catch (e) {
     if (e instanceof LeaseLost) return job.state
     ctx.log?.error({ err: e, jobId: job.id }, 'apply failed')
-    await store.jobs.update(job.id, owner, { state: 'failed', error: 'the apply failed unexpectedly; see the server log', finished: true, release: true }).catch(() => {})
+    await store.jobs
+      .update(job.id, owner, { state: 'failed', error: 'the apply failed unexpectedly; see the server log', finished: true, release: true })
+      .catch(() => {})
     return 'failed'
   }
 }

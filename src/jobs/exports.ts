@@ -32,7 +32,14 @@ export async function* resultsNdjson(store: Store, job: Job, status?: string): A
 export async function* resultsCsv(store: Store, job: Job, status?: string): AsyncGenerator<string> {
   yield csvLine(['index', 'line', 'status', 'userId', 'changedFields', 'errors'])
   for await (const r of pages(store, job.id, status))
-    yield csvLine([String(r.index), r.line == null ? '' : String(r.line), r.status, r.userId ?? '', r.changedFields.join(' '), errorText(r.errors)])
+    yield csvLine([
+      String(r.index),
+      r.line == null ? '' : String(r.line),
+      r.status,
+      r.userId ?? '',
+      r.changedFields.join(' '),
+      errorText(r.errors),
+    ])
 }
 
 /**
@@ -52,6 +59,9 @@ export async function* failedCsv(store: Store, job: Job): AsyncGenerator<string>
       }
     } else cells = [r.raw ?? '']
     const padded = columns.map((_, i) => cells[i] ?? '')
-    yield csvLine([...padded, r.line == null ? errorText(r.errors) : `line ${r.line}: ${errorText(r.errors)}`.replace(/^line (\d+): line \1: /, 'line $1: ')])
+    yield csvLine([
+      ...padded,
+      r.line == null ? errorText(r.errors) : `line ${r.line}: ${errorText(r.errors)}`.replace(/^line (\d+): line \1: /, 'line $1: '),
+    ])
   }
 }

@@ -32,7 +32,8 @@ async function* guardBinary(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffe
   let first = true
   let any = false
   for await (const c of chunks) {
-    if (first && c.subarray(0, 8192).includes(0)) throw new InputError('the file is not text (it holds NUL bytes); send CSV, NDJSON or a JSON array')
+    if (first && c.subarray(0, 8192).includes(0))
+      throw new InputError('the file is not text (it holds NUL bytes); send CSV, NDJSON or a JSON array')
     first = false
     if (c.length) any = true
     yield c
@@ -69,7 +70,11 @@ export async function* readInput(chunks: AsyncIterable<Buffer>, opts: ReadInput)
       }
       const raw = JSON.stringify(rec.cells)
       if (rec.cells.length !== width) {
-        yield { row: { data: {}, errors: [rowError(`line ${rec.line}: expected ${width} cells, got ${rec.cells.length}`)] }, line: rec.line, raw }
+        yield {
+          row: { data: {}, errors: [rowError(`line ${rec.line}: expected ${width} cells, got ${rec.cells.length}`)] },
+          line: rec.line,
+          raw,
+        }
         continue
       }
       const { data, errors, ops } = map(rec.cells)
@@ -84,7 +89,8 @@ export async function* readInput(chunks: AsyncIterable<Buffer>, opts: ReadInput)
   try {
     for await (const rec of opts.format === 'ndjson' ? parseNdjson(source) : parseJsonArray(source)) {
       rows++
-      if (rec.error !== undefined) yield { row: { data: {}, errors: [rowError(`line ${rec.line}: ${rec.error}`)] }, line: rec.line, raw: rec.raw }
+      if (rec.error !== undefined)
+        yield { row: { data: {}, errors: [rowError(`line ${rec.line}: ${rec.error}`)] }, line: rec.line, raw: rec.raw }
       else yield { row: { data: mapObject(rec.value) }, line: rec.line, raw: rec.raw }
     }
   } catch (e) {

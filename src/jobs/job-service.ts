@@ -10,7 +10,8 @@ import type { ImportOptions, InputFormat, Job, JobResultRow, JobState } from '..
 /** Input is stored in chunks of this size: large enough to be few, small enough to stream. */
 export const CHUNK_BYTES = 1024 * 1024
 
-const tooLarge = (max: number) => new RollcallError('payload_too_large', `The file is over the import limit of ${max} bytes (ROLLCALL_IMPORT_MAX_BYTES)`)
+const tooLarge = (max: number) =>
+  new RollcallError('payload_too_large', `The file is over the import limit of ${max} bytes (ROLLCALL_IMPORT_MAX_BYTES)`)
 
 export function createJobService(store: Store, limits: { maxImportBytes: number }, onEnqueued: () => void) {
   /** A job of the principal's tenant, in a directory the key may see; anything else is a 404. */
@@ -26,7 +27,8 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
     list: (dir: Directory, q: { state?: JobState; limit: number; beforeCreatedAt?: string }) => store.jobs.list(dir.id, q),
 
     /** A page of a job's per-row results in input order (optionally one status), after `afterIndex`. */
-    results: (job: Job, q: { status?: RowStatus; afterIndex?: number; limit: number }): Promise<JobResultRow[]> => store.jobs.results(job.id, q),
+    results: (job: Job, q: { status?: RowStatus; afterIndex?: number; limit: number }): Promise<JobResultRow[]> =>
+      store.jobs.results(job.id, q),
 
     /**
      * Streams an upload into the database, chunk by chunk, and only then queues the job: the
@@ -82,7 +84,10 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
           }
         }
         if (size > 0) await store.jobs.appendChunk(id, seq++, Buffer.concat(parts))
-        if (bytes === 0) throw new RollcallError('validation_failed', 'The file is empty', { errors: [{ field: 'file', code: 'empty', message: 'the file is empty' }] })
+        if (bytes === 0)
+          throw new RollcallError('validation_failed', 'The file is empty', {
+            errors: [{ field: 'file', code: 'empty', message: 'the file is empty' }],
+          })
         await input.beforeQueue?.()
         await store.jobs.finishUpload(id, bytes, seq)
       } catch (e) {
@@ -108,8 +113,10 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
     /** Queues the writing of a completed dry run's plan, as a new job. */
     async apply(p: Principal, id: string, requestId: string): Promise<Job> {
       const plan = await get(p, id)
-      if (!plan.options.dryRun || plan.kind !== 'import') throw new RollcallError('conflict', 'Only the plan of a dry-run import can be applied')
-      if (plan.state !== 'completed') throw new RollcallError('conflict', `The dry run is ${plan.state}; only a completed plan can be applied`)
+      if (!plan.options.dryRun || plan.kind !== 'import')
+        throw new RollcallError('conflict', 'Only the plan of a dry-run import can be applied')
+      if (plan.state !== 'completed')
+        throw new RollcallError('conflict', `The dry run is ${plan.state}; only a completed plan can be applied`)
       const newId = randomUUID()
       await store.jobs.create({
         id: newId,
@@ -130,7 +137,8 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
     async cancel(p: Principal, id: string): Promise<Job> {
       const job = await get(p, id)
       if (await store.jobs.transition(p.tenantId, id, ['queued'], 'cancelled', true)) return get(p, id)
-      if (job.state !== 'running') throw new RollcallError('conflict', `The import is ${job.state}; only queued or running imports can be cancelled`)
+      if (job.state !== 'running')
+        throw new RollcallError('conflict', `The import is ${job.state}; only queued or running imports can be cancelled`)
       await store.jobs.requestCancel(p.tenantId, id)
       return get(p, id)
     },

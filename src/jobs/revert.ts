@@ -76,12 +76,22 @@ export async function runRevert(job: Job, ctx: RunContext): Promise<Job['state']
             const locked = await tx.lockUsers(job.directoryId, { id: ids, ...restoring })
             const current = new Map(locked.map((u) => [u.id, u]))
             const holder = (path: string, v: Json) =>
-              locked.find((o) => typeof v === 'string' && typeof o[path as 'email'] === 'string' && (path === 'externalId' ? o.externalId === v : o[path as 'email']?.toLowerCase() === v.toLowerCase()))
+              locked.find(
+                (o) =>
+                  typeof v === 'string' &&
+                  typeof o[path as 'email'] === 'string' &&
+                  (path === 'externalId' ? o.externalId === v : o[path as 'email']?.toLowerCase() === v.toLowerCase()),
+              )
             const now = new Date().toISOString()
             const write: BatchWrite = { directoryId: job.directoryId, inserts: [], updates: [], deletes: [], changes: [] }
             const conflicts: RevertConflict[] = []
             const batch = { users: 0, restored: 0, deleted: 0 }
-            const context = { channel: job.options.channel ?? ('native' as const), keyId: job.keyId, requestId: `revert:${job.id}`, jobId: null }
+            const context = {
+              channel: job.options.channel ?? ('native' as const),
+              keyId: job.keyId,
+              requestId: `revert:${job.id}`,
+              jobId: null,
+            }
             for (const id of ids) {
               batch.users++
               const u = current.get(id)
@@ -90,7 +100,13 @@ export async function runRevert(job: Job, ctx: RunContext): Promise<Job['state']
               if (effect.created) {
                 // Delete a user the job created only if it is still exactly as the job left it.
                 const changedSince = [...effect.after].filter(([path, v]) => !same(valueAt(u, path), v))
-                if (changedSince.length) conflicts.push({ userId: id, field: '', expected: 'unchanged since the import', actual: changedSince.map(([p]) => p).join(', ') })
+                if (changedSince.length)
+                  conflicts.push({
+                    userId: id,
+                    field: '',
+                    expected: 'unchanged since the import',
+                    actual: changedSince.map(([p]) => p).join(', '),
+                  })
                 else {
                   write.deletes?.push({ userId: id, expectedVersion: u.version })
                   write.changes.push({ ...context, userId: id, action: 'delete', at: now, changes: deletionChanges(u) })
@@ -124,7 +140,12 @@ export async function runRevert(job: Job, ctx: RunContext): Promise<Job['state']
             }
             await tx.writeBatch(write)
             await tx.jobs.addConflicts(job.id, summary.conflicts, conflicts)
-            const next = { users: summary.users + batch.users, restored: summary.restored + batch.restored, deleted: summary.deleted + batch.deleted, conflicts: summary.conflicts + conflicts.length }
+            const next = {
+              users: summary.users + batch.users,
+              restored: summary.restored + batch.restored,
+              deleted: summary.deleted + batch.deleted,
+              conflicts: summary.conflicts + conflicts.length,
+            }
             await tx.jobs.update(job.id, owner, { revert: next })
             Object.assign(summary, next)
           })
@@ -141,7 +162,9 @@ export async function runRevert(job: Job, ctx: RunContext): Promise<Job['state']
     if (e instanceof LeaseLost) return job.state
     ctx.log?.error({ err: e, jobId: job.id }, 'revert failed')
     // Back to completed, with the reason: what was reverted stays reverted, and a new revert resumes.
-    await store.jobs.update(job.id, owner, { state: 'completed', error: `revert failed: ${(e as Error).message}`, release: true }).catch(() => {})
+    await store.jobs
+      .update(job.id, owner, { state: 'completed', error: `revert failed: ${(e as Error).message}`, release: true })
+      .catch(() => {})
     return 'completed'
   }
 }

@@ -74,9 +74,12 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
     }
   }
 
-  const heartbeat = setInterval(() => {
-    void store.jobs.heartbeat(job.id, owner, ctx.leaseMs).catch(() => {})
-  }, Math.max(1000, ctx.leaseMs / 3))
+  const heartbeat = setInterval(
+    () => {
+      void store.jobs.heartbeat(job.id, owner, ctx.leaseMs).catch(() => {})
+    },
+    Math.max(1000, ctx.leaseMs / 3),
+  )
   heartbeat.unref()
 
   try {
@@ -86,7 +89,12 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
         directory: dirRow,
         fields: stored,
         // A resumed job has used part of its error budget already.
-        options: { ...DEFAULT_OPTIONS, ...pick(opts), maxErrors: opts.maxErrors == null ? null : Math.max(0, opts.maxErrors - counts.failed), batchSize: ctx.batchSize },
+        options: {
+          ...DEFAULT_OPTIONS,
+          ...pick(opts),
+          maxErrors: opts.maxErrors == null ? null : Math.max(0, opts.maxErrors - counts.failed),
+          batchSize: ctx.batchSize,
+        },
         context: { channel: opts.channel ?? 'native', keyId: job.keyId, requestId: job.requestId, jobId: job.id },
       },
       rows(),
@@ -99,7 +107,13 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
               for (const e of earlier) await tx.jobs.addWarning(job.id, e.index, e.warning)
               const next = add(counts, results)
               const last = results[results.length - 1]?.index ?? job.checkpoint - 1
-              await tx.jobs.recordBatch(job.id, owner, results.map((r) => toResultRow(r, pending.get(r.index))), next, last + 1)
+              await tx.jobs.recordBatch(
+                job.id,
+                owner,
+                results.map((r) => toResultRow(r, pending.get(r.index))),
+                next,
+                last + 1,
+              )
               counts = next
               for (const r of results) pending.delete(r.index)
             },
@@ -121,14 +135,23 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
       // results are written once, after the outcome is known.
       const rows = result.results.map((r) => toResultRow(r, pending.get(r.index)))
       await store.transaction(async (tx) => {
-        for (let i = 0; i < rows.length; i += 1000) await tx.jobs.recordBatch(job.id, owner, rows.slice(i, i + 1000), add(counts, result.results.slice(0, i + 1000)), Math.min(i + 1000, rows.length))
+        for (let i = 0; i < rows.length; i += 1000)
+          await tx.jobs.recordBatch(
+            job.id,
+            owner,
+            rows.slice(i, i + 1000),
+            add(counts, result.results.slice(0, i + 1000)),
+            Math.min(i + 1000, rows.length),
+          )
       })
       counts = add(counts, result.results)
     }
     const failedAtomically = opts.atomic && result.rolledBack
     await store.jobs.update(job.id, owner, {
       state: failedAtomically ? 'failed' : 'completed',
-      error: failedAtomically ? `${result.results.filter((r) => r.errors.some((e) => e.code !== 'rolled_back')).length} rows failed; the import is atomic, so nothing was written` : null,
+      error: failedAtomically
+        ? `${result.results.filter((r) => r.errors.some((e) => e.code !== 'rolled_back')).length} rows failed; the import is atomic, so nothing was written`
+        : null,
       total,
       finished: true,
       release: true,
@@ -157,7 +180,15 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
 }
 
 function pick(o: Job['options']) {
-  return { mode: o.mode, match: o.match, metadata: o.metadata, atomic: o.atomic, maxErrors: o.maxErrors, dryRun: o.dryRun, needsFields: o.needsFields }
+  return {
+    mode: o.mode,
+    match: o.match,
+    metadata: o.metadata,
+    atomic: o.atomic,
+    maxErrors: o.maxErrors,
+    dryRun: o.dryRun,
+    needsFields: o.needsFields,
+  }
 }
 
 function toResultRow(r: RowResult, input: InputRow | undefined): JobResultRow {

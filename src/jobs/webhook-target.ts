@@ -69,7 +69,8 @@ export function addressBytes(address: string): number[] | null {
   return groups.flatMap((g) => [g >> 8, g & 0xff])
 }
 
-const compile = (list: Array<[string, number, string]>): Range[] => list.map(([a, bits, label]) => ({ bytes: addressBytes(a) as number[], bits, label }))
+const compile = (list: Array<[string, number, string]>): Range[] =>
+  list.map(([a, bits, label]) => ({ bytes: addressBytes(a) as number[], bits, label }))
 const RANGES_V4 = compile(V4)
 const RANGES_V6 = compile(V6)
 
@@ -91,8 +92,7 @@ export function nonPublicReason(address: string): string | null {
   const bytes = addressBytes(address)
   if (!bytes) return 'not an IP address'
   if (bytes.length === 4) return RANGES_V4.find((r) => inRange(bytes, r))?.label ?? null
-  const embedsV4 =
-    bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff // ::ffff:0:0/96, IPv4-mapped
+  const embedsV4 = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff // ::ffff:0:0/96, IPv4-mapped
   const nat64 = [0, 0x64, 0xff, 0x9b].every((b, i) => b === bytes[i]) && bytes.slice(4, 12).every((b) => b === 0) // 64:ff9b::/96
   if (embedsV4 || nat64) {
     const why = RANGES_V4.find((r) => inRange(bytes.slice(12), r))?.label

@@ -57,25 +57,31 @@ export function postOnce(
   const target = new URL(url)
   if (!opts.allowPrivate) {
     const why = literalHostReason(target)
-    if (why) return Promise.reject(new RefusedTarget(`${target.hostname} is ${why}, not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`))
+    if (why)
+      return Promise.reject(
+        new RefusedTarget(`${target.hostname} is ${why}, not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`),
+      )
   }
   const resolve = opts.resolve ?? systemResolver
   const lookup: LookupFunction = (hostname, options, callback) => {
-    resolve(hostname).then(
-      (found) => {
+    resolve(hostname)
+      .then((found) => {
         const family = options.family === 4 || options.family === 6 ? options.family : 0
         const addresses = found.filter((a) => family === 0 || a.family === family)
         if (addresses.length === 0) throw Object.assign(new Error(`${hostname} resolves to no address`), { code: 'ENOTFOUND' })
         if (!opts.allowPrivate) {
           for (const a of addresses) {
             const why = nonPublicReason(a.address)
-            if (why) throw new RefusedTarget(`${hostname} resolves to ${a.address}, ${why}, not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`)
+            if (why)
+              throw new RefusedTarget(
+                `${hostname} resolves to ${a.address}, ${why}, not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`,
+              )
           }
         }
         if (options.all) callback(null, addresses)
         else callback(null, addresses[0].address, addresses[0].family)
-      },
-    ).catch((e: NodeJS.ErrnoException) => callback(e, '', 0))
+      })
+      .catch((e: NodeJS.ErrnoException) => callback(e, '', 0))
   }
   const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname
   const options: RequestOptions = {
@@ -88,7 +94,9 @@ export function postOnce(
     agent: false,
     signal: AbortSignal.timeout(opts.timeoutMs),
     ...(isIP(host) ? {} : { lookup }),
-    ...(target.username || target.password ? { auth: `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}` } : {}),
+    ...(target.username || target.password
+      ? { auth: `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}` }
+      : {}),
   }
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest
   return new Promise<number>((resolvePromise, reject) => {
@@ -154,16 +162,26 @@ export function createWebhookService(store: Store, opts: WebhookOptions) {
       try {
         parsed = new URL(url)
       } catch {
-        throw new RollcallError('validation_failed', 'url must be an absolute http(s) URL', { errors: [{ field: 'url', code: 'invalid_format', message: 'must be an absolute http(s) URL' }] })
+        throw new RollcallError('validation_failed', 'url must be an absolute http(s) URL', {
+          errors: [{ field: 'url', code: 'invalid_format', message: 'must be an absolute http(s) URL' }],
+        })
       }
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-        throw new RollcallError('validation_failed', 'url must use http or https', { errors: [{ field: 'url', code: 'invalid_format', message: 'must use http or https' }] })
+        throw new RollcallError('validation_failed', 'url must use http or https', {
+          errors: [{ field: 'url', code: 'invalid_format', message: 'must use http or https' }],
+        })
       const why = opts.allowPrivate ? null : literalHostReason(parsed)
       if (why) {
         const message = `must reach a public address, and ${parsed.hostname} is ${why}; webhooks may reach private networks only if the server sets ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1`
         throw new RollcallError('validation_failed', `url ${message}`, { errors: [{ field: 'url', code: 'invalid_value', message }] })
       }
-      const hook: Webhook = { id: randomUUID(), directoryId: dir.id, url: parsed.toString(), secret: `whsec_${randomBytes(24).toString('base64url')}`, createdAt: new Date().toISOString() }
+      const hook: Webhook = {
+        id: randomUUID(),
+        directoryId: dir.id,
+        url: parsed.toString(),
+        secret: `whsec_${randomBytes(24).toString('base64url')}`,
+        createdAt: new Date().toISOString(),
+      }
       await store.jobs.addWebhook(hook)
       return hook
     },
@@ -178,7 +196,9 @@ export function createWebhookService(store: Store, opts: WebhookOptions) {
      * A failed delivery is logged (warn) with its reason, and so is each failed attempt.
      */
     notifyFinished(job: Job): Promise<DeliveryOutcome[]> {
-      return store.jobs.listWebhooks(job.directoryId).then((hooks) => Promise.all(hooks.map((h) => deliverWebhook(h, `import.${job.state}`, { import: viewJob(job) }, opts))))
+      return store.jobs
+        .listWebhooks(job.directoryId)
+        .then((hooks) => Promise.all(hooks.map((h) => deliverWebhook(h, `import.${job.state}`, { import: viewJob(job) }, opts))))
     },
   }
 }

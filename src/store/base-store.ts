@@ -183,7 +183,11 @@ export abstract class BaseStore implements Store {
   claimIdempotencyKey(rec: IdempotencyRecord) {
     return this.idempotency.claim(rec)
   }
-  completeIdempotencyKey(apiKeyId: string, key: string, res: { status: number; contentType: string; headers: Record<string, string>; body: string }) {
+  completeIdempotencyKey(
+    apiKeyId: string,
+    key: string,
+    res: { status: number; contentType: string; headers: Record<string, string>; body: string },
+  ) {
     return this.idempotency.complete(apiKeyId, key, res)
   }
   releaseIdempotencyKey(apiKeyId: string, key: string) {

@@ -1,6 +1,17 @@
 import type { Selectable } from 'kysely'
 import { normEmail, normUsername } from '../core/normalize.js'
-import type { ApiKey, ChangeRecord, ChangeSet, Directory, FieldDefinition, Group, JsonObject, Scope, Tenant, UserRecord } from '../core/types.js'
+import type {
+  ApiKey,
+  ChangeRecord,
+  ChangeSet,
+  Directory,
+  FieldDefinition,
+  Group,
+  JsonObject,
+  Scope,
+  Tenant,
+  UserRecord,
+} from '../core/types.js'
 import type {
   ApiKeysTable,
   ChangesTable,

@@ -16,7 +16,9 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const store: Store =
     opts.databaseUrl && /^postgres(ql)?:\/\//.test(opts.databaseUrl)
       ? new PostgresStore({ connectionString: opts.databaseUrl })
-      : new SqliteStore({ filename: opts.databaseUrl?.startsWith('sqlite:') ? opts.databaseUrl.slice(7) : join(opts.dataDir, 'rollcall.db') })
+      : new SqliteStore({
+          filename: opts.databaseUrl?.startsWith('sqlite:') ? opts.databaseUrl.slice(7) : join(opts.dataDir, 'rollcall.db'),
+        })
   try {
     await store.migrate()
   } catch (e) {

@@ -58,7 +58,12 @@ export type QueryObserver = (sql: string, parameters: readonly unknown[]) => voi
 
 /** Kysely's `log` option for a QueryObserver. */
 export const observeQueries = (observer: QueryObserver | undefined) =>
-  observer ? { log: (e: { level: string; query: { sql: string; parameters: readonly unknown[] } }) => void (e.level === 'query' && observer(e.query.sql, e.query.parameters)) } : {}
+  observer
+    ? {
+        log: (e: { level: string; query: { sql: string; parameters: readonly unknown[] } }) =>
+          void (e.level === 'query' && observer(e.query.sql, e.query.parameters)),
+      }
+    : {}
 
 /** Operations inside one transaction. */
 export interface StoreTx {
@@ -216,7 +221,11 @@ export interface Store {
   // idempotency
   /** Claims a key: returns null when newly claimed, else the existing record. */
   claimIdempotencyKey(rec: IdempotencyRecord): Promise<IdempotencyRecord | null>
-  completeIdempotencyKey(apiKeyId: string, key: string, res: { status: number; contentType: string; headers: Record<string, string>; body: string }): Promise<void>
+  completeIdempotencyKey(
+    apiKeyId: string,
+    key: string,
+    res: { status: number; contentType: string; headers: Record<string, string>; body: string },
+  ): Promise<void>
   releaseIdempotencyKey(apiKeyId: string, key: string): Promise<void>
 }
 

@@ -173,7 +173,10 @@ const INT32_MAX = 2_147_483_647
  * parameter that is a fraction or out of range (an error, not "no match"); SQLite would compare
  * it fine: both now answer alike. `loginCount >= 1.5` is `loginCount >= 2`; `>= 1e20`, false.
  */
-export function int32Comparison(op: 'eq' | 'gt' | 'ge' | 'lt' | 'le', v: number): boolean | { op: 'eq' | 'gt' | 'ge' | 'lt' | 'le'; value: number } {
+export function int32Comparison(
+  op: 'eq' | 'gt' | 'ge' | 'lt' | 'le',
+  v: number,
+): boolean | { op: 'eq' | 'gt' | 'ge' | 'lt' | 'le'; value: number } {
   if (Number.isNaN(v)) return false
   switch (op) {
     case 'eq':
@@ -210,7 +213,13 @@ export function compileUserSort(s: UserSort | undefined, d: UserFilterDialect): 
  * One page of the users of a directory matching a search, and the total. The count query runs
  * only when the page alone cannot tell it (a full page, or an empty page past the start).
  */
-export async function searchUsers(db: Kysely<DB>, codec: Codec, d: UserFilterDialect, directoryId: string, q: UserSearch): Promise<UserSearchResult> {
+export async function searchUsers(
+  db: Kysely<DB>,
+  codec: Codec,
+  d: UserFilterDialect,
+  directoryId: string,
+  q: UserSearch,
+): Promise<UserSearchResult> {
   const where = q.filter ? compileUserFilter(q.filter, d) : TRUE
   let query = db.selectFrom('users').selectAll().where('directory_id', '=', directoryId).where(where)
   for (const term of compileUserSort(q.sort, d)) query = query.orderBy(term)

@@ -55,7 +55,7 @@ describe('web console (Chromium, SQLite)', () => {
     rmSync(dataDir, { recursive: true, force: true })
   })
 
-  it('a wrong key shows the server\'s detail; the right one signs in', async () => {
+  it("a wrong key shows the server's detail; the right one signs in", async () => {
     await page.goto(server.url)
     await page.getByLabel('API key').fill('rc_not-a-real-key')
     await page.getByRole('button', { name: 'Sign in' }).click()
@@ -149,8 +149,17 @@ describe('web console (Chromium, SQLite)', () => {
   it("a user's page shows every field and the history, with the import that changed it; a deep link reloads", async () => {
     const found = (await rest('GET', '/directories/staff/users?email=ada@example.com')) as { data: { id: string }[] }
     const ada = found.data[0].id
-    await rest('PATCH', `/directories/staff/users/${ada}`, { displayName: 'Ada Lovelace', metadata: { plan: 'pro', teams: ['math', 'engines'] }, phone: '+442071234567' })
-    const job = (await rest('POST', '/directories/staff/imports?unmapped=metadata', 'email,country,Department\nada@example.com,FR,Analytics\n', 'text/csv')) as { id: string }
+    await rest('PATCH', `/directories/staff/users/${ada}`, {
+      displayName: 'Ada Lovelace',
+      metadata: { plan: 'pro', teams: ['math', 'engines'] },
+      phone: '+442071234567',
+    })
+    const job = (await rest(
+      'POST',
+      '/directories/staff/imports?unmapped=metadata',
+      'email,country,Department\nada@example.com,FR,Analytics\n',
+      'text/csv',
+    )) as { id: string }
     for (;;) {
       const j = (await rest('GET', `/imports/${job.id}`)) as { state: string }
       if (['completed', 'failed', 'cancelled'].includes(j.state)) {
@@ -206,8 +215,14 @@ describe('web console (Chromium, SQLite)', () => {
     const apiOnly = await startServer(apiDir, { ROLLCALL_ROLE: 'api' })
     try {
       const call = (method: string, path: string, body: string, type: string) =>
-        fetch(`${apiOnly.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${apiOnly.adminKey}`, 'content-type': type }, body })
-      expect((await call('POST', '/directories', JSON.stringify({ name: 'Busy', externalId: 'busy' }), 'application/json')).status).toBe(201)
+        fetch(`${apiOnly.url}/api/v1${path}`, {
+          method,
+          headers: { authorization: `Bearer ${apiOnly.adminKey}`, 'content-type': type },
+          body,
+        })
+      expect((await call('POST', '/directories', JSON.stringify({ name: 'Busy', externalId: 'busy' }), 'application/json')).status).toBe(
+        201,
+      )
       expect((await call('POST', '/directories/busy/imports', 'email\nbusy@example.com\n', 'text/csv')).status).toBe(202)
 
       await page.goto(apiOnly.url)
@@ -216,7 +231,10 @@ describe('web console (Chromium, SQLite)', () => {
       await page.getByRole('button', { name: 'Delete Busy' }).click()
       await page.getByLabel("Type the directory's name to confirm").fill('Busy')
       await page.getByRole('button', { name: 'Delete directory' }).click()
-      await page.getByRole('alert').getByText(/has an import in progress/).waitFor()
+      await page
+        .getByRole('alert')
+        .getByText(/has an import in progress/)
+        .waitFor()
       await shot('directory-delete-refused')
       await page.getByRole('button', { name: 'Sign out' }).click()
       await page.getByLabel('API key').waitFor()

@@ -9,7 +9,15 @@ import { type Browser, chromium } from 'playwright-core'
 export const ROOT = join(import.meta.dirname, '..', '..')
 const WEB = join(ROOT, 'web')
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
 
 function newestMtime(path: string): number {
   const s = statSync(path)
@@ -23,7 +31,10 @@ export async function ensureConsoleBuilt(): Promise<void> {
   const sources = Math.max(newestMtime(join(WEB, 'src')), newestMtime(join(WEB, 'index.html')), newestMtime(join(WEB, 'vite.config.ts')))
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return
   // NODE_ENV=production: under vitest it is 'test', which would bundle React's development build.
-  await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', 'web'], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } })
+  await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', 'web'], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'production' },
+  })
 }
 
 export interface Server {
@@ -36,7 +47,11 @@ export interface Server {
 /** `rollcall serve` on port 0 with its own data dir; resolves once its banner names the URL and the admin key. */
 export function startServer(dataDir: string, extraEnv: Record<string, string> = {}): Promise<Server> {
   const env = { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', ROLLCALL_ADMIN_KEY: '', ...extraEnv }
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', '--port', '0', '--data', dataDir], { env, cwd: ROOT })
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', '--port', '0', '--data', dataDir],
+    { env, cwd: ROOT },
+  )
   let out = ''
   child.stdout?.on('data', (d) => (out += d))
   child.stderr?.on('data', (d) => (out += d))
@@ -64,6 +79,7 @@ export function startServer(dataDir: string, extraEnv: Record<string, string> = 
 }
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium; .ci/run does it) or set CHROMIUM_PATH`)
+  if (!existsSync(CHROMIUM))
+    throw new Error(`No Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium; .ci/run does it) or set CHROMIUM_PATH`)
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
 }

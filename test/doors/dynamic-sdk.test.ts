@@ -35,7 +35,9 @@ import { serveApp } from '../helpers/listen.js'
 
 /** The client's `Configuration` class, which only its root entry point exports (typed here by hand for that reason). */
 async function configuration(basePath: string, accessToken: string): Promise<unknown> {
-  const root = (await import('@dynamic-labs/sdk-api')) as unknown as { Configuration: new (p: { basePath: string; accessToken: string }) => unknown }
+  const root = (await import('@dynamic-labs/sdk-api')) as unknown as {
+    Configuration: new (p: { basePath: string; accessToken: string }) => unknown
+  }
   return new root.Configuration({ basePath, accessToken })
 }
 
@@ -59,7 +61,12 @@ describeEachEngine('Dynamic door with @dynamic-labs/sdk-api', (engine) => {
       // Its base class is lost to the same resolution problem, and with it the constructor's parameter.
       const Api = UsersApi as unknown as new (configuration: unknown) => UsersApi
       const api = new Api(await configuration(`http://127.0.0.1:${port}/dynamic/api/v0`, c.key))
-      const wallet: CreateWalletRequest = { publicWalletAddress: '0xAbC0000000000000000000000000000000000001', chain: ChainEnum.Eth, walletName: 'metamask', walletProvider: WalletProviderEnum.BrowserExtension }
+      const wallet: CreateWalletRequest = {
+        publicWalletAddress: '0xAbC0000000000000000000000000000000000001',
+        chain: ChainEnum.Eth,
+        walletName: 'metamask',
+        walletProvider: WalletProviderEnum.BrowserExtension,
+      }
       const github: CreateUserOauthRequest = { provider: ProviderEnum.Github, accountId: '42', username: 'grace-gh' }
 
       const users: InternalUserFields[] = [
@@ -87,7 +94,13 @@ describeEachEngine('Dynamic door with @dynamic-labs/sdk-api', (engine) => {
       expect(created.map((u) => u.email)).toEqual(['grace@example.com', 'alan@example.com'])
       expect(bulk.updated).toEqual([])
       const failed: BulkUserCreateResponseFailed[] = bulk.failed ?? []
-      expect(failed).toEqual([{ user: expect.objectContaining({ email: 'grace@example.com', projectEnvironmentId: environmentId }), error: 'Email already exists', code: 'email_already_exists' }])
+      expect(failed).toEqual([
+        {
+          user: expect.objectContaining({ email: 'grace@example.com', projectEnvironmentId: environmentId }),
+          error: 'Email already exists',
+          code: 'email_already_exists',
+        },
+      ])
       const grace = created[0]
       expect(grace.createdAt).toBeInstanceOf(Date)
       expect(grace).toMatchObject({
@@ -103,7 +116,12 @@ describeEachEngine('Dynamic door with @dynamic-labs/sdk-api', (engine) => {
       })
       expect(grace.updatedAt).toBeInstanceOf(Date)
       const wallets: Wallet[] = grace.wallets ?? []
-      expect(wallets[0]).toMatchObject({ chain: ChainEnum.Eth, publicKey: wallet.publicWalletAddress, provider: WalletProviderEnum.BrowserExtension, name: 'metamask' })
+      expect(wallets[0]).toMatchObject({
+        chain: ChainEnum.Eth,
+        publicKey: wallet.publicWalletAddress,
+        provider: WalletProviderEnum.BrowserExtension,
+        name: 'metamask',
+      })
       const oauth: OAuthAccount[] = grace.oauthAccounts ?? []
       expect(oauth[0]).toMatchObject({ provider: ProviderEnum.Github, accountUsername: 'grace-gh' })
       const credentials: JwtVerifiedCredential[] = grace.verifiedCredentials ?? []
@@ -114,13 +132,20 @@ describeEachEngine('Dynamic door with @dynamic-labs/sdk-api', (engine) => {
       const got: UserResponse = await api.getUser({ environmentId, userId: grace.id })
       expect(got.user).toEqual(grace)
 
-      const upserted: BulkUserCreateResponse = await api.bulkCreateUser({ environmentId, internalUserFields: [{ email: 'alan@example.com', lastName: 'Turing' }], upsert: true })
+      const upserted: BulkUserCreateResponse = await api.bulkCreateUser({
+        environmentId,
+        internalUserFields: [{ email: 'alan@example.com', lastName: 'Turing' }],
+        upsert: true,
+      })
       expect(upserted.updated?.[0]).toMatchObject({ firstName: 'Alan', lastName: 'Turing' })
 
       const all: UsersResponse = await api.getEnvironmentUsers({ environmentId, offset: 0, limit: 10 })
       expect(all.count).toBe(2)
       expect(all.users?.map((u: User) => u.email)).toEqual(['grace@example.com', 'alan@example.com'])
-      const filtered: UsersResponse = await api.getEnvironmentUsers({ environmentId, filter: { filterColumn: UserFilterableFieldsEnum.Email, filterValue: 'ALAN@example.com' } })
+      const filtered: UsersResponse = await api.getEnvironmentUsers({
+        environmentId,
+        filter: { filterColumn: UserFilterableFieldsEnum.Email, filterValue: 'ALAN@example.com' },
+      })
       expect(filtered.count).toBe(1)
       const alan: User | undefined = filtered.users?.[0]
       expect(alan?.lastName).toBe('Turing')
@@ -132,7 +157,11 @@ describeEachEngine('Dynamic door with @dynamic-labs/sdk-api', (engine) => {
       expect(await (missing as Response).json()).toEqual({ error: 'User not found', code: 'user_not_found' })
 
       const native = (await c.request('GET', `/api/v1/directories/${environmentId}/users/${grace.id}`)).json()
-      expect(native).toMatchObject({ email: 'grace@example.com', displayName: 'amazing-grace', fields: { jobTitle: 'Rear Admiral', policiesConsent: true } })
+      expect(native).toMatchObject({
+        email: 'grace@example.com',
+        displayName: 'amazing-grace',
+        fields: { jobTitle: 'Rear Admiral', policiesConsent: true },
+      })
     } finally {
       await app.close()
     }

@@ -5,7 +5,19 @@ import { describeEachEngine } from '../helpers/engines.js'
 import { makeDirectory } from '../helpers/directories.js'
 
 /** The keys of One of None's `User` (seed `UserResponse`), in its order. */
-const USER_KEYS = ['id', 'email', 'phone', 'metadata', 'avatar', 'app_id', 'team_id', 'last_login_at', 'login_count', 'created_at', 'updated_at']
+const USER_KEYS = [
+  'id',
+  'email',
+  'phone',
+  'metadata',
+  'avatar',
+  'app_id',
+  'team_id',
+  'last_login_at',
+  'login_count',
+  'created_at',
+  'updated_at',
+]
 
 describeEachEngine('One of None door', (engine) => {
   const h = useApp(engine)
@@ -15,8 +27,18 @@ describeEachEngine('One of None door', (engine) => {
     const admin = await h.client()
     const dir = await makeDirectory(admin, { name: 'App' })
     const limited = await admin.newKey(scopes, [dir.id])
-    const call = (method: 'GET' | 'POST', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
-      h.app().app.inject({ method, url: `/oneofnone${url}`, headers: { 'x-api-key': limited.key, ...headers }, ...(body === undefined ? {} : { payload: body as object }) })
+    const call = (
+      method: 'GET' | 'POST',
+      url: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ): Promise<LightMyRequestResponse> =>
+      h.app().app.inject({
+        method,
+        url: `/oneofnone${url}`,
+        headers: { 'x-api-key': limited.key, ...headers },
+        ...(body === undefined ? {} : { payload: body as object }),
+      })
     const native = async (body: Record<string, unknown>) => {
       const r = await admin.request('POST', `/api/v1/directories/${dir.id}/users`, body)
       expect(r.statusCode).toBe(201)
@@ -30,8 +52,12 @@ describeEachEngine('One of None door', (engine) => {
   it('replays the seed example: batch-update answers 200 with the documented UserResponse, field by field', async () => {
     const { admin, dir, call, native } = await setup()
     const u = await native({ email: 'jsmith@example.com' })
-    const team = (await admin.request('POST', `/api/v1/directories/${dir.id}/groups`, { name: 'Gold team', kind: 'team' })).json() as { id: string }
-    expect((await admin.request('POST', `/api/v1/directories/${dir.id}/groups/${team.id}/members`, { userIds: [u.id] })).statusCode).toBeLessThan(300)
+    const team = (await admin.request('POST', `/api/v1/directories/${dir.id}/groups`, { name: 'Gold team', kind: 'team' })).json() as {
+      id: string
+    }
+    expect(
+      (await admin.request('POST', `/api/v1/directories/${dir.id}/groups/${team.id}/members`, { userIds: [u.id] })).statusCode,
+    ).toBeLessThan(300)
 
     const r = await batch(call, { users: [{ email: 'jsmith@example.com', phone: '+1234567890', metadata: { tier: 'gold' } }] })
     expect(r.statusCode).toBe(200)
@@ -62,7 +88,11 @@ describeEachEngine('One of None door', (engine) => {
     await native({ email: 'x@y.com' })
     const r = await batch(call, { users: [], csv: 'email,phone,metadata\nx@y.com,+1234567890,{"key":"value"}' })
     expect(r.statusCode).toBe(200)
-    expect(r.json()).toMatchObject({ message: 'Users updated successfully', count: 1, users: [{ email: 'x@y.com', phone: '+1234567890', metadata: { key: 'value' } }] })
+    expect(r.json()).toMatchObject({
+      message: 'Users updated successfully',
+      count: 1,
+      users: [{ email: 'x@y.com', phone: '+1234567890', metadata: { key: 'value' } }],
+    })
   })
 
   it('matches by email case-insensitively, skips unknown emails, joins users[] and csv, merges metadata (null deletes)', async () => {
@@ -103,11 +133,27 @@ describeEachEngine('One of None door', (engine) => {
     const got = await admin.request('GET', `/api/v1/directories/${dir.id}/users/${u.id}`)
     expect(got.statusCode).toBe(200)
     const n = got.json()
-    expect(n).toMatchObject({ id: door.id, email: door.email, phone: door.phone, metadata: door.metadata, avatarUrl: door.avatar.url, lastLoginAt: door.last_login_at, loginCount: door.login_count, createdAt: door.created_at, updatedAt: door.updated_at, firstName: 'Rea', version: 2 })
+    expect(n).toMatchObject({
+      id: door.id,
+      email: door.email,
+      phone: door.phone,
+      metadata: door.metadata,
+      avatarUrl: door.avatar.url,
+      lastLoginAt: door.last_login_at,
+      loginCount: door.login_count,
+      createdAt: door.created_at,
+      updatedAt: door.updated_at,
+      firstName: 'Rea',
+      version: 2,
+    })
     const viaGet = (await call('GET', `/v1/users/${u.id}`)).json()
     expect(viaGet).toEqual(door)
     const hist = (await admin.request('GET', `/api/v1/directories/${dir.id}/users/${u.id}/history`)).json()
-    expect(hist.data[0]).toMatchObject({ action: 'update', channel: 'oneofnone', changes: { phone: [null, '+441234567'], 'metadata.src': [null, 'oon'] } })
+    expect(hist.data[0]).toMatchObject({
+      action: 'update',
+      channel: 'oneofnone',
+      changes: { phone: [null, '+441234567'], 'metadata.src': [null, 'oon'] },
+    })
     expect(hist.data[0].keyId).toEqual(expect.any(String))
   })
 
@@ -140,12 +186,20 @@ describeEachEngine('One of None door', (engine) => {
     // whole batch: the valid row before it is not written either.
     const other = await native({ email: 'other@me.io', firstName: 'Oth' })
     expect((await admin.request('PATCH', `/api/v1/directories/${dir.id}/fields/firstName`, { required: true })).statusCode).toBe(200)
-    const mixed = await batch(call, { users: [{ email: 'other@me.io', phone: '+199999' }, { email: 'keep@me.io', phone: '+188888' }] })
+    const mixed = await batch(call, {
+      users: [
+        { email: 'other@me.io', phone: '+199999' },
+        { email: 'keep@me.io', phone: '+188888' },
+      ],
+    })
     expect(mixed.statusCode).toBe(400)
     expect(mixed.json().message).toBe("users[1]: firstName: 'firstName' is required")
     const after = (await admin.request('GET', `/api/v1/directories/${dir.id}/users/${u.id}`)).json()
     expect(after).toMatchObject({ phone: '+100000', version: 1 })
-    expect((await admin.request('GET', `/api/v1/directories/${dir.id}/users/${other.id}`)).json()).toMatchObject({ phone: null, version: 1 })
+    expect((await admin.request('GET', `/api/v1/directories/${dir.id}/users/${other.id}`)).json()).toMatchObject({
+      phone: null,
+      version: 1,
+    })
   })
 
   it('phone is free-form, as the vendor documents: every string reads back exactly as sent, one odd phone never fails the batch', async () => {
@@ -153,7 +207,9 @@ describeEachEngine('One of None door', (engine) => {
     const sent = ['(555) 123-4567 ext. 89', 'n/a', '5'.repeat(255), 'call me', '+1 555 0100']
     const users = await Promise.all(sent.map((_, i) => native({ email: `p${i}@x.io`, phone: '+100000' })))
     const cleared = await native({ email: 'clear@x.io', phone: '+100000' })
-    const r = await batch(call, { users: [...sent.map((phone, i) => ({ email: `p${i}@x.io`, phone })), { email: 'clear@x.io', phone: '' }] })
+    const r = await batch(call, {
+      users: [...sent.map((phone, i) => ({ email: `p${i}@x.io`, phone })), { email: 'clear@x.io', phone: '' }],
+    })
     expect(r.statusCode, r.body).toBe(200)
     expect(r.json().count).toBe(sent.length + 1)
     // The answer, a get and a list through the door show exactly what was sent; "" clears the phone.
@@ -179,8 +235,15 @@ describeEachEngine('One of None door', (engine) => {
   it("a directory's own rule on the free-form phone field is reported as phone, and fails the batch", async () => {
     const { admin, dir, call, native } = await setup()
     const u = await native({ email: 'rule@x.io' })
-    expect((await admin.request('POST', `/api/v1/directories/${dir.id}/fields`, { key: 'phoneText', type: 'string', maxLength: 10 })).statusCode).toBe(201)
-    const r = await batch(call, { users: [{ email: 'rule@x.io', phone: 'n/a' }, { email: 'rule@x.io', phone: 'ask at the desk' }] })
+    expect(
+      (await admin.request('POST', `/api/v1/directories/${dir.id}/fields`, { key: 'phoneText', type: 'string', maxLength: 10 })).statusCode,
+    ).toBe(201)
+    const r = await batch(call, {
+      users: [
+        { email: 'rule@x.io', phone: 'n/a' },
+        { email: 'rule@x.io', phone: 'ask at the desk' },
+      ],
+    })
     expect(r.statusCode).toBe(400)
     expect(r.json()).toEqual({ message: 'users[1]: phone: must be at most 10 characters' })
     expect((await call('GET', `/v1/users/${u.id}`)).json().phone).toBeNull()
@@ -257,9 +320,16 @@ describeEachEngine('One of None door', (engine) => {
       total_pages: 2,
       current_page: 1,
     })
-    const p2 = (await call('GET', new URL(p1.pagination.next).pathname.replace('/oneofnone', '') + new URL(p1.pagination.next).search)).json()
+    const p2 = (
+      await call('GET', new URL(p1.pagination.next).pathname.replace('/oneofnone', '') + new URL(p1.pagination.next).search)
+    ).json()
     expect(p2.data.map((u: { email: string }) => u.email)).toEqual(rows.slice(20).map((r) => r.email))
-    expect(p2.pagination).toMatchObject({ next: null, prev: 'http://localhost:80/oneofnone/v1/users?limit=20&offset=0', offset: 20, current_page: 2 })
+    expect(p2.pagination).toMatchObject({
+      next: null,
+      prev: 'http://localhost:80/oneofnone/v1/users?limit=20&offset=0',
+      offset: 20,
+      current_page: 2,
+    })
     const filtered = (await call('GET', '/v1/users?email=P07@LIST.IO&limit=5&offset=0')).json()
     expect(filtered.data.map((u: { email: string }) => u.email)).toEqual(['p07@list.io'])
     const mid = (await call('GET', '/v1/users?limit=10&offset=10&min_login_count=1')).json()
@@ -293,7 +363,16 @@ describeEachEngine('One of None door', (engine) => {
 
   it('list parameters of the wrong type or out of range are 400 {message}', async () => {
     const { call } = await setup()
-    for (const q of ['limit=101', 'limit=0', 'offset=-1', 'min_login_count=0', 'max_login_count=abc', 'app_id=x', 'min_created_at=yesterday', 'limit=2.5']) {
+    for (const q of [
+      'limit=101',
+      'limit=0',
+      'offset=-1',
+      'min_login_count=0',
+      'max_login_count=abc',
+      'app_id=x',
+      'min_created_at=yesterday',
+      'limit=2.5',
+    ]) {
       const r = await call('GET', `/v1/users?${q}`)
       expect(r.statusCode, q).toBe(400)
       expect(Object.keys(r.json())).toEqual(['message'])
@@ -336,4 +415,3 @@ describeEachEngine('One of None door', (engine) => {
     expect(Object.keys(reused.json())).toEqual(['message'])
   })
 })
-

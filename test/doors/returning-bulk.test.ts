@@ -122,7 +122,13 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
   it("replays the seed and doors.md's example: 200 with the exact queued message, then the job applies the file", async () => {
     const c = await community(h)
     await c.key.request('POST', `${BASE}/communities/${c.cid}/user-fields`, { field: 'vip-level', name: 'VIP level', type: 'text' })
-    const id = await makeUser(c, { email: 'a@x.com', customFields: [{ fieldIdorName: 'xp', value: 100 }, { fieldIdorName: 'coins', value: 30 }] })
+    const id = await makeUser(c, {
+      email: 'a@x.com',
+      customFields: [
+        { fieldIdorName: 'xp', value: 100 },
+        { fieldIdorName: 'coins', value: 30 },
+      ],
+    })
 
     const csv = 'email,xp_op,xp,coins_op,coins,vip-level\na@x.com,add,50,subtract,10,Gold\n'
     const r = await send(c.key, 'update', [csvPart(csv, 'template.csv')])
@@ -168,9 +174,27 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
 
   it('`_op` columns: add, subtract, overwrite (also blank) on xp and coins, with exact results; the same user twice applies in order', async () => {
     const c = await community(h)
-    await makeUser(c, { email: 'u1@x.io', customFields: [{ fieldIdorName: 'xp', value: 100 }, { fieldIdorName: 'coins', value: 50 }] })
-    await makeUser(c, { email: 'u2@x.io', customFields: [{ fieldIdorName: 'xp', value: 10 }, { fieldIdorName: 'coins', value: 5 }] })
-    await makeUser(c, { email: 'u3@x.io', customFields: [{ fieldIdorName: 'xp', value: 7 }, { fieldIdorName: 'coins', value: 7 }] })
+    await makeUser(c, {
+      email: 'u1@x.io',
+      customFields: [
+        { fieldIdorName: 'xp', value: 100 },
+        { fieldIdorName: 'coins', value: 50 },
+      ],
+    })
+    await makeUser(c, {
+      email: 'u2@x.io',
+      customFields: [
+        { fieldIdorName: 'xp', value: 10 },
+        { fieldIdorName: 'coins', value: 5 },
+      ],
+    })
+    await makeUser(c, {
+      email: 'u3@x.io',
+      customFields: [
+        { fieldIdorName: 'xp', value: 7 },
+        { fieldIdorName: 'coins', value: 7 },
+      ],
+    })
     await makeUser(c, { email: 'u4@x.io' })
     const csv = [
       'email,xp_op,xp,coins_op,coins',
@@ -206,10 +230,28 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     expectReturningError(await c.key.request('POST', `${BASE}/users/info`, { idOrEmail: 'ghost@x.io' }), 404, 'User not found')
     expect(await userData(c, 'known@x.io')).toMatchObject({ firstName: 'Kimberly', xp: 3 })
 
-    const csv = 'email,firstname,lastname,username,displayname,xp_op,xp\nknown@x.io,,Kay,,,add,2\nghost@x.io,Casper,Ghost,casper,Casper G.,add,9\n'
+    const csv =
+      'email,firstname,lastname,username,displayname,xp_op,xp\nknown@x.io,,Kay,,,add,2\nghost@x.io,Casper,Ghost,casper,Casper G.,add,9\n'
     const imp = await run(c, 'import', csv, [{ name: 'communityId', value: c.cid }])
-    expect(imp).toMatchObject({ type: 'bulk-import', fileName: 'users.csv', status: 'completed', totalRows: 2, succeeded: 2, failed: 0, created: 1, updated: 1, errors: [] })
-    expect(await userData(c, 'ghost@x.io')).toMatchObject({ firstName: 'Casper', lastName: 'Ghost', username: 'casper', displayName: 'Casper G.', xp: 9, coins: 0 })
+    expect(imp).toMatchObject({
+      type: 'bulk-import',
+      fileName: 'users.csv',
+      status: 'completed',
+      totalRows: 2,
+      succeeded: 2,
+      failed: 0,
+      created: 1,
+      updated: 1,
+      errors: [],
+    })
+    expect(await userData(c, 'ghost@x.io')).toMatchObject({
+      firstName: 'Casper',
+      lastName: 'Ghost',
+      username: 'casper',
+      displayName: 'Casper G.',
+      xp: 9,
+      coins: 0,
+    })
     // An empty cell leaves the field as it is.
     expect(await userData(c, 'known@x.io')).toMatchObject({ firstName: 'Kimberly', lastName: 'Kay', xp: 5 })
 
@@ -218,8 +260,16 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     expect(after.statusCode, after.body).toBe(200)
     expect(await waitForLog(c, logIdOf(after, c))).toMatchObject({ created: 1 })
     const before = (await apiLog(c)).data.length
-    expectReturningError(await send(c.key, 'import', [csvPart('email\nnope@x.io\n'), { name: 'communityId', value: 'ffffffffffffffffffffffff' }]), 404, "No community 'ffffffffffffffffffffffff' for this API key")
-    expectReturningError(await send(c.key, 'import', [{ name: 'communityId', value: 'ffffffffffffffffffffffff' }, csvPart('email\nnope@x.io\n')]), 404, "No community 'ffffffffffffffffffffffff' for this API key")
+    expectReturningError(
+      await send(c.key, 'import', [csvPart('email\nnope@x.io\n'), { name: 'communityId', value: 'ffffffffffffffffffffffff' }]),
+      404,
+      "No community 'ffffffffffffffffffffffff' for this API key",
+    )
+    expectReturningError(
+      await send(c.key, 'import', [{ name: 'communityId', value: 'ffffffffffffffffffffffff' }, csvPart('email\nnope@x.io\n')]),
+      404,
+      "No community 'ffffffffffffffffffffffff' for this API key",
+    )
     expect((await apiLog(c)).data).toHaveLength(before)
     expectReturningError(await c.key.request('POST', `${BASE}/users/info`, { idOrEmail: 'nope@x.io' }), 404, 'User not found')
   })
@@ -235,7 +285,8 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
   it('bad operators and bad values are row errors in the Api Log, named by the file’s own columns; the rest of the file applies', async () => {
     const c = await community(h)
     await c.key.request('POST', `${BASE}/communities/${c.cid}/user-fields`, { field: 'vip-level', name: 'VIP level', type: 'text' })
-    for (const e of ['a', 'b', 'c', 'd', 'e']) await makeUser(c, { email: `${e}@x.io`, firstname: e.toUpperCase(), customFields: [{ fieldIdorName: 'xp', value: 10 }] })
+    for (const e of ['a', 'b', 'c', 'd', 'e'])
+      await makeUser(c, { email: `${e}@x.io`, firstname: e.toUpperCase(), customFields: [{ fieldIdorName: 'xp', value: 10 }] })
     const csv = [
       'email,xp_op,xp,vip-level_op,vip-level,first_name',
       'a@x.io,multiply,5,,Gold,Ann',
@@ -264,25 +315,77 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     const u = (parts: Part[], kind: 'update' | 'import' = 'update') => send(c.key, kind, parts)
     expectReturningError(await u([{ name: 'communityId', value: c.cid }]), 400, "data: upload the CSV file in field 'data'")
     expectReturningError(await u([]), 400, "data: upload the CSV file in field 'data'")
-    expectReturningError(await u([{ name: 'file', value: 'email\na@x.io\n', filename: 'a.csv', type: 'text/csv' }]), 400, "file: unexpected file; send the CSV file as 'data'")
-    expectReturningError(await u([{ name: 'mode', value: 'create' }, csvPart('email\na@x.io\n')], 'import'), 400, "mode: unexpected field; send the CSV file as 'data' and the community as 'communityId'")
+    expectReturningError(
+      await u([{ name: 'file', value: 'email\na@x.io\n', filename: 'a.csv', type: 'text/csv' }]),
+      400,
+      "file: unexpected file; send the CSV file as 'data'",
+    )
+    expectReturningError(
+      await u([{ name: 'mode', value: 'create' }, csvPart('email\na@x.io\n')], 'import'),
+      400,
+      "mode: unexpected field; send the CSV file as 'data' and the community as 'communityId'",
+    )
     const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d])
-    expectReturningError(await u([csvPart(png, 'logo.png', 'image/png')]), 415, "The 'data' file must be a CSV file; got 'logo.png' of type image/png")
-    expectReturningError(await u([csvPart('[{"email":"a@x.io"}]', 'users.json', 'application/json')]), 415, "The 'data' file must be a CSV file; got 'users.json' of type application/json")
+    expectReturningError(
+      await u([csvPart(png, 'logo.png', 'image/png')]),
+      415,
+      "The 'data' file must be a CSV file; got 'logo.png' of type image/png",
+    )
+    expectReturningError(
+      await u([csvPart('[{"email":"a@x.io"}]', 'users.json', 'application/json')]),
+      415,
+      "The 'data' file must be a CSV file; got 'users.json' of type application/json",
+    )
     expectReturningError(await u([csvPart(png, 'users.csv', 'text/csv')]), 400, 'data: the file is not a CSV file (it holds binary data)')
-    expectReturningError(await u([csvPart(png, 'blob', 'application/octet-stream')]), 400, 'data: the file is not a CSV file (it holds binary data)')
-    expectReturningError(await u([csvPart('[{"email":"a@x.io"}]', 'users.csv')]), 400, 'data: the header line is not valid CSV: a quote inside an unquoted cell at column 1')
-    expectReturningError(await u([csvPart(Buffer.from([0x65, 0x6d, 0xc3, 0x28, 0x0a]))]), 400, 'data: the header line is not valid UTF-8 text')
+    expectReturningError(
+      await u([csvPart(png, 'blob', 'application/octet-stream')]),
+      400,
+      'data: the file is not a CSV file (it holds binary data)',
+    )
+    expectReturningError(
+      await u([csvPart('[{"email":"a@x.io"}]', 'users.csv')]),
+      400,
+      'data: the header line is not valid CSV: a quote inside an unquoted cell at column 1',
+    )
+    expectReturningError(
+      await u([csvPart(Buffer.from([0x65, 0x6d, 0xc3, 0x28, 0x0a]))]),
+      400,
+      'data: the header line is not valid UTF-8 text',
+    )
     expectReturningError(await u([csvPart('')]), 400, 'data: the file is empty')
-    expectReturningError(await u([csvPart('email,shoe,hat\na@x.io,1,2\n')]), 400, "data: columns 'shoe', 'hat' name no user field of this community")
-    expectReturningError(await u([csvPart('first_name,xp\nAnn,1\n')]), 400, "data: the CSV needs an 'email' column: rows are matched to users by email")
-    expectReturningError(await u([csvPart('email,coins_op\na@x.io,add\n')]), 400, "data: operator column 'coins_op' has no value column 'coins'")
+    expectReturningError(
+      await u([csvPart('email,shoe,hat\na@x.io,1,2\n')]),
+      400,
+      "data: columns 'shoe', 'hat' name no user field of this community",
+    )
+    expectReturningError(
+      await u([csvPart('first_name,xp\nAnn,1\n')]),
+      400,
+      "data: the CSV needs an 'email' column: rows are matched to users by email",
+    )
+    expectReturningError(
+      await u([csvPart('email,coins_op\na@x.io,add\n')]),
+      400,
+      "data: operator column 'coins_op' has no value column 'coins'",
+    )
     expectReturningError(await u([csvPart('email,email\na@x.io,b@x.io\n')]), 400, "data: duplicate column 'email' (columns 1 and 2)")
-    expectReturningError(await u([csvPart('email,first_name,firstname\na@x.io,A,B\n')]), 400, "data: columns 'first_name' and 'firstname' both map to firstName")
+    expectReturningError(
+      await u([csvPart('email,first_name,firstname\na@x.io,A,B\n')]),
+      400,
+      "data: columns 'first_name' and 'firstname' both map to firstName",
+    )
     expectReturningError(await u([csvPart('email,,xp\na@x.io,,1\n')]), 400, 'data: a column of the header has no name')
     expectReturningError(await u([csvPart('email\na@x.io\n'), csvPart('email\nb@x.io\n')]), 413, 'reach files limit')
-    expectReturningError(await c.key.request('POST', `${BASE}/users/bulk-update`, { data: 'email\na@x.io\n' }), 415, "Send multipart/form-data with the CSV file in field 'data'")
-    expectReturningError(await c.key.request('POST', `${BASE}/users/bulk-import`, 'email\na@x.io\n', { 'content-type': 'text/csv' }), 415, "Send multipart/form-data with the CSV file in field 'data'")
+    expectReturningError(
+      await c.key.request('POST', `${BASE}/users/bulk-update`, { data: 'email\na@x.io\n' }),
+      415,
+      "Send multipart/form-data with the CSV file in field 'data'",
+    )
+    expectReturningError(
+      await c.key.request('POST', `${BASE}/users/bulk-import`, 'email\na@x.io\n', { 'content-type': 'text/csv' }),
+      415,
+      "Send multipart/form-data with the CSV file in field 'data'",
+    )
     expect((await apiLog(c)).data).toEqual([])
 
     // Semicolons (a spreadsheet's CSV in many locales) are detected like commas.
@@ -291,7 +394,14 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     expect((await userData(c, 'semi@x.io')).xp).toBe(4)
     // A header with no rows is stored, and the job fails as a whole: the Api Log says why.
     const empty = await run(c, 'update', 'email,xp\n')
-    expect(empty).toMatchObject({ status: 'failed', totalRows: null, succeeded: 0, failed: 0, error: 'the file has a header but no rows', errors: [{ row: null, email: null, message: 'the file has a header but no rows' }] })
+    expect(empty).toMatchObject({
+      status: 'failed',
+      totalRows: null,
+      succeeded: 0,
+      failed: 0,
+      error: 'the file has a header but no rows',
+      errors: [{ row: null, email: null, message: 'the file has a header but no rows' }],
+    })
   })
 
   it('auth: the Bearer key is required on both endpoints and the Api Log; other tenants never see the community’s jobs', async () => {
@@ -303,29 +413,68 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
       const anon = await app.inject({ method: 'POST', url, payload: f.payload, headers: f.headers })
       expectReturningError(anon, 401, 'Send the API key as "Authorization: Bearer <key>"')
       expect(anon.headers['www-authenticate']).toBe('Bearer')
-      expectReturningError(await app.inject({ method: 'POST', url, payload: f.payload, headers: { ...f.headers, authorization: 'Bearer wrong' } }), 401, 'The API key is unknown or revoked')
-      expectReturningError(await c.admin.request('POST', url, f.payload, f.headers), 403, 'This API key is not limited to one community: create a key limited to exactly one directory')
+      expectReturningError(
+        await app.inject({ method: 'POST', url, payload: f.payload, headers: { ...f.headers, authorization: 'Bearer wrong' } }),
+        401,
+        'The API key is unknown or revoked',
+      )
+      expectReturningError(
+        await c.admin.request('POST', url, f.payload, f.headers),
+        403,
+        'This API key is not limited to one community: create a key limited to exactly one directory',
+      )
       const reader = await c.admin.newKey(['read'], [c.dir])
       expectReturningError(await reader.request('POST', url, f.payload, f.headers), 403, "This operation needs the 'write' scope")
     }
     await makeUser(c, { email: 'a@x.io' })
     const entry = await run(c, 'update', 'email,xp\na@x.io,1\n')
-    expectReturningError(await app.inject({ method: 'GET', url: `${BASE}/communities/${c.cid}/api-logs` }), 401, 'Send the API key as "Authorization: Bearer <key>"', 'application')
+    expectReturningError(
+      await app.inject({ method: 'GET', url: `${BASE}/communities/${c.cid}/api-logs` }),
+      401,
+      'Send the API key as "Authorization: Bearer <key>"',
+      'application',
+    )
     const reader = await c.admin.newKey(['read'], [c.dir])
-    expect((await reader.request('GET', `${BASE}/communities/${c.cid}/api-logs`)).json().data.map((e: LogEntry) => e._id)).toEqual([entry._id])
+    expect((await reader.request('GET', `${BASE}/communities/${c.cid}/api-logs`)).json().data.map((e: LogEntry) => e._id)).toEqual([
+      entry._id,
+    ])
 
     const other = await community(h)
-    expectReturningError(await other.key.request('GET', `${BASE}/communities/${c.cid}/api-logs`), 404, `No community '${c.cid}' for this API key`, 'application')
-    expectReturningError(await other.key.request('GET', `${BASE}/communities/${c.cid}/api-logs/${entry._id}`), 404, `No community '${c.cid}' for this API key`, 'application')
-    expectReturningError(await other.key.request('GET', `${BASE}/communities/${other.cid}/api-logs/${entry._id}`), 404, `No api log '${entry._id}' in this community`, 'application')
+    expectReturningError(
+      await other.key.request('GET', `${BASE}/communities/${c.cid}/api-logs`),
+      404,
+      `No community '${c.cid}' for this API key`,
+      'application',
+    )
+    expectReturningError(
+      await other.key.request('GET', `${BASE}/communities/${c.cid}/api-logs/${entry._id}`),
+      404,
+      `No community '${c.cid}' for this API key`,
+      'application',
+    )
+    expectReturningError(
+      await other.key.request('GET', `${BASE}/communities/${other.cid}/api-logs/${entry._id}`),
+      404,
+      `No api log '${entry._id}' in this community`,
+      'application',
+    )
     expect((await apiLog(other)).data).toEqual([])
     const spoof = form([{ name: 'communityId', value: c.cid }, csvPart('email\nx@x.io\n')])
-    expectReturningError(await other.key.request('POST', `${BASE}/users/bulk-import`, spoof.payload, spoof.headers), 404, `No community '${c.cid}' for this API key`)
+    expectReturningError(
+      await other.key.request('POST', `${BASE}/users/bulk-import`, spoof.payload, spoof.headers),
+      404,
+      `No community '${c.cid}' for this API key`,
+    )
     expect((await other.admin.request('GET', `/api/v1/imports/${entry._id}`)).statusCode).toBe(404)
     // The same tenant's key limited to another directory does not see it either.
     const otherDir = (await makeDirectory(c.admin, { name: 'Second' })).id
     const sibling = await c.admin.newKey(['admin'], [otherDir])
-    expectReturningError(await sibling.request('GET', `${BASE}/communities/${c.cid}/api-logs/${entry._id}`), 404, `No community '${c.cid}' for this API key`, 'application')
+    expectReturningError(
+      await sibling.request('GET', `${BASE}/communities/${c.cid}/api-logs/${entry._id}`),
+      404,
+      `No community '${c.cid}' for this API key`,
+      'application',
+    )
   })
 
   it("history: a changed user's history names channel returning and the job; user field histories carry the job id", async () => {
@@ -340,10 +489,28 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     ])
     expect(native[0].changes).toEqual({ firstName: [null, 'Hal'], 'fields.coins': [5, 12] })
     const items = (await c.key.request('GET', `${BASE}/communities/${c.cid}/user-field-histories/users/${id}`)).json().data
-    expect(items[0]).toMatchObject({ field: 'coins', userId: id, previousValue: 5, value: 12, source: 'bulk-update', channel: 'returning', jobId: entry._id })
+    expect(items[0]).toMatchObject({
+      field: 'coins',
+      userId: id,
+      previousValue: 5,
+      value: 12,
+      source: 'bulk-update',
+      channel: 'returning',
+      jobId: entry._id,
+    })
     // The native import API sees the same job, with its per-row results.
     const job = (await c.key.request('GET', `/api/v1/imports/${entry._id}`)).json()
-    expect(job).toMatchObject({ id: entry._id, state: 'completed', options: { channel: 'returning', mode: 'update', match: ['email'], opSuffix: '_op', mapping: { email: 'email', first_name: 'firstName', coins: 'fields.coins' } } })
+    expect(job).toMatchObject({
+      id: entry._id,
+      state: 'completed',
+      options: {
+        channel: 'returning',
+        mode: 'update',
+        match: ['email'],
+        opSuffix: '_op',
+        mapping: { email: 'email', first_name: 'firstName', coins: 'fields.coins' },
+      },
+    })
   })
 
   it('the Api Log: newest first, paged by cursor, filtered by status; Idempotency-Key replays the queued answer without a second job', async () => {
@@ -361,10 +528,25 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     expect(p2.data.map((e) => e._id)).toEqual(ids.slice(1))
     expect((await apiLog(c, '?status=failed')).data.map((e) => e._id)).toEqual([failed._id])
     expect((await apiLog(c, '?status=processing')).data).toEqual([])
-    expectReturningError(await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs?cursor=nope`), 400, 'The cursor is not one this server issued; start again without it', 'application')
-    expectReturningError(await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs?status=done`), 400, 'querystring.status: must be one of "queued", "processing", "completed", "failed", "cancelled", "reverting", "reverted"', 'application')
+    expectReturningError(
+      await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs?cursor=nope`),
+      400,
+      'The cursor is not one this server issued; start again without it',
+      'application',
+    )
+    expectReturningError(
+      await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs?status=done`),
+      400,
+      'querystring.status: must be one of "queued", "processing", "completed", "failed", "cancelled", "reverting", "reverted"',
+      'application',
+    )
     const ghost = randomUUID()
-    expectReturningError(await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs/${ghost}`), 404, `No api log '${ghost}' in this community`, 'application')
+    expectReturningError(
+      await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs/${ghost}`),
+      404,
+      `No api log '${ghost}' in this community`,
+      'application',
+    )
 
     const f = form([csvPart('email,xp\np@x.io,99\n')])
     const first = await c.key.request('POST', `${BASE}/users/bulk-update`, f.payload, { ...f.headers, 'idempotency-key': 'ret-1' })
@@ -381,15 +563,24 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
 describeEachEngine('Returning.AI door: a file larger than one stored chunk', (engine) => {
   const h = useApp(engine, { batchSize: 1000 })
 
-  it('8,000 rows of about 140 bytes (over one 1 MiB stored chunk): every row created, then updated by operator, no byte lost at the header or chunk seams', { timeout: 90_000 }, async () => {
-    const c = await community(h)
-    const n = 8_000
-    const pad = (ch: string) => ch.repeat(120)
-    const rows = (f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join('\n')
-    const imp = await run(c, 'import', `email,first_name,xp\n${rows((i) => `u${i}@x.io,${pad('p')}${i},${i}`)}\n`)
-    expect(imp).toMatchObject({ status: 'completed', totalRows: n, created: n, failed: 0, errors: [] })
-    const upd = await run(c, 'update', `email,first_name,xp_op,xp,coins_op,coins\r\n${rows((i) => `u${i}@x.io,${pad('q')}${i},add,${i},subtract,1`)}\r\n`)
-    expect(upd).toMatchObject({ status: 'completed', totalRows: n, updated: n, failed: 0, errors: [] })
-    for (const i of [0, 1, 4321, n - 1]) expect(await userData(c, `u${i}@x.io`)).toMatchObject({ firstName: `${pad('q')}${i}`, xp: 2 * i, coins: -1 })
-  })
+  it(
+    '8,000 rows of about 140 bytes (over one 1 MiB stored chunk): every row created, then updated by operator, no byte lost at the header or chunk seams',
+    { timeout: 90_000 },
+    async () => {
+      const c = await community(h)
+      const n = 8_000
+      const pad = (ch: string) => ch.repeat(120)
+      const rows = (f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join('\n')
+      const imp = await run(c, 'import', `email,first_name,xp\n${rows((i) => `u${i}@x.io,${pad('p')}${i},${i}`)}\n`)
+      expect(imp).toMatchObject({ status: 'completed', totalRows: n, created: n, failed: 0, errors: [] })
+      const upd = await run(
+        c,
+        'update',
+        `email,first_name,xp_op,xp,coins_op,coins\r\n${rows((i) => `u${i}@x.io,${pad('q')}${i},add,${i},subtract,1`)}\r\n`,
+      )
+      expect(upd).toMatchObject({ status: 'completed', totalRows: n, updated: n, failed: 0, errors: [] })
+      for (const i of [0, 1, 4321, n - 1])
+        expect(await userData(c, `u${i}@x.io`)).toMatchObject({ firstName: `${pad('q')}${i}`, xp: 2 * i, coins: -1 })
+    },
+  )
 })

@@ -22,7 +22,12 @@ describeEachEngine('door fields are defined only by a write that stores a user',
 
   it('SCIM: a POST answered 400 does not define active; the first stored user with active does', async () => {
     const scim = await scimSetup(h)
-    const bad = await scim.req('POST', '/Users', { schemas: [URN.user], userName: 'ada', active: true, emails: [{ value: 'not-an-email', primary: true }] })
+    const bad = await scim.req('POST', '/Users', {
+      schemas: [URN.user],
+      userName: 'ada',
+      active: true,
+      emails: [{ value: 'not-an-email', primary: true }],
+    })
     expectScimError(bad, 400, 'invalidValue')
     const conflict = await scim.req('POST', '/Users', { schemas: [URN.user], userName: 'has space', active: false })
     expect(conflict.statusCode).toBe(400)
@@ -41,12 +46,21 @@ describeEachEngine('door fields are defined only by a write that stores a user',
     const dir = (await makeDirectory(admin, { name: 'Community' })).id
     const reader = await admin.newKey(['read'], [dir])
     const writer = await admin.newKey(['write'], [dir])
-    const filter = await reader.request('POST', '/returning/apis/v1/users/filter', { fields: ['email', 'xp'], filter: { coins: { gte: 1 } } })
+    const filter = await reader.request('POST', '/returning/apis/v1/users/filter', {
+      fields: ['email', 'xp'],
+      filter: { coins: { gte: 1 } },
+    })
     expect(filter.statusCode, filter.body).toBe(200)
     expect(filter.json()).toEqual({ status: 'success', data: { users: [], next_cursor: null } })
-    const bad = await writer.request('POST', '/returning/apis/v1/users', { email: 'not-an-email', customFields: [{ fieldIdorName: 'xp', value: 5 }] })
+    const bad = await writer.request('POST', '/returning/apis/v1/users', {
+      email: 'not-an-email',
+      customFields: [{ fieldIdorName: 'xp', value: 5 }],
+    })
     expect(bad.statusCode, bad.body).toBe(400)
-    const wrongType = await writer.request('POST', '/returning/apis/v1/users', { email: 'a@x.io', customFields: [{ fieldIdorName: 'xp', value: 'lots' }] })
+    const wrongType = await writer.request('POST', '/returning/apis/v1/users', {
+      email: 'a@x.io',
+      customFields: [{ fieldIdorName: 'xp', value: 'lots' }],
+    })
     expect(wrongType.statusCode, wrongType.body).toBe(400)
     expect(await customKeys(admin, dir)).toEqual([])
     // A queued bulk update whose every row fails defines nothing either.
@@ -65,7 +79,10 @@ describeEachEngine('door fields are defined only by a write that stores a user',
     expect(await waitForJob(admin, jobs[0].id)).toMatchObject({ state: 'completed', counts: { failed: 1 } })
     expect(await customKeys(admin, dir)).toEqual([])
 
-    const ok = await writer.request('POST', '/returning/apis/v1/users', { email: 'a@x.io', customFields: [{ fieldIdorName: 'xp', value: 5 }] })
+    const ok = await writer.request('POST', '/returning/apis/v1/users', {
+      email: 'a@x.io',
+      customFields: [{ fieldIdorName: 'xp', value: 5 }],
+    })
     expect(ok.statusCode, ok.body).toBe(201)
     expect((await customKeys(admin, dir)).sort()).toEqual(['coins', 'xp'])
   })
@@ -78,7 +95,10 @@ describeEachEngine('door fields are defined only by a write that stores a user',
     const bulk = await admin.request('POST', `${base}/bulk`, [{ email: 'bad', team: 'A' }, { country: 'ZZ' }])
     expect(bulk.statusCode, bulk.body).toBe(201)
     expect(bulk.json().failed).toHaveLength(2)
-    expect((await admin.request('GET', `${base}?filter[filterColumn]=jobTitle&filter[filterValue]=Dev`)).json()).toEqual({ count: 0, users: [] })
+    expect((await admin.request('GET', `${base}?filter[filterColumn]=jobTitle&filter[filterValue]=Dev`)).json()).toEqual({
+      count: 0,
+      users: [],
+    })
     expect(await customKeys(admin, env)).toEqual([])
     expect((await admin.request('POST', base, { email: 'ok@x.io', jobTitle: 'Dev' })).statusCode).toBe(201)
     expect(await customKeys(admin, env)).toContain('jobTitle')

@@ -10,7 +10,8 @@ import { expectScimError, scimSetup, URN } from '../helpers/scim.js'
 
 /** Compact rendering of a filter tree, to state precedence in one line. */
 function show(f: ScimFilter): string {
-  const path = (p: { uri: string | null; name: string; sub: string | null }) => `${p.uri ? `${p.uri}:` : ''}${p.name}${p.sub ? `.${p.sub}` : ''}`
+  const path = (p: { uri: string | null; name: string; sub: string | null }) =>
+    `${p.uri ? `${p.uri}:` : ''}${p.name}${p.sub ? `.${p.sub}` : ''}`
   switch (f.type) {
     case 'and':
     case 'or':
@@ -132,15 +133,32 @@ describe('SCIM filter parser', () => {
     expect(tree).toEqual({
       op: 'or',
       of: [
-        { op: 'and', of: [{ op: 'pr', field: { column: 'username' } }, { op: 'eq', field: { column: 'username' }, value: 'Ada' }] },
-        { op: 'and', of: [{ op: 'not', of: { op: 'pr', field: { column: 'username' } } }, { op: 'eq', field: { column: 'email' }, value: 'Ada' }] },
+        {
+          op: 'and',
+          of: [
+            { op: 'pr', field: { column: 'username' } },
+            { op: 'eq', field: { column: 'username' }, value: 'Ada' },
+          ],
+        },
+        {
+          op: 'and',
+          of: [
+            { op: 'not', of: { op: 'pr', field: { column: 'username' } } },
+            { op: 'eq', field: { column: 'email' }, value: 'Ada' },
+          ],
+        },
       ],
     })
     expect(userFilterOf(parseFilter('active eq true'), rs, new Map())).toEqual({
       op: 'not',
       of: { op: 'eq', field: { custom: 'active', kind: 'boolean' }, value: false },
     })
-    expect(userFilterOf(parseFilter('externalId eq "E1"'), rs, new Map())).toEqual({ op: 'eq', field: { column: 'externalId' }, value: 'E1', caseExact: true })
+    expect(userFilterOf(parseFilter('externalId eq "E1"'), rs, new Map())).toEqual({
+      op: 'eq',
+      field: { column: 'externalId' },
+      value: 'E1',
+      caseExact: true,
+    })
   })
 })
 
@@ -155,15 +173,28 @@ describeEachEngine('SCIM filters run in the store', (engine) => {
       { key: 'prefs', type: 'json' },
     ])
     const rows = [
-      { userName: 'alice', name: { givenName: 'Alice', familyName: 'Archer' }, emails: [{ value: 'alice@corp.example' }], [URN.fields]: { level: 1, vip: true, team: 'Red' } },
-      { userName: 'Bob', name: { givenName: 'Bob', familyName: 'Baker' }, emails: [{ value: 'bob@home.example' }], [URN.fields]: { level: 5, team: 'blue' } },
+      {
+        userName: 'alice',
+        name: { givenName: 'Alice', familyName: 'Archer' },
+        emails: [{ value: 'alice@corp.example' }],
+        [URN.fields]: { level: 1, vip: true, team: 'Red' },
+      },
+      {
+        userName: 'Bob',
+        name: { givenName: 'Bob', familyName: 'Baker' },
+        emails: [{ value: 'bob@home.example' }],
+        [URN.fields]: { level: 5, team: 'blue' },
+      },
       { userName: 'carol', name: { givenName: 'Carol', familyName: "O'Connor" }, [URN.fields]: { level: 10, vip: false } },
       { userName: '100%_real', displayName: 'Percent [under] score', active: false },
       { userName: 'dave', externalId: 'EXT-Dave', displayName: 'say "hi"' },
     ]
     for (const r of rows) expect((await s.req('POST', '/Users', { schemas: [URN.user], ...r })).statusCode).toBe(201)
     // A user written by another door: no username, so its userName is its email.
-    expect((await s.admin.request('POST', `/api/v1/directories/${s.dir.id}/users`, { email: 'Erin@Native.example', firstName: 'Erin' })).statusCode).toBe(201)
+    expect(
+      (await s.admin.request('POST', `/api/v1/directories/${s.dir.id}/users`, { email: 'Erin@Native.example', firstName: 'Erin' }))
+        .statusCode,
+    ).toBe(201)
     const find = async (filter: string, extra = '&sortBy=userName') => {
       const r = await s.req('GET', `/Users?filter=${encodeURIComponent(filter)}${extra}`)
       expect(r.statusCode, `${filter}: ${r.body}`).toBe(200)
@@ -234,7 +265,14 @@ describeEachEngine('SCIM filters run in the store', (engine) => {
 
   it('sorting puts users without a value last; paging counts in the store', async () => {
     const { find } = await seeded()
-    expect(await find('userName pr', '&sortBy=level&sortOrder=descending')).toEqual(['carol', 'Bob', 'alice', '100%_real', 'dave', 'Erin@Native.example'])
+    expect(await find('userName pr', '&sortBy=level&sortOrder=descending')).toEqual([
+      'carol',
+      'Bob',
+      'alice',
+      '100%_real',
+      'dave',
+      'Erin@Native.example',
+    ])
     expect(await find('userName pr', '&sortBy=level')).toEqual(['alice', 'Bob', 'carol', '100%_real', 'dave', 'Erin@Native.example'])
     expect(await find('level pr', '&sortBy=name.familyName')).toEqual(['alice', 'Bob', 'carol'])
     // Text sorts ignore case ("blue" < "Red").
@@ -254,7 +292,13 @@ describeEachEngine('SCIM filters run in the store', (engine) => {
       expect(list).not.toHaveBeenCalled()
       expect(search).toHaveBeenCalledTimes(1)
       expect(search.mock.calls[0][1]).toMatchObject({
-        filter: { op: 'or', of: [{ op: 'eq', field: { custom: 'team', kind: 'text' }, value: 'blue' }, { op: 'ge', field: { custom: 'level', kind: 'number' }, value: 10 }] },
+        filter: {
+          op: 'or',
+          of: [
+            { op: 'eq', field: { custom: 'team', kind: 'text' }, value: 'blue' },
+            { op: 'ge', field: { custom: 'level', kind: 'number' }, value: 10 },
+          ],
+        },
         offset: 0,
         limit: 1,
       })
@@ -268,7 +312,16 @@ describeEachEngine('SCIM filters run in the store', (engine) => {
 
   it('non-ASCII text always matches itself; userName folds all of Unicode on both engines', async () => {
     const s = await scimSetup(h)
-    expect((await s.req('POST', '/Users', { schemas: [URN.user], userName: 'ÉVA', name: { familyName: 'Érdős' }, emails: [{ value: 'EVA@Example.com' }] })).statusCode).toBe(201)
+    expect(
+      (
+        await s.req('POST', '/Users', {
+          schemas: [URN.user],
+          userName: 'ÉVA',
+          name: { familyName: 'Érdős' },
+          emails: [{ value: 'EVA@Example.com' }],
+        })
+      ).statusCode,
+    ).toBe(201)
     const total = async (filter: string) => (await s.req('GET', `/Users?filter=${encodeURIComponent(filter)}`)).json().totalResults
     expect(await total('name.familyName eq "Érdős"')).toBe(1)
     expect(await total('name.familyName co "rdő"')).toBe(1)
@@ -286,7 +339,8 @@ describeEachEngine('SCIM filters run in the store', (engine) => {
 
   it('what cannot be filtered on is invalidFilter', async () => {
     const { s } = await seeded()
-    const bad = async (filter: string) => expectScimError(await s.req('GET', `/Users?filter=${encodeURIComponent(filter)}`), 400, 'invalidFilter')
+    const bad = async (filter: string) =>
+      expectScimError(await s.req('GET', `/Users?filter=${encodeURIComponent(filter)}`), 400, 'invalidFilter')
     await bad('userName eq')
     await bad('nosuch eq "x"')
     await bad('name.nosuch eq "x"')

@@ -86,7 +86,7 @@ describeEachEngine('SCIM door', (engine) => {
     expectScimError(await s.req('GET', '/Me'), 501)
   })
 
-  it("Okta: the connection test, filter by userName before create, full-PUT updates and deactivation", async () => {
+  it('Okta: the connection test, filter by userName before create, full-PUT updates and deactivation', async () => {
     const s = await scimSetup(h)
     // "Test Connector Configuration": GET /Users?startIndex=1&count=2 must answer a ListResponse.
     await createUser(s, { userName: 'first@example.com' })
@@ -139,14 +139,29 @@ describeEachEngine('SCIM door', (engine) => {
     })
     expect(put.statusCode, put.body).toBe(200)
     expect(put.headers.etag).toBe('W/"2"')
-    expect(put.json()).toMatchObject({ name: { givenName: 'Augusta Ada', familyName: 'King' }, emails: [{ value: 'ada.king@example.com' }], meta: { version: 'W/"2"' } })
+    expect(put.json()).toMatchObject({
+      name: { givenName: 'Augusta Ada', familyName: 'King' },
+      emails: [{ value: 'ada.king@example.com' }],
+      meta: { version: 'W/"2"' },
+    })
     expect(put.json()).not.toHaveProperty('phoneNumbers')
     // The same PUT again changes nothing: no new version, no history.
-    const again = await s.req('PUT', `/Users/${ada.id}`, { ...okta, name: { givenName: 'Augusta Ada', familyName: 'King' }, emails: [{ primary: true, value: 'ada.king@example.com' }], phoneNumbers: undefined })
+    const again = await s.req('PUT', `/Users/${ada.id}`, {
+      ...okta,
+      name: { givenName: 'Augusta Ada', familyName: 'King' },
+      emails: [{ primary: true, value: 'ada.king@example.com' }],
+      phoneNumbers: undefined,
+    })
     expect(again.json().meta.version).toBe('W/"2"')
 
     // Deactivation: a PUT with active false. The user stays readable, by GET and by filter.
-    const off = await s.req('PUT', `/Users/${ada.id}`, { ...okta, name: { givenName: 'Augusta Ada', familyName: 'King' }, emails: [{ primary: true, value: 'ada.king@example.com' }], phoneNumbers: undefined, active: false })
+    const off = await s.req('PUT', `/Users/${ada.id}`, {
+      ...okta,
+      name: { givenName: 'Augusta Ada', familyName: 'King' },
+      emails: [{ primary: true, value: 'ada.king@example.com' }],
+      phoneNumbers: undefined,
+      active: false,
+    })
     expect(off.json().active).toBe(false)
     expect((await s.req('GET', `/Users/${ada.id}`)).json().active).toBe(false)
     expect((await s.req('GET', lookup)).json().Resources[0]).toMatchObject({ id: ada.id, active: false })
@@ -159,10 +174,19 @@ describeEachEngine('SCIM door', (engine) => {
       ['create', 'scim'],
     ])
     expect(hist[0].changes).toEqual({ 'fields.active': [true, false] })
-    expect(hist[1].changes).toMatchObject({ firstName: ['Ada', 'Augusta Ada'], lastName: ['Lovelace', 'King'], phone: ['+44 20 7946 0000', null] })
+    expect(hist[1].changes).toMatchObject({
+      firstName: ['Ada', 'Augusta Ada'],
+      lastName: ['Lovelace', 'King'],
+      phone: ['+44 20 7946 0000', null],
+    })
     // The same user through the native API: SCIM's active is the boolean field `active`.
     const native = (await s.nativeUsers()).find((u) => u.id === ada.id)
-    expect(native).toMatchObject({ username: 'ada.lovelace@example.com', email: 'ada.king@example.com', firstName: 'Augusta Ada', fields: { active: false } })
+    expect(native).toMatchObject({
+      username: 'ada.lovelace@example.com',
+      email: 'ada.king@example.com',
+      firstName: 'Augusta Ada',
+      fields: { active: false },
+    })
   })
 
   it('Microsoft Entra ID: filter by externalId, PATCH with Add/Replace/Remove, active as "False", enterprise attributes', async () => {
@@ -222,7 +246,11 @@ describeEachEngine('SCIM door', (engine) => {
     expect((await s.req('GET', `/Users?filter=${q('active eq false')}`)).json().totalResults).toBe(1)
     expect((await s.req('GET', `/Users?filter=${q('active eq true')}`)).json().totalResults).toBe(0)
     // No-path replace (how Entra sends several attributes at once), booleans as text again.
-    const back = await s.req('PATCH', `/Users/${user.id}`, patchOp({ op: 'replace', value: { active: 'True', displayName: 'Back Again', 'name.givenName': 'Given' } }))
+    const back = await s.req(
+      'PATCH',
+      `/Users/${user.id}`,
+      patchOp({ op: 'replace', value: { active: 'True', displayName: 'Back Again', 'name.givenName': 'Given' } }),
+    )
     expect(back.json()).toMatchObject({ active: true, displayName: 'Back Again', name: { givenName: 'Given' } })
 
     // Entra deprovisions with DELETE after disabling.
@@ -235,7 +263,12 @@ describeEachEngine('SCIM door', (engine) => {
 
   it('RFC 7644 §3.3: creating a resource (201, Location, ETag, meta)', async () => {
     const s = await scimSetup(h)
-    const r = await s.req('POST', '/Users', { schemas: [URN.user], userName: 'bjensen', externalId: 'bjensen', name: { formatted: 'Ms. Barbara J Jensen III', familyName: 'Jensen', givenName: 'Barbara' } })
+    const r = await s.req('POST', '/Users', {
+      schemas: [URN.user],
+      userName: 'bjensen',
+      externalId: 'bjensen',
+      name: { formatted: 'Ms. Barbara J Jensen III', familyName: 'Jensen', givenName: 'Barbara' },
+    })
     expect(r.statusCode).toBe(201)
     const u = r.json()
     expect(r.headers.location).toBe(u.meta.location)
@@ -279,10 +312,20 @@ describeEachEngine('SCIM door', (engine) => {
   it('RFC 7644 §3.4.2 and §3.4.3: filtering, sorting, paging, attributes; POST /.search', async () => {
     const s = await scimSetup(h, FIELDS)
     const people = [
-      { userName: 'bjensen', name: { familyName: 'Jensen', givenName: 'Barbara' }, emails: [{ value: 'bjensen@example.com' }], title: 'Tour Guide' },
+      {
+        userName: 'bjensen',
+        name: { familyName: 'Jensen', givenName: 'Barbara' },
+        emails: [{ value: 'bjensen@example.com' }],
+        title: 'Tour Guide',
+      },
       { userName: 'jsmith', name: { familyName: "O'Malley", givenName: 'John' }, emails: [{ value: 'jsmith@example.org' }] },
       { userName: 'Jjohnson', name: { familyName: 'Johnson', givenName: 'Jim' }, [URN.fields]: { team: 'blue', level: 3 } },
-      { userName: 'mmouse', name: { familyName: 'Mouse', givenName: 'Minnie' }, emails: [{ value: 'minnie@example.com' }], [URN.fields]: { team: 'red', level: 7 } },
+      {
+        userName: 'mmouse',
+        name: { familyName: 'Mouse', givenName: 'Minnie' },
+        emails: [{ value: 'minnie@example.com' }],
+        [URN.fields]: { team: 'red', level: 7 },
+      },
     ]
     for (const p of people) await createUser(s, p)
     const find = async (filter: string, extra = '') => {
@@ -299,7 +342,10 @@ describeEachEngine('SCIM door', (engine) => {
     expect(await find('emails[type eq "work" and value co "@example.com"]', '&sortBy=userName')).toEqual(['bjensen', 'mmouse'])
     expect(await find('meta.lastModified gt "2011-05-13T04:42:34Z"')).toHaveLength(4)
     expect(await find('meta.created lt "2011-05-13T04:42:34Z"')).toEqual([])
-    expect(await find('userName eq "bjensen" or (name.givenName sw "Min" and not (emails co "example.org"))', '&sortBy=userName')).toEqual(['bjensen', 'mmouse'])
+    expect(await find('userName eq "bjensen" or (name.givenName sw "Min" and not (emails co "example.org"))', '&sortBy=userName')).toEqual([
+      'bjensen',
+      'mmouse',
+    ])
     expect(await find(`${URN.fields}:level gt 5`)).toEqual(['mmouse'])
     expect(await find('team eq "BLUE"')).toEqual(['Jjohnson'])
 
@@ -369,7 +415,11 @@ describeEachEngine('SCIM door', (engine) => {
     )
     expect(r.statusCode, r.body).toBe(200)
     const after = r.json()
-    expect(after).toMatchObject({ name: { givenName: 'Babs' }, emails: [{ value: 'bjensen@example.com' }], meta: { version: 'W/"2"', created: u.meta.created } })
+    expect(after).toMatchObject({
+      name: { givenName: 'Babs' },
+      emails: [{ value: 'bjensen@example.com' }],
+      meta: { version: 'W/"2"', created: u.meta.created },
+    })
     // The fields extension was not in the body: its values stay.
     expect(after[URN.fields]).toEqual({ team: 'blue' })
     // With the extension asserted and empty, they are cleared.
@@ -380,7 +430,11 @@ describeEachEngine('SCIM door', (engine) => {
 
   it('RFC 7644 §3.5.2: PATCH add, replace and remove on a user', async () => {
     const s = await scimSetup(h)
-    const u = await createUser(s, { userName: 'bjensen', name: { givenName: 'Barbara', familyName: 'Jensen' }, emails: [{ value: 'bjensen@example.com', type: 'work' }] })
+    const u = await createUser(s, {
+      userName: 'bjensen',
+      name: { givenName: 'Barbara', familyName: 'Jensen' },
+      emails: [{ value: 'bjensen@example.com', type: 'work' }],
+    })
     const patch = (...ops: unknown[]) => s.req('PATCH', `/Users/${u.id}`, patchOp(...ops))
     // §3.5.2.1: add without a path merges an object of attributes.
     let r = await patch({ op: 'add', value: { emails: [{ value: 'babs@jensen.org', type: 'home', primary: true }], nickName: 'Babs' } })
@@ -410,10 +464,20 @@ describeEachEngine('SCIM door', (engine) => {
     const a = await createUser(s, { userName: 'a' })
     const b = await createUser(s, { userName: 'b' })
     const c = await createUser(s, { userName: 'c' })
-    const created = await s.req('POST', '/Groups', { schemas: [URN.group], displayName: 'Tour Guides', externalId: 'grp-1', members: [{ value: a.id, type: 'User' }] })
+    const created = await s.req('POST', '/Groups', {
+      schemas: [URN.group],
+      displayName: 'Tour Guides',
+      externalId: 'grp-1',
+      members: [{ value: a.id, type: 'User' }],
+    })
     expect(created.statusCode, created.body).toBe(201)
     const g = created.json()
-    expect(g).toMatchObject({ displayName: 'Tour Guides', externalId: 'grp-1', members: [{ value: a.id, type: 'User' }], meta: { resourceType: 'Group' } })
+    expect(g).toMatchObject({
+      displayName: 'Tour Guides',
+      externalId: 'grp-1',
+      members: [{ value: a.id, type: 'User' }],
+      meta: { resourceType: 'Group' },
+    })
     expect(created.headers.location).toBe(g.meta.location)
     expectScimError(await s.req('POST', '/Groups', { schemas: [URN.group], displayName: 'Tour Guides' }), 409, 'uniqueness')
 
@@ -422,7 +486,9 @@ describeEachEngine('SCIM door', (engine) => {
       expect(r.statusCode, r.body).toBe(204)
       return ((await s.req('GET', `/Groups/${g.id}`)).json().members ?? []).map((m: { value: string }) => m.value).sort()
     }
-    expect(await patch({ op: 'add', path: 'members', value: [{ display: 'b', $ref: `${g.meta.location}`, value: b.id }, { value: c.id }] })).toEqual([a.id, b.id, c.id].sort())
+    expect(
+      await patch({ op: 'add', path: 'members', value: [{ display: 'b', $ref: `${g.meta.location}`, value: b.id }, { value: c.id }] }),
+    ).toEqual([a.id, b.id, c.id].sort())
     expect(await patch({ op: 'remove', path: `members[value eq "${b.id}"]` })).toEqual([a.id, c.id].sort())
     // Entra ID removes by listing the members in the value.
     expect(await patch({ op: 'Remove', path: 'members', value: [{ value: c.id }] })).toEqual([a.id])
@@ -433,9 +499,15 @@ describeEachEngine('SCIM door', (engine) => {
     expect((await s.req('GET', `/Groups/${g.id}`)).json().displayName).toBe('Guides')
     // The member's groups show on the user.
     await patch({ op: 'add', path: 'members', value: [{ value: a.id }] })
-    expect((await s.req('GET', `/Users/${a.id}`)).json().groups).toEqual([{ value: g.id, $ref: g.meta.location, display: 'Guides', type: 'direct' }])
+    expect((await s.req('GET', `/Users/${a.id}`)).json().groups).toEqual([
+      { value: g.id, $ref: g.meta.location, display: 'Guides', type: 'direct' },
+    ])
     // A PATCH asking for attributes gets the group back.
-    const withBody = await s.req('PATCH', `/Groups/${g.id}?excludedAttributes=members`, patchOp({ op: 'add', path: 'members', value: [{ value: b.id }] }))
+    const withBody = await s.req(
+      'PATCH',
+      `/Groups/${g.id}?excludedAttributes=members`,
+      patchOp({ op: 'add', path: 'members', value: [{ value: b.id }] }),
+    )
     expect(withBody.statusCode).toBe(200)
     expect(withBody.json()).not.toHaveProperty('members')
     expect(withBody.json().displayName).toBe('Guides')
@@ -444,7 +516,8 @@ describeEachEngine('SCIM door', (engine) => {
   it('Groups: list, filter, excludedAttributes=members, PUT, DELETE; other kinds of groups stay out', async () => {
     const s = await scimSetup(h)
     const a = await createUser(s, { userName: 'a' })
-    for (const name of ['Admins', 'Sales', 'Support']) await s.req('POST', '/Groups', { schemas: [URN.group], displayName: name, members: [{ value: a.id }] })
+    for (const name of ['Admins', 'Sales', 'Support'])
+      await s.req('POST', '/Groups', { schemas: [URN.group], displayName: name, members: [{ value: a.id }] })
     // A group of another door (a One of None team) is not a SCIM group.
     expect((await s.admin.request('POST', `/api/v1/directories/${s.dir.id}/groups`, { name: 'Team X', kind: 'team' })).statusCode).toBe(201)
     const all = (await s.req('GET', '/Groups?sortBy=displayName&sortOrder=descending')).json()
@@ -455,7 +528,10 @@ describeEachEngine('SCIM door', (engine) => {
     const entra = (await s.req('GET', `/Groups?excludedAttributes=members&filter=${q('displayName eq "sales"')}`)).json()
     expect(entra.totalResults).toBe(1)
     expect(entra.Resources[0]).not.toHaveProperty('members')
-    expect((await s.req('GET', `/Groups?filter=${q(`members[value eq "${a.id}"] and displayName sw "S"`)}&count=1`)).json()).toMatchObject({ totalResults: 2, itemsPerPage: 1 })
+    expect((await s.req('GET', `/Groups?filter=${q(`members[value eq "${a.id}"] and displayName sw "S"`)}&count=1`)).json()).toMatchObject({
+      totalResults: 2,
+      itemsPerPage: 1,
+    })
     const sales = entra.Resources[0]
     const put = await s.req('PUT', `/Groups/${sales.id}`, { schemas: [URN.group], displayName: 'Sales EMEA', members: [] })
     expect(put.statusCode, put.body).toBe(200)
@@ -485,9 +561,19 @@ describeEachEngine('SCIM door', (engine) => {
       schemas: [URN.bulkRequest],
       Operations: [
         // The group is listed first but names a user created later in the request.
-        { method: 'POST', path: '/Groups', bulkId: 'ytrewq', data: { schemas: [URN.group], displayName: 'Tour Guides', members: [{ type: 'User', value: 'bulkId:qwerty' }] } },
+        {
+          method: 'POST',
+          path: '/Groups',
+          bulkId: 'ytrewq',
+          data: { schemas: [URN.group], displayName: 'Tour Guides', members: [{ type: 'User', value: 'bulkId:qwerty' }] },
+        },
         { method: 'POST', path: '/Users', bulkId: 'qwerty', data: { schemas: [URN.user], userName: 'Alice' } },
-        { method: 'PUT', path: `/Users/${existing.id}`, version: 'W/"1"', data: { schemas: [URN.user], userName: 'existing', name: { givenName: 'Ernest' } } },
+        {
+          method: 'PUT',
+          path: `/Users/${existing.id}`,
+          version: 'W/"1"',
+          data: { schemas: [URN.user], userName: 'existing', name: { givenName: 'Ernest' } },
+        },
         { method: 'PATCH', path: '/Users/bulkId:qwerty', data: patchOp({ op: 'add', path: 'displayName', value: 'Alice A.' }) },
         { method: 'DELETE', path: `/Users/${existing.id}`, version: 'W/"2"' },
       ],
@@ -499,7 +585,12 @@ describeEachEngine('SCIM door', (engine) => {
     expect(alice).toMatchObject({ method: 'POST', bulkId: 'qwerty', status: '201', version: 'W/"1"' })
     const aliceId = alice.location.split('/').pop()
     expect(group).toMatchObject({ method: 'POST', bulkId: 'ytrewq', status: '201' })
-    expect(put).toMatchObject({ method: 'PUT', status: '200', version: 'W/"2"', location: expect.stringMatching(new RegExp(`/Users/${existing.id}$`)) })
+    expect(put).toMatchObject({
+      method: 'PUT',
+      status: '200',
+      version: 'W/"2"',
+      location: expect.stringMatching(new RegExp(`/Users/${existing.id}$`)),
+    })
     expect(patched).toMatchObject({ method: 'PATCH', status: '200', location: alice.location, version: 'W/"2"' })
     expect(deleted).toMatchObject({ method: 'DELETE', status: '204' })
     const g = (await s.req('GET', group.location.replace(/^.*\/scim\/v2/, ''))).json()
@@ -520,7 +611,12 @@ describeEachEngine('SCIM door', (engine) => {
         { method: 'PATCH', path: '/Users/bulkId:dup', data: patchOp({ op: 'add', path: 'displayName', value: 'x' }) },
         { method: 'POST', path: '/Groups', bulkId: 'g1', data: { displayName: 'G1', members: [{ value: 'bulkId:g2' }] } },
         { method: 'POST', path: '/Groups', bulkId: 'g2', data: { displayName: 'G2', members: [{ value: 'bulkId:g1' }] } },
-        { method: 'POST', path: '/Users', bulkId: 'ghost', data: { userName: 'ghost', [URN.enterprise]: { manager: { value: 'bulkId:nobody' } } } },
+        {
+          method: 'POST',
+          path: '/Users',
+          bulkId: 'ghost',
+          data: { userName: 'ghost', [URN.enterprise]: { manager: { value: 'bulkId:nobody' } } },
+        },
         { method: 'MOVE', path: '/Users' },
       ],
     })

@@ -12,7 +12,11 @@ export interface Directory {
  * Creates a directory through the native API, then its custom `fields`, each answered 201
  * (shows the body when not); returns the directory as the API answered.
  */
-export async function makeDirectory(c: Client, body: Record<string, unknown> = { name: 'People' }, fields: Record<string, unknown>[] = []): Promise<Directory> {
+export async function makeDirectory(
+  c: Client,
+  body: Record<string, unknown> = { name: 'People' },
+  fields: Record<string, unknown>[] = [],
+): Promise<Directory> {
   const r = await c.request('POST', '/api/v1/directories', body)
   expect(r.statusCode, r.body).toBe(201)
   const dir = r.json() as Directory

@@ -10,7 +10,10 @@ export type EngineName = (typeof ENGINE_NAMES)[number]
 export function enginesToRun(env: { ENGINES?: string } = process.env): EngineName[] {
   const value = env.ENGINES
   if (value === undefined || value.trim() === '') return [...ENGINE_NAMES]
-  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '')
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '')
   const unknown = names.filter((n) => !(ENGINE_NAMES as readonly string[]).includes(n))
   if (unknown.length > 0 || names.length === 0)
     throw new Error(

@@ -31,7 +31,13 @@ export const ENGINES: EngineDef[] = [
       const dir = makeTempDir('test')
       const store = new SqliteStore({ filename: join(dir.path, 'test.db') })
       await store.migrate()
-      return { store, cleanup: async () => { await store.close(); dir.remove() } }
+      return {
+        store,
+        cleanup: async () => {
+          await store.close()
+          dir.remove()
+        },
+      }
     },
   },
   {

@@ -14,7 +14,12 @@ export async function bulk(store: Store, dir: Directory, rows: unknown[], opts: 
   const fields = await store.listFields(dir.id)
   return runBulk(
     store,
-    { directory: dir, fields, options: { ...DEFAULT_OPTIONS, ...opts }, context: { channel: 'native', keyId: null, requestId: 'req-1', jobId: null } },
+    {
+      directory: dir,
+      fields,
+      options: { ...DEFAULT_OPTIONS, ...opts },
+      context: { channel: 'native', keyId: null, requestId: 'req-1', jobId: null },
+    },
     rows.map((data): BulkRow => ({ data })),
   )
 }

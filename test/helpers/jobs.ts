@@ -6,7 +6,15 @@ export interface JobBody {
   id: string
   state: string
   error: string | null
-  counts: { total: number | null; processed: number; created: number; updated: number; unchanged: number; failed: number; conflicts: number }
+  counts: {
+    total: number | null
+    processed: number
+    created: number
+    updated: number
+    unchanged: number
+    failed: number
+    conflicts: number
+  }
   rowsPerSecond: number | null
   etaSeconds: number | null
 }
@@ -27,7 +35,12 @@ export async function waitForJob(c: Client, id: string, until: (j: JobBody) => b
 }
 
 export async function upload(c: Client, dir: string, body: string | Buffer, contentType = 'text/csv', query = ''): Promise<JobBody> {
-  const r = await c.request('POST', `/api/v1/directories/${dir}/imports${query ? `?${query}` : ''}`, typeof body === 'string' ? body : body.toString('utf8'), { 'content-type': contentType })
+  const r = await c.request(
+    'POST',
+    `/api/v1/directories/${dir}/imports${query ? `?${query}` : ''}`,
+    typeof body === 'string' ? body : body.toString('utf8'),
+    { 'content-type': contentType },
+  )
   expect(r.statusCode, r.body).toBe(202)
   expect(r.headers.location).toBe(`/api/v1/imports/${r.json().id}`)
   return r.json() as JobBody

@@ -27,7 +27,15 @@ export async function community(h: ReturnType<typeof useApp>, scopes: Scope[] = 
  * (`{ status: 'error', message }`) or the application one (`{ meta: { status, statusCode }, message }`).
  * A string message must be the whole body, exactly; a RegExp must match the message.
  */
-export function expectReturningError(r: LightMyRequestResponse, status: number, message: string | RegExp, envelope: 'integration' | 'application' = 'integration'): void {
+export function expectReturningError(
+  r: LightMyRequestResponse,
+  status: number,
+  message: string | RegExp,
+  envelope: 'integration' | 'application' = 'integration',
+): void {
   const body = envelope === 'integration' ? { status: 'error', message } : { meta: { status: 'error', statusCode: status }, message }
-  expect({ status: r.statusCode, body: r.json() }, r.body).toEqual({ status, body: typeof message === 'string' ? body : expect.objectContaining({ message: expect.stringMatching(message) }) })
+  expect({ status: r.statusCode, body: r.json() }, r.body).toEqual({
+    status,
+    body: typeof message === 'string' ? body : expect.objectContaining({ message: expect.stringMatching(message) }),
+  })
 }

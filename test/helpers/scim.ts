@@ -21,7 +21,12 @@ export interface Scim {
   admin: Client
   dir: { id: string }
   /** A request to /scim/v2 with the directory's SCIM key; bodies go as application/scim+json. */
-  req(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>
+  req(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>
   /** The directory's users as the native API sees them. */
   nativeUsers(): Promise<Record<string, unknown>[]>
   history(userId: string): Promise<{ action: string; channel: string; changes: Record<string, unknown> }[]>

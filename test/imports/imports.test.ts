@@ -4,18 +4,22 @@ import { useApp } from '../helpers/app.js'
 import { upload, waitForJob } from '../helpers/jobs.js'
 import { makeDirectory } from '../helpers/directories.js'
 
-
 describeEachEngine('imports', (engine) => {
   const h = useApp(engine, { batchSize: 3 })
 
   it('a CSV upload runs to completion: per-row results, counts, users written with the job in history', async () => {
     const c = await h.client()
     const dir = (await makeDirectory(c, { name: 'Imports' })).id
-    const csv = 'E-mail,First Name,last_name,metadata.plan\r\nada@x.io,Ada,Lovelace,pro\r\ngrace@x.io,Grace,,basic\r\nnot-an-email,X,,\r\nlinus@x.io,Linus,T,\r\n'
+    const csv =
+      'E-mail,First Name,last_name,metadata.plan\r\nada@x.io,Ada,Lovelace,pro\r\ngrace@x.io,Grace,,basic\r\nnot-an-email,X,,\r\nlinus@x.io,Linus,T,\r\n'
     const job = await upload(c, dir, csv)
     expect(job.state).toBe('queued')
     const done = await waitForJob(c, job.id)
-    expect(done).toMatchObject({ state: 'completed', error: null, counts: { total: 4, processed: 4, created: 3, updated: 0, unchanged: 0, failed: 1 } })
+    expect(done).toMatchObject({
+      state: 'completed',
+      error: null,
+      counts: { total: 4, processed: 4, created: 3, updated: 0, unchanged: 0, failed: 1 },
+    })
     const users = (await c.request('GET', `/api/v1/directories/${dir}/users?email=ada@x.io`)).json().data
     expect(users[0]).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace', metadata: { plan: 'pro' } })
     const grace = (await c.request('GET', `/api/v1/directories/${dir}/users?email=grace@x.io`)).json().data[0]
@@ -24,7 +28,10 @@ describeEachEngine('imports', (engine) => {
     expect(hist[0]).toMatchObject({ action: 'create', jobId: job.id })
 
     const dup = await waitForJob(c, (await upload(c, dir, 'email,firstName\nd@x.io,One\nother@x.io,X\nD@x.io,Two\nd2@x.io,Y\n')).id)
-    const rows = (await c.request('GET', `/api/v1/imports/${dup.id}/results`)).body.trim().split('\n').map((l) => JSON.parse(l))
+    const rows = (await c.request('GET', `/api/v1/imports/${dup.id}/results`)).body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(rows.map((r: { status: string; warnings?: { code: string }[] }) => [r.status, r.warnings?.[0]?.code ?? null])).toEqual([
       ['created', 'duplicate_in_input'],
       ['created', null],
@@ -46,8 +53,18 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
     const nd = '{"email":"a@x.io","firstName":"A"}\n{oops\n\n{"email":"b@x.io","metadata":{"k":[1,2]}}\n'
     const j1 = await waitForJob(c, (await upload(c, dir, nd, 'application/x-ndjson')).id)
     expect(j1.counts).toMatchObject({ total: 3, created: 2, failed: 1 })
-    const failed = (await c.request('GET', `/api/v1/imports/${j1.id}/results?status=failed`)).body.trim().split('\n').map((l) => JSON.parse(l))
-    expect(failed).toEqual([expect.objectContaining({ index: 1, line: 2, status: 'failed', errors: [expect.objectContaining({ code: 'malformed_row', message: expect.stringContaining('line 2: not valid JSON') })] })])
+    const failed = (await c.request('GET', `/api/v1/imports/${j1.id}/results?status=failed`)).body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(failed).toEqual([
+      expect.objectContaining({
+        index: 1,
+        line: 2,
+        status: 'failed',
+        errors: [expect.objectContaining({ code: 'malformed_row', message: expect.stringContaining('line 2: not valid JSON') })],
+      }),
+    ])
 
     const arr = JSON.stringify([{ email: 'c@x.io' }, { email: 'a@x.io', lastName: 'Z' }, 7])
     const j2 = await waitForJob(c, (await upload(c, dir, arr, 'application/json')).id)
@@ -65,7 +82,10 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
     const job = await waitForJob(c, (await upload(c, dir, csv.toString('latin1'), 'text/csv')).id)
     expect(job.state).toBe('completed')
     expect(job.counts).toMatchObject({ created: 1 })
-    const rows = (await c.request('GET', `/api/v1/imports/${job.id}/results`)).body.trim().split('\n').map((l) => JSON.parse(l))
+    const rows = (await c.request('GET', `/api/v1/imports/${job.id}/results`)).body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(rows.map((r: { line: number; status: string }) => [r.line, r.status])).toEqual([
       [2, 'created'],
       [3, 'failed'],
@@ -127,7 +147,9 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
       'email;firstName\r\nm@x.io;M\r\n',
       `\r\n--${boundary}--\r\n`,
     ].join('')
-    const r = await c.request('POST', `/api/v1/directories/${dir}/imports`, body, { 'content-type': `multipart/form-data; boundary=${boundary}` })
+    const r = await c.request('POST', `/api/v1/directories/${dir}/imports`, body, {
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+    })
     expect(r.statusCode, r.body).toBe(202)
     const job = await waitForJob(c, r.json().id)
     expect(job.counts.created).toBe(1)
@@ -139,7 +161,12 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
     expect((await c.request('GET', `/api/v1/directories/${dir}/imports?state=failed`)).json().data).toEqual([])
 
     const other = await h.client()
-    for (const path of [`/api/v1/imports/${job.id}`, `/api/v1/imports/${job.id}/results`, `/api/v1/imports/${job.id}/failed.csv`, `/api/v1/directories/${dir}/imports`])
+    for (const path of [
+      `/api/v1/imports/${job.id}`,
+      `/api/v1/imports/${job.id}/results`,
+      `/api/v1/imports/${job.id}/failed.csv`,
+      `/api/v1/directories/${dir}/imports`,
+    ])
       expect((await other.request('GET', path)).statusCode, path).toBe(404)
     expect((await other.request('POST', `/api/v1/imports/${job.id}/cancel`)).statusCode).toBe(404)
   })
@@ -147,9 +174,16 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
   it('bad options and content types are refused at upload, with nothing stored', async () => {
     const c = await h.client()
     const dir = (await makeDirectory(c, { name: 'Imports' })).id
-    const bad = await c.request('POST', `/api/v1/directories/${dir}/imports?match=phone&mapping=nope`, 'email\na@x.io\n', { 'content-type': 'text/csv' })
+    const bad = await c.request('POST', `/api/v1/directories/${dir}/imports?match=phone&mapping=nope`, 'email\na@x.io\n', {
+      'content-type': 'text/csv',
+    })
     expect(bad.statusCode).toBe(400)
-    expect(bad.json().errors.map((e: { field: string }) => e.field).sort()).toEqual(['mapping', 'match'])
+    expect(
+      bad
+        .json()
+        .errors.map((e: { field: string }) => e.field)
+        .sort(),
+    ).toEqual(['mapping', 'match'])
     const type = await c.request('POST', `/api/v1/directories/${dir}/imports`, '<xml/>', { 'content-type': 'application/xml' })
     expect(type.statusCode).toBe(415)
     expect((await c.request('GET', `/api/v1/directories/${dir}/imports`)).json().data).toEqual([])
@@ -158,7 +192,11 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
   it('Idempotency-Key: a retried upload returns the same job', async () => {
     const c = await h.client()
     const dir = (await makeDirectory(c, { name: 'Imports' })).id
-    const send = () => c.request('POST', `/api/v1/directories/${dir}/imports`, 'email\ni@x.io\n', { 'content-type': 'text/csv', 'idempotency-key': 'upload-1' })
+    const send = () =>
+      c.request('POST', `/api/v1/directories/${dir}/imports`, 'email\ni@x.io\n', {
+        'content-type': 'text/csv',
+        'idempotency-key': 'upload-1',
+      })
     const a = await send()
     const b = await send()
     expect(b.headers['idempotent-replayed']).toBe('true')
@@ -170,9 +208,14 @@ describeEachEngine('imports: formats, bad input, results and failed rows', (engi
     const c = await h.client()
     const dir = (await makeDirectory(c, { name: 'Imports' })).id
     const job = await upload(c, dir, 'email\ne1@x.io\ne2@x.io\ne3@x.io\n')
-    const res = await h.app().app.inject({ method: 'GET', url: `/api/v1/imports/${job.id}/events`, headers: { authorization: `Bearer ${c.key}` } })
+    const res = await h
+      .app()
+      .app.inject({ method: 'GET', url: `/api/v1/imports/${job.id}/events`, headers: { authorization: `Bearer ${c.key}` } })
     expect(res.headers['content-type']).toBe('text/event-stream')
-    const events = res.body.split('\n\n').filter(Boolean).map((e) => ({ event: /event: (\w+)/.exec(e)?.[1], data: JSON.parse(/data: (.*)/.exec(e)?.[1] ?? 'null') }))
+    const events = res.body
+      .split('\n\n')
+      .filter(Boolean)
+      .map((e) => ({ event: /event: (\w+)/.exec(e)?.[1], data: JSON.parse(/data: (.*)/.exec(e)?.[1] ?? 'null') }))
     expect(events[events.length - 1]).toMatchObject({ event: 'end', data: { state: 'completed', counts: { created: 3, total: 3 } } })
   })
 })
@@ -187,7 +230,12 @@ describeEachEngine('imports: the sync bulk endpoint with Prefer: respond-async',
     const refused = await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { rows })
     expect(refused.statusCode).toBe(413)
     expect(refused.json().detail).toContain('respond-async')
-    const r = await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { rows, mode: 'create' }, { prefer: 'respond-async, wait=0' })
+    const r = await c.request(
+      'POST',
+      `/api/v1/directories/${dir}/users/bulk`,
+      { rows, mode: 'create' },
+      { prefer: 'respond-async, wait=0' },
+    )
     expect(r.statusCode).toBe(202)
     expect(r.headers['preference-applied']).toBe('respond-async')
     expect(r.headers.location).toBe(`/api/v1/imports/${r.json().id}`)

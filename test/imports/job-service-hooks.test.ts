@@ -44,7 +44,13 @@ describeEachEngine('job service: beforeQueue and results', (engine) => {
     expect(await services.jobs.list(dir, { limit: 10 })).toEqual([])
 
     let calls = 0
-    const job = await services.jobs.upload(p, dir, { body: Readable.from(['email\n', 'a@x.io\n']), format: 'csv', options: OPTIONS, requestId: 'r2', beforeQueue: async () => void calls++ })
+    const job = await services.jobs.upload(p, dir, {
+      body: Readable.from(['email\n', 'a@x.io\n']),
+      format: 'csv',
+      options: OPTIONS,
+      requestId: 'r2',
+      beforeQueue: async () => void calls++,
+    })
     expect(calls).toBe(1)
     expect(job.state).toBe('queued')
     expect((await waitForJob(c, job.id)).counts).toMatchObject({ created: 1 })

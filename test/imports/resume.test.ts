@@ -31,7 +31,14 @@ for (const def of ENGINES) {
     const start = () =>
       serveCli({
         data: dataDir,
-        env: { ...process.env, ROLLCALL_ADMIN_KEY: KEY, ROLLCALL_BATCH_SIZE: '100', ROLLCALL_JOB_LEASE_MS: '1500', LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl },
+        env: {
+          ...process.env,
+          ROLLCALL_ADMIN_KEY: KEY,
+          ROLLCALL_BATCH_SIZE: '100',
+          ROLLCALL_JOB_LEASE_MS: '1500',
+          LOG_LEVEL: 'warn',
+          DATABASE_URL: databaseUrl,
+        },
         children,
       })
 
@@ -49,10 +56,20 @@ for (const def of ENGINES) {
         dropDatabase = db.drop
       }
       const first = await start()
-      const dir = (await (await api(first.url, '/api/v1/directories', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Resume' }) })).json()) as { id: string }
+      const dir = (await (
+        await api(first.url, '/api/v1/directories', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'Resume' }),
+        })
+      ).json()) as { id: string }
       const lines = ['email,firstName,externalId']
       for (let i = 0; i < ROWS; i++) lines.push(`user${i}@example.com,First${i},X${i}`)
-      const up = await api(first.url, `/api/v1/directories/${dir.id}/imports`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: lines.join('\n') })
+      const up = await api(first.url, `/api/v1/directories/${dir.id}/imports`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv' },
+        body: lines.join('\n'),
+      })
       expect(up.status).toBe(202)
       const { id } = (await up.json()) as { id: string }
 
@@ -75,9 +92,14 @@ for (const def of ENGINES) {
         done = await job(second.url, id)
       }
       await second.stop()
-      expect(done).toMatchObject({ state: 'completed', counts: { total: ROWS, processed: ROWS, created: ROWS, failed: 0, updated: 0, unchanged: 0 } })
+      expect(done).toMatchObject({
+        state: 'completed',
+        counts: { total: ROWS, processed: ROWS, created: ROWS, failed: 0, updated: 0, unchanged: 0 },
+      })
 
-      const store: Store = databaseUrl ? new PostgresStore({ connectionString: databaseUrl }) : new SqliteStore({ filename: join(dataDir, 'rollcall.db') })
+      const store: Store = databaseUrl
+        ? new PostgresStore({ connectionString: databaseUrl })
+        : new SqliteStore({ filename: join(dataDir, 'rollcall.db') })
       try {
         expect(await store.countUsers(dir.id)).toBe(ROWS)
         const history = await store.listChanges(dir.id, { jobId: id, limit: ROWS * 2 })

@@ -4,7 +4,8 @@ import { type Client, useApp } from '../helpers/app.js'
 import { upload, waitForJob } from '../helpers/jobs.js'
 import { makeDirectory } from '../helpers/directories.js'
 
-const byEmail = async (c: Client, dir: string, email: string) => (await c.request('GET', `/api/v1/directories/${dir}/users?email=${email}`)).json().data[0]
+const byEmail = async (c: Client, dir: string, email: string) =>
+  (await c.request('GET', `/api/v1/directories/${dir}/users?email=${email}`)).json().data[0]
 
 describeEachEngine('imports: revert and plan/apply', (engine) => {
   const h = useApp(engine, { batchSize: 2 })
@@ -18,7 +19,16 @@ describeEachEngine('imports: revert and plan/apply', (engine) => {
         { email: 'b@x.io', firstName: 'Bob', lastName: 'B' },
       ],
     })
-    const job = await waitForJob(c, (await upload(c, dir, 'email,firstName,lastName,metadata.plan\na@x.io,Adaline,L,pro\nb@x.io,Robert,,\nn@x.io,New,N,\nn@x.io,Newer,,\n')).id)
+    const job = await waitForJob(
+      c,
+      (
+        await upload(
+          c,
+          dir,
+          'email,firstName,lastName,metadata.plan\na@x.io,Adaline,L,pro\nb@x.io,Robert,,\nn@x.io,New,N,\nn@x.io,Newer,,\n',
+        )
+      ).id,
+    )
     expect(job.counts).toMatchObject({ created: 1, updated: 3 })
     // Someone changes Bob's first name after the import, and edits the new user.
     const bob = await byEmail(c, dir, 'b@x.io')
@@ -38,7 +48,11 @@ describeEachEngine('imports: revert and plan/apply', (engine) => {
     const conflicts = (await c.request('GET', `/api/v1/imports/${job.id}/conflicts`)).json()
     expect(conflicts.data).toEqual([{ userId: bob.id, field: 'firstName', expected: 'Robert', actual: 'Bobby' }])
     const hist = (await c.request('GET', `/api/v1/directories/${dir}/users/${ada.id}/history`)).json().data
-    expect(hist[0]).toMatchObject({ action: 'update', requestId: `revert:${job.id}`, changes: { firstName: ['Adaline', 'Ada'], lastName: ['L', null], 'metadata.plan': ['pro', 'free'] } })
+    expect(hist[0]).toMatchObject({
+      action: 'update',
+      requestId: `revert:${job.id}`,
+      changes: { firstName: ['Adaline', 'Ada'], lastName: ['L', null], 'metadata.plan': ['pro', 'free'] },
+    })
 
     const again = await c.request('POST', `/api/v1/imports/${job.id}/revert`)
     expect(again.statusCode).toBe(409)
@@ -47,12 +61,24 @@ describeEachEngine('imports: revert and plan/apply', (engine) => {
   it('a dry run keeps its plan; apply writes exactly it, and a user changed since becomes a conflict', async () => {
     const c = await h.client()
     const dir = (await makeDirectory(c, { name: 'Revert' })).id
-    await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { rows: [{ email: 'a@x.io', firstName: 'Ada' }, { email: 'b@x.io', firstName: 'Bob' }] })
-    const plan = await waitForJob(c, (await upload(c, dir, 'email,firstName\na@x.io,Adaline\nb@x.io,Robert\nc@x.io,Cy\nc@x.io,Cyrus\nbad,X\n', 'text/csv', 'dryRun=true')).id)
+    await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, {
+      rows: [
+        { email: 'a@x.io', firstName: 'Ada' },
+        { email: 'b@x.io', firstName: 'Bob' },
+      ],
+    })
+    const plan = await waitForJob(
+      c,
+      (await upload(c, dir, 'email,firstName\na@x.io,Adaline\nb@x.io,Robert\nc@x.io,Cy\nc@x.io,Cyrus\nbad,X\n', 'text/csv', 'dryRun=true'))
+        .id,
+    )
     expect(plan).toMatchObject({ state: 'completed', counts: { created: 1, updated: 3, failed: 1 } })
     expect((await byEmail(c, dir, 'a@x.io')).firstName).toBe('Ada')
     expect(await byEmail(c, dir, 'c@x.io')).toBeUndefined()
-    const planned = (await c.request('GET', `/api/v1/imports/${plan.id}/results`)).body.trim().split('\n').map((l) => JSON.parse(l))
+    const planned = (await c.request('GET', `/api/v1/imports/${plan.id}/results`)).body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(planned[0]).toMatchObject({ status: 'updated', changes: { firstName: ['Ada', 'Adaline'] } })
     expect(planned[2]).toMatchObject({ status: 'created', changes: { email: [null, 'c@x.io'], firstName: [null, 'Cy'] } })
 
@@ -68,8 +94,13 @@ describeEachEngine('imports: revert and plan/apply', (engine) => {
     expect(await byEmail(c, dir, 'b@x.io')).toMatchObject({ firstName: 'Bob', lastName: 'Changed' })
     const cy = await byEmail(c, dir, 'c@x.io')
     expect(cy).toMatchObject({ firstName: 'Cyrus', version: 2, id: planned[2].userId })
-    const rows = (await c.request('GET', `/api/v1/imports/${job.id}/results?status=failed`)).body.trim().split('\n').map((l) => JSON.parse(l))
-    expect(rows).toEqual([expect.objectContaining({ index: 1, status: 'failed', errors: [expect.objectContaining({ field: 'version', code: 'conflict' })] })])
+    const rows = (await c.request('GET', `/api/v1/imports/${job.id}/results?status=failed`)).body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(rows).toEqual([
+      expect.objectContaining({ index: 1, status: 'failed', errors: [expect.objectContaining({ field: 'version', code: 'conflict' })] }),
+    ])
 
     expect((await c.request('POST', `/api/v1/imports/${job.id}/apply`)).statusCode).toBe(409)
     const other = await h.client()

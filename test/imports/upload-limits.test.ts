@@ -72,7 +72,10 @@ describeEachEngine('uploads over the import limit', (engine) => {
     const body = `email\n${'x@example.com\n'.repeat(Math.ceil((LIMIT + 1024) / 14))}`
     const r = await c.request('POST', `/api/v1/directories/${dir}/imports`, body, { 'content-type': 'text/csv' })
     expect(r.statusCode, r.body).toBe(413)
-    expect(r.json()).toMatchObject({ code: 'payload_too_large', detail: `The file is over the import limit of ${LIMIT} bytes (ROLLCALL_IMPORT_MAX_BYTES)` })
+    expect(r.json()).toMatchObject({
+      code: 'payload_too_large',
+      detail: `The file is over the import limit of ${LIMIT} bytes (ROLLCALL_IMPORT_MAX_BYTES)`,
+    })
     expect((await c.request('GET', `/api/v1/directories/${dir}/imports`)).json().data).toEqual([])
     if (before !== null) expect((fileBytes() as number) - before).toBeLessThan(256 * 1024)
   })

@@ -30,7 +30,10 @@ describeEachEngine('imports: webhooks', (engine) => {
     while (hook.got.length < 3 && Date.now() < deadline) await sleep(20)
     expect(hook.got).toHaveLength(3)
     const last = hook.got[2]
-    expect(JSON.parse(last.body)).toMatchObject({ event: 'import.completed', import: { id: job.id, state: 'completed', counts: { created: 1, failed: 1 } } })
+    expect(JSON.parse(last.body)).toMatchObject({
+      event: 'import.completed',
+      import: { id: job.id, state: 'completed', counts: { created: 1, failed: 1 } },
+    })
     expect(hook.got[0].body).not.toBe('')
     const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(last.headers['rollcall-signature']))
     expect(m).not.toBeNull()

@@ -16,8 +16,14 @@ describeEachEngine('roles of the composition root', (engine) => {
     const tenant = await store.ensureTenant(`t-${crypto.randomUUID()}`)
     const { secret } = await api.services.keys.create(tenant.id, { name: 'admin', scopes: ['admin'] })
     const auth = { authorization: `Bearer ${secret}` }
-    const dir = (await api.app.inject({ method: 'POST', url: '/api/v1/directories', headers: auth, payload: { name: 'Queued' } })).json().id as string
-    const queued = await api.app.inject({ method: 'POST', url: `/api/v1/directories/${dir}/imports`, headers: { ...auth, 'content-type': 'text/csv' }, payload: 'email\na@x.io\nb@x.io\n' })
+    const dir = (await api.app.inject({ method: 'POST', url: '/api/v1/directories', headers: auth, payload: { name: 'Queued' } })).json()
+      .id as string
+    const queued = await api.app.inject({
+      method: 'POST',
+      url: `/api/v1/directories/${dir}/imports`,
+      headers: { ...auth, 'content-type': 'text/csv' },
+      payload: 'email\na@x.io\nb@x.io\n',
+    })
     expect(queued.statusCode, queued.body).toBe(202)
     const id = queued.json().id as string
     // The api node never runs it.
@@ -35,7 +41,9 @@ describeEachEngine('roles of the composition root', (engine) => {
         await new Promise((r) => setTimeout(r, 50))
       }
       expect(state).toBe('completed')
-      const users = (await api.app.inject({ method: 'GET', url: `/api/v1/directories/${dir}/users`, headers: auth })).json().data as { email: string }[]
+      const users = (await api.app.inject({ method: 'GET', url: `/api/v1/directories/${dir}/users`, headers: auth })).json().data as {
+        email: string
+      }[]
       expect(users.map((u) => u.email).sort()).toEqual(['a@x.io', 'b@x.io'])
     } finally {
       await worker.stop()

@@ -26,14 +26,32 @@ const ROWS = 300
         const job = await services.jobs.upload(principal, dir, {
           body: [csv],
           format: 'csv',
-          options: { mode: 'create', match: ['email'], metadata: 'merge', atomic: false, maxErrors: null, dryRun: false, mapping: null, unmapped: 'fail', emptyMeans: 'skip', delimiter: null, quote: '"', header: true },
+          options: {
+            mode: 'create',
+            match: ['email'],
+            metadata: 'merge',
+            atomic: false,
+            maxErrors: null,
+            dryRun: false,
+            mapping: null,
+            unmapped: 'fail',
+            emptyMeans: 'skip',
+            delimiter: null,
+            quote: '"',
+            header: true,
+          },
           requestId: `r${j}`,
         })
         ids.push(job.id)
       }
       const ran = new Map<string, string[]>()
       const workers = stores.slice(1).map((store) => {
-        const w: Worker = new Worker({ store, batchSize: 50, pollMs: 20, onFinished: (job) => void ran.set(job.id, [...(ran.get(job.id) ?? []), w.id]) })
+        const w: Worker = new Worker({
+          store,
+          batchSize: 50,
+          pollMs: 20,
+          onFinished: (job) => void ran.set(job.id, [...(ran.get(job.id) ?? []), w.id]),
+        })
         return w
       })
       for (const w of workers) w.start()

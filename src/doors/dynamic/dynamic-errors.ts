@@ -14,7 +14,6 @@ export interface DynamicError {
   body: { error: string; code?: string }
 }
 
-
 /** The vendor's code for a conflict on a field, and its message. */
 function conflict(e: FieldError): { code: string; error: string } {
   if (e.field === 'email') return { code: 'email_already_exists', error: 'Email already exists' }
@@ -43,7 +42,9 @@ export function userError(errors: FieldError[]): DynamicError {
   if (c) return { status: 422, body: conflict(c) }
   // "the row sets no field" says nothing more once another problem is named.
   const shown = errors.length > 1 ? errors.filter((e) => e.code !== 'empty_row') : errors
-  const error = shown.map((e) => `${dynamicPath(e.field) || 'user'}: ${e.code === 'empty_row' ? 'at least one field is required' : e.message}`).join('; ')
+  const error = shown
+    .map((e) => `${dynamicPath(e.field) || 'user'}: ${e.code === 'empty_row' ? 'at least one field is required' : e.message}`)
+    .join('; ')
   return { status: 400, body: { error, code: invalidCode(shown[0]?.field ?? '') } }
 }
 

@@ -92,7 +92,15 @@ export function renderUser(u: UserRecord, environmentId: string) {
     verifiedCredentials: [
       ...(u.email === null
         ? []
-        : [{ id: stableId(u.id, 'email'), format: 'email' as const, email: u.email, signInEnabled: true, ...(u.emailVerifiedAt ? { verifiedAt: u.emailVerifiedAt } : {}) }]),
+        : [
+            {
+              id: stableId(u.id, 'email'),
+              format: 'email' as const,
+              email: u.email,
+              signInEnabled: true,
+              ...(u.emailVerifiedAt ? { verifiedAt: u.emailVerifiedAt } : {}),
+            },
+          ]),
       ...wallets.map((w) => ({
         id: walletId(w),
         format: 'blockchain' as const,
@@ -142,8 +150,18 @@ export function renderUser(u: UserRecord, environmentId: string) {
     newsletterNotification: bool(f.newsletterNotification),
     createdAt: u.createdAt,
     updatedAt: u.updatedAt,
-    wallets: wallets.map((w) => ({ id: walletId(w), name: w.walletName, chain: w.chain, publicKey: w.publicWalletAddress, provider: w.walletProvider })),
-    oauthAccounts: oauth.map((o) => ({ id: oauthId(o), provider: o.provider, ...(o.username === undefined ? {} : { accountUsername: o.username }) })),
+    wallets: wallets.map((w) => ({
+      id: walletId(w),
+      name: w.walletName,
+      chain: w.chain,
+      publicKey: w.publicWalletAddress,
+      provider: w.walletProvider,
+    })),
+    oauthAccounts: oauth.map((o) => ({
+      id: oauthId(o),
+      provider: o.provider,
+      ...(o.username === undefined ? {} : { accountUsername: o.username }),
+    })),
   }
 }
 

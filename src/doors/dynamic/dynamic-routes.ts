@@ -44,7 +44,13 @@ const WRITE_FIELDS = [...DYNAMIC_CUSTOM_FIELDS, PHONE_TEXT_FIELD]
  * accounts are not match keys: see docs/doors/dynamic.md); a client may choose a new user's id;
  * `metadata` is replaced, as Dynamic's PUT semantics have it.
  */
-const WRITE: Partial<BulkOptions> = { match: ['id', 'email', 'username'] satisfies MatchKey[], metadata: 'replace', allowClientId: true, returnUsers: true, needsFields: WRITE_FIELDS }
+const WRITE: Partial<BulkOptions> = {
+  match: ['id', 'email', 'username'] satisfies MatchKey[],
+  metadata: 'replace',
+  allowClientId: true,
+  returnUsers: true,
+  needsFields: WRITE_FIELDS,
+}
 
 const errorsOf = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorSchema]))
 const Body = Type.Object({}, { additionalProperties: true, description: 'InternalUserFields' })
@@ -83,8 +89,14 @@ const FILTERABLE: Partial<Record<(typeof FILTER_COLUMNS)[number], string>> = {
 export const dynamicRoutes = (s: Services, limits: DoorLimits) => async (root: FastifyInstance) => {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
 
-  const context = (req: FastifyRequest): ChangeContext => ({ channel: 'dynamic', keyId: principalOf(req).keyId, requestId: String(req.id), jobId: null })
-  const environment = (req: FastifyRequest<{ Params: { environmentId: string } }>) => s.directories.resolveForKey(principalOf(req), req.params.environmentId)
+  const context = (req: FastifyRequest): ChangeContext => ({
+    channel: 'dynamic',
+    keyId: principalOf(req).keyId,
+    requestId: String(req.id),
+    jobId: null,
+  })
+  const environment = (req: FastifyRequest<{ Params: { environmentId: string } }>) =>
+    s.directories.resolveForKey(principalOf(req), req.params.environmentId)
 
   /** The environment of a user named by id alone (`/users/{userId}`): the key's only directory, else the one that holds the user. */
   async function environmentOfUser(req: FastifyRequest, userId: string): Promise<Directory> {
@@ -112,7 +124,8 @@ export const dynamicRoutes = (s: Services, limits: DoorLimits) => async (root: F
     await s.users.get(dir, userId) // 404 before any validation, for ids that are not UUIDs too
     const row = toRow(body)
     const data = row.data as Record<string, unknown>
-    if (data.id !== undefined && data.id !== userId) throw errors.validation([{ field: 'id', code: 'read_only', message: 'a user id cannot be changed' }])
+    if (data.id !== undefined && data.id !== userId)
+      throw errors.validation([{ field: 'id', code: 'read_only', message: 'a user id cannot be changed' }])
     const user = await writeOne(dir, { ...row, data: { ...data, id: userId } }, { mode: 'update' }, req)
     return { user: renderUser(user, dir.id) }
   }
@@ -134,9 +147,15 @@ export const dynamicRoutes = (s: Services, limits: DoorLimits) => async (root: F
     },
     async (req, reply) => {
       const dir = await environment(req)
-      if (req.body.length > limits.maxRows) throw errors.badRequest(tooManyUsers({ max: limits.maxRows, got: req.body.length, directory: dir.id }))
+      if (req.body.length > limits.maxRows)
+        throw errors.badRequest(tooManyUsers({ max: limits.maxRows, got: req.body.length, directory: dir.id }))
       const result = await s.users.bulk(dir, req.body.map(toRow), { ...WRITE, mode: req.query.upsert ? 'upsert' : 'create' }, context(req))
-      const out = { created: [] as ReturnType<typeof renderUser>[], updated: [] as ReturnType<typeof renderUser>[], failed: [] as { user: unknown; error: string; code: string }[], total: result.summary.total }
+      const out = {
+        created: [] as ReturnType<typeof renderUser>[],
+        updated: [] as ReturnType<typeof renderUser>[],
+        failed: [] as { user: unknown; error: string; code: string }[],
+        total: result.summary.total,
+      }
       for (const r of result.results) {
         if (r.status === 'failed') {
           const { body } = userError(r.errors)
@@ -151,7 +170,14 @@ export const dynamicRoutes = (s: Services, limits: DoorLimits) => async (root: F
     '/environments/:environmentId/users',
     {
       config: { scope: 'write' },
-      schema: { operationId: 'dynamicCreateUser', tags: ['dynamic'], summary: 'Dynamic: create a user', params: EnvParams, body: Body, response: { 201: UserEnvelopeSchema, ...errorsOf(400, 401, 403, 404, 422) } },
+      schema: {
+        operationId: 'dynamicCreateUser',
+        tags: ['dynamic'],
+        summary: 'Dynamic: create a user',
+        params: EnvParams,
+        body: Body,
+        response: { 201: UserEnvelopeSchema, ...errorsOf(400, 401, 403, 404, 422) },
+      },
     },
     async (req, reply) => {
       const dir = await environment(req)
@@ -164,7 +190,14 @@ export const dynamicRoutes = (s: Services, limits: DoorLimits) => async (root: F
     '/environments/:environmentId/users',
     {
       config: { scope: 'read' },
-      schema: { operationId: 'dynamicGetEnvironmentUsers', tags: ['dynamic'], summary: 'Dynamic: list the users of an environment', params: EnvParams, querystring: ListQuery, response: { 200: UsersResponseSchema, ...errorsOf(400, 401, 403, 404) } },
+      schema: {
+        operationId: 'dynamicGetEnvironmentUsers',
+        tags: ['dynamic'],
+        summary: 'Dynamic: list the users of an environment',
+        params: EnvParams,
+        querystring: ListQuery,
+        response: { 200: UsersResponseSchema, ...errorsOf(400, 401, 403, 404) },
+      },
     },
     async (req) => {
       const dir = await environment(req)
@@ -173,14 +206,20 @@ export const dynamicRoutes = (s: Services, limits: DoorLimits) => async (root: F
       const conditions: UserCondition[] = []
       if (column && value !== undefined && value !== '') {
         const field = own(FILTERABLE, column)
-        if (!field) throw errors.badRequest(`filterColumn '${column}' is not supported here; use one of ${Object.keys(FILTERABLE).join(', ')}`, 'filter.filterColumn')
+        if (!field)
+          throw errors.badRequest(
+            `filterColumn '${column}' is not supported here; use one of ${Object.keys(FILTERABLE).join(', ')}`,
+            'filter.filterColumn',
+          )
         // A custom field never written through this door is not defined yet: nobody matches.
-        if (field.startsWith('fields.') && !(await s.directories.fields(dir)).some((f) => f.key === field.slice(7))) return { count: 0, users: [] }
+        if (field.startsWith('fields.') && !(await s.directories.fields(dir)).some((f) => f.key === field.slice(7)))
+          return { count: 0, users: [] }
         conditions.push({ field, op: 'eq', value })
       }
       let filter = await s.users.filterOf(dir, conditions)
       // A phone is in `phone` (native form) or, verbatim, in the custom field phoneText (../phone.ts).
-      if (column === 'phoneNumber' && conditions.length) filter = uf.or(filter, { op: 'eq', field: { custom: PHONE_TEXT_KEY, kind: 'text' }, value: value as string })
+      if (column === 'phoneNumber' && conditions.length)
+        filter = uf.or(filter, { op: 'eq', field: { custom: PHONE_TEXT_KEY, kind: 'text' }, value: value as string })
       const page = await s.users.search(dir, { filter, offset: req.query.offset ?? 0, limit: req.query.limit ?? 100 })
       return { count: page.total, users: page.items.map((u) => renderUser(u, dir.id)) }
     },
@@ -191,12 +230,23 @@ export const dynamicRoutes = (s: Services, limits: DoorLimits) => async (root: F
     ['/users/:userId', UserParams],
   ] as const) {
     const dirOf = (req: FastifyRequest<{ Params: { environmentId?: string; userId: string } }>) =>
-      req.params.environmentId === undefined ? environmentOfUser(req, req.params.userId) : environment(req as FastifyRequest<{ Params: { environmentId: string } }>)
+      req.params.environmentId === undefined
+        ? environmentOfUser(req, req.params.userId)
+        : environment(req as FastifyRequest<{ Params: { environmentId: string } }>)
     const legacy = path.startsWith('/users')
 
     app.get(
       path,
-      { config: { scope: 'read' }, schema: { operationId: legacy ? 'dynamicGetUserLegacy' : 'dynamicGetUser', tags: ['dynamic'], summary: 'Dynamic: get a user', params, response: { 200: UserEnvelopeSchema, ...errorsOf(401, 403, 404) } } },
+      {
+        config: { scope: 'read' },
+        schema: {
+          operationId: legacy ? 'dynamicGetUserLegacy' : 'dynamicGetUser',
+          tags: ['dynamic'],
+          summary: 'Dynamic: get a user',
+          params,
+          response: { 200: UserEnvelopeSchema, ...errorsOf(401, 403, 404) },
+        },
+      },
       async (req) => {
         const dir = await dirOf(req)
         return { user: renderUser(await s.users.get(dir, req.params.userId), dir.id) }
@@ -207,14 +257,30 @@ export const dynamicRoutes = (s: Services, limits: DoorLimits) => async (root: F
       path,
       {
         config: { scope: 'write' },
-        schema: { operationId: legacy ? 'dynamicUpdateUserLegacy' : 'dynamicUpdateUser', tags: ['dynamic'], summary: 'Dynamic: update a user (given fields overwrite, metadata is replaced)', params, body: Body, response: { 200: UserEnvelopeSchema, ...errorsOf(400, 401, 403, 404, 422) } },
+        schema: {
+          operationId: legacy ? 'dynamicUpdateUserLegacy' : 'dynamicUpdateUser',
+          tags: ['dynamic'],
+          summary: 'Dynamic: update a user (given fields overwrite, metadata is replaced)',
+          params,
+          body: Body,
+          response: { 200: UserEnvelopeSchema, ...errorsOf(400, 401, 403, 404, 422) },
+        },
       },
       async (req) => update(await dirOf(req), req.params.userId, req.body, req),
     )
 
     app.delete(
       path,
-      { config: { scope: 'write' }, schema: { operationId: legacy ? 'dynamicDeleteUserLegacy' : 'dynamicDeleteUser', tags: ['dynamic'], summary: 'Dynamic: delete a user', params, response: { 204: Type.Null(), ...errorsOf(401, 403, 404) } } },
+      {
+        config: { scope: 'write' },
+        schema: {
+          operationId: legacy ? 'dynamicDeleteUserLegacy' : 'dynamicDeleteUser',
+          tags: ['dynamic'],
+          summary: 'Dynamic: delete a user',
+          params,
+          response: { 204: Type.Null(), ...errorsOf(401, 403, 404) },
+        },
+      },
       async (req, reply) => {
         const dir = await dirOf(req)
         await s.users.remove(dir, req.params.userId, context(req))

@@ -6,17 +6,89 @@ import { StringEnum } from '../../http/schemas.js'
  * names and types; test/doors/dynamic-sdk.test.ts checks these lists against it).
  */
 
-export const CHAINS = ['ETH', 'EVM', 'FLOW', 'SOL', 'ALGO', 'STARK', 'COSMOS', 'BTC', 'ECLIPSE', 'SUI', 'SPARK', 'TRON', 'APTOS', 'TON'] as const
-export const WALLET_PROVIDERS = ['browserExtension', 'custodialService', 'walletConnect', 'qrCode', 'deepLink', 'embeddedWallet', 'smartContractWallet'] as const
+export const CHAINS = [
+  'ETH',
+  'EVM',
+  'FLOW',
+  'SOL',
+  'ALGO',
+  'STARK',
+  'COSMOS',
+  'BTC',
+  'ECLIPSE',
+  'SUI',
+  'SPARK',
+  'TRON',
+  'APTOS',
+  'TON',
+] as const
+export const WALLET_PROVIDERS = [
+  'browserExtension',
+  'custodialService',
+  'walletConnect',
+  'qrCode',
+  'deepLink',
+  'embeddedWallet',
+  'smartContractWallet',
+] as const
 export const WALLET_ADDRESS_TYPES = ['ordinals', 'payment', 'cosmos', 'evm'] as const
 export const OAUTH_PROVIDERS = [
-  'emailOnly', 'magicLink', 'apple', 'bitbucket', 'coinbasesocial', 'discord', 'epicgames', 'facebook', 'farcaster', 'github',
-  'gitlab', 'google', 'instagram', 'linkedin', 'microsoft', 'twitch', 'twitter', 'blocto', 'banxa', 'coinbaseOnramp',
-  'cryptoDotCom', 'dynamic', 'alchemy', 'zerodev', 'telegram', 'turnkey', 'coinbaseWaas', 'sms', 'spotify', 'tiktok',
-  'line', 'steam', 'shopify', 'zksync', 'kraken', 'blockaid', 'passkey', 'okta', 'sendgrid', 'resend',
+  'emailOnly',
+  'magicLink',
+  'apple',
+  'bitbucket',
+  'coinbasesocial',
+  'discord',
+  'epicgames',
+  'facebook',
+  'farcaster',
+  'github',
+  'gitlab',
+  'google',
+  'instagram',
+  'linkedin',
+  'microsoft',
+  'twitch',
+  'twitter',
+  'blocto',
+  'banxa',
+  'coinbaseOnramp',
+  'cryptoDotCom',
+  'dynamic',
+  'alchemy',
+  'zerodev',
+  'telegram',
+  'turnkey',
+  'coinbaseWaas',
+  'sms',
+  'spotify',
+  'tiktok',
+  'line',
+  'steam',
+  'shopify',
+  'zksync',
+  'kraken',
+  'blockaid',
+  'passkey',
+  'okta',
+  'sendgrid',
+  'resend',
 ] as const
 /** `UserFilterableFieldsEnum`: the columns `GET …/users?filter[filterColumn]=` names. */
-export const FILTER_COLUMNS = ['all', 'id', 'walletPublicKey', 'email', 'alias', 'firstName', 'lastName', 'phoneNumber', 'jobTitle', 'wallet', 'username', 'accountId'] as const
+export const FILTER_COLUMNS = [
+  'all',
+  'id',
+  'walletPublicKey',
+  'email',
+  'alias',
+  'firstName',
+  'lastName',
+  'phoneNumber',
+  'jobTitle',
+  'wallet',
+  'username',
+  'accountId',
+] as const
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 const Str = Nullable(Type.String())
@@ -34,7 +106,11 @@ export const WalletRequestSchema = Type.Object(
     additionalWalletAddresses: Type.Optional(
       Type.Array(
         Type.Object(
-          { address: Type.String({ minLength: 1, maxLength: 255 }), publicKey: Type.Optional(Type.String({ maxLength: 255 })), type: StringEnum(WALLET_ADDRESS_TYPES) },
+          {
+            address: Type.String({ minLength: 1, maxLength: 255 }),
+            publicKey: Type.Optional(Type.String({ maxLength: 255 })),
+            type: StringEnum(WALLET_ADDRESS_TYPES),
+          },
           { additionalProperties: false },
         ),
         { maxItems: 20 },
@@ -142,7 +218,10 @@ export const DynamicUserSchema = Type.Object(
       ),
     ),
     oauthAccounts: Type.Array(
-      Type.Object({ id: Type.String(), provider: Type.String(), accountUsername: Type.Optional(Type.String()) }, { additionalProperties: false }),
+      Type.Object(
+        { id: Type.String(), provider: Type.String(), accountUsername: Type.Optional(Type.String()) },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -165,6 +244,8 @@ export const BulkResponseSchema = Type.Object({
 
 export const UsersResponseSchema = Type.Object({ count: Type.Integer(), users: Type.Array(DynamicUserSchema) })
 
-export const EnvParams = Type.Object({ environmentId: Type.String({ minLength: 36, maxLength: 36, description: 'The directory id (a UUID)' }) })
+export const EnvParams = Type.Object({
+  environmentId: Type.String({ minLength: 36, maxLength: 36, description: 'The directory id (a UUID)' }),
+})
 export const EnvUserParams = Type.Object({ environmentId: EnvParams.properties.environmentId, userId: Type.String() })
 export const UserParams = Type.Object({ userId: Type.String() })

@@ -21,7 +21,8 @@ export function oneOfNoneAuth(services: Services) {
     const needed = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write'
     if (!hasScope(principal, needed)) throw new RollcallError('forbidden', `This API key lacks the '${needed}' scope`)
     const app = await singleDirectoryOf(services, principal)
-    if (!app) throw new RollcallError('forbidden', 'This API key is not limited to exactly one app: use a Rollcall key limited to one directory')
+    if (!app)
+      throw new RollcallError('forbidden', 'This API key is not limited to exactly one app: use a Rollcall key limited to one directory')
     request.principal = principal
     apps.set(request, app)
   }

@@ -63,9 +63,15 @@ export async function batchUpdate(services: Services, app: Directory, body: Batc
     if (parsed.problems.length) fail(parsed.problems)
     items.push(...parsed.users)
   }
-  if (items.length > maxRows) throw badRequest(tooManyUsers({ max: maxRows, got: items.length, directory: app.id, what: 'users[] and csv rows together' }))
+  if (items.length > maxRows)
+    throw badRequest(tooManyUsers({ max: maxRows, got: items.length, directory: app.id, what: 'users[] and csv rows together' }))
 
-  const found = await findMany(services, app, 'email', items.map((i) => i.email))
+  const found = await findMany(
+    services,
+    app,
+    'email',
+    items.map((i) => i.email),
+  )
   const byEmail = new Map(found.map((u) => [(u.email as string).toLowerCase(), u]))
   // The stored spelling of the email is the match key, so matching never rewrites its case.
   let pending = items.filter((i) => byEmail.has(i.email.toLowerCase()))
@@ -74,7 +80,12 @@ export async function batchUpdate(services: Services, app: Directory, body: Batc
   for (let attempt = 1; ; attempt++) {
     if (pending.length === 0) return { message: BATCH_MESSAGE, count: 0, users: [] as UserResponse[] }
     const rows = pending.map((item) => ({ data: rowData((byEmail.get(item.email.toLowerCase()) as UserRecord).email, item) }))
-    const result = await services.users.bulk(app, rows, { mode: 'update', match: ['email'], atomic: true, returnUsers: true, needsFields }, context)
+    const result = await services.users.bulk(
+      app,
+      rows,
+      { mode: 'update', match: ['email'], atomic: true, returnUsers: true, needsFields },
+      context,
+    )
     if (!result.rolledBack) {
       const users = latestByUser(result.results.map((r) => r.user as UserRecord))
       const rendered = await renderUsers(services, app, users)

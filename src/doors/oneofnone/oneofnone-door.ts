@@ -5,7 +5,16 @@ import type { DoorLimits } from '../door.js'
 import { appOf, oneOfNoneAuth, oneOfNoneContext } from './oneofnone-auth.js'
 import { batchUpdate } from './oneofnone-batch.js'
 import { oneOfNoneErrorHandler, oneOfNoneNotFound } from './oneofnone-errors.js'
-import { BatchUpdateBody, BatchUpdateResponse, ErrorBody, GetParams, GetQuery, ListQuery, ListResponse, UserResponse } from './oneofnone-schemas.js'
+import {
+  BatchUpdateBody,
+  BatchUpdateResponse,
+  ErrorBody,
+  GetParams,
+  GetQuery,
+  ListQuery,
+  ListResponse,
+  UserResponse,
+} from './oneofnone-schemas.js'
 import { getUser, listUsers } from './oneofnone-users.js'
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody }

@@ -35,8 +35,11 @@ export function toOneOfNoneUser(u: UserRecord, app: Directory, teamId: string | 
  */
 export async function teamsOf(services: Services, app: Directory, users: UserRecord[]): Promise<Map<string, string | null>> {
   const ids = [...new Set(users.map((u) => u.id))]
-  if (ids.length === 0 || (await services.groups.list(app, { kind: TEAM_KIND, limit: 1 })).length === 0) return new Map(ids.map((id) => [id, null]))
-  const teams = await Promise.all(ids.map(async (id) => (await services.groups.ofUser(app, id)).find((g) => g.kind === TEAM_KIND)?.id ?? null))
+  if (ids.length === 0 || (await services.groups.list(app, { kind: TEAM_KIND, limit: 1 })).length === 0)
+    return new Map(ids.map((id) => [id, null]))
+  const teams = await Promise.all(
+    ids.map(async (id) => (await services.groups.ofUser(app, id)).find((g) => g.kind === TEAM_KIND)?.id ?? null),
+  )
   return new Map(ids.map((id, i) => [id, teams[i]]))
 }
 

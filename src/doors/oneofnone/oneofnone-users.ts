@@ -16,7 +16,12 @@ function toFilter(q: ListQuery): UserFilterExpr {
   if (q.email !== undefined) parts.push({ op: 'eq', field: col('email'), value: q.email })
   // A phone is in `phone` (native form) or, verbatim, in the custom field phoneText (../phone.ts).
   if (q.phone !== undefined)
-    parts.push(uf.or({ op: 'eq', field: col('phone'), value: q.phone, caseExact: true }, { op: 'eq', field: { custom: PHONE_TEXT_KEY, kind: 'text' }, value: q.phone, caseExact: true }))
+    parts.push(
+      uf.or(
+        { op: 'eq', field: col('phone'), value: q.phone, caseExact: true },
+        { op: 'eq', field: { custom: PHONE_TEXT_KEY, kind: 'text' }, value: q.phone, caseExact: true },
+      ),
+    )
   if (q.min_login_count !== undefined) parts.push({ op: 'ge', field: col('loginCount'), value: q.min_login_count })
   if (q.max_login_count !== undefined) parts.push({ op: 'le', field: col('loginCount'), value: q.max_login_count })
   if (q.min_created_at !== undefined) parts.push({ op: 'ge', field: col('createdAt'), value: iso(q.min_created_at) })

@@ -35,7 +35,12 @@ const STATE_IN: Record<(typeof STATUSES)[number], JobState> = {
   reverted: 'reverted',
 }
 
-const Ok = Type.Object({ meta: Type.Object({ status: Type.String(), statusCode: Type.Integer() }), message: Type.String(), data: Type.Unknown(), next_cursor: Type.Optional(Type.Union([Type.String(), Type.Null()])) })
+const Ok = Type.Object({
+  meta: Type.Object({ status: Type.String(), statusCode: Type.Integer() }),
+  message: Type.String(),
+  data: Type.Unknown(),
+  next_cursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+})
 const Id = Type.String({ maxLength: 100 })
 
 /** List cursors are opaque: base64url of the creation time of the last entry shown. */
@@ -66,7 +71,8 @@ function emailOf(job: Job, r: JobResultRow): string | null {
   }
 }
 
-const messageOf = (errs: FieldError[], name: (path: string) => string): string => errs.map((e) => (e.field ? `${name(e.field)}: ${e.message}` : e.message)).join('; ')
+const messageOf = (errs: FieldError[], name: (path: string) => string): string =>
+  errs.map((e) => (e.field ? `${name(e.field)}: ${e.message}` : e.message)).join('; ')
 
 /**
  * The Api Log ("community settings"): the community's import jobs, newest first, in doors.md's
@@ -83,7 +89,11 @@ export const returningApiLogRoutes = (s: Services) => async (root: FastifyInstan
     const c = job.counts
     const name = columnNamer(job)
     const failedRows = c.failed > 0 ? await s.jobs.results(job, { status: 'failed', limit: errorLimit }) : []
-    const errors: { row: number | null; email: string | null; message: string }[] = failedRows.map((r) => ({ row: r.line ?? r.index + 1, email: emailOf(job, r), message: messageOf(r.errors, name) }))
+    const errors: { row: number | null; email: string | null; message: string }[] = failedRows.map((r) => ({
+      row: r.line ?? r.index + 1,
+      email: emailOf(job, r),
+      message: messageOf(r.errors, name),
+    }))
     // A job that failed as a whole (a file with a header but no rows, …) says why, in the same list.
     if (job.error) errors.unshift({ row: null, email: null, message: job.error })
     return {
@@ -133,7 +143,11 @@ export const returningApiLogRoutes = (s: Services) => async (root: FastifyInstan
       const dir = await community(req, req.params.communityId)
       const limit = req.query.limit ?? 20
       const status = req.query.status as (typeof STATUSES)[number] | undefined
-      const jobs = await s.jobs.list(dir, { state: status && STATE_IN[status], limit, beforeCreatedAt: req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor) })
+      const jobs = await s.jobs.list(dir, {
+        state: status && STATE_IN[status],
+        limit,
+        beforeCreatedAt: req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor),
+      })
       const data = []
       for (const job of jobs) data.push(await render(dir, job, LIST_ERRORS))
       return {

@@ -21,7 +21,15 @@ const HEADER_MAX_BYTES = 64 * 1024
 const TEXT_FIELDS: ReadonlySet<string> = new Set(['communityId'])
 
 /** Types a browser, curl or a spreadsheet program sends a CSV file with. */
-const CSV_TYPES: ReadonlySet<string> = new Set(['text/csv', 'application/csv', 'text/x-csv', 'application/x-csv', 'text/comma-separated-values', 'application/vnd.ms-excel', 'text/plain'])
+const CSV_TYPES: ReadonlySet<string> = new Set([
+  'text/csv',
+  'application/csv',
+  'text/x-csv',
+  'application/x-csv',
+  'text/comma-separated-values',
+  'application/vnd.ms-excel',
+  'text/plain',
+])
 /** Types that say nothing about the content: the content decides. */
 const OPAQUE_TYPES: ReadonlySet<string> = new Set(['', 'application/octet-stream', 'binary/octet-stream'])
 
@@ -74,7 +82,8 @@ export function columnMapping(header: string[], definitions: readonly FieldDefin
   if (unknown.length === 1) problem('unknown_column', `column ${list(unknown)} names no user field of this community`)
   if (unknown.length > 1) problem('unknown_column', `columns ${list(unknown)} name no user field of this community`)
   for (const op of orphanOps) problem('unknown_column', `operator column '${op}' has no value column '${op.slice(0, -OP_SUFFIX.length)}'`)
-  if (!Object.values(mapping).includes('email')) problem('missing_column', "the CSV needs an 'email' column: rows are matched to users by email")
+  if (!Object.values(mapping).includes('email'))
+    problem('missing_column', "the CSV needs an 'email' column: rows are matched to users by email")
   if (problems.length) throw errors.validation(problems)
   try {
     csvMapper(header, definitions, { mapping, unmapped: 'fail', emptyMeans: 'skip', opSuffix: OP_SUFFIX })
@@ -91,7 +100,10 @@ function checkDeclaredType(file: MultipartFile): void {
   const ext = /\.([A-Za-z0-9]{1,10})$/.exec(file.filename ?? '')?.[1]?.toLowerCase()
   if (ext === 'csv' || ext === 'txt' || CSV_TYPES.has(type)) return
   if (ext === undefined && OPAQUE_TYPES.has(type)) return
-  throw new RollcallError('unsupported_media_type', `The 'data' file must be a CSV file; got ${file.filename ? `'${file.filename}'` : 'a file'}${type ? ` of type ${type}` : ''}`)
+  throw new RollcallError(
+    'unsupported_media_type',
+    `The 'data' file must be a CSV file; got ${file.filename ? `'${file.filename}'` : 'a file'}${type ? ` of type ${type}` : ''}`,
+  )
 }
 
 /**
@@ -119,7 +131,8 @@ async function readHeader(it: AsyncIterator<Buffer>): Promise<{ head: Buffer[]; 
   if (sample.subarray(0, 8192).includes(0)) throw dataError('the file is not a CSV file (it holds binary data)')
   // The header ends at the first line break: LF, CRLF or CR alone (old Mac files).
   const nl = lineBreakAt(sample, 'first')
-  if (nl === -1 && !ended) throw dataError(`the first line is longer than ${HEADER_MAX_BYTES / 1024} KB: the file is not a CSV file with a header`)
+  if (nl === -1 && !ended)
+    throw dataError(`the first line is longer than ${HEADER_MAX_BYTES / 1024} KB: the file is not a CSV file with a header`)
   let line: string
   try {
     line = new TextDecoder('utf-8', { fatal: true }).decode(nl === -1 ? sample : sample.subarray(0, nl))
@@ -186,8 +199,8 @@ export const returningBulkRoutes = (s: Services) => async (root: FastifyInstance
             tags: ['returning'],
             summary: `Returning.AI: queue a bulk ${kind.word} of users from a CSV file`,
             description:
-              "multipart/form-data with the CSV in field `data`" +
-              (kind.word === 'import' ? ' and, optionally, `communityId` (it must name the key\'s community)' : '') +
+              'multipart/form-data with the CSV in field `data`' +
+              (kind.word === 'import' ? " and, optionally, `communityId` (it must name the key's community)" : '') +
               '. Rows match users by `email`' +
               (kind.word === 'import' ? '; missing users are created.' : '; an unknown email fails its row.') +
               ' `<field>_op` columns hold add, subtract or overwrite for numeric fields. The answer comes once the file is stored; the job then runs in the background (see the Api Log).',
@@ -196,20 +209,36 @@ export const returningBulkRoutes = (s: Services) => async (root: FastifyInstance
         },
         async (req, reply) => {
           const dir = await community(req)
-          if (!req.isMultipart()) throw new RollcallError('unsupported_media_type', "Send multipart/form-data with the CSV file in field 'data'")
+          if (!req.isMultipart())
+            throw new RollcallError('unsupported_media_type', "Send multipart/form-data with the CSV file in field 'data'")
           const parts = req.parts()[Symbol.asyncIterator]()
           const fields: Record<string, string> = {}
           let file: MultipartFile | null = null
           /** A part other than the first `data` file: a known text field, or a 400. */
           const take = async (part: Multipart): Promise<MultipartFile | null> => {
             if (part.type === 'field') {
-              if (!TEXT_FIELDS.has(part.fieldname)) throw errors.validation([{ field: part.fieldname, code: 'unknown_field', message: "unexpected field; send the CSV file as 'data'" + (kind.word === 'import' ? " and the community as 'communityId'" : '') }])
+              if (!TEXT_FIELDS.has(part.fieldname))
+                throw errors.validation([
+                  {
+                    field: part.fieldname,
+                    code: 'unknown_field',
+                    message:
+                      "unexpected field; send the CSV file as 'data'" +
+                      (kind.word === 'import' ? " and the community as 'communityId'" : ''),
+                  },
+                ])
               fields[part.fieldname] = String(part.value)
               return null
             }
             if (part.fieldname === 'data' && !file) return part
             part.file.resume()
-            throw errors.validation([{ field: part.fieldname, code: 'unknown_field', message: part.fieldname === 'data' ? 'send one file only' : "unexpected file; send the CSV file as 'data'" }])
+            throw errors.validation([
+              {
+                field: part.fieldname,
+                code: 'unknown_field',
+                message: part.fieldname === 'data' ? 'send one file only' : "unexpected file; send the CSV file as 'data'",
+              },
+            ])
           }
           while (!file) {
             const r = await parts.next()
@@ -249,10 +278,11 @@ export const returningBulkRoutes = (s: Services) => async (root: FastifyInstance
               if (fields.communityId !== undefined) await community(req, fields.communityId)
             },
           })
-          return reply.header('location', `${prefix}/apis/v1/communities/${communityIdOf(dir)}/api-logs/${job.id}`).send(queuedAnswer(kind.word))
+          return reply
+            .header('location', `${prefix}/apis/v1/communities/${communityIdOf(dir)}/api-logs/${job.id}`)
+            .send(queuedAnswer(kind.word))
         },
       )
     }
   })
 }
-

@@ -14,7 +14,8 @@ import { communityIdOf, PLATFORM_FIELDS } from './returning-map.js'
 export function communities(s: Services) {
   async function community(req: FastifyRequest, ref?: string): Promise<Directory> {
     const dir = await singleDirectoryOf(s, principalOf(req))
-    if (!dir) throw new RollcallError('forbidden', 'This API key is not limited to one community: create a key limited to exactly one directory')
+    if (!dir)
+      throw new RollcallError('forbidden', 'This API key is not limited to one community: create a key limited to exactly one directory')
     if (ref !== undefined && ref !== communityIdOf(dir) && ref !== dir.id && ref !== dir.externalId)
       throw new RollcallError('not_found', `No community '${ref}' for this API key`)
     return dir
@@ -31,4 +32,9 @@ export function communities(s: Services) {
   }
 }
 
-export const contextOf = (req: FastifyRequest): ChangeContext => ({ channel: 'returning', keyId: principalOf(req).keyId, requestId: String(req.id), jobId: null })
+export const contextOf = (req: FastifyRequest): ChangeContext => ({
+  channel: 'returning',
+  keyId: principalOf(req).keyId,
+  requestId: String(req.id),
+  jobId: null,
+})

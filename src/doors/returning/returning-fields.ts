@@ -9,8 +9,15 @@ import { communities } from './returning-community.js'
 import { fieldIdOf, renderField, TYPE_IN } from './returning-map.js'
 
 const Meta = (statusCode: number) => ({ status: 'success', statusCode })
-const Ok = Type.Object({ meta: Type.Object({ status: Type.String(), statusCode: Type.Integer() }), message: Type.String(), data: Type.Unknown() })
-const TypeName = Type.String({ enum: Object.keys(TYPE_IN), description: 'text, single-line-text, multi-line-text, number, numerical, boolean, date or select' })
+const Ok = Type.Object({
+  meta: Type.Object({ status: Type.String(), statusCode: Type.Integer() }),
+  message: Type.String(),
+  data: Type.Unknown(),
+})
+const TypeName = Type.String({
+  enum: Object.keys(TYPE_IN),
+  description: 'text, single-line-text, multi-line-text, number, numerical, boolean, date or select',
+})
 const Options = Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1, maxItems: 1000, uniqueItems: true })
 const CommunityParams = Type.Object({ communityId: Type.String({ maxLength: 100 }) })
 const FieldParams = Type.Object({ communityId: Type.String({ maxLength: 100 }), fieldId: Type.String({ maxLength: 100 }) })
@@ -63,7 +70,16 @@ export const returningFieldRoutes = (s: Services) => async (root: FastifyInstanc
 
   app.get(
     base,
-    { config: config('read'), schema: { operationId: 'returningListUserFields', tags: ['returning'], summary: 'Returning.AI: the user fields of a community', params: CommunityParams, response: { 200: Ok } } },
+    {
+      config: config('read'),
+      schema: {
+        operationId: 'returningListUserFields',
+        tags: ['returning'],
+        summary: 'Returning.AI: the user fields of a community',
+        params: CommunityParams,
+        response: { 200: Ok },
+      },
+    },
     async (req) => {
       const dir = await community(req, req.params.communityId)
       const fields = (await s.directories.fields(dir)).filter((f) => !f.builtIn)
@@ -73,23 +89,56 @@ export const returningFieldRoutes = (s: Services) => async (root: FastifyInstanc
 
   app.post(
     base,
-    { config: config('admin'), schema: { operationId: 'returningCreateUserField', tags: ['returning'], summary: 'Returning.AI: create a user field', params: CommunityParams, body: CreateBody, response: { 201: Ok } } },
+    {
+      config: config('admin'),
+      schema: {
+        operationId: 'returningCreateUserField',
+        tags: ['returning'],
+        summary: 'Returning.AI: create a user field',
+        params: CommunityParams,
+        body: CreateBody,
+        response: { 201: Ok },
+      },
+    },
     async (req, reply) => {
       const dir = await community(req, req.params.communityId)
       const b = req.body
       if (b.defaultValue !== undefined && b.defaultValue !== null)
-        throw errors.validation([{ field: 'defaultValue', code: 'unsupported', message: 'default values are not supported: send the value with each user instead' }])
+        throw errors.validation([
+          {
+            field: 'defaultValue',
+            code: 'unsupported',
+            message: 'default values are not supported: send the value with each user instead',
+          },
+        ])
       const type = TYPE_IN[b.type]
-      if (type === 'enum' && !b.options) throw errors.validation([{ field: 'options', code: 'required', message: "a 'select' field needs options" }])
-      if (type !== 'enum' && b.options) throw errors.validation([{ field: 'options', code: 'invalid', message: "options apply only to 'select' fields" }])
-      const def = await s.directories.createField(dir, { key: b.field ?? keyOf(b.name), label: b.name, type, required: b.required ?? false, enumValues: b.options ?? null })
+      if (type === 'enum' && !b.options)
+        throw errors.validation([{ field: 'options', code: 'required', message: "a 'select' field needs options" }])
+      if (type !== 'enum' && b.options)
+        throw errors.validation([{ field: 'options', code: 'invalid', message: "options apply only to 'select' fields" }])
+      const def = await s.directories.createField(dir, {
+        key: b.field ?? keyOf(b.name),
+        label: b.name,
+        type,
+        required: b.required ?? false,
+        enumValues: b.options ?? null,
+      })
       return reply.code(201).send({ meta: Meta(201), message: 'Create user field successful', data: renderField(dir, def) })
     },
   )
 
   app.get(
     `${base}/:fieldId`,
-    { config: config('read'), schema: { operationId: 'returningGetUserField', tags: ['returning'], summary: 'Returning.AI: one user field', params: FieldParams, response: { 200: Ok } } },
+    {
+      config: config('read'),
+      schema: {
+        operationId: 'returningGetUserField',
+        tags: ['returning'],
+        summary: 'Returning.AI: one user field',
+        params: FieldParams,
+        response: { 200: Ok },
+      },
+    },
     async (req) => {
       const dir = await community(req, req.params.communityId)
       return { meta: Meta(200), message: 'Get user field successful', data: renderField(dir, await fieldOf(dir, req.params.fieldId)) }
@@ -98,13 +147,25 @@ export const returningFieldRoutes = (s: Services) => async (root: FastifyInstanc
 
   app.put(
     `${base}/:fieldId`,
-    { config: config('admin'), schema: { operationId: 'returningUpdateUserField', tags: ['returning'], summary: 'Returning.AI: update a user field', params: FieldParams, body: UpdateBody, response: { 200: Ok } } },
+    {
+      config: config('admin'),
+      schema: {
+        operationId: 'returningUpdateUserField',
+        tags: ['returning'],
+        summary: 'Returning.AI: update a user field',
+        params: FieldParams,
+        body: UpdateBody,
+        response: { 200: Ok },
+      },
+    },
     async (req) => {
       const dir = await community(req, req.params.communityId)
       const current = await fieldOf(dir, req.params.fieldId)
       const b = req.body
       if (b.type !== undefined && TYPE_IN[b.type] !== current.type)
-        throw errors.validation([{ field: 'type', code: 'read_only', message: 'the type of a user field cannot be changed; create another field' }])
+        throw errors.validation([
+          { field: 'type', code: 'read_only', message: 'the type of a user field cannot be changed; create another field' },
+        ])
       const patch: FieldPatch = {}
       if (b.name !== undefined) patch.label = b.name
       if (b.required !== undefined) patch.required = b.required
@@ -116,7 +177,16 @@ export const returningFieldRoutes = (s: Services) => async (root: FastifyInstanc
 
   app.delete(
     `${base}/:fieldId`,
-    { config: config('admin'), schema: { operationId: 'returningDeleteUserField', tags: ['returning'], summary: 'Returning.AI: delete a user field (stored values stay readable)', params: FieldParams, response: { 200: Ok } } },
+    {
+      config: config('admin'),
+      schema: {
+        operationId: 'returningDeleteUserField',
+        tags: ['returning'],
+        summary: 'Returning.AI: delete a user field (stored values stay readable)',
+        params: FieldParams,
+        response: { 200: Ok },
+      },
+    },
     async (req) => {
       const dir = await community(req, req.params.communityId)
       const current = await fieldOf(dir, req.params.fieldId)

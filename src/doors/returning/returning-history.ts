@@ -10,7 +10,12 @@ import { fieldIdOf, historyItems, PLATFORM_FIELDS } from './returning-map.js'
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const Id = Type.String({ maxLength: 100 })
-const Ok = Type.Object({ meta: Type.Object({ status: Type.String(), statusCode: Type.Integer() }), message: Type.String(), data: Type.Unknown(), next_cursor: Type.Optional(Type.Union([Type.String(), Type.Null()])) })
+const Ok = Type.Object({
+  meta: Type.Object({ status: Type.String(), statusCode: Type.Integer() }),
+  message: Type.String(),
+  data: Type.Unknown(),
+  next_cursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+})
 const ListQuery = Type.Object(
   {
     fieldId: Type.Optional(Id),
@@ -51,11 +56,22 @@ export const returningHistoryRoutes = (s: Services) => async (root: FastifyInsta
     return ref
   }
 
-  async function list(req: FastifyRequest, communityId: string, fieldRef: string | undefined, userRef: string | undefined, q: { cursor?: string; limit?: number }) {
+  async function list(
+    req: FastifyRequest,
+    communityId: string,
+    fieldRef: string | undefined,
+    userRef: string | undefined,
+    q: { cursor?: string; limit?: number },
+  ) {
     const dir = await community(req, communityId)
     const key = fieldRef === undefined ? undefined : await fieldKey(dir, fieldRef)
     const userId = userRef === undefined ? undefined : userIdOf(userRef)
-    const page = await s.users.history(dir, { userId, field: key === undefined ? undefined : `fields.${key}`, beforeSeq: decodeCursor(q.cursor), limit: q.limit ?? 100 })
+    const page = await s.users.history(dir, {
+      userId,
+      field: key === undefined ? undefined : `fields.${key}`,
+      beforeSeq: decodeCursor(q.cursor),
+      limit: q.limit ?? 100,
+    })
     return {
       meta: { status: 'success', statusCode: 200 },
       message: 'Get user field histories successful',
@@ -66,7 +82,14 @@ export const returningHistoryRoutes = (s: Services) => async (root: FastifyInsta
 
   const base = '/apis/v1/communities/:communityId/user-field-histories'
   const read = { scope: 'read' as const, returningEnvelope: 'application' as const }
-  const schema = <P extends TObject>(operationId: string, summary: string, params: P) => ({ operationId, tags: ['returning'], summary, params, querystring: ListQuery, response: { 200: Ok } })
+  const schema = <P extends TObject>(operationId: string, summary: string, params: P) => ({
+    operationId,
+    tags: ['returning'],
+    summary,
+    params,
+    querystring: ListQuery,
+    response: { 200: Ok },
+  })
   const P = {
     community: Type.Object({ communityId: Id }),
     field: Type.Object({ communityId: Id, fieldId: Id }),
@@ -74,14 +97,23 @@ export const returningHistoryRoutes = (s: Services) => async (root: FastifyInsta
     fieldUser: Type.Object({ communityId: Id, fieldId: Id, userId: Id }),
   }
 
-  app.get(base, { config: read, schema: schema('returningListFieldHistories', 'Returning.AI: user field histories of a community (?fieldId=, ?userId=)', P.community) }, (req) =>
-    list(req, req.params.communityId, req.query.fieldId, req.query.userId, req.query),
+  app.get(
+    base,
+    {
+      config: read,
+      schema: schema('returningListFieldHistories', 'Returning.AI: user field histories of a community (?fieldId=, ?userId=)', P.community),
+    },
+    (req) => list(req, req.params.communityId, req.query.fieldId, req.query.userId, req.query),
   )
-  app.get(`${base}/fields/:fieldId`, { config: read, schema: schema('returningFieldHistories', 'Returning.AI: histories of one user field', P.field) }, (req) =>
-    list(req, req.params.communityId, req.params.fieldId, req.query.userId, req.query),
+  app.get(
+    `${base}/fields/:fieldId`,
+    { config: read, schema: schema('returningFieldHistories', 'Returning.AI: histories of one user field', P.field) },
+    (req) => list(req, req.params.communityId, req.params.fieldId, req.query.userId, req.query),
   )
-  app.get(`${base}/users/:userId`, { config: read, schema: schema('returningUserFieldHistories', "Returning.AI: histories of one user's fields", P.user) }, (req) =>
-    list(req, req.params.communityId, req.query.fieldId, req.params.userId, req.query),
+  app.get(
+    `${base}/users/:userId`,
+    { config: read, schema: schema('returningUserFieldHistories', "Returning.AI: histories of one user's fields", P.user) },
+    (req) => list(req, req.params.communityId, req.query.fieldId, req.params.userId, req.query),
   )
   app.get(
     `${base}/fields/:fieldId/users/:userId`,
@@ -106,22 +138,33 @@ export const returningHistoryRoutes = (s: Services) => async (root: FastifyInsta
       const dir = await community(req, req.params.communityId)
       const b = req.body
       const ref = b.fieldId ?? b.field
-      if (ref === undefined) throw errors.validation([{ field: 'fieldId', code: 'required', message: "'fieldId' (or 'field') is required" }])
+      if (ref === undefined)
+        throw errors.validation([{ field: 'fieldId', code: 'required', message: "'fieldId' (or 'field') is required" }])
       const key = await fieldKey(dir, ref)
       const userId = userIdOf(req.params.userId)
       const op = b.operation === 'add' || b.operation === 'subtract' ? b.operation : undefined
       const [r] = (
-        await s.users.bulk(dir, [{ data: { id: userId, fields: { [key]: b.value } }, ...(op ? { ops: { [key]: op } } : {}) }], { mode: 'update', match: ['id'], needsFields: PLATFORM_FIELDS }, contextOf(req))
+        await s.users.bulk(
+          dir,
+          [{ data: { id: userId, fields: { [key]: b.value } }, ...(op ? { ops: { [key]: op } } : {}) }],
+          { mode: 'update', match: ['id'], needsFields: PLATFORM_FIELDS },
+          contextOf(req),
+        )
       ).results
       if (r.status === 'failed') {
         if (r.errors.some((e) => e.code === 'user_not_found')) throw errors.userNotFound(userId)
         throw errors.validation(r.errors)
       }
-      if (r.status === 'unchanged') return { meta: { status: 'success', statusCode: 200 }, message: 'The value did not change; no history was recorded', data: null }
+      if (r.status === 'unchanged')
+        return { meta: { status: 'success', statusCode: 200 }, message: 'The value did not change; no history was recorded', data: null }
       // The record this request wrote: the newest for the user and field, told apart by request id.
       const recent = await s.users.history(dir, { userId, field: `fields.${key}`, limit: 10 })
       const rec = recent.items.find((x) => x.requestId === String(req.id))
-      return reply.code(201).send({ meta: { status: 'success', statusCode: 201 }, message: 'Create user field history successful', data: rec ? historyItems(dir, rec, key)[0] : null })
+      return reply.code(201).send({
+        meta: { status: 'success', statusCode: 201 },
+        message: 'Create user field history successful',
+        data: rec ? historyItems(dir, rec, key)[0] : null,
+      })
     },
   )
 }

@@ -51,7 +51,13 @@ export const canonicalOf = (name: string): string => own(NAMES, name) ?? `fields
 export function returningPath(path: string): string {
   if (path.startsWith('fields.')) return path.slice(7)
   if (path.startsWith('metadata.')) return path.slice(9)
-  const create: Record<string, string> = { firstName: 'firstname', lastName: 'lastname', displayName: 'displayname', createdAt: 'join_date', locale: 'language' }
+  const create: Record<string, string> = {
+    firstName: 'firstname',
+    lastName: 'lastname',
+    displayName: 'displayname',
+    createdAt: 'join_date',
+    locale: 'language',
+  }
   return own(create, path) ?? path
 }
 

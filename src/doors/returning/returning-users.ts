@@ -33,7 +33,13 @@ const CreateUserBody = Type.Object(
     sendEmail: Type.Optional(Type.Boolean()),
     emailTemplate: Type.Optional(Str(10_000)),
     customFields: Type.Optional(
-      Type.Array(Type.Object({ fieldIdorName: Type.String({ minLength: 1, maxLength: 255 }), value: Type.Unknown() }, { additionalProperties: false }), { maxItems: 500 }),
+      Type.Array(
+        Type.Object(
+          { fieldIdorName: Type.String({ minLength: 1, maxLength: 255 }), value: Type.Unknown() },
+          { additionalProperties: false },
+        ),
+        { maxItems: 500 },
+      ),
     ),
     externalId: Type.Optional(Str()),
     referral: Type.Optional(Str()),
@@ -42,12 +48,17 @@ const CreateUserBody = Type.Object(
   { additionalProperties: false },
 )
 
-const Range = Type.Object({ gte: Type.Optional(Type.Union([Type.Number(), Type.String()])), lte: Type.Optional(Type.Union([Type.Number(), Type.String()])) }, { additionalProperties: false, minProperties: 1 })
+const Range = Type.Object(
+  { gte: Type.Optional(Type.Union([Type.Number(), Type.String()])), lte: Type.Optional(Type.Union([Type.Number(), Type.String()])) },
+  { additionalProperties: false, minProperties: 1 },
+)
 const FilterBody = Type.Object(
   {
     fields: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 200 })),
     // Not Type.Record: its key pattern skips keys with a line break, which would pass unchecked.
-    filter: Type.Optional(AnyKeys(Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Range]), { propertyNames: { maxLength: 100 } })),
+    filter: Type.Optional(
+      AnyKeys(Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Range]), { propertyNames: { maxLength: 100 } }),
+    ),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
     page: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_OFFSET })),
   },
@@ -86,7 +97,12 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
     given.forEach(({ fieldIdorName: ref, value }, i) => {
       const def = defs.find((f) => fieldIdOf(dir, f.key) === ref) ?? defs.find((f) => f.key === ref) ?? defs.find((f) => f.label === ref)
       if (def) out[def.key] = value as Json
-      else problems.push({ field: `customFields.${i}.fieldIdorName`, code: 'unknown_field', message: `no user field '${ref}' in this community` })
+      else
+        problems.push({
+          field: `customFields.${i}.fieldIdorName`,
+          code: 'unknown_field',
+          message: `no user field '${ref}' in this community`,
+        })
     })
     if (problems.length) throw errors.validation(problems)
     return out
@@ -94,7 +110,16 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
 
   app.post(
     '/apis/v1/users',
-    { config: { scope: 'write' }, schema: { operationId: 'returningCreateUser', tags: ['returning'], summary: 'Returning.AI: create a user', body: CreateUserBody, response: { 201: Ok } } },
+    {
+      config: { scope: 'write' },
+      schema: {
+        operationId: 'returningCreateUser',
+        tags: ['returning'],
+        summary: 'Returning.AI: create a user',
+        body: CreateUserBody,
+        response: { 201: Ok },
+      },
+    },
     async (req, reply) => {
       const b = req.body
       const dir = await community(req, b.communityId)
@@ -126,7 +151,13 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
     '/apis/v1/users/info',
     {
       config: { scope: 'read' },
-      schema: { operationId: 'returningUserData', tags: ['returning'], summary: 'Returning.AI: user data by id, email or username', body: Type.Object({ idOrEmail: Type.String({ minLength: 1, maxLength: 320 }) }, { additionalProperties: false }), response: { 200: Ok } },
+      schema: {
+        operationId: 'returningUserData',
+        tags: ['returning'],
+        summary: 'Returning.AI: user data by id, email or username',
+        body: Type.Object({ idOrEmail: Type.String({ minLength: 1, maxLength: 320 }) }, { additionalProperties: false }),
+        response: { 200: Ok },
+      },
     },
     async (req) => {
       const dir = await community(req)
@@ -142,7 +173,10 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
         operationId: 'returningManageUser',
         tags: ['returning'],
         summary: 'Returning.AI: delete or restore a user',
-        body: Type.Object({ action: Type.Union([Type.Literal('delete'), Type.Literal('restore')]), user: Type.String({ minLength: 1, maxLength: 320 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { action: Type.Union([Type.Literal('delete'), Type.Literal('restore')]), user: Type.String({ minLength: 1, maxLength: 320 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: Ok },
       },
     },
@@ -162,7 +196,13 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
     '/apis/v1/users/filter',
     {
       config: { scope: 'read' },
-      schema: { operationId: 'returningGetUsersByFilter', tags: ['returning'], summary: 'Returning.AI: users by filter, 200 a page, by cursor or page number', body: FilterBody, response: { 200: Ok } },
+      schema: {
+        operationId: 'returningGetUsersByFilter',
+        tags: ['returning'],
+        summary: 'Returning.AI: users by filter, 200 a page, by cursor or page number',
+        body: FilterBody,
+        response: { 200: Ok },
+      },
     },
     async (req) => {
       const b = req.body
@@ -178,14 +218,20 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
           if (v.lte !== undefined) conditions.push({ field, op: 'lte', value: v.lte })
         } else conditions.push({ field, op: 'eq', value: v, caseExact })
       }
-      const names = b.fields?.length ? b.fields : [...DEFAULT_FIELDS, ...(await fieldsOf(dir)).filter((f) => !f.builtIn && f.key !== 'xp' && f.key !== 'coins').map((f) => f.key)]
+      const names = b.fields?.length
+        ? b.fields
+        : [...DEFAULT_FIELDS, ...(await fieldsOf(dir)).filter((f) => !f.builtIn && f.key !== 'xp' && f.key !== 'coins').map((f) => f.key)]
       await checkNames(dir, names)
       const filter = await s.users.filterOf(dir, conditions, PLATFORM_FIELDS)
       const offset = b.page !== undefined ? (b.page - 1) * FILTER_PAGE : b.cursor !== undefined ? decodeCursor(b.cursor) : 0
       const page = await s.users.search(dir, { filter, offset, limit: FILTER_PAGE })
       const users = page.items.map((u) => ({ userId: u.id, ...Object.fromEntries(names.map((n) => [n, valueOf(u, n)])) }))
-      if (b.page !== undefined) return { status: 'success', data: { users, total_pages: Math.ceil(page.total / FILTER_PAGE), current_page: b.page } }
-      return { status: 'success', data: { users, next_cursor: offset + users.length < page.total ? encodeCursor(offset + FILTER_PAGE) : null } }
+      if (b.page !== undefined)
+        return { status: 'success', data: { users, total_pages: Math.ceil(page.total / FILTER_PAGE), current_page: b.page } }
+      return {
+        status: 'success',
+        data: { users, next_cursor: offset + users.length < page.total ? encodeCursor(offset + FILTER_PAGE) : null },
+      }
     },
   )
 
@@ -193,6 +239,9 @@ export const returningUserRoutes = (s: Services) => async (root: FastifyInstance
   async function checkNames(dir: Directory, names: string[]): Promise<void> {
     const custom = new Set((await fieldsOf(dir)).filter((f) => !f.builtIn).map((f) => f.key))
     const unknown = names.filter((n) => canonicalOf(n).startsWith('fields.') && !custom.has(canonicalOf(n).slice(7)))
-    if (unknown.length) throw errors.validation(unknown.map((n) => ({ field: 'fields', code: 'unknown_field', message: `no user field '${n}' in this community` })))
+    if (unknown.length)
+      throw errors.validation(
+        unknown.map((n) => ({ field: 'fields', code: 'unknown_field', message: `no user field '${n}' in this community` })),
+      )
   }
 }

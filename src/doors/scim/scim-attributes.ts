@@ -27,7 +27,14 @@ export interface ResourceSchemas {
 
 export function resourceSchemas(s: ScimSchemas, kind: ResourceKind): ResourceSchemas {
   return kind === 'User'
-    ? { kind, core: s.user, extensions: new Map([[URN.enterprise, s.enterprise], [URN.fields, s.fields]]) }
+    ? {
+        kind,
+        core: s.user,
+        extensions: new Map([
+          [URN.enterprise, s.enterprise],
+          [URN.fields, s.fields],
+        ]),
+      }
     : { kind, core: s.group, extensions: new Map() }
 }
 
@@ -136,5 +143,7 @@ export function canonicalResource(rs: ResourceSchemas, body: JsonObject): JsonOb
 
 /** Whether a request body asserts an extension: its URN in `schemas`, or its object present. */
 export function assertsExtension(res: JsonObject, urn: string): boolean {
-  return urn in res || (Array.isArray(res.schemas) && res.schemas.some((s) => typeof s === 'string' && s.toLowerCase() === urn.toLowerCase()))
+  return (
+    urn in res || (Array.isArray(res.schemas) && res.schemas.some((s) => typeof s === 'string' && s.toLowerCase() === urn.toLowerCase()))
+  )
 }

@@ -79,7 +79,8 @@ function parseOp(raw: unknown, index: number): BulkOp {
   if (method === 'POST' && id !== null) throw scimError.invalidSyntax(`POST goes to /${resource}, not to a resource`)
   if (method !== 'POST' && id === null) throw scimError.invalidSyntax(`${method} needs the path of a resource: /${resource}/{id}`)
   const bulkId = field(raw, 'bulkId')
-  if (bulkId !== undefined && (typeof bulkId !== 'string' || bulkId === '')) throw scimError.invalidSyntax('bulkId must be a non-empty string')
+  if (bulkId !== undefined && (typeof bulkId !== 'string' || bulkId === ''))
+    throw scimError.invalidSyntax('bulkId must be a non-empty string')
   if (method === 'POST' && bulkId === undefined) throw scimError.invalidSyntax('a POST operation needs a bulkId')
   const version = field(raw, 'version')
   const data = field(raw, 'data')
@@ -192,7 +193,12 @@ export async function runBulkRequest(scope: ScimScope, req: BulkRequest): Promis
     const base = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) }
     if (o.ok) {
       if (op.method === 'POST' && op.bulkId) ids.set(op.bulkId, o.value.id)
-      results.set(op.index, { ...base, location: loc('Users', o.value.id), version: userEtag(o.value), status: op.method === 'POST' ? '201' : '200' })
+      results.set(op.index, {
+        ...base,
+        location: loc('Users', o.value.id),
+        version: userEtag(o.value),
+        status: op.method === 'POST' ? '201' : '200',
+      })
     } else if ('error' in o) {
       if (op.bulkId && op.method === 'POST') failedIds.add(op.bulkId)
       fail(op.index, op.method, o.error, { ...base, ...(op.id ? { location: loc('Users', op.id) } : {}) })
@@ -204,7 +210,11 @@ export async function runBulkRequest(scope: ScimScope, req: BulkRequest): Promis
     queue.pending = null
     if (!group || budget() <= 0) return
     if (group.kind === 'create') {
-      const outcomes = await createUsers(scope, group.ops.map((o) => o.data), budget())
+      const outcomes = await createUsers(
+        scope,
+        group.ops.map((o) => o.data),
+        budget(),
+      )
       group.ops.forEach((op, i) => recordUser(op, outcomes[i]))
       return
     }
@@ -213,7 +223,11 @@ export async function runBulkRequest(scope: ScimScope, req: BulkRequest): Promis
     for (const op of group.ops) {
       try {
         const id = op.id as string
-        items.push(op.method === 'PUT' ? { id, kind: 'put', body: op.data, ifMatch: op.version } : { id, kind: 'patch', ops: parsePatchBody(op.data), ifMatch: op.version })
+        items.push(
+          op.method === 'PUT'
+            ? { id, kind: 'put', body: op.data, ifMatch: op.version }
+            : { id, kind: 'patch', ops: parsePatchBody(op.data), ifMatch: op.version },
+        )
         prepared.push(op)
       } catch (e) {
         // A malformed PatchOp fails alone, in its place: run what precedes it first.
@@ -236,11 +250,17 @@ export async function runBulkRequest(scope: ScimScope, req: BulkRequest): Promis
     const badRef = [...op.refs].find((r) => failedIds.has(r))
     if (badRef !== undefined) {
       if (op.method === 'POST' && op.bulkId) failedIds.add(op.bulkId)
-      fail(op.index, op.method, new ScimError(409, `bulkId '${badRef}' was not created: its operation failed`), op.bulkId ? { bulkId: op.bulkId } : {})
+      fail(
+        op.index,
+        op.method,
+        new ScimError(409, `bulkId '${badRef}' was not created: its operation failed`),
+        op.bulkId ? { bulkId: op.bulkId } : {},
+      )
       continue
     }
     const resolved: BulkOp = { ...op, id: op.id && (substitute(op.id, ids) as string), data: substitute(op.data, ids) }
-    const kind = resolved.resource === 'Users' ? (resolved.method === 'POST' ? 'create' : resolved.method === 'DELETE' ? null : 'update') : null
+    const kind =
+      resolved.resource === 'Users' ? (resolved.method === 'POST' ? 'create' : resolved.method === 'DELETE' ? null : 'update') : null
     const open = queue.pending
     const joins = kind !== null && open !== null && open.kind === kind && (kind === 'create' || !open.ops.some((p) => p.id === resolved.id))
     if (!joins) await flush()
@@ -253,7 +273,8 @@ export async function runBulkRequest(scope: ScimScope, req: BulkRequest): Promis
     await runOne(resolved)
   }
   await flush()
-  for (const [op, why] of unresolved) if (budget() > 0) fail(op.index, op.method, new ScimError(409, why), op.bulkId ? { bulkId: op.bulkId } : {})
+  for (const [op, why] of unresolved)
+    if (budget() > 0) fail(op.index, op.method, new ScimError(409, why), op.bulkId ? { bulkId: op.bulkId } : {})
 
   async function runOne(op: BulkOp): Promise<void> {
     const base = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) }
@@ -273,7 +294,12 @@ export async function runBulkRequest(scope: ScimScope, req: BulkRequest): Promis
       else if (op.method === 'PUT') g = await replaceGroup(scope, op.id as string, op.data, op.version)
       else g = await patchGroup(scope, op.id as string, parsePatchBody(op.data), op.version)
       if (op.method === 'POST' && op.bulkId) ids.set(op.bulkId, g.group.id)
-      results.set(op.index, { ...base, location: loc('Groups', g.group.id), version: groupEtag(g), status: op.method === 'POST' ? '201' : '200' })
+      results.set(op.index, {
+        ...base,
+        location: loc('Groups', g.group.id),
+        version: groupEtag(g),
+        status: op.method === 'POST' ? '201' : '200',
+      })
     } catch (e) {
       if (op.method === 'POST' && op.bulkId) failedIds.add(op.bulkId)
       fail(op.index, op.method, toScimError(e, scimAttributeOf), { ...base, ...(op.id ? { location: loc(op.resource, op.id) } : {}) })

@@ -61,7 +61,8 @@ function resourceTypes(base: string): JsonObject[] {
   ]
 }
 
-const schemasOf = (s: ScimScope) => [s.schemas.user, s.schemas.enterprise, s.schemas.fields, s.schemas.group].map((x) => renderSchema(x, s.base))
+const schemasOf = (s: ScimScope) =>
+  [s.schemas.user, s.schemas.enterprise, s.schemas.fields, s.schemas.group].map((x) => renderSchema(x, s.base))
 
 /** §4: a filter on these endpoints would suggest matching that is not done, so it is refused. */
 function refuseFilter(req: FastifyRequest): void {
@@ -74,35 +75,58 @@ export function discoveryRoutes(services: Services, prefix: string) {
     const tags = ['scim']
     const byId = { params: Type.Object({ id: Type.String() }) }
 
-    app.get('/ServiceProviderConfig', { config: { scope: 'read' }, schema: { operationId: 'scimServiceProviderConfig', tags, summary: 'Features and limits' } }, async (req, reply) => {
-      refuseFilter(req)
-      return send(reply, 200, serviceProviderConfig((await scope(req)).base))
-    })
+    app.get(
+      '/ServiceProviderConfig',
+      { config: { scope: 'read' }, schema: { operationId: 'scimServiceProviderConfig', tags, summary: 'Features and limits' } },
+      async (req, reply) => {
+        refuseFilter(req)
+        return send(reply, 200, serviceProviderConfig((await scope(req)).base))
+      },
+    )
 
-    app.get('/ResourceTypes', { config: { scope: 'read' }, schema: { operationId: 'scimResourceTypes', tags, summary: 'User and Group' } }, async (req, reply) => {
-      refuseFilter(req)
-      const types = resourceTypes((await scope(req)).base)
-      return send(reply, 200, listResponse(types, types.length, 1))
-    })
+    app.get(
+      '/ResourceTypes',
+      { config: { scope: 'read' }, schema: { operationId: 'scimResourceTypes', tags, summary: 'User and Group' } },
+      async (req, reply) => {
+        refuseFilter(req)
+        const types = resourceTypes((await scope(req)).base)
+        return send(reply, 200, listResponse(types, types.length, 1))
+      },
+    )
 
-    app.get('/ResourceTypes/:id', { config: { scope: 'read' }, schema: { operationId: 'scimResourceType', tags, summary: 'One resource type', ...byId } }, async (req, reply) => {
-      const { id } = req.params as { id: string }
-      const found = resourceTypes((await scope(req)).base).find((t) => String(t.id).toLowerCase() === id.toLowerCase())
-      if (!found) throw scimError.notFound(`No resource type '${id}'`)
-      return send(reply, 200, found)
-    })
+    app.get(
+      '/ResourceTypes/:id',
+      { config: { scope: 'read' }, schema: { operationId: 'scimResourceType', tags, summary: 'One resource type', ...byId } },
+      async (req, reply) => {
+        const { id } = req.params as { id: string }
+        const found = resourceTypes((await scope(req)).base).find((t) => String(t.id).toLowerCase() === id.toLowerCase())
+        if (!found) throw scimError.notFound(`No resource type '${id}'`)
+        return send(reply, 200, found)
+      },
+    )
 
-    app.get('/Schemas', { config: { scope: 'read' }, schema: { operationId: 'scimSchemas', tags, summary: "Core, enterprise and the directory's custom-field schemas" } }, async (req, reply) => {
-      refuseFilter(req)
-      const all = schemasOf(await scope(req))
-      return send(reply, 200, listResponse(all, all.length, 1))
-    })
+    app.get(
+      '/Schemas',
+      {
+        config: { scope: 'read' },
+        schema: { operationId: 'scimSchemas', tags, summary: "Core, enterprise and the directory's custom-field schemas" },
+      },
+      async (req, reply) => {
+        refuseFilter(req)
+        const all = schemasOf(await scope(req))
+        return send(reply, 200, listResponse(all, all.length, 1))
+      },
+    )
 
-    app.get('/Schemas/:id', { config: { scope: 'read' }, schema: { operationId: 'scimSchema', tags, summary: 'One schema', ...byId } }, async (req, reply) => {
-      const { id } = req.params as { id: string }
-      const found = schemasOf(await scope(req)).find((s) => String(s.id).toLowerCase() === id.toLowerCase())
-      if (!found) throw scimError.notFound(`No schema '${id}'`)
-      return send(reply, 200, found)
-    })
+    app.get(
+      '/Schemas/:id',
+      { config: { scope: 'read' }, schema: { operationId: 'scimSchema', tags, summary: 'One schema', ...byId } },
+      async (req, reply) => {
+        const { id } = req.params as { id: string }
+        const found = schemasOf(await scope(req)).find((s) => String(s.id).toLowerCase() === id.toLowerCase())
+        if (!found) throw scimError.notFound(`No schema '${id}'`)
+        return send(reply, 200, found)
+      },
+    )
   }
 }

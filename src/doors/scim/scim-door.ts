@@ -23,7 +23,11 @@ import { userRoutes } from './scim-users.js'
 function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   let e = toScimError(err, scimAttributeOf)
   if (e.status === 413 && !(err instanceof ScimError) && req.routeOptions.url?.endsWith('/Bulk'))
-    e = new ScimError(413, `The body is over maxPayloadSize (${LIMITS.bulkMaxPayloadBytes} bytes): split the operations into several requests`, 'tooMany')
+    e = new ScimError(
+      413,
+      `The body is over maxPayloadSize (${LIMITS.bulkMaxPayloadBytes} bytes): split the operations into several requests`,
+      'tooMany',
+    )
   if (e.status >= 500) req.log.error({ err }, 'SCIM request failed')
   if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="rollcall"')
   return send(reply, e.status, e.body())
@@ -34,7 +38,9 @@ export const scimDoor: Door = (services: Services) => async (app: FastifyInstanc
   // RFC 7644 §3.1: requests are application/scim+json; plain JSON is accepted too.
   useJsonBodyParser(app, [SCIM_MEDIA_TYPE])
   app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler((req, reply) => send(reply, 404, new ScimError(404, `No SCIM endpoint ${req.method} ${req.url.split('?')[0]}`).body()))
+  app.setNotFoundHandler((req, reply) =>
+    send(reply, 404, new ScimError(404, `No SCIM endpoint ${req.method} ${req.url.split('?')[0]}`).body()),
+  )
 
   await app.register(discoveryRoutes(services, prefix))
   await app.register(userRoutes(services, prefix))

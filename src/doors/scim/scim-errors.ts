@@ -29,7 +29,12 @@ export class ScimError extends Error {
   }
 
   body(): JsonObject {
-    return { schemas: [URN.error], status: String(this.status), ...(this.scimType ? { scimType: this.scimType } : {}), detail: this.message }
+    return {
+      schemas: [URN.error],
+      status: String(this.status),
+      ...(this.scimType ? { scimType: this.scimType } : {}),
+      detail: this.message,
+    }
   }
 }
 

@@ -31,7 +31,8 @@ export const resourceResolver =
 
 function resolveOrFail(resolve: Resolver, p: AttrPath): Resolved {
   const r = resolve(p)
-  if (!r || r.attr.ignored || r.sub?.ignored) throw scimError.invalidFilter(`Invalid filter: '${showPath(p)}' is not an attribute that can be filtered on`)
+  if (!r || r.attr.ignored || r.sub?.ignored)
+    throw scimError.invalidFilter(`Invalid filter: '${showPath(p)}' is not an attribute that can be filtered on`)
   return r
 }
 
@@ -41,12 +42,19 @@ function valuesAt(obj: JsonObject, r: Resolved): { values: Json[]; def: AttrDef 
   if (!isPlainObject(holder)) return { values: [], def: r.sub ?? r.attr }
   const raw = holder[r.attr.name]
   const items: Json[] = raw === undefined || raw === null ? [] : r.attr.multiValued && Array.isArray(raw) ? raw : [raw]
-  if (r.sub) return { values: items.map((x) => (isPlainObject(x) ? x[r.sub!.name] : undefined)).filter((x): x is Json => x !== undefined && x !== null), def: r.sub }
+  if (r.sub)
+    return {
+      values: items.map((x) => (isPlainObject(x) ? x[r.sub!.name] : undefined)).filter((x): x is Json => x !== undefined && x !== null),
+      def: r.sub,
+    }
   if (r.attr.type === 'complex') {
     // A complex attribute compared as a whole means its `value` (RFC 7644 §3.4.2.2, multi-valued attributes).
     const value = findAttr(r.attr.subAttributes, 'value')
     if (!value) return { values: items.filter((x) => isPlainObject(x) && Object.keys(x).length > 0), def: r.attr }
-    return { values: items.map((x) => (isPlainObject(x) ? x.value : undefined)).filter((x): x is Json => x !== undefined && x !== null), def: value }
+    return {
+      values: items.map((x) => (isPlainObject(x) ? x.value : undefined)).filter((x): x is Json => x !== undefined && x !== null),
+      def: value,
+    }
   }
   return { values: items, def: r.attr }
 }
@@ -120,7 +128,8 @@ export function matchesFilter(f: ScimFilter, obj: JsonObject, resolve: Resolver)
     }
     case 'valuePath': {
       const r = resolveOrFail(resolve, f.path)
-      if (!r.attr.multiValued || r.attr.type !== 'complex') throw scimError.invalidFilter(`Invalid filter: '${showPath(f.path)}' is not a multi-valued complex attribute`)
+      if (!r.attr.multiValued || r.attr.type !== 'complex')
+        throw scimError.invalidFilter(`Invalid filter: '${showPath(f.path)}' is not a multi-valued complex attribute`)
       const holder = r.container ? obj[r.container] : obj
       const items = isPlainObject(holder) && Array.isArray(holder[r.attr.name]) ? (holder[r.attr.name] as Json[]) : []
       const inner = elementResolver(r.attr)
@@ -157,7 +166,8 @@ export function validateFilter(f: ScimFilter, resolve: Resolver): void {
       return
     case 'valuePath': {
       const r = resolveOrFail(resolve, f.path)
-      if (!r.attr.multiValued || r.attr.type !== 'complex') throw scimError.invalidFilter(`Invalid filter: '${showPath(f.path)}' is not a multi-valued complex attribute`)
+      if (!r.attr.multiValued || r.attr.type !== 'complex')
+        throw scimError.invalidFilter(`Invalid filter: '${showPath(f.path)}' is not a multi-valued complex attribute`)
       validateFilter(f.filter, elementResolver(r.attr))
       return
     }

@@ -25,7 +25,9 @@ export interface GroupState {
 const notFound = (id: string) => scimError.notFound(`No Group '${id}' in this directory`)
 
 export function groupEtag(s: GroupState): string {
-  const h = createHash('sha1').update(JSON.stringify([s.group.name, s.group.externalId, [...s.members].sort()])).digest('hex')
+  const h = createHash('sha1')
+    .update(JSON.stringify([s.group.name, s.group.externalId, [...s.members].sort()]))
+    .digest('hex')
   return `W/"${h.slice(0, 16)}"`
 }
 
@@ -37,7 +39,13 @@ export function groupResource(s: GroupState, base: string): JsonObject {
     externalId: g.externalId,
     displayName: g.name,
     members: s.members.map((id) => ({ value: id, $ref: `${base}/Users/${id}`, type: 'User' })),
-    meta: { resourceType: 'Group', created: g.createdAt, lastModified: g.updatedAt, location: `${base}/Groups/${g.id}`, version: groupEtag(s) },
+    meta: {
+      resourceType: 'Group',
+      created: g.createdAt,
+      lastModified: g.updatedAt,
+      location: `${base}/Groups/${g.id}`,
+      version: groupEtag(s),
+    },
   }
 }
 
@@ -69,7 +77,8 @@ function desired(res: JsonObject): Desired {
   const members: string[] = []
   for (const m of Array.isArray(res.members) ? res.members : []) {
     if (!isPlainObject(m) || typeof m.value !== 'string') throw scimError.invalidValue('each member needs a "value": the id of a User')
-    if (typeof m.type === 'string' && m.type.toLowerCase() === 'group') throw scimError.invalidValue('nested groups are not supported: members must be Users')
+    if (typeof m.type === 'string' && m.type.toLowerCase() === 'group')
+      throw scimError.invalidValue('nested groups are not supported: members must be Users')
     members.push(m.value)
   }
   return { name, externalId: ext as string | null | undefined, members: [...new Set(members)] }
@@ -206,14 +215,20 @@ export async function findGroups(
     groups = await scope.services.groups.list(scope.dir, { kind: GROUP_KIND, externalId: eq.value, limit: 2 })
   } else {
     // displayName compares case-insensitively, so an exact lookup that misses still scans.
-    const exact = eq?.attr === 'displayName' ? await scope.services.groups.list(scope.dir, { kind: GROUP_KIND, name: eq.value, limit: 2 }) : []
+    const exact =
+      eq?.attr === 'displayName' ? await scope.services.groups.list(scope.dir, { kind: GROUP_KIND, name: eq.value, limit: 2 }) : []
     groups = exact.length ? exact : await scope.services.groups.list(scope.dir, { kind: GROUP_KIND, limit: LIMITS.groupScan + 1 })
     if (groups.length > LIMITS.groupScan)
-      throw scimError.tooMany(400, `This directory has more than ${LIMITS.groupScan} groups: filter with displayName eq, externalId eq or id eq`)
+      throw scimError.tooMany(
+        400,
+        `This directory has more than ${LIMITS.groupScan} groups: filter with displayName eq, externalId eq or id eq`,
+      )
   }
   groups = groups.filter((g) => g.kind === GROUP_KIND)
   const needAll = refersToMembers(q.filter)
-  let states: GroupState[] = await Promise.all(groups.map(async (group) => ({ group, members: needAll ? await scope.services.groups.members(scope.dir, group.id) : [] })))
+  let states: GroupState[] = await Promise.all(
+    groups.map(async (group) => ({ group, members: needAll ? await scope.services.groups.members(scope.dir, group.id) : [] })),
+  )
   if (q.filter) {
     const resolve = resourceResolver(scope.groups)
     const f = q.filter

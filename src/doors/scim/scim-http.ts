@@ -41,7 +41,10 @@ export async function scopeOf(services: Services, req: FastifyRequest, prefix: s
   if (!p) throw new ScimError(401, 'Send a Rollcall API key as "Authorization: Bearer <key>"')
   const dir = await singleDirectoryOf(services, p)
   if (!dir)
-    throw new ScimError(403, 'A SCIM key must be limited to exactly one directory: create one with `rollcall keys create --directory <dir> --scopes write`')
+    throw new ScimError(
+      403,
+      'A SCIM key must be limited to exactly one directory: create one with `rollcall keys create --directory <dir> --scopes write`',
+    )
   const schemas = buildSchemas(await services.directories.fields(dir))
   return {
     services,
@@ -77,7 +80,8 @@ export function pageOf(startIndex: unknown, count: unknown): { startIndex: numbe
     const n = typeof v === 'number' ? v : Number(v)
     if (!Number.isInteger(n)) throw scimError.invalidValue(`${name} must be an integer, got ${JSON.stringify(v)}`)
     // count is capped at maxResults below (RFC 7644); a startIndex beyond MAX_OFFSET is refused.
-    if (name === 'startIndex' && n > MAX_OFFSET) throw scimError.invalidValue(`startIndex must be at most ${MAX_OFFSET}, got ${JSON.stringify(v)}`)
+    if (name === 'startIndex' && n > MAX_OFFSET)
+      throw scimError.invalidValue(`startIndex must be at most ${MAX_OFFSET}, got ${JSON.stringify(v)}`)
     return n
   }
   const s = int(startIndex, 'startIndex') ?? 1
@@ -95,7 +99,10 @@ export function listResponse(resources: JsonObject[], total: number, startIndex:
  */
 export function etagMatches(header: string | string[] | undefined, etag: string): boolean {
   const strip = (t: string) => t.trim().replace(/^W\//, '')
-  const tags = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((t) => t.trim()).filter(Boolean)
+  const tags = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
   return tags.some((t) => t === '*' || strip(t) === strip(etag))
 }
 

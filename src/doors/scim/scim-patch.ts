@@ -40,9 +40,11 @@ export function parsePatchBody(body: unknown): PatchOperation[] {
     if (!isPlainObject(o)) throw scimError.invalidSyntax(`Operations[${i}] must be an object`)
     const get = (name: string) => o[Object.keys(o).find((k) => k.toLowerCase() === name) ?? name]
     const op = get('op')
-    if (typeof op !== 'string' || !OPS.has(op.toLowerCase())) throw scimError.invalidSyntax(`Operations[${i}].op must be add, replace or remove`)
+    if (typeof op !== 'string' || !OPS.has(op.toLowerCase()))
+      throw scimError.invalidSyntax(`Operations[${i}].op must be add, replace or remove`)
     const path = get('path')
-    if (path !== undefined && path !== null && typeof path !== 'string') throw scimError.invalidPath(`Operations[${i}].path must be a string`)
+    if (path !== undefined && path !== null && typeof path !== 'string')
+      throw scimError.invalidPath(`Operations[${i}].path must be a string`)
     return { op: op.toLowerCase() as PatchOpName, path: typeof path === 'string' && path.trim() !== '' ? path : null, value: get('value') }
   })
 }
@@ -83,7 +85,8 @@ class Applier {
     if (!r) throw scimError.invalidPath(`'${showPath(pp.path)}' is not an attribute of a ${this.rs.kind}`)
     let sub = r.sub
     if (pp.filter) {
-      if (!r.attr.multiValued || r.attr.type !== 'complex') throw scimError.invalidPath(`'${r.attr.name}' is not multi-valued: a value filter does not apply`)
+      if (!r.attr.multiValued || r.attr.type !== 'complex')
+        throw scimError.invalidPath(`'${r.attr.name}' is not multi-valued: a value filter does not apply`)
       try {
         validateFilter(pp.filter, elementResolver(r.attr))
       } catch (e) {
@@ -120,7 +123,14 @@ class Applier {
     return this.res[container] as JsonObject
   }
 
-  private target(op: PatchOpName, container: string | null, attr: AttrDef, filter: ScimFilter | null, sub: AttrDef | null, value: unknown): void {
+  private target(
+    op: PatchOpName,
+    container: string | null,
+    attr: AttrDef,
+    filter: ScimFilter | null,
+    sub: AttrDef | null,
+    value: unknown,
+  ): void {
     if (attr.ignored || sub?.ignored) return
     const obj = this.holder(container)
     const name = attr.name
@@ -225,7 +235,9 @@ class Applier {
   private same(attr: AttrDef, a: Json, b: Json): boolean {
     if (isPlainObject(a) && isPlainObject(b) && findAttr(attr.subAttributes, 'value') && a.value !== undefined && b.value !== undefined) {
       const caseExact = findAttr(attr.subAttributes, 'value')?.caseExact
-      return caseExact || typeof a.value !== 'string' || typeof b.value !== 'string' ? a.value === b.value : a.value.toLowerCase() === b.value.toLowerCase()
+      return caseExact || typeof a.value !== 'string' || typeof b.value !== 'string'
+        ? a.value === b.value
+        : a.value.toLowerCase() === b.value.toLowerCase()
     }
     return jsonEqual(a, b)
   }

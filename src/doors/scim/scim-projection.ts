@@ -18,7 +18,10 @@ const ALWAYS = new Set(['id', 'schemas'])
 
 function names(v: unknown): string[] {
   const list = Array.isArray(v) ? v : typeof v === 'string' ? [v] : []
-  return list.flatMap((x) => (typeof x === 'string' ? x.split(',') : [])).map((x) => x.trim()).filter(Boolean)
+  return list
+    .flatMap((x) => (typeof x === 'string' ? x.split(',') : []))
+    .map((x) => x.trim())
+    .filter(Boolean)
 }
 
 function resolveAll(rs: ResourceSchemas, v: unknown): Resolved[] {

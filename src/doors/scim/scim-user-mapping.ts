@@ -129,7 +129,8 @@ export interface UserRow {
  */
 export function userRow(res: JsonObject, s: ScimSchemas, current: UserRecord | null, asserts: (urn: string) => boolean): UserRow {
   const userName = res.userName
-  if (typeof userName !== 'string' || userName.trim() === '') throw scimError.invalidValue('userName is required and must be a non-empty string')
+  if (typeof userName !== 'string' || userName.trim() === '')
+    throw scimError.invalidValue('userName is required and must be a non-empty string')
   const name = isPlainObject(res.name) ? res.name : {}
   // An empty string is how some clients clear a value; Rollcall stores no value as null.
   const value = (...vs: (Json | undefined)[]): Json => vs.find((v) => v !== undefined && v !== null && v !== '') ?? null
@@ -145,7 +146,10 @@ export function userRow(res: JsonObject, s: ScimSchemas, current: UserRecord | n
   }
   // A user without a username reads back its email (or id) as userName; echoing that back in a
   // PUT must not turn it into a username.
-  const fallback = current && current.username === null && [typeof email === 'string' ? email : null, current.id].some((x) => x !== null && x.toLowerCase() === userName.toLowerCase())
+  const fallback =
+    current &&
+    current.username === null &&
+    [typeof email === 'string' ? email : null, current.id].some((x) => x !== null && x.toLowerCase() === userName.toLowerCase())
   if (!fallback) data.username = userName
 
   const fields: JsonObject = {}

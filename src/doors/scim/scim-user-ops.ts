@@ -32,7 +32,13 @@ export function rowError(errors: FieldError[]): ScimError {
   const detail = errors.map((e) => `${e.field ? scimAttributeOf(e.field) : 'request'}: ${e.message}`).join('; ')
   if (errors.some((e) => e.code === 'user_not_found')) return scimError.notFound(detail)
   if (errors.some((e) => e.code === 'version_mismatch')) return scimError.preconditionFailed(detail)
-  if (errors.some(isConflict)) return scimError.uniqueness(errors.filter(isConflict).map((e) => `${scimAttributeOf(e.field)}: ${e.message}`).join('; '))
+  if (errors.some(isConflict))
+    return scimError.uniqueness(
+      errors
+        .filter(isConflict)
+        .map((e) => `${scimAttributeOf(e.field)}: ${e.message}`)
+        .join('; '),
+    )
   if (errors.some((e) => e.code === 'read_only')) return scimError.mutability(detail)
   return scimError.invalidValue(detail)
 }
@@ -43,7 +49,10 @@ const ACTIVE_INPUT: FieldInput = { key: ACTIVE_FIELD, label: 'Active (SCIM)', ty
 /** A directory field `active` of another type cannot hold SCIM's `active`: said in SCIM's words. */
 export async function checkActiveField(scope: ScimScope): Promise<void> {
   const current = (await scope.services.directories.fields(scope.dir)).find((f) => f.key === ACTIVE_FIELD)
-  if (current && current.type !== 'boolean') throw scimError.invalidValue(`This directory's custom field '${ACTIVE_FIELD}' is of type ${current.type}; SCIM needs it boolean to store active`)
+  if (current && current.type !== 'boolean')
+    throw scimError.invalidValue(
+      `This directory's custom field '${ACTIVE_FIELD}' is of type ${current.type}; SCIM needs it boolean to store active`,
+    )
 }
 
 interface Prepared {
@@ -57,7 +66,13 @@ interface Prepared {
  * `budget` is failOnErrors' remainder: the engine stops after that many failed rows, and the
  * rows after are reported skipped.
  */
-async function runRows(scope: ScimScope, rows: Prepared[], mode: 'create' | 'update', budget: number, out: Outcome<UserRecord>[]): Promise<RowResult[]> {
+async function runRows(
+  scope: ScimScope,
+  rows: Prepared[],
+  mode: 'create' | 'update',
+  budget: number,
+  out: Outcome<UserRecord>[],
+): Promise<RowResult[]> {
   if (rows.length === 0) return []
   const setsActive = rows.some((r) => r.setsActive)
   if (setsActive) await checkActiveField(scope)
@@ -140,7 +155,13 @@ async function takenByEmailFallback(scope: ScimScope, userNames: string[], excep
 
 /** POST /Users, one or many: created users (201) or per-item errors. */
 export async function createUsers(scope: ScimScope, bodies: unknown[], maxErrors = Infinity): Promise<Outcome<UserRecord>[]> {
-  const names = bodies.flatMap((b) => (isPlainObject(b) ? Object.entries(b).filter(([k, v]) => k.toLowerCase() === 'username' && typeof v === 'string').map(([, v]) => v as string) : []))
+  const names = bodies.flatMap((b) =>
+    isPlainObject(b)
+      ? Object.entries(b)
+          .filter(([k, v]) => k.toLowerCase() === 'username' && typeof v === 'string')
+          .map(([, v]) => v as string)
+      : [],
+  )
   const taken = await takenByEmailFallback(scope, names)
   const { out } = await runInOrder(scope, bodies, 'create', maxErrors, (body, index) => {
     const res = canonicalUser(scope, body)
@@ -153,8 +174,7 @@ export async function createUsers(scope: ScimScope, bodies: unknown[], maxErrors
 }
 
 export type UpdateItem =
-  | { id: string; kind: 'put'; body: unknown; ifMatch?: string }
-  | { id: string; kind: 'patch'; ops: PatchOperation[]; ifMatch?: string }
+  { id: string; kind: 'put'; body: unknown; ifMatch?: string } | { id: string; kind: 'patch'; ops: PatchOperation[]; ifMatch?: string }
 
 const ONE_VALUE: ReadonlySet<string> = new Set(['emails', 'phoneNumbers'])
 
@@ -173,7 +193,8 @@ function updateRow(scope: ScimScope, item: UpdateItem, current: UserRecord): { d
   let asserts: (urn: string) => boolean
   if (item.kind === 'put') {
     res = canonicalUser(scope, item.body)
-    if (typeof res.id === 'string' && res.id !== item.id) throw scimError.mutability(`id is read-only: the body says '${res.id}', the URL '${item.id}'`)
+    if (typeof res.id === 'string' && res.id !== item.id)
+      throw scimError.mutability(`id is read-only: the body says '${res.id}', the URL '${item.id}'`)
     asserts = (urn) => assertsExtension(res, urn)
   } else {
     res = applyPatch(userResource(current, scope.schemas, scope.base), item.ops, scope.users, { oneValue: ONE_VALUE })
@@ -190,8 +211,16 @@ function updateRow(scope: ScimScope, item: UpdateItem, current: UserRecord): { d
 }
 
 /** PUT and PATCH /Users/{id}, one or many: the users after (200) or per-item errors. */
-export async function updateUsers(scope: ScimScope, items: UpdateItem[], maxErrors = Infinity, attempt = 1): Promise<Outcome<UserRecord>[]> {
-  const current = await readUsers(scope, items.map((i) => i.id))
+export async function updateUsers(
+  scope: ScimScope,
+  items: UpdateItem[],
+  maxErrors = Infinity,
+  attempt = 1,
+): Promise<Outcome<UserRecord>[]> {
+  const current = await readUsers(
+    scope,
+    items.map((i) => i.id),
+  )
   const { out, results } = await runInOrder(scope, items, 'update', maxErrors, async (item, index) => {
     const user = current.get(item.id)
     if (!user) throw notFound(item.id)

@@ -35,7 +35,8 @@ const text = (column: FilterColumn, caseExact = false): Target => ({ t: 'field',
 function customTarget(def: FieldDefinition | undefined, name: string): Target {
   if (!def) throw bad(`'${name}' is not stored in this directory`)
   if (def.type === 'json') throw bad(`'${name}' holds JSON and cannot be filtered on`)
-  if (def.type === 'number' || def.type === 'integer') return { t: 'field', field: { custom: def.key, kind: 'number' }, type: 'number', caseExact: true }
+  if (def.type === 'number' || def.type === 'integer')
+    return { t: 'field', field: { custom: def.key, kind: 'number' }, type: 'number', caseExact: true }
   if (def.type === 'boolean') return { t: 'field', field: { custom: def.key, kind: 'boolean' }, type: 'boolean', caseExact: true }
   // Custom dates and date-times are kept as written, so they compare as text.
   return { t: 'field', field: { custom: def.key, kind: 'text' }, type: 'string', caseExact: false }
@@ -114,7 +115,17 @@ function constantHolds(op: string, actual: string | boolean, v: ScimValue, name:
   if (typeof v !== 'string') throw bad(`'${name}' is a string: compare it with a "string"`)
   const a = actual.toLowerCase()
   const e = v.toLowerCase()
-  const map: Record<string, boolean> = { eq: a === e, ne: a !== e, co: a.includes(e), sw: a.startsWith(e), ew: a.endsWith(e), gt: a > e, ge: a >= e, lt: a < e, le: a <= e }
+  const map: Record<string, boolean> = {
+    eq: a === e,
+    ne: a !== e,
+    co: a.includes(e),
+    sw: a.startsWith(e),
+    ew: a.endsWith(e),
+    gt: a > e,
+    ge: a >= e,
+    lt: a < e,
+    le: a <= e,
+  }
   return map[op]
 }
 
@@ -190,7 +201,10 @@ class Translator {
       case 'userName': {
         if (typeof v !== 'string') throw bad(`'${name}' is a string: compare it with a "string"`)
         const hasUsername: UserFilterExpr = { op: 'pr', field: col('username') }
-        return uf.or(uf.and(hasUsername, { op, field: col('username'), value: v }), uf.and(uf.not(hasUsername), { op, field: col('email'), value: v }))
+        return uf.or(
+          uf.and(hasUsername, { op, field: col('username'), value: v }),
+          uf.and(uf.not(hasUsername), { op, field: col('email'), value: v }),
+        )
       }
       case 'active': {
         if (op !== 'eq' || typeof v !== 'boolean') throw bad(`'active' is a boolean: compare it with eq true or false`)
@@ -211,7 +225,12 @@ export function userFilterOf(f: ScimFilter, rs: ResourceSchemas, definitions: Ma
 }
 
 /** `sortBy` and `sortOrder` → the store's sort. */
-export function userSortOf(sortBy: string, sortOrder: string | undefined, rs: ResourceSchemas, definitions: Map<string, FieldDefinition>): UserSort {
+export function userSortOf(
+  sortBy: string,
+  sortOrder: string | undefined,
+  rs: ResourceSchemas,
+  definitions: Map<string, FieldDefinition>,
+): UserSort {
   const descending = sortOrder?.toLowerCase() === 'descending'
   if (sortOrder !== undefined && !descending && sortOrder.toLowerCase() !== 'ascending')
     throw scimError.invalidValue(`sortOrder must be "ascending" or "descending", got "${sortOrder}"`)

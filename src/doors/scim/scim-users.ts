@@ -83,49 +83,90 @@ export function userRoutes(services: Services, prefix: string) {
     const scope = (req: FastifyRequest) => scopeOf(services, req, prefix)
     const tags = ['scim']
 
-    app.get('/Users', { config: { scope: 'read' }, schema: { operationId: 'scimListUsers', tags, summary: 'List or filter users', querystring: ListQuery } }, async (req, reply) =>
-      send(reply, 200, await listUsers(await scope(req), listParamsOf(req.query))),
+    app.get(
+      '/Users',
+      {
+        config: { scope: 'read' },
+        schema: { operationId: 'scimListUsers', tags, summary: 'List or filter users', querystring: ListQuery },
+      },
+      async (req, reply) => send(reply, 200, await listUsers(await scope(req), listParamsOf(req.query))),
     )
 
-    app.post('/Users/.search', { config: { scope: 'read' }, schema: { operationId: 'scimSearchUsers', tags, summary: 'List or filter users (SearchRequest body)' } }, async (req, reply) => {
-      if (!isPlainObject(req.body)) throw scimError.invalidSyntax('The body must be a SearchRequest object')
-      return send(reply, 200, await listUsers(await scope(req), listParamsOf(req.body)))
-    })
+    app.post(
+      '/Users/.search',
+      { config: { scope: 'read' }, schema: { operationId: 'scimSearchUsers', tags, summary: 'List or filter users (SearchRequest body)' } },
+      async (req, reply) => {
+        if (!isPlainObject(req.body)) throw scimError.invalidSyntax('The body must be a SearchRequest object')
+        return send(reply, 200, await listUsers(await scope(req), listParamsOf(req.body)))
+      },
+    )
 
-    app.post('/Users', { config: { scope: 'write' }, schema: { operationId: 'scimCreateUser', tags, summary: 'Create a user', querystring: ProjectionQuery } }, async (req, reply) => {
-      const s = await scope(req)
-      const user = single((await createUsers(s, [req.body]))[0])
-      return send(reply, 201, await renderUser(s, user, projectionOf(s, req)), { location: location(s, user.id), etag: userEtag(user) })
-    })
+    app.post(
+      '/Users',
+      {
+        config: { scope: 'write' },
+        schema: { operationId: 'scimCreateUser', tags, summary: 'Create a user', querystring: ProjectionQuery },
+      },
+      async (req, reply) => {
+        const s = await scope(req)
+        const user = single((await createUsers(s, [req.body]))[0])
+        return send(reply, 201, await renderUser(s, user, projectionOf(s, req)), { location: location(s, user.id), etag: userEtag(user) })
+      },
+    )
 
-    app.get('/Users/:id', { config: { scope: 'read' }, schema: { operationId: 'scimGetUser', tags, summary: 'Get a user', params: IdParams, querystring: ProjectionQuery } }, async (req, reply) => {
-      const s = await scope(req)
-      const { id } = req.params as { id: string }
-      const user = await getUser(s, id)
-      const etag = userEtag(user)
-      if (etagMatches(header(req, 'if-none-match'), etag)) return send(reply, 304, undefined, { etag })
-      return send(reply, 200, await renderUser(s, user, projectionOf(s, req)), { location: location(s, id), etag })
-    })
+    app.get(
+      '/Users/:id',
+      {
+        config: { scope: 'read' },
+        schema: { operationId: 'scimGetUser', tags, summary: 'Get a user', params: IdParams, querystring: ProjectionQuery },
+      },
+      async (req, reply) => {
+        const s = await scope(req)
+        const { id } = req.params as { id: string }
+        const user = await getUser(s, id)
+        const etag = userEtag(user)
+        if (etagMatches(header(req, 'if-none-match'), etag)) return send(reply, 304, undefined, { etag })
+        return send(reply, 200, await renderUser(s, user, projectionOf(s, req)), { location: location(s, id), etag })
+      },
+    )
 
-    app.put('/Users/:id', { config: { scope: 'write' }, schema: { operationId: 'scimReplaceUser', tags, summary: 'Replace a user', params: IdParams, querystring: ProjectionQuery } }, async (req, reply) => {
-      const s = await scope(req)
-      const { id } = req.params as { id: string }
-      const user = single((await updateUsers(s, [{ id, kind: 'put', body: req.body, ifMatch: header(req, 'if-match') }]))[0])
-      return send(reply, 200, await renderUser(s, user, projectionOf(s, req)), { location: location(s, id), etag: userEtag(user) })
-    })
+    app.put(
+      '/Users/:id',
+      {
+        config: { scope: 'write' },
+        schema: { operationId: 'scimReplaceUser', tags, summary: 'Replace a user', params: IdParams, querystring: ProjectionQuery },
+      },
+      async (req, reply) => {
+        const s = await scope(req)
+        const { id } = req.params as { id: string }
+        const user = single((await updateUsers(s, [{ id, kind: 'put', body: req.body, ifMatch: header(req, 'if-match') }]))[0])
+        return send(reply, 200, await renderUser(s, user, projectionOf(s, req)), { location: location(s, id), etag: userEtag(user) })
+      },
+    )
 
-    app.patch('/Users/:id', { config: { scope: 'write' }, schema: { operationId: 'scimPatchUser', tags, summary: 'Change a user (PatchOp)', params: IdParams, querystring: ProjectionQuery } }, async (req, reply) => {
-      const s = await scope(req)
-      const { id } = req.params as { id: string }
-      const ops = parsePatchBody(req.body)
-      const user = single((await updateUsers(s, [{ id, kind: 'patch', ops, ifMatch: header(req, 'if-match') }]))[0])
-      return send(reply, 200, await renderUser(s, user, projectionOf(s, req)), { location: location(s, id), etag: userEtag(user) })
-    })
+    app.patch(
+      '/Users/:id',
+      {
+        config: { scope: 'write' },
+        schema: { operationId: 'scimPatchUser', tags, summary: 'Change a user (PatchOp)', params: IdParams, querystring: ProjectionQuery },
+      },
+      async (req, reply) => {
+        const s = await scope(req)
+        const { id } = req.params as { id: string }
+        const ops = parsePatchBody(req.body)
+        const user = single((await updateUsers(s, [{ id, kind: 'patch', ops, ifMatch: header(req, 'if-match') }]))[0])
+        return send(reply, 200, await renderUser(s, user, projectionOf(s, req)), { location: location(s, id), etag: userEtag(user) })
+      },
+    )
 
-    app.delete('/Users/:id', { config: { scope: 'write' }, schema: { operationId: 'scimDeleteUser', tags, summary: 'Delete a user', params: IdParams } }, async (req, reply) => {
-      const s = await scope(req)
-      await deleteUser(s, (req.params as { id: string }).id, header(req, 'if-match'))
-      return send(reply, 204, undefined)
-    })
+    app.delete(
+      '/Users/:id',
+      { config: { scope: 'write' }, schema: { operationId: 'scimDeleteUser', tags, summary: 'Delete a user', params: IdParams } },
+      async (req, reply) => {
+        const s = await scope(req)
+        await deleteUser(s, (req.params as { id: string }).id, header(req, 'if-match'))
+        return send(reply, 204, undefined)
+      },
+    )
   }
 }

@@ -4,14 +4,7 @@ import { fromFastifyError } from '../../http/problem.js'
 
 /** Velt's canonical error statuses (Google RPC codes, doors.md §4(d)). */
 export type VeltStatus =
-  | 'INVALID_ARGUMENT'
-  | 'PERMISSION_DENIED'
-  | 'NOT_FOUND'
-  | 'ALREADY_EXISTS'
-  | 'FAILED_PRECONDITION'
-  | 'ABORTED'
-  | 'INTERNAL'
-  | 'UNAVAILABLE'
+  'INVALID_ARGUMENT' | 'PERMISSION_DENIED' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'FAILED_PRECONDITION' | 'ABORTED' | 'INTERNAL' | 'UNAVAILABLE'
 
 /** An error this door raises itself, with Velt's status and the HTTP status it travels with. */
 export class VeltError extends Error {
@@ -47,7 +40,8 @@ const STATUS_OF: Partial<Record<ErrorCode, VeltStatus>> = {
   unavailable: 'UNAVAILABLE',
 }
 
-const send = (reply: FastifyReply, http: number, status: VeltStatus, message: string) => reply.code(http).send({ error: { message, status } })
+const send = (reply: FastifyReply, http: number, status: VeltStatus, message: string) =>
+  reply.code(http).send({ error: { message, status } })
 
 /** Every error of this door leaves as `{error: {message, status}}` (seed "Failure Response"). */
 export function veltErrorHandler(err: FastifyError | VeltError, request: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -32,7 +32,10 @@ export async function addDocuments(s: Services, p: Principal, data: DocsAddBody[
   for (const d of data.documents) {
     const id = documentResultId(dir, d.documentId)
     const made = await created(ensureGroup(s, dir, { kind: 'document', id: d.documentId }, d.documentName))
-    out[d.documentId] = made === true ? { success: true, id, message: 'Added Successfully' } : { success: false, id, message: made || 'Document already exists' }
+    out[d.documentId] =
+      made === true
+        ? { success: true, id, message: 'Added Successfully' }
+        : { success: false, id, message: made || 'Document already exists' }
   }
   return ok('Document(s) added successfully.', out)
 }
@@ -62,7 +65,10 @@ export async function addFolders(s: Services, p: Principal, data: FoldersAddBody
       continue
     }
     const made = await created(ensureGroup(s, dir, { kind: 'folder', id: f.folderId }, f.folderName))
-    out[f.folderId] = made === true ? { success: true, id: f.folderId, message: 'Folder added.' } : { success: false, id: f.folderId, message: made || 'Folder already exists.' }
+    out[f.folderId] =
+      made === true
+        ? { success: true, id: f.folderId, message: 'Folder added.' }
+        : { success: false, id: f.folderId, message: made || 'Folder already exists.' }
   }
   return ok('Folder created successfully.', out)
 }
@@ -79,7 +85,11 @@ const renderFolder = (dir: Directory, g: Group): FolderOut => ({
 /** All folders, or one with its subfolders (always none: folders do not nest here). */
 export async function getFolders(s: Services, p: Principal, data: FoldersGetBody['data']) {
   const dir = await requireOrganization(s, p, data.organizationId)
-  if (data.folderId === undefined) return ok('Folders retrieved successfully.', (await s.groups.list(dir, { kind: 'folder', limit: MAX_GROUPS })).map((g) => renderFolder(dir, g)))
+  if (data.folderId === undefined)
+    return ok(
+      'Folders retrieved successfully.',
+      (await s.groups.list(dir, { kind: 'folder', limit: MAX_GROUPS })).map((g) => renderFolder(dir, g)),
+    )
   const g = await requireGroup(s, dir, { kind: 'folder', id: data.folderId })
   return ok('Folders retrieved successfully.', [{ ...renderFolder(dir, g), subFolders: [] }])
 }

@@ -10,7 +10,19 @@ import type { ItemResult, VeltUser, VeltUserOut } from './velt-schemas.js'
  * not directory attributes worth a typed custom field in every organization; metadata keeps them
  * exact (booleans stay booleans), merges per key on update, and records each key's history.
  */
-export const META_KEYS = ['plan', 'color', 'textColor', 'type', 'initial', 'groupId', 'clientGroupId', 'isReadOnly', 'isAnonymous', 'isGuest', 'isAdmin'] as const
+export const META_KEYS = [
+  'plan',
+  'color',
+  'textColor',
+  'type',
+  'initial',
+  'groupId',
+  'clientGroupId',
+  'isReadOnly',
+  'isAnonymous',
+  'isGuest',
+  'isAdmin',
+] as const
 const BOOLEAN_KEYS: ReadonlySet<string> = new Set(['isReadOnly', 'isAnonymous', 'isGuest', 'isAdmin'])
 
 /** Velt `User` → a core row: `userId` is the externalId (the match key), `name` the displayName, `photoUrl` the avatarUrl. */

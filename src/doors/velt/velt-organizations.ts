@@ -67,7 +67,9 @@ export async function deleteOrganizations(s: Services, p: Principal, data: OrgsD
         if (!(isRollcallError(e) && e.code === 'directory_not_found')) throw e
       }
     }
-    out[organizationId] = deleted ? { success: true, id, message: 'Deleted Successfully' } : { success: false, id, message: 'Organization does not exist' }
+    out[organizationId] = deleted
+      ? { success: true, id, message: 'Deleted Successfully' }
+      : { success: false, id, message: 'Organization does not exist' }
   }
   return ok('Organization(s) deleted successfully.', out)
 }

@@ -81,7 +81,9 @@ export const OrgsDeleteBody = Body(Type.Object({ organizationIds: Type.Array(Id,
 export type OrgsDeleteBody = Static<typeof OrgsDeleteBody>
 
 const Document = Type.Object({ documentId: Id, documentName: Opt(Text) }, strict)
-export const DocsAddBody = Body(Type.Object({ organizationId: Id, documents: Type.Array(Document, { maxItems: MAX_ITEMS }), folderId: Opt(Id) }, strict))
+export const DocsAddBody = Body(
+  Type.Object({ organizationId: Id, documents: Type.Array(Document, { maxItems: MAX_ITEMS }), folderId: Opt(Id) }, strict),
+)
 export type DocsAddBody = Static<typeof DocsAddBody>
 export const DocsGetBody = Body(Type.Object({ organizationId: Id, documentIds: Opt(Type.Array(Id, { maxItems: MAX_IDS })) }, strict))
 export type DocsGetBody = Static<typeof DocsGetBody>
@@ -130,7 +132,9 @@ export const VeltUserOut = Type.Object({
 export type VeltUserOut = Static<typeof VeltUserOut>
 export const UsersGetResult = Result(Type.Array(VeltUserOut), { nextPageToken: Opt(Type.String()) })
 
-export const OrgsGetResult = Result(Type.Array(Type.Object({ id: Type.String(), organizationName: Type.String(), disabled: Type.Boolean() })))
+export const OrgsGetResult = Result(
+  Type.Array(Type.Object({ id: Type.String(), organizationName: Type.String(), disabled: Type.Boolean() })),
+)
 export const DocsGetResult = Result(
   Type.Array(Type.Object({ documentName: Type.String(), disabled: Type.Boolean(), accessType: Type.String(), id: Type.String() })),
 )

@@ -15,7 +15,8 @@ const LABEL: Record<GroupKind, string> = { document: 'Document', folder: 'Folder
 
 /** The level a users request works at: the organization (null), or one document or folder. */
 export function scopeOf(data: { documentId?: string; folderId?: string }): Scope | null {
-  if (data.documentId !== undefined && data.folderId !== undefined) throw invalidArgument('Either provide documentId or folderId, not both.')
+  if (data.documentId !== undefined && data.folderId !== undefined)
+    throw invalidArgument('Either provide documentId or folderId, not both.')
   if (data.documentId !== undefined) return { kind: 'document', id: data.documentId }
   if (data.folderId !== undefined) return { kind: 'folder', id: data.folderId }
   return null
@@ -40,10 +41,20 @@ export async function requireOrganization(s: Services, p: Principal, organizatio
 }
 
 /** Finds or creates an organization (users/add creates a missing one, as Velt does). Creating needs the admin scope. */
-export async function ensureOrganization(s: Services, p: Principal, organizationId: string, name?: string): Promise<{ dir: Directory; created: boolean }> {
+export async function ensureOrganization(
+  s: Services,
+  p: Principal,
+  organizationId: string,
+  name?: string,
+): Promise<{ dir: Directory; created: boolean }> {
   const found = await findOrganization(s, p, organizationId)
   if (found) return { dir: found, created: false }
-  if (!hasScope(p, 'admin')) throw new VeltError(403, 'PERMISSION_DENIED', `Organization '${organizationId}' does not exist, and creating it needs the 'admin' scope.`)
+  if (!hasScope(p, 'admin'))
+    throw new VeltError(
+      403,
+      'PERMISSION_DENIED',
+      `Organization '${organizationId}' does not exist, and creating it needs the 'admin' scope.`,
+    )
   try {
     return { dir: await s.directories.create(p, { name: name ?? organizationId, externalId: organizationId }), created: true }
   } catch (e) {

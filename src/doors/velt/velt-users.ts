@@ -9,7 +9,14 @@ import { findMany } from '../find-many.js'
 import { invalidArgument } from './velt-errors.js'
 import { describeErrors, type ItemMap, ok, toVeltUser, userResultId, userRow } from './velt-mapping.js'
 import { ensureGroup, ensureOrganization, requireGroup, requireOrganization, scopeOf } from './velt-scope.js'
-import { MAX_PAGE, type RemovedResult, type UsersDeleteBody, type UsersGetBody, type UsersWriteBody, type VeltUser } from './velt-schemas.js'
+import {
+  MAX_PAGE,
+  type RemovedResult,
+  type UsersDeleteBody,
+  type UsersGetBody,
+  type UsersWriteBody,
+  type VeltUser,
+} from './velt-schemas.js'
 
 type WriteData = UsersWriteBody['data']
 
@@ -51,7 +58,12 @@ export async function updateUsers(s: Services, p: Principal, context: ChangeCont
   checkUserOrganizations(data)
   const dir = await requireOrganization(s, p, data.organizationId)
   const group = scope ? await requireGroup(s, dir, scope) : null
-  const existing = await findMany(s, dir, 'externalId', data.users.map((u) => u.userId))
+  const existing = await findMany(
+    s,
+    dir,
+    'externalId',
+    data.users.map((u) => u.userId),
+  )
   const members = group ? new Set(await s.groups.members(dir, group.id)) : null
   const present = new Set(existing.filter((u) => !members || members.has(u.id)).map((u) => u.externalId as string))
 
@@ -62,7 +74,12 @@ export async function updateUsers(s: Services, p: Principal, context: ChangeCont
     if (present.has(u.userId)) rows.push(u)
   }
   if (rows.length) {
-    const result = await s.users.bulk(dir, rows.map((u) => ({ data: userRow(u) })), { mode: 'update', match: ['externalId'] }, context)
+    const result = await s.users.bulk(
+      dir,
+      rows.map((u) => ({ data: userRow(u) })),
+      { mode: 'update', match: ['externalId'] },
+      context,
+    )
     for (const r of result.results) out[rows[r.index].userId] = itemOf(dir, rows[r.index].userId, r, 'User updated.')
   }
   return ok('User(s) processed successfully.', out)
@@ -82,7 +99,12 @@ export async function addUsers(s: Services, p: Principal, context: ChangeContext
   const out = itemMap()
   if (data.users.length === 0) return ok('User(s) processed successfully.', out)
   for (const u of data.users) out[u.userId] ??= { success: false, id: userResultId(dir, u.userId), message: '' }
-  const result = await s.users.bulk(dir, data.users.map((u) => ({ data: userRow(u) })), { mode: 'upsert', match: ['externalId'] }, context)
+  const result = await s.users.bulk(
+    dir,
+    data.users.map((u) => ({ data: userRow(u) })),
+    { mode: 'upsert', match: ['externalId'] },
+    context,
+  )
   for (const r of result.results) out[data.users[r.index].userId] = itemOf(dir, data.users[r.index].userId, r, 'User added.')
   if (group) {
     const ids = [...new Set(result.results.filter((r) => r.status !== 'failed').map((r) => r.userId as string))]
@@ -103,7 +125,8 @@ function inOrder(users: UserRecord[], keys: string[], keyOf: (u: UserRecord) => 
  * ends with `nextPageToken`, which `pageToken` continues from (Velt's v2 paging, here on v1).
  */
 export async function getUsers(s: Services, p: Principal, data: UsersGetBody['data']) {
-  if (data.organizationUserGroupIds?.length) throw invalidArgument('organizationUserGroupIds is not supported: Rollcall keeps no organization user groups.')
+  if (data.organizationUserGroupIds?.length)
+    throw invalidArgument('organizationUserGroupIds is not supported: Rollcall keeps no organization user groups.')
   const scope = scopeOf(data)
   const dir = await requireOrganization(s, p, data.organizationId)
   const limit = data.pageSize ?? MAX_PAGE
@@ -114,7 +137,11 @@ export async function getUsers(s: Services, p: Principal, data: UsersGetBody['da
     const memberIds = await s.groups.members(dir, group.id)
     if (data.userIds) {
       const members = new Set(memberIds)
-      users = inOrder((await s.users.find(dir, { externalId: data.userIds })).filter((u) => members.has(u.id)), data.userIds, (u) => u.externalId)
+      users = inOrder(
+        (await s.users.find(dir, { externalId: data.userIds })).filter((u) => members.has(u.id)),
+        data.userIds,
+        (u) => u.externalId,
+      )
     } else {
       const offset = decodeCursor(data.pageToken) ?? 0
       const pageIds = memberIds.slice(offset, offset + limit)

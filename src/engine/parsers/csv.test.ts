@@ -29,7 +29,10 @@ describe('parseCsv', () => {
     const text = 'a,b\r1,"x\ry"\r\r2,3\r"q,uoted",4'
     for (const size of [1, 2, 3, 5, 64, 4096]) {
       const rows = await parse(text, size)
-      expect(rows.map((r) => [r.line, r.cells, r.error ?? null]), `chunks of ${size}`).toEqual([
+      expect(
+        rows.map((r) => [r.line, r.cells, r.error ?? null]),
+        `chunks of ${size}`,
+      ).toEqual([
         [1, ['a', 'b'], null],
         [2, ['1', 'x\ry'], null],
         [5, ['2', '3'], null],
@@ -38,7 +41,10 @@ describe('parseCsv', () => {
     }
     // Delimiter detection splits CR-only lines too.
     expect(detectDelimiter('a;b;c\r1;2;3\r4;5;6', '"')).toBe(';')
-    expect((await parse('a;b\r1;2\r', 4, null)).map((r) => r.cells)).toEqual([['a', 'b'], ['1', '2']])
+    expect((await parse('a;b\r1;2\r', 4, null)).map((r) => r.cells)).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ])
   })
 
   it('fails a record with an unbalanced or stray quote on its own line number and goes on', async () => {
@@ -63,7 +69,11 @@ describe('parseCsv', () => {
   })
 
   it('drops a BOM, flags invalid UTF-8 per row and oversized cells', async () => {
-    const bad = Buffer.concat([Buffer.from('\ufeffname,x\nok,1\n'), Buffer.from([0x62, 0xff, 0x2c, 0x32, 0x0a]), Buffer.from(`big,${'y'.repeat(1024 * 1024 + 1)}\n`)])
+    const bad = Buffer.concat([
+      Buffer.from('\ufeffname,x\nok,1\n'),
+      Buffer.from([0x62, 0xff, 0x2c, 0x32, 0x0a]),
+      Buffer.from(`big,${'y'.repeat(1024 * 1024 + 1)}\n`),
+    ])
     const rows = await parse(bad, 1000)
     expect(rows[0].cells).toEqual(['name', 'x'])
     expect(rows[1].cells).toEqual(['ok', '1'])

@@ -32,7 +32,10 @@ const MAX_RECORD_CHARS = 8 * 1024 * 1024
 const CANDIDATES = [',', ';', '\t', '|']
 
 export function detectDelimiter(sample: string, quote = '"'): string {
-  const lines = sample.split(/\r\n|\r|\n/).slice(0, 20).filter((l) => l.length > 0)
+  const lines = sample
+    .split(/\r\n|\r|\n/)
+    .slice(0, 20)
+    .filter((l) => l.length > 0)
   let best = ','
   let bestScore = 0
   for (const d of CANDIDATES) {
@@ -62,7 +65,13 @@ function countOutsideQuotes(line: string, d: string, q: string): number {
 }
 
 /** Parses one record that starts at `start` of `text`; returns null when it needs more input. */
-function parseQuoted(text: string, start: number, d: string, q: string, final: boolean): { cells: string[] | null; end: number; next: number; error?: string } | null {
+function parseQuoted(
+  text: string,
+  start: number,
+  d: string,
+  q: string,
+  final: boolean,
+): { cells: string[] | null; end: number; next: number; error?: string } | null {
   const cells: string[] = []
   let i = start
   let cell = ''
@@ -81,7 +90,8 @@ function parseQuoted(text: string, start: number, d: string, q: string, final: b
           if (!final && text.length - start < MAX_RECORD_CHARS) return null
           return { cells: null, end: text.length, next: -1, error: 'a quoted cell is never closed (unbalanced quote)' }
         }
-        if (j - start > MAX_RECORD_CHARS) return { cells: null, end: j, next: -1, error: 'a quoted cell is never closed (unbalanced quote)' }
+        if (j - start > MAX_RECORD_CHARS)
+          return { cells: null, end: j, next: -1, error: 'a quoted cell is never closed (unbalanced quote)' }
         cell += text.slice(i, j)
         if (text[j + 1] === q) {
           cell += q

@@ -3,7 +3,17 @@ import type { FieldDefinition } from '../../core/types.js'
 import { csvMapper, MappingError } from './mapping.js'
 
 const def = (key: string, type: FieldDefinition['type']): FieldDefinition => ({
-  key, label: key, type, required: false, unique: false, maxLength: null, pattern: null, enumValues: null, builtIn: false, createdAt: null, updatedAt: null,
+  key,
+  label: key,
+  type,
+  required: false,
+  unique: false,
+  maxLength: null,
+  pattern: null,
+  enumValues: null,
+  builtIn: false,
+  createdAt: null,
+  updatedAt: null,
 })
 const defs = [def('department', 'string'), def('seats', 'integer'), def('vip', 'boolean')]
 const base = { mapping: null, unmapped: 'fail' as const, emptyMeans: 'skip' as const }
@@ -12,23 +22,38 @@ describe('csvMapper', () => {
   it('maps headers by name ignoring case, spaces, _ and -, with metadata.* and custom keys', () => {
     const map = csvMapper(['E-mail', 'First Name', 'last_name', 'metadata.plan', 'Department', 'SEATS', 'vip'], defs, base)
     expect(map(['a@x.io', 'Ada', 'L', 'pro', 'R&D', '3', 'yes'])).toEqual({
-      data: { email: 'a@x.io', firstName: 'Ada', lastName: 'L', metadata: { plan: 'pro' }, fields: { department: 'R&D', seats: 3, vip: true } },
+      data: {
+        email: 'a@x.io',
+        firstName: 'Ada',
+        lastName: 'L',
+        metadata: { plan: 'pro' },
+        fields: { department: 'R&D', seats: 3, vip: true },
+      },
       errors: [],
     })
   })
 
   it('empty cells leave fields as they are, or clear them with emptyMeans=null', () => {
     expect(csvMapper(['email', 'phone'], defs, base)(['a@x.io', '']).data).toEqual({ email: 'a@x.io' })
-    expect(csvMapper(['email', 'phone'], defs, { ...base, emptyMeans: 'null' })(['a@x.io', '']).data).toEqual({ email: 'a@x.io', phone: null })
+    expect(csvMapper(['email', 'phone'], defs, { ...base, emptyMeans: 'null' })(['a@x.io', '']).data).toEqual({
+      email: 'a@x.io',
+      phone: null,
+    })
   })
 
   it('fails the whole input, before any write, on unmapped, duplicate or doubly mapped columns', () => {
-    expect(() => csvMapper(['email', 'Shoe Size', 'hat'], defs, base)).toThrow(new MappingError(
-      "columns that map to no field: 'Shoe Size', 'hat'; map them with \"mapping\", or pass unmapped=metadata or unmapped=ignore",
-    ))
-    expect(() => csvMapper(['email', 'x', 'email'], defs, { ...base, unmapped: 'ignore' })).toThrow("duplicate column 'email' (columns 1 and 3)")
+    expect(() => csvMapper(['email', 'Shoe Size', 'hat'], defs, base)).toThrow(
+      new MappingError(
+        "columns that map to no field: 'Shoe Size', 'hat'; map them with \"mapping\", or pass unmapped=metadata or unmapped=ignore",
+      ),
+    )
+    expect(() => csvMapper(['email', 'x', 'email'], defs, { ...base, unmapped: 'ignore' })).toThrow(
+      "duplicate column 'email' (columns 1 and 3)",
+    )
     expect(() => csvMapper(['email', 'E-Mail'], defs, base)).toThrow("columns 'email' and 'E-Mail' both map to email")
-    expect(() => csvMapper(['email'], defs, { ...base, mapping: { mail: 'email' } })).toThrow("mapping names columns the file does not have: 'mail'")
+    expect(() => csvMapper(['email'], defs, { ...base, mapping: { mail: 'email' } })).toThrow(
+      "mapping names columns the file does not have: 'mail'",
+    )
     expect(() => csvMapper(['email', 'x'], defs, { ...base, mapping: { x: 'shoe' } })).toThrow("mapping sends column 'x' to 'shoe'")
   })
 
@@ -39,7 +64,11 @@ describe('csvMapper', () => {
 
   it('operator columns turn a numeric cell into add or subtract; bad operators are row errors', () => {
     const map = csvMapper(['email', 'seats_op', 'seats', 'department_op', 'department'], defs, { ...base, opSuffix: '_op' })
-    expect(map(['a@x.io', 'add', '5', '', 'R&D'])).toEqual({ data: { email: 'a@x.io', fields: { seats: 5, department: 'R&D' } }, errors: [], ops: { seats: 'add' } })
+    expect(map(['a@x.io', 'add', '5', '', 'R&D'])).toEqual({
+      data: { email: 'a@x.io', fields: { seats: 5, department: 'R&D' } },
+      errors: [],
+      ops: { seats: 'add' },
+    })
     expect(map(['a@x.io', 'overwrite', '5', '', '']).ops).toBeUndefined()
     expect(map(['a@x.io', 'times', '5', 'add', 'x']).errors.map((e) => [e.field, e.code])).toEqual([
       ['seats_op', 'invalid_value'],
@@ -53,7 +82,9 @@ describe('csvMapper', () => {
       data: { email: 'a@x.io', fields: { seats: 9007199254740991 } },
       errors: [{ field: 'fields.score', code: 'out_of_range', message: expect.stringMatching(/beyond/) }],
     })
-    expect(map(['a@x.io', '9007199254740993', '1.5']).errors).toEqual([expect.objectContaining({ field: 'fields.seats', code: 'out_of_range' })])
+    expect(map(['a@x.io', '9007199254740993', '1.5']).errors).toEqual([
+      expect.objectContaining({ field: 'fields.seats', code: 'out_of_range' }),
+    ])
   })
 
   it('a __proto__ or constructor column with unmapped=metadata stays a key of its own', () => {
@@ -66,6 +97,8 @@ describe('csvMapper', () => {
   it('a metadata column holds JSON; a bad cell is a row error naming the field', () => {
     const map = csvMapper(['email', 'metadata'], defs, base)
     expect(map(['a@x.io', '{"k":[1]}']).data).toEqual({ email: 'a@x.io', metadata: { k: [1] } })
-    expect(map(['a@x.io', '{oops']).errors).toEqual([{ field: 'metadata', code: 'invalid_json', message: 'the metadata cell is not valid JSON' }])
+    expect(map(['a@x.io', '{oops']).errors).toEqual([
+      { field: 'metadata', code: 'invalid_json', message: 'the metadata cell is not valid JSON' },
+    ])
   })
 })

@@ -5,7 +5,12 @@ import { setOwn } from '../../core/merge.js'
 import type { FieldOp } from '../../core/user-patch.js'
 
 /** Where one input column goes. */
-type Target = { kind: 'builtin'; key: string } | { kind: 'metadata' } | { kind: 'metaKey'; key: string } | { kind: 'field'; key: string; type: FieldType } | { kind: 'ignore' }
+type Target =
+  | { kind: 'builtin'; key: string }
+  | { kind: 'metadata' }
+  | { kind: 'metaKey'; key: string }
+  | { kind: 'field'; key: string; type: FieldType }
+  | { kind: 'ignore' }
 
 export interface MappingOptions {
   mapping: Record<string, string> | null
@@ -32,7 +37,15 @@ function targetFor(path: string, custom: Map<string, FieldDefinition>): Target |
 }
 
 const describe = (t: Target): string =>
-  t.kind === 'builtin' ? t.key : t.kind === 'metadata' ? 'metadata' : t.kind === 'metaKey' ? `metadata.${t.key}` : t.kind === 'field' ? `fields.${t.key}` : ''
+  t.kind === 'builtin'
+    ? t.key
+    : t.kind === 'metadata'
+      ? 'metadata'
+      : t.kind === 'metaKey'
+        ? `metadata.${t.key}`
+        : t.kind === 'field'
+          ? `fields.${t.key}`
+          : ''
 
 /**
  * Maps CSV columns to user fields. By default a header maps by name, ignoring case, spaces, `_`
@@ -81,7 +94,9 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
       if (!t) throw new MappingError(`mapping sends column '${h}' to '${explicit}', which is no field of this directory`)
     } else {
       const lower = h.trim()
-      const path = lower.toLowerCase().startsWith('metadata.') ? `metadata.${lower.slice(9)}` : (byNorm.get(normalizeHeader(lower)) ?? (lower.startsWith('fields.') ? lower : null))
+      const path = lower.toLowerCase().startsWith('metadata.')
+        ? `metadata.${lower.slice(9)}`
+        : (byNorm.get(normalizeHeader(lower)) ?? (lower.startsWith('fields.') ? lower : null))
       t = path === null ? null : targetFor(path, custom)
       if (!t) {
         if (opts.unmapped === 'metadata') t = { kind: 'metaKey', key: h }
@@ -113,9 +128,17 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
       if (op === '' || op === 'overwrite') continue
       const t = targets[baseCol]
       if (op !== 'add' && op !== 'subtract')
-        errors.push({ field: header[opCol], code: 'invalid_value', message: `must be add, subtract or overwrite, got '${op.slice(0, 40)}'` })
+        errors.push({
+          field: header[opCol],
+          code: 'invalid_value',
+          message: `must be add, subtract or overwrite, got '${op.slice(0, 40)}'`,
+        })
       else if (t.kind !== 'field' || (t.type !== 'number' && t.type !== 'integer'))
-        errors.push({ field: header[opCol], code: 'invalid_operation', message: `'${op}' needs a numeric field; '${header[baseCol]}' is not one` })
+        errors.push({
+          field: header[opCol],
+          code: 'invalid_operation',
+          message: `'${op}' needs a numeric field; '${header[baseCol]}' is not one`,
+        })
       else (ops ??= {})[t.key] = op
     }
     for (let i = 0; i < targets.length; i++) {
@@ -147,9 +170,14 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
           break
         case 'field': {
           const v = convert(cell, t.type)
-          if (v === undefined) errors.push({ field: `fields.${t.key}`, code: 'invalid_json', message: `'${cell.slice(0, 40)}' is not valid JSON` })
+          if (v === undefined)
+            errors.push({ field: `fields.${t.key}`, code: 'invalid_json', message: `'${cell.slice(0, 40)}' is not valid JSON` })
           else if (typeof v === 'number' && inexactInteger(cell.trim(), v))
-            errors.push({ field: `fields.${t.key}`, code: 'out_of_range', message: `'${cell.trim().slice(0, 40)}' is beyond ±(2^53-1): a number cannot hold it exactly (it would read as ${v})` })
+            errors.push({
+              field: `fields.${t.key}`,
+              code: 'out_of_range',
+              message: `'${cell.trim().slice(0, 40)}' is beyond ±(2^53-1): a number cannot hold it exactly (it would read as ${v})`,
+            })
           else ((data.fields ??= {}) as JsonObject)[t.key] = v
         }
       }

@@ -39,7 +39,16 @@ export const bulkRoutes =
             'Each row is validated on its own and reported in input order. Best-effort by default; `atomic: true` writes all rows or none (a failure answers 422 with the per-row results). `dryRun: true` returns the per-field plan and writes nothing.',
           params: DirParams,
           body: BulkRequestSchema,
-          response: { 200: BulkResponseSchema, 202: ImportJobSchema, 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 413: ProblemSchema, 422: ProblemSchema },
+          response: {
+            200: BulkResponseSchema,
+            202: ImportJobSchema,
+            400: ProblemSchema,
+            401: ProblemSchema,
+            403: ProblemSchema,
+            404: ProblemSchema,
+            413: ProblemSchema,
+            422: ProblemSchema,
+          },
         },
       },
       async (req, reply) => {
@@ -55,15 +64,28 @@ export const bulkRoutes =
               })(),
               format: 'ndjson',
               options: {
-                ...parseImportOptions({ mode: body.mode, metadata: body.metadata, atomic: body.atomic, dryRun: body.dryRun, maxErrors: body.maxErrors ?? undefined }),
+                ...parseImportOptions({
+                  mode: body.mode,
+                  metadata: body.metadata,
+                  atomic: body.atomic,
+                  dryRun: body.dryRun,
+                  maxErrors: body.maxErrors ?? undefined,
+                }),
                 match: (Array.isArray(body.match) ? body.match : [body.match ?? 'email']) as MatchKey[],
                 channel: nativeContext(req).channel,
               },
               requestId: String(req.id),
             })
-            return reply.code(202).header('location', `/api/v1/imports/${job.id}`).header('preference-applied', 'respond-async').send(viewJob(job))
+            return reply
+              .code(202)
+              .header('location', `/api/v1/imports/${job.id}`)
+              .header('preference-applied', 'respond-async')
+              .send(viewJob(job))
           }
-          throw new RollcallError('payload_too_large', `${body.rows.length} rows is over the limit. ${hint(dir.id)}, or send Prefer: respond-async`)
+          throw new RollcallError(
+            'payload_too_large',
+            `${body.rows.length} rows is over the limit. ${hint(dir.id)}, or send Prefer: respond-async`,
+          )
         }
         const context = nativeContext(req)
         const stop = metrics.bulkDuration.startTimer({ channel: context.channel })
@@ -86,9 +108,13 @@ export const bulkRoutes =
         const response = { summary: result.summary, results: result.results, dryRun: body.dryRun ?? false, stopped: result.stopped }
         if (result.rolledBack && !body.dryRun) {
           const failedRows = result.results.filter((r) => r.errors.some((e) => e.code !== 'rolled_back')).map((r) => r.index)
-          throw new RollcallError('batch_failed', `${failedRows.length} of ${result.summary.total} rows failed (first: row ${failedRows[0]}); the request is atomic, so nothing was written`, {
-            extra: response,
-          })
+          throw new RollcallError(
+            'batch_failed',
+            `${failedRows.length} of ${result.summary.total} rows failed (first: row ${failedRows[0]}); the request is atomic, so nothing was written`,
+            {
+              extra: response,
+            },
+          )
         }
         return response
       },

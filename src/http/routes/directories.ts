@@ -13,7 +13,13 @@ export const directoryRoutes =
       '/directories',
       {
         config: { scope: 'admin' },
-        schema: { operationId: 'createDirectory', tags: ['directories'], summary: 'Create a directory', body: DirectoryInputSchema, response: { 201: DirectorySchema, ...problems } },
+        schema: {
+          operationId: 'createDirectory',
+          tags: ['directories'],
+          summary: 'Create a directory',
+          body: DirectoryInputSchema,
+          response: { 201: DirectorySchema, ...problems },
+        },
       },
       async (req, reply) => {
         const dir = await s.directories.create(principalOf(req), req.body)
@@ -25,7 +31,12 @@ export const directoryRoutes =
       '/directories',
       {
         config: { scope: 'read' },
-        schema: { operationId: 'listDirectories', tags: ['directories'], summary: 'List the directories this key can see', response: { 200: Type.Object({ data: Type.Array(DirectorySchema) }), ...problems } },
+        schema: {
+          operationId: 'listDirectories',
+          tags: ['directories'],
+          summary: 'List the directories this key can see',
+          response: { 200: Type.Object({ data: Type.Array(DirectorySchema) }), ...problems },
+        },
       },
       async (req) => ({ data: await s.directories.list(principalOf(req)) }),
     )
@@ -34,7 +45,13 @@ export const directoryRoutes =
       '/directories/:dir',
       {
         config: { scope: 'read' },
-        schema: { operationId: 'getDirectory', tags: ['directories'], summary: 'Get a directory by id or externalId', params: DirParams, response: { 200: DirectorySchema, ...problems } },
+        schema: {
+          operationId: 'getDirectory',
+          tags: ['directories'],
+          summary: 'Get a directory by id or externalId',
+          params: DirParams,
+          response: { 200: DirectorySchema, ...problems },
+        },
       },
       async (req) => s.directories.resolve(principalOf(req), req.params.dir),
     )
@@ -43,7 +60,14 @@ export const directoryRoutes =
       '/directories/:dir',
       {
         config: { scope: 'admin' },
-        schema: { operationId: 'updateDirectory', tags: ['directories'], summary: 'Rename a directory or change its externalId', params: DirParams, body: DirectoryPatchSchema, response: { 200: DirectorySchema, ...problems } },
+        schema: {
+          operationId: 'updateDirectory',
+          tags: ['directories'],
+          summary: 'Rename a directory or change its externalId',
+          params: DirParams,
+          body: DirectoryPatchSchema,
+          response: { 200: DirectorySchema, ...problems },
+        },
       },
       async (req) => s.directories.update(principalOf(req), req.params.dir, req.body),
     )
@@ -52,7 +76,15 @@ export const directoryRoutes =
       '/directories/:dir',
       {
         config: { scope: 'admin' },
-        schema: { operationId: 'deleteDirectory', tags: ['directories'], summary: 'Delete a directory with all its users, fields and history', description: 'Refused with 409, and nothing deleted, while one of its imports is uploading, queued, running or reverting: cancel it or wait for it to end.', params: DirParams, response: { 204: Type.Null(), ...problems } },
+        schema: {
+          operationId: 'deleteDirectory',
+          tags: ['directories'],
+          summary: 'Delete a directory with all its users, fields and history',
+          description:
+            'Refused with 409, and nothing deleted, while one of its imports is uploading, queued, running or reverting: cancel it or wait for it to end.',
+          params: DirParams,
+          response: { 204: Type.Null(), ...problems },
+        },
       },
       async (req, reply) => {
         await s.directories.remove(principalOf(req), req.params.dir)
@@ -64,7 +96,13 @@ export const directoryRoutes =
       '/directories/:dir/schema',
       {
         config: { scope: 'read' },
-        schema: { operationId: 'getDirectorySchema', tags: ['fields'], summary: "The directory's user schema as JSON Schema", params: DirParams, response: { 200: Type.Object({}, { additionalProperties: true }), ...problems } },
+        schema: {
+          operationId: 'getDirectorySchema',
+          tags: ['fields'],
+          summary: "The directory's user schema as JSON Schema",
+          params: DirParams,
+          response: { 200: Type.Object({}, { additionalProperties: true }), ...problems },
+        },
       },
       async (req, reply) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)

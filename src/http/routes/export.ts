@@ -44,7 +44,8 @@ export async function* exportCsv(s: Services, dir: Directory, custom: readonly s
   yield csvLine([...EXPORT_COLUMNS, 'metadata', ...custom.map((k) => `fields.${k}`)])
   for await (const page of users(s, dir)) {
     let chunk = ''
-    for (const u of page) chunk += csvLine([...EXPORT_COLUMNS.map((c) => text(u[c])), JSON.stringify(u.metadata), ...custom.map((k) => text(own(u.fields, k)))])
+    for (const u of page)
+      chunk += csvLine([...EXPORT_COLUMNS.map((c) => text(u[c])), JSON.stringify(u.metadata), ...custom.map((k) => text(own(u.fields, k)))])
     yield chunk
   }
 }
@@ -75,7 +76,10 @@ export const exportRoutes =
             'cells starting with = + - @ are prefixed with a quote against formula injection. Users are read page by page in creation order, so memory stays flat for any size; ' +
             'users created while the export runs may or may not be in it.',
           params: DirParams,
-          querystring: Type.Object({ format: Type.Optional(StringEnum(['ndjson', 'csv'] as const, { default: 'ndjson' })) }, { additionalProperties: false }),
+          querystring: Type.Object(
+            { format: Type.Optional(StringEnum(['ndjson', 'csv'] as const, { default: 'ndjson' })) },
+            { additionalProperties: false },
+          ),
           response: {
             200: {
               description: 'The users, streamed',
@@ -91,12 +95,14 @@ export const exportRoutes =
         // Read before the 200 goes out: a failure here is still a problem+json answer.
         const custom = csv ? (await s.directories.fields(dir)).filter((f) => !f.builtIn).map((f) => f.key) : []
         const body = Readable.from(csv ? exportCsv(s, dir, custom) : exportNdjson(s, dir))
-        return reply
-          .type(csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
-          .header('content-disposition', `attachment; filename="users-${fileSafe(dir.externalId ?? dir.id)}.${csv ? 'csv' : 'ndjson'}"`)
-          .header('cache-control', 'no-store')
-          // A stream is sent as it is (never serialised); the 200 schema above only documents the text it carries.
-          .send(body as unknown as string)
+        return (
+          reply
+            .type(csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+            .header('content-disposition', `attachment; filename="users-${fileSafe(dir.externalId ?? dir.id)}.${csv ? 'csv' : 'ndjson'}"`)
+            .header('cache-control', 'no-store')
+            // A stream is sent as it is (never serialised); the 200 schema above only documents the text it carries.
+            .send(body as unknown as string)
+        )
       },
     )
   }

@@ -14,7 +14,13 @@ export const fieldRoutes =
       '/directories/:dir/fields',
       {
         config: { scope: 'read' },
-        schema: { operationId: 'listFields', tags: ['fields'], summary: 'Field definitions: built-in, then custom', params: DirParams, response: { 200: Type.Object({ data: Type.Array(FieldSchema) }), ...problems } },
+        schema: {
+          operationId: 'listFields',
+          tags: ['fields'],
+          summary: 'Field definitions: built-in, then custom',
+          params: DirParams,
+          response: { 200: Type.Object({ data: Type.Array(FieldSchema) }), ...problems },
+        },
       },
       async (req) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
@@ -26,7 +32,14 @@ export const fieldRoutes =
       '/directories/:dir/fields',
       {
         config: { scope: 'admin' },
-        schema: { operationId: 'createField', tags: ['fields'], summary: 'Define a custom field', params: DirParams, body: FieldInputSchema, response: { 201: FieldSchema, ...problems } },
+        schema: {
+          operationId: 'createField',
+          tags: ['fields'],
+          summary: 'Define a custom field',
+          params: DirParams,
+          body: FieldInputSchema,
+          response: { 201: FieldSchema, ...problems },
+        },
       },
       async (req, reply) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
@@ -39,7 +52,14 @@ export const fieldRoutes =
       '/directories/:dir/fields/:key',
       {
         config: { scope: 'admin' },
-        schema: { operationId: 'updateField', tags: ['fields'], summary: 'Change a field definition (built-ins: label and required only)', params: FieldParams, body: FieldPatchSchema, response: { 200: FieldSchema, ...problems } },
+        schema: {
+          operationId: 'updateField',
+          tags: ['fields'],
+          summary: 'Change a field definition (built-ins: label and required only)',
+          params: FieldParams,
+          body: FieldPatchSchema,
+          response: { 200: FieldSchema, ...problems },
+        },
       },
       async (req) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
@@ -51,7 +71,13 @@ export const fieldRoutes =
       '/directories/:dir/fields/:key',
       {
         config: { scope: 'admin' },
-        schema: { operationId: 'deleteField', tags: ['fields'], summary: 'Delete a custom field definition (stored values stay readable)', params: FieldParams, response: { 204: Type.Null(), ...problems } },
+        schema: {
+          operationId: 'deleteField',
+          tags: ['fields'],
+          summary: 'Delete a custom field definition (stored values stay readable)',
+          params: FieldParams,
+          response: { 204: Type.Null(), ...problems },
+        },
       },
       async (req, reply) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)

@@ -11,7 +11,8 @@ const Name = Type.String({ minLength: 1, maxLength: 255 })
 export const groupRoutes =
   (s: Services): FastifyPluginAsyncTypebox =>
   async (app) => {
-    const dirOf = (req: { params: { dir: string } } & Parameters<typeof principalOf>[0]) => s.directories.resolve(principalOf(req), req.params.dir)
+    const dirOf = (req: { params: { dir: string } } & Parameters<typeof principalOf>[0]) =>
+      s.directories.resolve(principalOf(req), req.params.dir)
 
     app.get(
       '/directories/:dir/groups',
@@ -22,11 +23,20 @@ export const groupRoutes =
           tags: ['groups'],
           summary: 'List groups, optionally by kind or exact name',
           params: DirParams,
-          querystring: Type.Object({ kind: Type.Optional(Type.String()), name: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }, { additionalProperties: false }),
+          querystring: Type.Object(
+            {
+              kind: Type.Optional(Type.String()),
+              name: Type.Optional(Type.String()),
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            },
+            { additionalProperties: false },
+          ),
           response: { 200: Type.Object({ data: Type.Array(GroupSchema) }), ...problems },
         },
       },
-      async (req) => ({ data: await s.groups.list(await dirOf(req), { kind: req.query.kind, name: req.query.name, limit: req.query.limit ?? 100 }) }),
+      async (req) => ({
+        data: await s.groups.list(await dirOf(req), { kind: req.query.kind, name: req.query.name, limit: req.query.limit ?? 100 }),
+      }),
     )
 
     app.post(
@@ -38,7 +48,14 @@ export const groupRoutes =
           tags: ['groups'],
           summary: 'Create a group (names are unique per kind)',
           params: DirParams,
-          body: Type.Object({ name: Name, kind: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' })), externalId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Null()])) }, { additionalProperties: false }),
+          body: Type.Object(
+            {
+              name: Name,
+              kind: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' })),
+              externalId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Null()])),
+            },
+            { additionalProperties: false },
+          ),
           response: { 201: GroupSchema, ...problems },
         },
       },
@@ -71,7 +88,14 @@ export const groupRoutes =
       '/directories/:dir/groups/:id',
       {
         config: { scope: 'write' },
-        schema: { operationId: 'renameGroup', tags: ['groups'], summary: 'Rename a group', params: GroupParams, body: Type.Object({ name: Name }, { additionalProperties: false }), response: { 200: GroupSchema, ...problems } },
+        schema: {
+          operationId: 'renameGroup',
+          tags: ['groups'],
+          summary: 'Rename a group',
+          params: GroupParams,
+          body: Type.Object({ name: Name }, { additionalProperties: false }),
+          response: { 200: GroupSchema, ...problems },
+        },
       },
       async (req) => s.groups.rename(await dirOf(req), req.params.id, req.body.name),
     )
@@ -80,7 +104,13 @@ export const groupRoutes =
       '/directories/:dir/groups/:id',
       {
         config: { scope: 'write' },
-        schema: { operationId: 'deleteGroup', tags: ['groups'], summary: 'Delete a group (its users stay)', params: GroupParams, response: { 204: Type.Null(), ...problems } },
+        schema: {
+          operationId: 'deleteGroup',
+          tags: ['groups'],
+          summary: 'Delete a group (its users stay)',
+          params: GroupParams,
+          response: { 204: Type.Null(), ...problems },
+        },
       },
       async (req, reply) => {
         await s.groups.remove(await dirOf(req), req.params.id)
@@ -97,7 +127,10 @@ export const groupRoutes =
           tags: ['groups'],
           summary: 'Add users to a group; all must exist in the directory, or none is added',
           params: GroupParams,
-          body: Type.Object({ userIds: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 10_000 }) }, { additionalProperties: false }),
+          body: Type.Object(
+            { userIds: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 10_000 }) },
+            { additionalProperties: false },
+          ),
           response: { 200: Type.Object({ added: Type.Array(Type.String()) }), ...problems },
         },
       },
@@ -108,7 +141,13 @@ export const groupRoutes =
       '/directories/:dir/groups/:id/members/:userId',
       {
         config: { scope: 'write' },
-        schema: { operationId: 'removeGroupMember', tags: ['groups'], summary: 'Remove a user from a group', params: Type.Object({ dir: Type.String(), id: Type.String(), userId: Type.String() }), response: { 204: Type.Null(), ...problems } },
+        schema: {
+          operationId: 'removeGroupMember',
+          tags: ['groups'],
+          summary: 'Remove a user from a group',
+          params: Type.Object({ dir: Type.String(), id: Type.String(), userId: Type.String() }),
+          response: { 204: Type.Null(), ...problems },
+        },
       },
       async (req, reply) => {
         await s.groups.removeMember(await dirOf(req), req.params.id, req.params.userId)

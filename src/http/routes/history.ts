@@ -6,7 +6,10 @@ import { decodeCursor, encodeCursor } from '../cursor.js'
 import { ChangeSchema, DirParams, ListQuery, page, ProblemSchema } from '../schemas.js'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema }
-const FieldPath = Type.String({ pattern: '^(metadata\\.|fields\\.)?[^\\s"]{1,200}$', description: 'Field path: email, metadata.tier, fields.department' })
+const FieldPath = Type.String({
+  pattern: '^(metadata\\.|fields\\.)?[^\\s"]{1,200}$',
+  description: 'Field path: email, metadata.tier, fields.department',
+})
 
 export const historyRoutes =
   (s: Services): FastifyPluginAsyncTypebox =>
@@ -26,7 +29,12 @@ export const historyRoutes =
       },
       async (req) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
-        const r = await s.users.history(dir, { userId: req.params.id, field: req.query.field, beforeSeq: decodeCursor(req.query.cursor), limit: req.query.limit ?? 100 })
+        const r = await s.users.history(dir, {
+          userId: req.params.id,
+          field: req.query.field,
+          beforeSeq: decodeCursor(req.query.cursor),
+          limit: req.query.limit ?? 100,
+        })
         return { data: r.items, nextCursor: encodeCursor(r.nextSeq) }
       },
     )
@@ -40,13 +48,21 @@ export const historyRoutes =
           tags: ['history'],
           summary: 'All changes in a directory, newest first; ?field= keeps those that touched one field',
           params: DirParams,
-          querystring: Type.Object({ field: Type.Optional(FieldPath), userId: Type.Optional(Type.String()), ...ListQuery }, { additionalProperties: false }),
+          querystring: Type.Object(
+            { field: Type.Optional(FieldPath), userId: Type.Optional(Type.String()), ...ListQuery },
+            { additionalProperties: false },
+          ),
           response: { 200: page(ChangeSchema), ...problems },
         },
       },
       async (req) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
-        const r = await s.users.history(dir, { userId: req.query.userId, field: req.query.field, beforeSeq: decodeCursor(req.query.cursor), limit: req.query.limit ?? 100 })
+        const r = await s.users.history(dir, {
+          userId: req.query.userId,
+          field: req.query.field,
+          beforeSeq: decodeCursor(req.query.cursor),
+          limit: req.query.limit ?? 100,
+        })
         return { data: r.items, nextCursor: encodeCursor(r.nextSeq) }
       },
     )

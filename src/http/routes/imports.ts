@@ -20,7 +20,15 @@ declare module 'fastify' {
   }
 }
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 413: ProblemSchema, 415: ProblemSchema }
+const problems = {
+  400: ProblemSchema,
+  401: ProblemSchema,
+  403: ProblemSchema,
+  404: ProblemSchema,
+  409: ProblemSchema,
+  413: ProblemSchema,
+  415: ProblemSchema,
+}
 
 export const ImportJobSchema = Type.Object(
   {
@@ -43,7 +51,10 @@ export const ImportJobSchema = Type.Object(
     rowsPerSecond: Type.Union([Type.Integer(), Type.Null()]),
     etaSeconds: Type.Union([Type.Integer(), Type.Null()]),
     inputBytes: Type.Integer(),
-    revert: Type.Union([Type.Object({ users: Type.Integer(), restored: Type.Integer(), deleted: Type.Integer(), conflicts: Type.Integer() }), Type.Null()]),
+    revert: Type.Union([
+      Type.Object({ users: Type.Integer(), restored: Type.Integer(), deleted: Type.Integer(), conflicts: Type.Integer() }),
+      Type.Null(),
+    ]),
     error: Type.Union([Type.String(), Type.Null()]),
     createdAt: Type.String(),
     startedAt: Type.Union([Type.String(), Type.Null()]),
@@ -62,7 +73,9 @@ const ImportQuery = Type.Object(
     atomic: Type.Optional(Bool),
     dryRun: Type.Optional(Bool),
     maxErrors: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
-    mapping: Type.Optional(Type.String({ description: 'JSON object: input column → field path (email, metadata.plan, fields.dept; "" ignores the column)' })),
+    mapping: Type.Optional(
+      Type.String({ description: 'JSON object: input column → field path (email, metadata.plan, fields.dept; "" ignores the column)' }),
+    ),
     unmapped: Type.Optional(StringEnum(['fail', 'metadata', 'ignore'] as const)),
     emptyMeans: Type.Optional(StringEnum(['skip', 'null'] as const)),
     delimiter: Type.Optional(Type.String({ description: 'One of , ; | or "tab"; detected when absent' })),
@@ -83,15 +96,22 @@ export function parseImportOptions(raw: RawOptions): ImportOptions {
   const match = String(raw.match ?? D.match.join(','))
     .split(',')
     .map((m) => m.trim())
-  for (const m of match) if (!MATCH_KEYS.includes(m as MatchKey)) problems.push({ field: 'match', code: 'invalid_value', message: `'${m}' is not a match key (use ${MATCH_KEYS.join(', ')})` })
+  for (const m of match)
+    if (!MATCH_KEYS.includes(m as MatchKey))
+      problems.push({ field: 'match', code: 'invalid_value', message: `'${m}' is not a match key (use ${MATCH_KEYS.join(', ')})` })
   let mapping: Record<string, string> | null = null
   if (raw.mapping !== undefined) {
     try {
       const m = JSON.parse(String(raw.mapping)) as unknown
-      if (m === null || typeof m !== 'object' || Array.isArray(m) || Object.values(m).some((v) => typeof v !== 'string')) throw new Error('not an object of strings')
+      if (m === null || typeof m !== 'object' || Array.isArray(m) || Object.values(m).some((v) => typeof v !== 'string'))
+        throw new Error('not an object of strings')
       mapping = m as Record<string, string>
     } catch (e) {
-      problems.push({ field: 'mapping', code: 'invalid_json', message: `mapping must be a JSON object of column → field path (${(e as Error).message})` })
+      problems.push({
+        field: 'mapping',
+        code: 'invalid_json',
+        message: `mapping must be a JSON object of column → field path (${(e as Error).message})`,
+      })
     }
   }
   const delimiters: Record<string, string> = { ',': ',', ';': ';', '|': '|', tab: '\t', '\t': '\t', comma: ',', semicolon: ';', pipe: '|' }
@@ -133,7 +153,11 @@ function formatOf(contentType: string | undefined, explicit: string | undefined,
   if (byName) return byName === 'jsonl' ? 'ndjson' : (byName as InputFormat)
   const ct = (contentType ?? '').split(';')[0].trim().toLowerCase()
   const f = own(FORMATS, ct)
-  if (!f) throw new RollcallError('unsupported_media_type', 'Send the file as text/csv, application/x-ndjson or application/json, or as multipart field "file"')
+  if (!f)
+    throw new RollcallError(
+      'unsupported_media_type',
+      'Send the file as text/csv, application/x-ndjson or application/json, or as multipart field "file"',
+    )
   return f
 }
 
@@ -144,45 +168,45 @@ export const importRoutes =
   (s: Services, jobs: JobService, maxImportBytes: number): FastifyPluginAsyncTypebox =>
   async (app) => {
     await app.register(async (up) => {
-    // Uploads stream into the database as they arrive: these parsers hand the handler the raw
-    // stream instead of buffering (in this scope only; elsewhere JSON is parsed as usual).
-    up.removeAllContentTypeParsers()
-    up.addContentTypeParser(Object.keys(FORMATS), (_req, payload, done) => done(null, payload))
-    await up.register(multipart, { limits: { fileSize: maxImportBytes, files: 1, fields: 20 } })
+      // Uploads stream into the database as they arrive: these parsers hand the handler the raw
+      // stream instead of buffering (in this scope only; elsewhere JSON is parsed as usual).
+      up.removeAllContentTypeParsers()
+      up.addContentTypeParser(Object.keys(FORMATS), (_req, payload, done) => done(null, payload))
+      await up.register(multipart, { limits: { fileSize: maxImportBytes, files: 1, fields: 20 } })
 
-    up.withTypeProvider<TypeBoxTypeProvider>().post(
-      '/directories/:dir/imports',
-      {
-        config: { scope: 'write', streamBody: true, rowsCheckedPerRow: true },
-        bodyLimit: maxImportBytes,
-        schema: {
-          operationId: 'createImport',
-          tags: ['imports'],
-          summary: 'Upload a CSV, NDJSON or JSON-array file to import as a durable job',
-          description:
-            'The body is the file (Content-Type text/csv, application/x-ndjson or application/json), or multipart/form-data with the file in field `file` and options as other fields. The answer (202) comes once the input is stored; the job then runs in the background.',
-          params: DirParams,
-          querystring: ImportQuery,
-          response: { 202: ImportJobSchema, ...problems },
+      up.withTypeProvider<TypeBoxTypeProvider>().post(
+        '/directories/:dir/imports',
+        {
+          config: { scope: 'write', streamBody: true, rowsCheckedPerRow: true },
+          bodyLimit: maxImportBytes,
+          schema: {
+            operationId: 'createImport',
+            tags: ['imports'],
+            summary: 'Upload a CSV, NDJSON or JSON-array file to import as a durable job',
+            description:
+              'The body is the file (Content-Type text/csv, application/x-ndjson or application/json), or multipart/form-data with the file in field `file` and options as other fields. The answer (202) comes once the input is stored; the job then runs in the background.',
+            params: DirParams,
+            querystring: ImportQuery,
+            response: { 202: ImportJobSchema, ...problems },
+          },
         },
-      },
-      async (req, reply) => {
-        const p = principalOf(req)
-        const dir = await s.directories.resolve(p, req.params.dir)
-        const { body, format, options } = await uploadOf(req, req.query as RawOptions)
-        // `Rollcall-Channel: cli|console` marks the job's writes in history, as for every native write.
-        const { channel } = nativeContext(req)
-        const length = req.isMultipart() ? undefined : Number(req.headers['content-length'])
-        const job = await jobs.upload(p, dir, {
-          body,
-          format,
-          options: channel === 'native' ? options : { ...options, channel },
-          requestId: String(req.id),
-          declaredBytes: length !== undefined && Number.isSafeInteger(length) ? length : undefined,
-        })
-        return reply.code(202).header('location', `/api/v1/imports/${job.id}`).send(viewJob(job))
-      },
-    )
+        async (req, reply) => {
+          const p = principalOf(req)
+          const dir = await s.directories.resolve(p, req.params.dir)
+          const { body, format, options } = await uploadOf(req, req.query as RawOptions)
+          // `Rollcall-Channel: cli|console` marks the job's writes in history, as for every native write.
+          const { channel } = nativeContext(req)
+          const length = req.isMultipart() ? undefined : Number(req.headers['content-length'])
+          const job = await jobs.upload(p, dir, {
+            body,
+            format,
+            options: channel === 'native' ? options : { ...options, channel },
+            requestId: String(req.id),
+            declaredBytes: length !== undefined && Number.isSafeInteger(length) ? length : undefined,
+          })
+          return reply.code(202).header('location', `/api/v1/imports/${job.id}`).send(viewJob(job))
+        },
+      )
     })
 
     app.get(
@@ -194,20 +218,40 @@ export const importRoutes =
           tags: ['imports'],
           summary: "The directory's imports, newest first (the API log)",
           params: DirParams,
-          querystring: Type.Object({ state: Type.Optional(StringEnum(JOB_STATES)), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), before: Type.Optional(Type.String({ format: 'date-time' })) }, { additionalProperties: false }),
+          querystring: Type.Object(
+            {
+              state: Type.Optional(StringEnum(JOB_STATES)),
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+              before: Type.Optional(Type.String({ format: 'date-time' })),
+            },
+            { additionalProperties: false },
+          ),
           response: { 200: Type.Object({ data: Type.Array(ImportJobSchema) }), ...problems },
         },
       },
       async (req) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
-        const list = await jobs.list(dir, { state: req.query.state as JobState | undefined, limit: req.query.limit ?? 50, beforeCreatedAt: req.query.before })
+        const list = await jobs.list(dir, {
+          state: req.query.state as JobState | undefined,
+          limit: req.query.limit ?? 50,
+          beforeCreatedAt: req.query.before,
+        })
         return { data: list.map((j) => viewJob(j)) }
       },
     )
 
     app.get(
       '/imports/:id',
-      { config: { scope: 'read' }, schema: { operationId: 'getImport', tags: ['imports'], summary: 'An import: state, counts, rate, ETA', params: ImportParams, response: { 200: ImportJobSchema, ...problems } } },
+      {
+        config: { scope: 'read' },
+        schema: {
+          operationId: 'getImport',
+          tags: ['imports'],
+          summary: 'An import: state, counts, rate, ETA',
+          params: ImportParams,
+          response: { 200: ImportJobSchema, ...problems },
+        },
+      },
       async (req) => viewJob(await jobs.get(principalOf(req), req.params.id)),
     )
 
@@ -220,7 +264,13 @@ export const importRoutes =
           tags: ['imports'],
           summary: "Every row's result in input order, streamed as NDJSON (default) or CSV",
           params: ImportParams,
-          querystring: Type.Object({ status: Type.Optional(StringEnum(['created', 'updated', 'unchanged', 'failed'] as const)), format: Type.Optional(StringEnum(['ndjson', 'csv'] as const)) }, { additionalProperties: false }),
+          querystring: Type.Object(
+            {
+              status: Type.Optional(StringEnum(['created', 'updated', 'unchanged', 'failed'] as const)),
+              format: Type.Optional(StringEnum(['ndjson', 'csv'] as const)),
+            },
+            { additionalProperties: false },
+          ),
         },
       },
       async (req, reply) => {
@@ -238,7 +288,12 @@ export const importRoutes =
       '/imports/:id/failed.csv',
       {
         config: { scope: 'read' },
-        schema: { operationId: 'getImportFailedRows', tags: ['imports'], summary: 'The failed rows in the input\'s own columns plus `error`, ready to fix and upload again', params: ImportParams },
+        schema: {
+          operationId: 'getImportFailedRows',
+          tags: ['imports'],
+          summary: "The failed rows in the input's own columns plus `error`, ready to fix and upload again",
+          params: ImportParams,
+        },
       },
       async (req, reply) => {
         const job = await jobs.get(principalOf(req), req.params.id)
@@ -253,14 +308,25 @@ export const importRoutes =
       '/imports/:id/events',
       {
         config: { scope: 'read' },
-        schema: { operationId: 'getImportEvents', tags: ['imports'], summary: 'Server-sent events: `progress` while the import runs, then `end` with the final state', params: ImportParams, response: problems },
+        schema: {
+          operationId: 'getImportEvents',
+          tags: ['imports'],
+          summary: 'Server-sent events: `progress` while the import runs, then `end` with the final state',
+          params: ImportParams,
+          response: problems,
+        },
       },
       async (req, reply) => {
         const p = principalOf(req)
         let job = await jobs.get(p, req.params.id)
         reply.hijack()
         const res = reply.raw
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-request-id': String(req.id) })
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-store',
+          connection: 'keep-alive',
+          'x-request-id': String(req.id),
+        })
         let closed = false
         req.raw.on('close', () => (closed = true))
         const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
@@ -306,10 +372,18 @@ export const importRoutes =
           tags: ['imports'],
           summary: 'Fields a revert left alone because they changed after the import',
           params: ImportParams,
-          querystring: Type.Object({ cursor: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }, { additionalProperties: false }),
+          querystring: Type.Object(
+            {
+              cursor: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            },
+            { additionalProperties: false },
+          ),
           response: {
             200: Type.Object({
-              data: Type.Array(Type.Object({ userId: Type.String(), field: Type.String(), expected: Type.Unknown(), actual: Type.Unknown() })),
+              data: Type.Array(
+                Type.Object({ userId: Type.String(), field: Type.String(), expected: Type.Unknown(), actual: Type.Unknown() }),
+              ),
               nextCursor: Type.Union([Type.Integer(), Type.Null()]),
             }),
             ...problems,
@@ -331,7 +405,8 @@ export const importRoutes =
         schema: {
           operationId: 'applyImportPlan',
           tags: ['imports'],
-          summary: 'Write the plan of a completed dry-run import exactly as planned (a new job); rows whose user changed since become conflicts',
+          summary:
+            'Write the plan of a completed dry-run import exactly as planned (a new job); rows whose user changed since become conflicts',
           params: ImportParams,
           response: { 202: ImportJobSchema, ...problems },
         },
@@ -344,13 +419,25 @@ export const importRoutes =
 
     app.post(
       '/imports/:id/cancel',
-      { config: { scope: 'write' }, schema: { operationId: 'cancelImport', tags: ['imports'], summary: 'Cancel a queued or running import (it stops after the batch in flight)', params: ImportParams, response: { 200: ImportJobSchema, ...problems } } },
+      {
+        config: { scope: 'write' },
+        schema: {
+          operationId: 'cancelImport',
+          tags: ['imports'],
+          summary: 'Cancel a queued or running import (it stops after the batch in flight)',
+          params: ImportParams,
+          response: { 200: ImportJobSchema, ...problems },
+        },
+      },
       async (req) => viewJob(await jobs.cancel(principalOf(req), req.params.id)),
     )
   }
 
 /** The file and options of an upload: a raw body, or multipart with options as fields before the file. */
-async function uploadOf(req: FastifyRequest, query: RawOptions): Promise<{ body: AsyncIterable<Buffer>; format: InputFormat; options: ImportOptions }> {
+async function uploadOf(
+  req: FastifyRequest,
+  query: RawOptions,
+): Promise<{ body: AsyncIterable<Buffer>; format: InputFormat; options: ImportOptions }> {
   if (req.isMultipart()) {
     const fields: RawOptions = { ...query }
     for await (const part of req.parts()) {
@@ -361,7 +448,9 @@ async function uploadOf(req: FastifyRequest, query: RawOptions): Promise<{ body:
       }
       if (part.fieldname !== 'file') {
         part.file.resume()
-        throw errors.validation([{ field: part.fieldname, code: 'unknown_field', message: `unexpected file field '${part.fieldname}'; send the file as 'file'` }])
+        throw errors.validation([
+          { field: part.fieldname, code: 'unknown_field', message: `unexpected file field '${part.fieldname}'; send the file as 'file'` },
+        ])
       }
       const format = formatOf(part.mimetype, fields.format as string | undefined, part.filename)
       return { body: part.file, format, options: parseImportOptions(fields) }
@@ -370,6 +459,7 @@ async function uploadOf(req: FastifyRequest, query: RawOptions): Promise<{ body:
   }
   const format = formatOf(req.headers['content-type'], query.format as string | undefined)
   const body = req.body
-  if (!(body instanceof Readable)) throw errors.validation([{ field: 'body', code: 'required', message: 'send the file as the request body' }])
+  if (!(body instanceof Readable))
+    throw errors.validation([{ field: 'body', code: 'required', message: 'send the file as the request body' }])
   return { body, format, options: parseImportOptions(query) }
 }

@@ -24,7 +24,10 @@ export const keyRoutes =
       async (req, reply) => {
         const p = principalOf(req)
         const { key, secret } = await s.keys.create(p.tenantId, req.body, p)
-        return reply.code(201).header('cache-control', 'no-store').send({ ...key, secret })
+        return reply
+          .code(201)
+          .header('cache-control', 'no-store')
+          .send({ ...key, secret })
       },
     )
 
@@ -32,7 +35,12 @@ export const keyRoutes =
       '/keys',
       {
         config: { scope: 'admin' },
-        schema: { operationId: 'listKeys', tags: ['keys'], summary: "The tenant's API keys (never their secrets)", response: { 200: Type.Object({ data: Type.Array(KeySchema) }), ...problems } },
+        schema: {
+          operationId: 'listKeys',
+          tags: ['keys'],
+          summary: "The tenant's API keys (never their secrets)",
+          response: { 200: Type.Object({ data: Type.Array(KeySchema) }), ...problems },
+        },
       },
       async (req) => ({ data: await s.keys.list(principalOf(req).tenantId, principalOf(req)) }),
     )
@@ -41,7 +49,13 @@ export const keyRoutes =
       '/keys/:id',
       {
         config: { scope: 'admin' },
-        schema: { operationId: 'revokeKey', tags: ['keys'], summary: 'Revoke an API key', params: Type.Object({ id: Type.String() }), response: { 204: Type.Null(), ...problems } },
+        schema: {
+          operationId: 'revokeKey',
+          tags: ['keys'],
+          summary: 'Revoke an API key',
+          params: Type.Object({ id: Type.String() }),
+          response: { 204: Type.Null(), ...problems },
+        },
       },
       async (req, reply) => {
         await s.keys.revoke(principalOf(req).tenantId, req.params.id, principalOf(req))

@@ -23,7 +23,9 @@ const ListUsersQuery = Type.Object(
   },
   {
     additionalProperties: false,
-    patternProperties: { '^fields\\.[A-Za-z][A-Za-z0-9_-]{0,63}$': Type.String({ description: 'Custom field equality: fields.<key>=<value>' }) },
+    patternProperties: {
+      '^fields\\.[A-Za-z][A-Za-z0-9_-]{0,63}$': Type.String({ description: 'Custom field equality: fields.<key>=<value>' }),
+    },
   },
 )
 
@@ -44,12 +46,23 @@ export const userRoutes =
       '/directories/:dir/users',
       {
         config: { scope: 'write' },
-        schema: { operationId: 'createUser', tags: ['users'], summary: 'Create a user', params: DirParams, body: UserInputSchema, response: { 201: UserSchema, ...problems } },
+        schema: {
+          operationId: 'createUser',
+          tags: ['users'],
+          summary: 'Create a user',
+          params: DirParams,
+          body: UserInputSchema,
+          response: { 201: UserSchema, ...problems },
+        },
       },
       async (req, reply) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
         const user = await s.users.create(dir, req.body, nativeContext(req))
-        return reply.code(201).header('location', `/api/v1/directories/${dir.id}/users/${user.id}`).header('etag', etag(user.version)).send(user)
+        return reply
+          .code(201)
+          .header('location', `/api/v1/directories/${dir.id}/users/${user.id}`)
+          .header('etag', etag(user.version))
+          .send(user)
       },
     )
 
@@ -92,7 +105,13 @@ export const userRoutes =
       '/directories/:dir/users/:id',
       {
         config: { scope: 'read' },
-        schema: { operationId: 'getUser', tags: ['users'], summary: 'Get a user', params: UserParams, response: { 200: UserSchema, ...problems } },
+        schema: {
+          operationId: 'getUser',
+          tags: ['users'],
+          summary: 'Get a user',
+          params: UserParams,
+          response: { 200: UserSchema, ...problems },
+        },
       },
       async (req, reply) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
@@ -125,7 +144,13 @@ export const userRoutes =
       '/directories/:dir/users/:id',
       {
         config: { scope: 'write' },
-        schema: { operationId: 'deleteUser', tags: ['users'], summary: 'Delete a user (its history stays)', params: UserParams, response: { 204: Type.Null(), ...problems } },
+        schema: {
+          operationId: 'deleteUser',
+          tags: ['users'],
+          summary: 'Delete a user (its history stays)',
+          params: UserParams,
+          response: { 204: Type.Null(), ...problems },
+        },
       },
       async (req, reply) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)

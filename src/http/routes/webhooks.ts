@@ -29,7 +29,10 @@ export const webhookRoutes =
       },
       async (req, reply) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
-        return reply.code(201).header('cache-control', 'no-store').send(await webhooks.create(dir, req.body.url))
+        return reply
+          .code(201)
+          .header('cache-control', 'no-store')
+          .send(await webhooks.create(dir, req.body.url))
       },
     )
 
@@ -37,7 +40,13 @@ export const webhookRoutes =
       '/directories/:dir/webhooks',
       {
         config: { scope: 'admin' },
-        schema: { operationId: 'listWebhooks', tags: ['webhooks'], summary: "The directory's webhooks (never their secrets)", params: DirParams, response: { 200: Type.Object({ data: Type.Array(WebhookSchema) }), ...problems } },
+        schema: {
+          operationId: 'listWebhooks',
+          tags: ['webhooks'],
+          summary: "The directory's webhooks (never their secrets)",
+          params: DirParams,
+          response: { 200: Type.Object({ data: Type.Array(WebhookSchema) }), ...problems },
+        },
       },
       async (req) => ({ data: await webhooks.list(await s.directories.resolve(principalOf(req), req.params.dir)) }),
     )
@@ -46,7 +55,13 @@ export const webhookRoutes =
       '/directories/:dir/webhooks/:id',
       {
         config: { scope: 'admin' },
-        schema: { operationId: 'deleteWebhook', tags: ['webhooks'], summary: 'Remove a webhook', params: Type.Object({ dir: Type.String(), id: Type.String() }), response: { 204: Type.Null(), ...problems } },
+        schema: {
+          operationId: 'deleteWebhook',
+          tags: ['webhooks'],
+          summary: 'Remove a webhook',
+          params: Type.Object({ dir: Type.String(), id: Type.String() }),
+          response: { 204: Type.Null(), ...problems },
+        },
       },
       async (req, reply) => {
         await webhooks.remove(await s.directories.resolve(principalOf(req), req.params.dir), req.params.id)

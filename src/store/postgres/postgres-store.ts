@@ -66,10 +66,10 @@ export class PostgresStore extends BaseStore {
       for (const m of MIGRATIONS) {
         await client.query('BEGIN')
         try {
-          const r = await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING', [
-            m.version,
-            m.name,
-          ])
+          const r = await client.query(
+            'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING',
+            [m.version, m.name],
+          )
           if (r.rowCount === 1) {
             await client.query(m.postgres)
             applied.push(`${m.version}-${m.name}`)
@@ -139,26 +139,28 @@ export class PostgresStore extends BaseStore {
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     let written = 0
     try {
-      return await this.db.transaction().execute(async (trx) => {
-        // Batches join a few hundred rows to users by key. Without statistics (a directory that
-        // was just bulk-loaded, before autovacuum analyses it) the planner would hash the whole
-        // directory; nested loops over the unique indexes are right for batch-sized joins.
-        await sql`SET LOCAL enable_hashjoin = off`.execute(trx)
-        await sql`SET LOCAL enable_mergejoin = off`.execute(trx)
-        await sql`SET LOCAL enable_material = off`.execute(trx)
-        return fn({
-          jobs: new JobStore(trx, postgresDialect),
-          ...this.txParts(trx),
-          writeBatch: (batch) => {
-            written += batch.inserts.length + batch.updates.length
-            return this.writeBatchWith(trx, batch)
-          },
+      return await this.db
+        .transaction()
+        .execute(async (trx) => {
+          // Batches join a few hundred rows to users by key. Without statistics (a directory that
+          // was just bulk-loaded, before autovacuum analyses it) the planner would hash the whole
+          // directory; nested loops over the unique indexes are right for batch-sized joins.
+          await sql`SET LOCAL enable_hashjoin = off`.execute(trx)
+          await sql`SET LOCAL enable_mergejoin = off`.execute(trx)
+          await sql`SET LOCAL enable_material = off`.execute(trx)
+          return fn({
+            jobs: new JobStore(trx, postgresDialect),
+            ...this.txParts(trx),
+            writeBatch: (batch) => {
+              written += batch.inserts.length + batch.updates.length
+              return this.writeBatchWith(trx, batch)
+            },
+          })
         })
-      })
-      .then((result) => {
-        if (written) this.noteWrites(written)
-        return result
-      })
+        .then((result) => {
+          if (written) this.noteWrites(written)
+          return result
+        })
     } catch (e) {
       const code = errorCode(e)
       // A deadlock or serialization failure lost a race as a unique violation does: the caller retries.

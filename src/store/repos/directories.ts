@@ -30,7 +30,15 @@ export function directoriesRepo(db: Kysely<DB>, d: StoreDialect) {
       await unique('externalId', () =>
         db
           .insertInto('directories')
-          .values({ id, tenant_id: tenantId, external_id: input.externalId, name: input.name, created_at: now, updated_at: now, ...(number ? { number } : {}) })
+          .values({
+            id,
+            tenant_id: tenantId,
+            external_id: input.externalId,
+            name: input.name,
+            created_at: now,
+            updated_at: now,
+            ...(number ? { number } : {}),
+          })
           .execute(),
       )
       const r = await db.selectFrom('directories').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
@@ -46,7 +54,12 @@ export function directoriesRepo(db: Kysely<DB>, d: StoreDialect) {
     },
 
     async getByNumber(tenantId: string, number: number): Promise<Directory | null> {
-      const r = await db.selectFrom('directories').selectAll().where('tenant_id', '=', tenantId).where('number', '=', number).executeTakeFirst()
+      const r = await db
+        .selectFrom('directories')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('number', '=', number)
+        .executeTakeFirst()
       return r ? directoryFromRow(r) : null
     },
 
@@ -64,7 +77,9 @@ export function directoriesRepo(db: Kysely<DB>, d: StoreDialect) {
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(patch.externalId !== undefined ? { external_id: patch.externalId } : {}),
       }
-      await unique('externalId', () => db.updateTable('directories').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute())
+      await unique('externalId', () =>
+        db.updateTable('directories').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute(),
+      )
       return repo.get(tenantId, id)
     },
 
@@ -75,7 +90,14 @@ export function directoriesRepo(db: Kysely<DB>, d: StoreDialect) {
         .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .where(({ not, exists, selectFrom }) =>
-          not(exists(selectFrom('jobs').select('jobs.id').whereRef('jobs.directory_id', '=', 'directories.id').where('jobs.state', 'in', [...ACTIVE_JOB_STATES]))),
+          not(
+            exists(
+              selectFrom('jobs')
+                .select('jobs.id')
+                .whereRef('jobs.directory_id', '=', 'directories.id')
+                .where('jobs.state', 'in', [...ACTIVE_JOB_STATES]),
+            ),
+          ),
         )
         .executeTakeFirst()
       if (Number(r.numDeletedRows) > 0) return 'deleted'
@@ -106,7 +128,13 @@ export function fieldsRepo(db: Kysely<DB>, d: StoreDialect) {
 
   return {
     async list(directoryId: string): Promise<FieldDefinition[]> {
-      const rows = await db.selectFrom('field_definitions').selectAll().where('directory_id', '=', directoryId).orderBy('created_at').orderBy('key').execute()
+      const rows = await db
+        .selectFrom('field_definitions')
+        .selectAll()
+        .where('directory_id', '=', directoryId)
+        .orderBy('created_at')
+        .orderBy('key')
+        .execute()
       return rows.map((r) => fieldFromRow(r, c))
     },
 

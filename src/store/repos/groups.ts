@@ -20,7 +20,15 @@ export function groupsRepo(db: Kysely<DB>, d: StoreDialect) {
   const repo = {
     async create(directoryId: string, input: { kind: string; name: string; externalId: string | null }): Promise<Group> {
       const now = new Date().toISOString()
-      const row = { id: randomUUID(), directory_id: directoryId, kind: input.kind, name: input.name, external_id: input.externalId, created_at: now, updated_at: now }
+      const row = {
+        id: randomUUID(),
+        directory_id: directoryId,
+        kind: input.kind,
+        name: input.name,
+        external_id: input.externalId,
+        created_at: now,
+        updated_at: now,
+      }
       await uniqueName(() => db.insertInto('groups').values(row).execute())
       return groupFromRow(row)
     },
@@ -40,7 +48,9 @@ export function groupsRepo(db: Kysely<DB>, d: StoreDialect) {
     },
 
     async rename(directoryId: string, id: string, name: string, at: string): Promise<Group | null> {
-      await uniqueName(() => db.updateTable('groups').set({ name, updated_at: at }).where('directory_id', '=', directoryId).where('id', '=', id).execute())
+      await uniqueName(() =>
+        db.updateTable('groups').set({ name, updated_at: at }).where('directory_id', '=', directoryId).where('id', '=', id).execute(),
+      )
       return repo.get(directoryId, id)
     },
 

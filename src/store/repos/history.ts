@@ -15,7 +15,10 @@ export function historyRepo(db: Kysely<DB>, d: StoreDialect) {
       if (q.action !== undefined) query = query.where('action', '=', q.action)
       if (q.field !== undefined) query = query.where(d.changeTouches(q.field))
       if (q.beforeSeq !== undefined) query = query.where('seq', '<', q.beforeSeq)
-      const rows = await query.orderBy('seq', 'desc').limit(q.limit + 1).execute()
+      const rows = await query
+        .orderBy('seq', 'desc')
+        .limit(q.limit + 1)
+        .execute()
       const more = rows.length > q.limit
       const page = more ? rows.slice(0, q.limit) : rows
       return { items: page.map((r) => changeFromRow(r, d.codec)), nextSeq: more ? int(page[page.length - 1].seq) : null }

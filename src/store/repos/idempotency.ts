@@ -25,7 +25,12 @@ export function idempotencyRepo(db: Kysely<DB>, d: StoreDialect) {
         .onConflict((oc) => oc.columns(['api_key_id', 'key']).doNothing())
         .executeTakeFirst()
       if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) return null
-      const e = await db.selectFrom('idempotency_keys').selectAll().where('api_key_id', '=', rec.apiKeyId).where('key', '=', rec.key).executeTakeFirstOrThrow()
+      const e = await db
+        .selectFrom('idempotency_keys')
+        .selectAll()
+        .where('api_key_id', '=', rec.apiKeyId)
+        .where('key', '=', rec.key)
+        .executeTakeFirstOrThrow()
       return {
         apiKeyId: e.api_key_id,
         tenantId: e.tenant_id,
@@ -40,7 +45,11 @@ export function idempotencyRepo(db: Kysely<DB>, d: StoreDialect) {
       }
     },
 
-    async complete(apiKeyId: string, key: string, res: { status: number; contentType: string; headers: Record<string, string>; body: string }): Promise<void> {
+    async complete(
+      apiKeyId: string,
+      key: string,
+      res: { status: number; contentType: string; headers: Record<string, string>; body: string },
+    ): Promise<void> {
       await db
         .updateTable('idempotency_keys')
         .set({ state: 'done', status: res.status, content_type: res.contentType, headers: d.codec.writeJson(res.headers), body: res.body })

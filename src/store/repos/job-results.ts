@@ -36,7 +36,12 @@ export function jobResultsRepo(db: Kysely<DB>, d: StoreDialect) {
 
     /** Adds a warning to a stored row result (a later row of the input named the same user). */
     async addWarning(jobId: string, index: number, warning: FieldError): Promise<void> {
-      const r = await db.selectFrom('job_results').select('warnings').where('job_id', '=', jobId).where('row_index', '=', index).executeTakeFirst()
+      const r = await db
+        .selectFrom('job_results')
+        .select('warnings')
+        .where('job_id', '=', jobId)
+        .where('row_index', '=', index)
+        .executeTakeFirst()
       if (!r) return
       const list = r.warnings == null ? [] : c.readJson<FieldError[]>(r.warnings)
       if (list.length >= MAX_WARNINGS) return

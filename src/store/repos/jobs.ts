@@ -6,7 +6,10 @@ import type { StoreDialect } from '../dialect.js'
 import { LeaseLost } from '../errors.js'
 
 /** What a new job is made of; the rest (counts, leases, times) starts empty. */
-export type NewJob = Pick<Job, 'id' | 'tenantId' | 'directoryId' | 'kind' | 'state' | 'format' | 'options' | 'sourceJobId' | 'keyId' | 'requestId'>
+export type NewJob = Pick<
+  Job,
+  'id' | 'tenantId' | 'directoryId' | 'kind' | 'state' | 'format' | 'options' | 'sourceJobId' | 'keyId' | 'requestId'
+>
 
 export interface JobPatch {
   state: JobState
@@ -44,7 +47,14 @@ export function jobsRepo(db: Kysely<DB>, d: StoreDialect, reader: Kysely<DB> = d
     inputChunks: r.input_chunks,
     columns: r.columns == null ? null : c.readJson<string[]>(r.columns),
     total: r.total,
-    counts: { processed: r.processed, created: r.created, updated: r.updated, unchanged: r.unchanged, failed: r.failed, conflicts: r.conflicts },
+    counts: {
+      processed: r.processed,
+      created: r.created,
+      updated: r.updated,
+      unchanged: r.unchanged,
+      failed: r.failed,
+      conflicts: r.conflicts,
+    },
     checkpoint: r.checkpoint,
     revert: r.revert == null ? null : c.readJson<RevertSummary>(r.revert),
     error: r.error,
@@ -171,7 +181,14 @@ export function jobsRepo(db: Kysely<DB>, d: StoreDialect, reader: Kysely<DB> = d
         ...(patch.release && { lease_owner: null, lease_until: null }),
         ...(patch.checkpoint !== undefined && { checkpoint: patch.checkpoint }),
         ...(patch.revert !== undefined && { revert: c.writeJson(patch.revert) }),
-        ...(k && { processed: k.processed, created: k.created, updated: k.updated, unchanged: k.unchanged, failed: k.failed, conflicts: k.conflicts }),
+        ...(k && {
+          processed: k.processed,
+          created: k.created,
+          updated: k.updated,
+          unchanged: k.unchanged,
+          failed: k.failed,
+          conflicts: k.conflicts,
+        }),
       }
       let q = db.updateTable('jobs').set(set).where('id', '=', jobId)
       if (owner !== null) q = q.where('lease_owner', '=', owner)

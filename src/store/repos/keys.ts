@@ -22,7 +22,16 @@ export function keysRepo(db: Kysely<DB>, d: StoreDialect) {
         revoked_at: null,
       } satisfies Insertable<ApiKeysTable>
       await db.insertInto('api_keys').values(row).execute()
-      return { id: row.id, tenantId: k.tenantId, name: k.name, scopes: [...k.scopes], directories: k.directories && [...k.directories], createdAt: row.created_at, lastUsedAt: null, revokedAt: null }
+      return {
+        id: row.id,
+        tenantId: k.tenantId,
+        name: k.name,
+        scopes: [...k.scopes],
+        directories: k.directories && [...k.directories],
+        createdAt: row.created_at,
+        lastUsedAt: null,
+        revokedAt: null,
+      }
     },
 
     async findByHash(hash: string): Promise<(ApiKey & { hash: string }) | null> {

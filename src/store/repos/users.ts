@@ -51,7 +51,12 @@ export function usersRepo(db: Kysely<DB>, d: StoreDialect) {
     /** Which of `ids` belong to users of other directories: user ids are unique across the service. */
     async idsTakenElsewhere(directoryId: string, ids: readonly string[]): Promise<string[]> {
       if (ids.length === 0) return []
-      const rows = await db.selectFrom('users').select('id').where('id', 'in', [...ids]).where('directory_id', '<>', directoryId).execute()
+      const rows = await db
+        .selectFrom('users')
+        .select('id')
+        .where('id', 'in', [...ids])
+        .where('directory_id', '<>', directoryId)
+        .execute()
       return rows.map((r) => r.id)
     },
 
@@ -66,7 +71,10 @@ export function usersRepo(db: Kysely<DB>, d: StoreDialect) {
       if (q.updatedBefore) query = query.where('updated_at', '<', q.updatedBefore)
       for (const [k, v] of Object.entries(q.fields ?? {})) query = query.where(d.customFieldEquals(k, v))
       if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq)
-      const rows = await query.orderBy('seq').limit(q.limit + 1).execute()
+      const rows = await query
+        .orderBy('seq')
+        .limit(q.limit + 1)
+        .execute()
       const more = rows.length > q.limit
       const page = more ? rows.slice(0, q.limit) : rows
       return { items: page.map((r) => userFromRow(r, c)), nextSeq: more ? int(page[page.length - 1].seq) : null }

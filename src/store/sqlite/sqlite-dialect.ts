@@ -18,7 +18,8 @@ export const sqliteDialect: StoreDialect = Object.freeze({
     const v = typeof value === 'boolean' ? (value ? 1 : 0) : value
     return sql<SqlBool>`json_extract(fields, ${jsonPath(key)}) = ${v}`
   },
-  customFieldIn: (key: string, values: (string | number)[]) => sql<SqlBool>`json_extract(fields, ${jsonPath(key)}) IN (${sql.join(values)})`,
+  customFieldIn: (key: string, values: (string | number)[]) =>
+    sql<SqlBool>`json_extract(fields, ${jsonPath(key)}) IN (${sql.join(values)})`,
   changeTouches: (field: string) => sql<SqlBool>`json_type(changes, ${jsonPath(field)}) IS NOT NULL`,
   nextDirectoryNumber: () => sql<number>`(SELECT COALESCE(MAX(number), 0) + 1 FROM directories)`,
   userFilter: Object.freeze({

@@ -50,7 +50,10 @@ export class SqliteStore extends BaseStore {
     this.reader =
       opts.filename === ':memory:'
         ? this.db
-        : new Kysely<DB>({ dialect: new SqliteDialect({ database: new Database(opts.filename, { readonly: true }) }), ...observeQueries(opts.onQuery) })
+        : new Kysely<DB>({
+            dialect: new SqliteDialect({ database: new Database(opts.filename, { readonly: true }) }),
+            ...observeQueries(opts.onQuery),
+          })
     this.jobs = new JobStore(this.db, sqliteDialect, this.reader)
   }
 
@@ -64,7 +67,9 @@ export class SqliteStore extends BaseStore {
       try {
         const done = raw.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)
         if (!done) {
-          raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString())
+          raw
+            .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+            .run(m.version, m.name, new Date().toISOString())
           raw.exec(m.sqlite)
           applied.push(`${m.version}-${m.name}`)
         }
@@ -180,7 +185,17 @@ export class SqliteStore extends BaseStore {
       // Inserts last: an update in the same batch may free a unique value a new user takes.
       for (const u of b.inserts) s.insertUser.run(userValues(u, c))
       for (const ch of b.changes) {
-        s.insertChange.run(b.directoryId, ch.userId, ch.action, ch.at, ch.channel, ch.keyId, ch.requestId, ch.jobId, JSON.stringify(ch.changes))
+        s.insertChange.run(
+          b.directoryId,
+          ch.userId,
+          ch.action,
+          ch.at,
+          ch.channel,
+          ch.keyId,
+          ch.requestId,
+          ch.jobId,
+          JSON.stringify(ch.changes),
+        )
       }
     } catch (e) {
       if (sqliteDialect.isUniqueViolation(e)) {

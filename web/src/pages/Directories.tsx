@@ -86,7 +86,17 @@ function CreateDirectory({ onCreated }: { onCreated: () => void }) {
   )
 }
 
-function DirectoryRow({ dir, mode, onMode, onChanged }: { dir: Directory; mode: 'rename' | 'delete' | null; onMode: (m: 'rename' | 'delete' | null) => void; onChanged: () => void }) {
+function DirectoryRow({
+  dir,
+  mode,
+  onMode,
+  onChanged,
+}: {
+  dir: Directory
+  mode: 'rename' | 'delete' | null
+  onMode: (m: 'rename' | 'delete' | null) => void
+  onChanged: () => void
+}) {
   return (
     <>
       <tr>
@@ -99,17 +109,33 @@ function DirectoryRow({ dir, mode, onMode, onChanged }: { dir: Directory; mode: 
         </td>
         <td>{formatTime(dir.createdAt)}</td>
         <td className="actions">
-          <button type="button" className="quiet" aria-label={`Rename ${dir.name}`} onClick={() => onMode(mode === 'rename' ? null : 'rename')}>
+          <button
+            type="button"
+            className="quiet"
+            aria-label={`Rename ${dir.name}`}
+            onClick={() => onMode(mode === 'rename' ? null : 'rename')}
+          >
             Rename
           </button>
-          <button type="button" className="quiet danger" aria-label={`Delete ${dir.name}`} onClick={() => onMode(mode === 'delete' ? null : 'delete')}>
+          <button
+            type="button"
+            className="quiet danger"
+            aria-label={`Delete ${dir.name}`}
+            onClick={() => onMode(mode === 'delete' ? null : 'delete')}
+          >
             Delete
           </button>
         </td>
       </tr>
       {mode && (
         <tr className="editor">
-          <td colSpan={5}>{mode === 'rename' ? <RenameForm dir={dir} onDone={onChanged} onCancel={() => onMode(null)} /> : <DeleteForm dir={dir} onDone={onChanged} onCancel={() => onMode(null)} />}</td>
+          <td colSpan={5}>
+            {mode === 'rename' ? (
+              <RenameForm dir={dir} onDone={onChanged} onCancel={() => onMode(null)} />
+            ) : (
+              <DeleteForm dir={dir} onDone={onChanged} onCancel={() => onMode(null)} />
+            )}
+          </td>
         </tr>
       )}
     </>

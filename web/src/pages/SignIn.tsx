@@ -27,14 +27,25 @@ export function SignInPage() {
     <main className="signin">
       <form onSubmit={submit} className="card" aria-labelledby="signin-title">
         <h1 id="signin-title">Rollcall</h1>
-        <p className="muted">Sign in with an API key. It is kept in this tab only (session storage) and forgotten when you sign out or close the tab.</p>
+        <p className="muted">
+          Sign in with an API key. It is kept in this tab only (session storage) and forgotten when you sign out or close the tab.
+        </p>
         {notice && !error && (
           <p role="status" className="notice">
             Signed out: {notice}
           </p>
         )}
         <label htmlFor="api-key">API key</label>
-        <input id="api-key" name="api-key" type="password" autoComplete="off" spellCheck={false} required value={key} onChange={(e) => setKey(e.target.value)} />
+        <input
+          id="api-key"
+          name="api-key"
+          type="password"
+          autoComplete="off"
+          spellCheck={false}
+          required
+          value={key}
+          onChange={(e) => setKey(e.target.value)}
+        />
         <ErrorNote error={error} />
         <button type="submit" disabled={busy || !key.trim()}>
           Sign in

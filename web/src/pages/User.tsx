@@ -48,7 +48,15 @@ export function UserPage({ dir, id }: { dir: string; id: string }) {
               {BUILT_IN.map(({ key, label, time }) => (
                 <div key={key}>
                   <dt>{label}</dt>
-                  <dd>{u[key] === null ? <span className="muted">—</span> : time ? <time dateTime={String(u[key])}>{formatTime(String(u[key]))}</time> : formatValue(u[key])}</dd>
+                  <dd>
+                    {u[key] === null ? (
+                      <span className="muted">—</span>
+                    ) : time ? (
+                      <time dateTime={String(u[key])}>{formatTime(String(u[key]))}</time>
+                    ) : (
+                      formatValue(u[key])
+                    )}
+                  </dd>
                 </div>
               ))}
             </dl>
@@ -171,7 +179,8 @@ function History({ base }: { base: string }) {
               </tbody>
             </table>
             <p className="change-meta">
-              Key: {c.keyId ? (keyNames.get(c.keyId) ?? <code className="small">{c.keyId}</code>) : '—'} · Request: {c.requestId ? <code className="small">{c.requestId}</code> : '—'}
+              Key: {c.keyId ? (keyNames.get(c.keyId) ?? <code className="small">{c.keyId}</code>) : '—'} · Request:{' '}
+              {c.requestId ? <code className="small">{c.requestId}</code> : '—'}
               {c.jobId && (
                 <>
                   {' '}

@@ -85,8 +85,17 @@ function UserTable({ dir, filter }: { dir: string; filter: string }) {
       inFlight.current = true
       setRows((r) => ({ ...r, loading: true, error: null }))
       try {
-        const page = await api<Page<User>>('GET', `/directories/${enc(dir)}/users?limit=${PAGE_SIZE}${filter}${cursor ? `&cursor=${enc(cursor)}` : ''}`)
-        setRows((r) => ({ users: [...r.users, ...page.data], next: page.nextCursor, done: page.nextCursor === null, loading: false, error: null }))
+        const page = await api<Page<User>>(
+          'GET',
+          `/directories/${enc(dir)}/users?limit=${PAGE_SIZE}${filter}${cursor ? `&cursor=${enc(cursor)}` : ''}`,
+        )
+        setRows((r) => ({
+          users: [...r.users, ...page.data],
+          next: page.nextCursor,
+          done: page.nextCursor === null,
+          loading: false,
+          error: null,
+        }))
       } catch (error) {
         setRows((r) => ({ ...r, loading: false, error }))
       } finally {
@@ -114,7 +123,9 @@ function UserTable({ dir, filter }: { dir: string; filter: string }) {
     if (!rows.done && !rows.loading && !rows.error && rows.next && last >= rows.users.length - 20) void loadMore(rows.next)
   }, [last, rows, loadMore])
 
-  const count = rows.done ? `${rows.users.length} user${rows.users.length === 1 ? '' : 's'}` : `${rows.users.length} users loaded, more as you scroll`
+  const count = rows.done
+    ? `${rows.users.length} user${rows.users.length === 1 ? '' : 's'}`
+    : `${rows.users.length} users loaded, more as you scroll`
 
   return (
     <>
@@ -144,7 +155,13 @@ function UserTable({ dir, filter }: { dir: string; filter: string }) {
               const u = rows.users[item.index]
               const to = `/directories/${enc(dir)}/users/${enc(u.id)}`
               return (
-                <div key={u.id} role="row" className="vrow" aria-rowindex={item.index + 2} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}>
+                <div
+                  key={u.id}
+                  role="row"
+                  className="vrow"
+                  aria-rowindex={item.index + 2}
+                  style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
+                >
                   <div role="cell">
                     <Link to={to}>{u.email ?? u.username ?? u.id}</Link>
                   </div>
@@ -157,7 +174,9 @@ function UserTable({ dir, filter }: { dir: string; filter: string }) {
               )
             })}
           </div>
-          {rows.done && rows.users.length === 0 && <p className="empty">No users{filter ? ' match this search' : ' in this directory yet'}.</p>}
+          {rows.done && rows.users.length === 0 && (
+            <p className="empty">No users{filter ? ' match this search' : ' in this directory yet'}.</p>
+          )}
         </div>
       </div>
     </>
