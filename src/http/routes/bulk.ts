@@ -5,7 +5,8 @@ import type { Services } from '../../jobs/services.js'
 import type { Metrics } from '../metrics.js'
 import { nativeContext, principalOf } from '../auth.js'
 import { BulkRequestSchema, BulkResponseSchema, DirParams, ProblemSchema } from '../schemas.js'
-import { ImportJobSchema, parseImportOptions } from './imports.js'
+import { parseImportOptions } from './import-upload.js'
+import { ImportJobSchema } from './imports.js'
 import { viewJob } from '../../core/job-view.js'
 
 declare module 'fastify' {
