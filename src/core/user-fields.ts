@@ -45,6 +45,11 @@ export interface UserFieldSpec {
   exported: boolean
   maxLength: number | null
   pattern: string | null
+  /**
+   * The column holding its case-folded form (`normEmail`), which its unique index and lookups use;
+   * absent where values compare exactly.
+   */
+  foldedColumn?: string
 }
 
 /** In the order users are shown and exported. A table, one field per line. */
@@ -52,10 +57,10 @@ export interface UserFieldSpec {
 export const USER_FIELDS = [
   { key: 'id', column: 'id', label: 'ID', type: 'string', writable: false, unique: true, matchKey: true, exported: true, maxLength: null, pattern: null },
   { key: 'externalId', column: 'external_id', label: 'External ID', type: 'string', writable: true, unique: true, matchKey: true, exported: true, maxLength: 255, pattern: null },
-  { key: 'email', column: 'email', label: 'Email', type: 'email', writable: true, unique: true, matchKey: true, exported: true, maxLength: 320, pattern: null },
+  { key: 'email', column: 'email', label: 'Email', type: 'email', writable: true, unique: true, matchKey: true, exported: true, maxLength: 320, pattern: null, foldedColumn: 'email_norm' },
   { key: 'emailVerifiedAt', column: 'email_verified_at', label: 'Email verified at', type: 'datetime', writable: true, unique: false, matchKey: false, exported: true, maxLength: null, pattern: null },
   { key: 'phone', column: 'phone', label: 'Phone', type: 'phone', writable: true, unique: false, matchKey: false, exported: true, maxLength: 32, pattern: null },
-  { key: 'username', column: 'username', label: 'Username', type: 'string', writable: true, unique: true, matchKey: true, exported: true, maxLength: 255, pattern: USERNAME_PATTERN },
+  { key: 'username', column: 'username', label: 'Username', type: 'string', writable: true, unique: true, matchKey: true, exported: true, maxLength: 255, pattern: USERNAME_PATTERN, foldedColumn: 'username_norm' },
   { key: 'firstName', column: 'first_name', label: 'First name', type: 'string', writable: true, unique: false, matchKey: false, exported: true, maxLength: 255, pattern: null },
   { key: 'lastName', column: 'last_name', label: 'Last name', type: 'string', writable: true, unique: false, matchKey: false, exported: true, maxLength: 255, pattern: null },
   { key: 'displayName', column: 'display_name', label: 'Display name', type: 'string', writable: true, unique: false, matchKey: false, exported: true, maxLength: 255, pattern: null },
@@ -69,13 +74,19 @@ export const USER_FIELDS = [
   { key: 'version', column: 'version', label: 'Version', type: 'integer', writable: false, unique: false, matchKey: false, exported: true, maxLength: null, pattern: null },
 ] as const satisfies readonly UserFieldSpec[]
 
-type Spec = (typeof USER_FIELDS)[number]
+/** One row of the table, with its literal types. */
+export type UserFieldRow = (typeof USER_FIELDS)[number]
+type Spec = UserFieldRow
 /** Every built-in field's key. */
 export type UserFieldKey = Spec['key']
 /** Built-in fields a client may write. */
 export type WritableField = Extract<Spec, { writable: true }>['key']
 /** Keys a row may name its user by. */
 export type MatchKey = Extract<Spec, { matchKey: true }>['key']
+/** Unique fields: a batch looks its users up by them. */
+export type UniqueKey = Extract<Spec, { unique: true }>['key']
+/** Columns of `users` the table names (a field's own, and its case-folded copy). */
+export type UserFieldColumn = Spec['column'] | Extract<Spec, { foldedColumn: string }>['foldedColumn']
 /** Built-in fields the server owns. */
 export type ServerOwnedField = Extract<Spec, { writable: false }>['key']
 
@@ -94,9 +105,17 @@ export function deriveUserFields(table: readonly UserFieldSpec[]) {
     filterable: table.map((f) => f.key),
     timeColumns: new Set(table.filter((f) => f.type === 'datetime').map((f) => f.key)),
     intColumns: new Set(table.filter((f) => f.type === 'integer').map((f) => f.key)),
+    uniqueKeys: table.filter((f) => f.unique).map((f) => f.key),
+    /** How a batch looks users up by each unique field: the column read, and whether values are case-folded first. */
+    lookups: table
+      .filter((f) => f.unique)
+      .map((f) => ({ key: f.key, column: f.foldedColumn ?? f.column, folded: f.foldedColumn !== undefined })),
     /** Property → column of the `users` table. */
     columns: new Map(table.map((f) => [f.key, f.column])),
   }
 }
 
 export const DERIVED = deriveUserFields(USER_FIELDS)
+
+/** DERIVED.lookups, with the table's own key and column types. */
+export const USER_LOOKUPS = DERIVED.lookups as readonly { key: UniqueKey; column: UserFieldColumn; folded: boolean }[]

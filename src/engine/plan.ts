@@ -8,6 +8,7 @@ import { type ApplyOptions, applyPatch, blankUser, type FieldOp, type UserPatch 
 import type { BatchWrite, ChangeWrite, UserLookup } from '../store/store.js'
 import type { BulkOptions, BulkRow, RowResult } from './types.js'
 import { normEmail } from '../core/normalize.js'
+import { type UniqueKey, USER_LOOKUPS } from '../core/user-fields.js'
 
 /** A row after validation: either a patch ready to plan, or its errors. */
 export interface PreparedRow {
@@ -18,7 +19,9 @@ export interface PreparedRow {
   expectedVersion?: number | null
 }
 
-const UNIQUE_KEYS = ['id', 'externalId', 'email', 'username'] as const
+/** The unique built-ins other than the id, each of which a batch indexes its users by. */
+const SECONDARY_KEYS = USER_LOOKUPS.filter((l) => l.key !== 'id')
+const folded = (l: { folded: boolean }, v: string): string => (l.folded ? (normEmail(v) as string) : v)
 
 /** Validates one input row against the directory's schema: every error of the row, not only the first. */
 export function prepareRow(row: BulkRow, index: number, validate: RowValidator): PreparedRow {
@@ -57,18 +60,14 @@ export const uniqueCustomKeys = (definitions: readonly FieldDefinition[]): strin
 
 /** Everything a batch must read, as one lookup: match values and the unique values rows set. */
 export function lookupFor(rows: PreparedRow[], uniqueFields: readonly string[] = []): UserLookup {
-  const sets: Record<(typeof UNIQUE_KEYS)[number], Set<string>> = {
-    id: new Set(),
-    externalId: new Set(),
-    email: new Set(),
-    username: new Set(),
-  }
-  for (const r of rows) {
-    if (!r.patch) continue
-    for (const k of UNIQUE_KEYS) {
-      const v = r.patch[k]
-      if (typeof v === 'string') sets[k].add(v)
+  const lookup: UserLookup = {}
+  for (const { key } of USER_LOOKUPS) {
+    const values = new Set<string>()
+    for (const r of rows) {
+      const v = r.patch?.[key]
+      if (typeof v === 'string') values.add(v)
     }
+    lookup[key] = [...values]
   }
   const fields: Record<string, (string | number)[]> = {}
   for (const key of uniqueFields) {
@@ -79,13 +78,15 @@ export function lookupFor(rows: PreparedRow[], uniqueFields: readonly string[] =
     }
     if (values.size) fields[key] = [...values]
   }
-  return { id: [...sets.id], externalId: [...sets.externalId], email: [...sets.email], username: [...sets.username], fields }
+  lookup.fields = fields
+  return lookup
 }
 
 /** The users of a batch as they evolve row by row, findable by every unique key. */
 class BatchState {
   private byId = new Map<string, UserRecord>()
-  private keys = { externalId: new Map<string, string>(), email: new Map<string, string>(), username: new Map<string, string>() }
+  /** Per secondary unique key: its value (case-folded where the field is) → user id. */
+  private keys = SECONDARY_KEYS.map((l) => ({ ...l, index: new Map<string, string>() }))
   /** Users as they were read, by id: the expected version of an update. */
   readonly loaded = new Map<string, UserRecord>()
   /** Users written by this batch, in first-touch order. */
@@ -105,13 +106,10 @@ class BatchState {
     }
   }
 
-  private norm(k: 'externalId' | 'email' | 'username', v: string): string {
-    return k === 'externalId' ? v : (normEmail(v) as string)
-  }
-
-  find(key: MatchKey, value: string): UserRecord | undefined {
+  find(key: UniqueKey, value: string): UserRecord | undefined {
     if (key === 'id') return this.byId.get(value)
-    const id = this.keys[key].get(this.norm(key, value))
+    const k = this.keys.find((k) => k.key === key)
+    const id = k?.index.get(folded(k, value))
     return id === undefined ? undefined : this.byId.get(id)
   }
 
@@ -124,11 +122,17 @@ class BatchState {
   put(u: UserRecord): void {
     const old = this.byId.get(u.id)
     if (old) {
-      for (const k of ['externalId', 'email', 'username'] as const) if (old[k] != null) this.keys[k].delete(this.norm(k, old[k]))
+      for (const k of this.keys) {
+        const v = old[k.key]
+        if (v != null) k.index.delete(folded(k, v))
+      }
       for (const [k, m] of this.custom) if (own(old.fields, k) != null) m.delete(JSON.stringify(old.fields[k]))
     }
     this.byId.set(u.id, u)
-    for (const k of ['externalId', 'email', 'username'] as const) if (u[k] != null) this.keys[k].set(this.norm(k, u[k]), u.id)
+    for (const k of this.keys) {
+      const v = u[k.key]
+      if (v != null) k.index.set(folded(k, v), u.id)
+    }
     for (const [k, m] of this.custom) if (own(u.fields, k) != null) m.set(JSON.stringify(u.fields[k]), u.id)
   }
 }
@@ -275,7 +279,7 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
     const { id: _id, ...fields } = patch
     const applied = applyPatch(before, fields, definitions, row.ops ? { ...applyOpts, ops: row.ops } : applyOpts)
     errors.push(...applied.errors)
-    for (const k of UNIQUE_KEYS) {
+    for (const { key: k } of USER_LOOKUPS) {
       const v = applied.after[k]
       if (typeof v !== 'string' || !(k in applied.changes || (k === 'id' && !target))) continue
       const owner = state.find(k, v)

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely'
-import { normEmail, normUsername } from '../core/normalize.js'
+import { normEmail } from '../core/normalize.js'
+import { type FieldType, USER_FIELDS, type UserFieldSpec } from '../core/user-fields.js'
 import type {
   ApiKey,
   ChangeRecord,
@@ -55,86 +56,82 @@ export const postgresCodec: Codec = {
 /** A BIGINT or identity column (pg returns int8 as text). */
 export const int = (v: Int8): number => Number(v)
 
-/** The users columns in table order, for inserts and full-row updates. */
-export const USER_COLUMNS = [
-  'id',
-  'directory_id',
-  'external_id',
-  'email',
-  'email_norm',
-  'email_verified_at',
-  'phone',
-  'username',
-  'username_norm',
-  'first_name',
-  'last_name',
-  'display_name',
-  'avatar_url',
-  'country',
-  'locale',
-  'created_at',
-  'updated_at',
-  'last_login_at',
-  'login_count',
-  'version',
-  'metadata',
-  'fields',
-] as const
+/** One column of `users`: its name, its PostgreSQL type (for `unnest` arrays) and how a user fills it. */
+export interface UserColumn {
+  name: string
+  pgType: string
+  value(u: UserRecord, c: Codec): unknown
+}
 
-/** A user as one row of values in USER_COLUMNS order. */
-export function userValues(u: UserRecord, c: Codec): unknown[] {
+const PG_TYPES: Partial<Record<FieldType, string>> = {
+  datetime: 'timestamptz',
+  integer: 'int',
+  number: 'float8',
+  boolean: 'boolean',
+  json: 'json',
+}
+
+/** A built-in's value by its key (the table's keys are exactly UserRecord's: see core/types.ts). */
+const prop = (u: UserRecord, key: string): unknown => (u as unknown as Readonly<Record<string, unknown>>)[key]
+
+/**
+ * The columns of `users` a write fills, from a table of built-ins: the directory, each field's
+ * column (and its case-folded copy), then the JSON bags. A function, so a test can feed it
+ * another table; the store uses USER_COLUMNS.
+ */
+export function userColumns(table: readonly UserFieldSpec[]): readonly UserColumn[] {
+  const builtIns = table.flatMap((f): UserColumn[] => {
+    const own: UserColumn =
+      f.type === 'boolean'
+        ? { name: f.column, pgType: 'boolean', value: (u, c) => (prop(u, f.key) == null ? null : c.writeBool(prop(u, f.key) === true)) }
+        : f.type === 'json'
+          ? { name: f.column, pgType: 'json', value: (u, c) => c.writeJson(prop(u, f.key)) }
+          : { name: f.column, pgType: PG_TYPES[f.type] ?? 'text', value: (u) => prop(u, f.key) ?? null }
+    if (f.foldedColumn === undefined) return [own]
+    const folded: UserColumn = { name: f.foldedColumn, pgType: 'text', value: (u) => normEmail(prop(u, f.key) as string | null) }
+    return [own, folded]
+  })
   return [
-    u.id,
-    u.directoryId,
-    u.externalId,
-    u.email,
-    normEmail(u.email),
-    u.emailVerifiedAt,
-    u.phone,
-    u.username,
-    normUsername(u.username),
-    u.firstName,
-    u.lastName,
-    u.displayName,
-    u.avatarUrl,
-    u.country,
-    u.locale,
-    u.createdAt,
-    u.updatedAt,
-    u.lastLoginAt,
-    u.loginCount,
-    u.version,
-    c.writeJson(u.metadata),
-    c.writeJson(u.fields),
+    { name: 'directory_id', pgType: 'text', value: (u) => u.directoryId },
+    ...builtIns,
+    { name: 'metadata', pgType: 'json', value: (u, c) => c.writeJson(u.metadata) },
+    { name: 'fields', pgType: 'json', value: (u, c) => c.writeJson(u.fields) },
   ]
+}
+
+/** Every column a new user's row fills. */
+export const USER_COLUMNS = userColumns(USER_FIELDS)
+/** The columns an update rewrites: all but the user's identity (id, directory). */
+export const USER_SET_COLUMNS = USER_COLUMNS.filter((c) => c.name !== 'id' && c.name !== 'directory_id')
+
+/** A user as one row of values in `columns` order. */
+export function userValues(u: UserRecord, c: Codec, columns: readonly UserColumn[] = USER_COLUMNS): unknown[] {
+  return columns.map((col) => col.value(u, c))
 }
 
 export type UserRow = Selectable<UsersTable>
 
-export function userFromRow(r: UserRow, c: Codec): UserRecord {
-  return {
-    id: r.id,
-    directoryId: r.directory_id,
-    externalId: r.external_id,
-    email: r.email,
-    emailVerifiedAt: r.email_verified_at,
-    phone: r.phone,
-    username: r.username,
-    firstName: r.first_name,
-    lastName: r.last_name,
-    displayName: r.display_name,
-    avatarUrl: r.avatar_url,
-    country: r.country,
-    locale: r.locale,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    lastLoginAt: r.last_login_at,
-    loginCount: r.login_count,
-    version: r.version,
-    metadata: c.readJson<JsonObject>(r.metadata),
-    fields: c.readJson<JsonObject>(r.fields),
+/** A built-in's reader: how its column comes back from either engine. */
+function readerOf(f: UserFieldSpec): (v: unknown, c: Codec) => unknown {
+  if (f.type === 'boolean') return (v, c) => (v == null ? null : c.readBool(v as number | boolean))
+  if (f.type === 'json') return (v, c) => (v == null ? null : c.readJson(v))
+  return (v) => v
+}
+
+/** A user from its row, by a table of built-ins (USER_FIELDS unless a test gives another). */
+export function userReader(table: readonly UserFieldSpec[]): (r: UserRow, c: Codec) => UserRecord {
+  const fields = table.map((f) => ({ key: f.key, column: f.column, read: readerOf(f) }))
+  return (r, c) => {
+    const row = r as unknown as Readonly<Record<string, unknown>>
+    const u: Record<string, unknown> = { directoryId: r.directory_id }
+    for (const f of fields) u[f.key] = f.read(row[f.column], c)
+    u.metadata = c.readJson<JsonObject>(r.metadata)
+    u.fields = c.readJson<JsonObject>(r.fields)
+    return u as unknown as UserRecord
   }
 }
+
+export const userFromRow = userReader(USER_FIELDS)
 
 export function tenantFromRow(r: Selectable<TenantsTable>): Tenant {
   return { id: r.id, name: r.name, createdAt: r.created_at }

@@ -2,6 +2,7 @@ import type { ColumnType, Generated } from 'kysely'
 import type { ChangeAction, Channel, FieldType } from '../core/types.js'
 import type { InputFormat, JobKind, JobState } from '../core/jobs.js'
 import type { RowStatus } from '../core/types.js'
+import type { UserFieldRow } from '../core/user-fields.js'
 
 /**
  * Table shapes as Kysely sees them, column for column as the migrations create them.
@@ -63,28 +64,20 @@ export interface FieldDefinitionsTable {
   updated_at: Timestamp
 }
 
-export interface UsersTable {
+/** A built-in's column type: datetimes are Timestamps, integers numbers, the rest text. */
+type ColumnOf<T> = T extends 'datetime' ? Timestamp : T extends 'integer' | 'number' ? number : T extends 'boolean' ? Bool : string
+
+/**
+ * `users`, derived from the table of built-in fields (core/user-fields.ts): each field's column
+ * (nullable where a client writes it) and its case-folded copy, plus the directory and the JSON bags.
+ */
+export type UsersTable = {
+  [F in UserFieldRow as F['column']]: F['writable'] extends true ? ColumnOf<F['type']> | null : ColumnOf<F['type']>
+} & {
+  [F in Extract<UserFieldRow, { foldedColumn: string }> as F['foldedColumn']]: string | null
+} & {
   seq: Generated<Int8>
-  id: string
   directory_id: string
-  external_id: string | null
-  email: string | null
-  email_norm: string | null
-  email_verified_at: Timestamp | null
-  phone: string | null
-  username: string | null
-  username_norm: string | null
-  first_name: string | null
-  last_name: string | null
-  display_name: string | null
-  avatar_url: string | null
-  country: string | null
-  locale: string | null
-  created_at: Timestamp
-  updated_at: Timestamp
-  last_login_at: Timestamp | null
-  login_count: Generated<number>
-  version: number
   metadata: Json
   fields: Json
 }

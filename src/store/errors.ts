@@ -1,4 +1,5 @@
 // The store's own errors, re-exported by store.ts (the store's interface).
+import type { UniqueKey } from '../core/user-fields.js'
 
 /** A unique constraint refused a write outside the bulk path (directories, fields). */
 export class UniqueViolation extends Error {
@@ -20,7 +21,7 @@ export class LeaseLost extends Error {
 export class WriteConflict extends Error {
   constructor(
     message: string,
-    readonly constraint?: 'email' | 'username' | 'externalId' | 'id' | 'version',
+    readonly constraint?: UniqueKey | 'version',
   ) {
     super(message)
     this.name = 'WriteConflict'

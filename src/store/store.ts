@@ -15,17 +15,15 @@ import type {
 } from '../core/types.js'
 
 import type { UserSearch, UserSearchResult } from '../core/user-filter.js'
+import type { UniqueKey } from '../core/user-fields.js'
 import type { JobStore } from './job-store.js'
 
 export type { Dialect, StoreCapabilities } from './dialect.js'
 import type { Dialect, StoreCapabilities } from './dialect.js'
 
 /** Values to look users up by, for one batch: one query answers them all. Emails and usernames are matched case-insensitively. */
-export interface UserLookup {
-  id?: string[]
-  externalId?: string[]
-  email?: string[]
-  username?: string[]
+/** Values to look users up by: each unique built-in (USER_LOOKUPS), and unique custom fields. */
+export interface UserLookup extends Partial<Record<UniqueKey, string[]>> {
   /** Values of unique custom fields, by field key. */
   fields?: Record<string, (string | number)[]>
 }

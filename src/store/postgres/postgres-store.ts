@@ -3,13 +3,14 @@ import pg from 'pg'
 import type { UserRecord } from '../../core/types.js'
 import { BaseStore } from '../base-store.js'
 import { errorCode } from '../dialect.js'
-import { postgresCodec, userFromRow, type UserRow } from '../codec.js'
+import { postgresCodec, USER_COLUMNS, USER_SET_COLUMNS, type UserColumn, userFromRow, type UserRow } from '../codec.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
 import { type BatchWrite, observeQueries, type QueryObserver, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
 import { postgresDialect } from './postgres-dialect.js'
 import { normEmail } from '../../core/normalize.js'
+import { USER_LOOKUPS } from '../../core/user-fields.js'
 
 export interface PostgresStoreOptions {
   connectionString: string
@@ -97,10 +98,10 @@ export class PostgresStore extends BaseStore {
    */
   protected override async findUsersWith(db: Kysely<DB>, directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]> {
     const ors = []
-    if (lookup.id?.length) ors.push(sql`id = ANY(${lookup.id}::text[])`)
-    if (lookup.externalId?.length) ors.push(sql`external_id = ANY(${lookup.externalId}::text[])`)
-    if (lookup.email?.length) ors.push(sql`email_norm = ANY(${lookup.email.map(normEmail)}::text[])`)
-    if (lookup.username?.length) ors.push(sql`username_norm = ANY(${lookup.username.map(normEmail)}::text[])`)
+    for (const l of USER_LOOKUPS) {
+      const values = lookup[l.key]
+      if (values?.length) ors.push(sql`${sql.ref(l.column)} = ANY(${l.folded ? values.map(normEmail) : values}::text[])`)
+    }
     for (const [key, values] of Object.entries(lookup.fields ?? {})) if (values.length) ors.push(postgresDialect.customFieldIn(key, values))
     if (ors.length === 0) return []
     // Locks are taken in id order, so two batches over the same users cannot deadlock.
@@ -196,75 +197,38 @@ export class PostgresStore extends BaseStore {
     } catch (e) {
       if (postgresDialect.isUniqueViolation(e)) {
         const c = typeof e === 'object' && e !== null && 'constraint' in e ? String(e.constraint) : ''
-        throw new WriteConflict(
-          `unique constraint ${c}`,
-          c.endsWith('email') ? 'email' : c.endsWith('username') ? 'username' : c.endsWith('external') ? 'externalId' : 'id',
-        )
+        const detail = typeof e === 'object' && e !== null && 'detail' in e ? String(e.detail) : ''
+        throw new WriteConflict(`unique constraint ${c}`, uniqueKeyOf(detail))
       }
       throw e
     }
   }
 
-  /** Arrays of each user column, for unnest(). */
-  private columns(users: BatchWrite['inserts']) {
-    return {
-      id: users.map((u) => u.id),
-      directoryId: users.map((u) => u.directoryId),
-      externalId: users.map((u) => u.externalId),
-      email: users.map((u) => u.email),
-      emailNorm: users.map((u) => normEmail(u.email)),
-      emailVerifiedAt: users.map((u) => u.emailVerifiedAt),
-      phone: users.map((u) => u.phone),
-      username: users.map((u) => u.username),
-      usernameNorm: users.map((u) => normEmail(u.username)),
-      firstName: users.map((u) => u.firstName),
-      lastName: users.map((u) => u.lastName),
-      displayName: users.map((u) => u.displayName),
-      avatarUrl: users.map((u) => u.avatarUrl),
-      country: users.map((u) => u.country),
-      locale: users.map((u) => u.locale),
-      createdAt: users.map((u) => u.createdAt),
-      updatedAt: users.map((u) => u.updatedAt),
-      lastLoginAt: users.map((u) => u.lastLoginAt),
-      loginCount: users.map((u) => u.loginCount),
-      version: users.map((u) => u.version),
-      metadata: users.map((u) => JSON.stringify(u.metadata)),
-      fields: users.map((u) => JSON.stringify(u.fields)),
-    }
+  /** Each column's values for unnest(), as typed arrays: one parameter per column, whatever the batch size. */
+  private arrays(users: readonly UserRecord[], columns: readonly UserColumn[]) {
+    return columns.map((col) => sql`${users.map((u) => col.value(u, postgresCodec))}::${sql.raw(col.pgType)}[]`)
   }
 
   private async insertUsers(trx: Kysely<DB>, b: BatchWrite): Promise<void> {
-    const c = this.columns(b.inserts)
     await sql`
-      INSERT INTO users (id, directory_id, external_id, email, email_norm, email_verified_at, phone, username, username_norm,
-        first_name, last_name, display_name, avatar_url, country, locale, created_at, updated_at, last_login_at,
-        login_count, version, metadata, fields)
-      SELECT * FROM unnest(${c.id}::text[], ${c.directoryId}::text[], ${c.externalId}::text[], ${c.email}::text[],
-        ${c.emailNorm}::text[], ${c.emailVerifiedAt}::timestamptz[], ${c.phone}::text[], ${c.username}::text[],
-        ${c.usernameNorm}::text[], ${c.firstName}::text[], ${c.lastName}::text[], ${c.displayName}::text[],
-        ${c.avatarUrl}::text[], ${c.country}::text[], ${c.locale}::text[], ${c.createdAt}::timestamptz[],
-        ${c.updatedAt}::timestamptz[], ${c.lastLoginAt}::timestamptz[], ${c.loginCount}::int[], ${c.version}::int[],
-        ${c.metadata}::json[], ${c.fields}::json[])`.execute(trx)
+      INSERT INTO users (${sql.join(USER_COLUMNS.map((c) => sql.ref(c.name)))})
+      SELECT * FROM unnest(${sql.join(this.arrays(b.inserts, USER_COLUMNS))})`.execute(trx)
   }
 
   private async updateUsers(trx: Kysely<DB>, b: BatchWrite): Promise<void> {
-    const c = this.columns(b.updates.map((u) => u.user))
-    const expected = b.updates.map((u) => u.expectedVersion)
+    const users = b.updates.map((u) => u.user)
     const r = await sql`
-      UPDATE users AS u SET external_id = v.external_id, email = v.email, email_norm = v.email_norm,
-        email_verified_at = v.email_verified_at, phone = v.phone, username = v.username, username_norm = v.username_norm,
-        first_name = v.first_name, last_name = v.last_name, display_name = v.display_name, avatar_url = v.avatar_url,
-        country = v.country, locale = v.locale, updated_at = v.updated_at, last_login_at = v.last_login_at,
-        login_count = v.login_count, version = v.version, metadata = v.metadata, fields = v.fields
-      FROM unnest(${c.id}::text[], ${c.externalId}::text[], ${c.email}::text[], ${c.emailNorm}::text[],
-        ${c.emailVerifiedAt}::timestamptz[], ${c.phone}::text[], ${c.username}::text[], ${c.usernameNorm}::text[],
-        ${c.firstName}::text[], ${c.lastName}::text[], ${c.displayName}::text[], ${c.avatarUrl}::text[],
-        ${c.country}::text[], ${c.locale}::text[], ${c.updatedAt}::timestamptz[], ${c.lastLoginAt}::timestamptz[],
-        ${c.loginCount}::int[], ${c.version}::int[], ${c.metadata}::json[], ${c.fields}::json[], ${expected}::int[])
-        AS v(id, external_id, email, email_norm, email_verified_at, phone, username, username_norm, first_name, last_name,
-          display_name, avatar_url, country, locale, updated_at, last_login_at, login_count, version, metadata, fields,
-          expected_version)
+      UPDATE users AS u SET ${sql.join(USER_SET_COLUMNS.map((c) => sql`${sql.ref(c.name)} = ${sql.ref(`v.${c.name}`)}`))}
+      FROM unnest(${users.map((u) => u.id)}::text[], ${sql.join(this.arrays(users, USER_SET_COLUMNS))},
+        ${b.updates.map((u) => u.expectedVersion)}::int[])
+        AS v(id, ${sql.join(USER_SET_COLUMNS.map((c) => sql.ref(c.name)))}, expected_version)
       WHERE u.directory_id = ${b.directoryId} AND u.id = v.id AND u.version = v.expected_version`.execute(trx)
     if (Number(r.numAffectedRows) !== b.updates.length) throw new WriteConflict('a user changed concurrently', 'version')
   }
+}
+
+/** The unique field a violation names: its detail reads `Key (directory_id, email_norm)=(…) already exists.` */
+function uniqueKeyOf(detail: string): WriteConflict['constraint'] {
+  const columns = /^Key \(([^)]*)\)=/.exec(detail)?.[1].split(', ') ?? []
+  return USER_LOOKUPS.find((l) => l.key !== 'id' && columns.includes(l.column))?.key ?? 'id'
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { normEmail } from '../../core/normalize.js'
+import { USER_LOOKUPS } from '../../core/user-fields.js'
 import type { UserRecord } from '../../core/types.js'
 import type { UserSearch, UserSearchResult } from '../../core/user-filter.js'
 import { int, userFromRow } from '../codec.js'
@@ -23,25 +24,19 @@ export function usersRepo(db: Kysely<DB>, d: StoreDialect) {
      * custom fields come here.
      */
     async find(directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]> {
-      const ids = lookup.id ?? []
-      const ext = lookup.externalId ?? []
-      const emails = (lookup.email ?? []).map((e) => normEmail(e) ?? e)
-      const usernames = (lookup.username ?? []).map((e) => normEmail(e) ?? e)
+      const builtIns = USER_LOOKUPS.flatMap((l) => {
+        const values = lookup[l.key] ?? []
+        return values.length ? [{ column: l.column, values: l.folded ? values.map((v) => normEmail(v) ?? v) : values }] : []
+      })
       const custom = Object.entries(lookup.fields ?? {}).filter(([, v]) => v.length > 0)
-      if (ids.length + ext.length + emails.length + usernames.length + custom.length === 0) return []
+      if (builtIns.length + custom.length === 0) return []
       let q = db
         .selectFrom('users')
         .selectAll()
         .where('directory_id', '=', directoryId)
-        .where((eb) => {
-          const ors = []
-          if (ids.length) ors.push(eb('id', 'in', ids))
-          if (ext.length) ors.push(eb('external_id', 'in', ext))
-          if (emails.length) ors.push(eb('email_norm', 'in', emails))
-          if (usernames.length) ors.push(eb('username_norm', 'in', usernames))
-          for (const [key, values] of custom) ors.push(d.customFieldIn(key, values))
-          return eb.or(ors)
-        })
+        .where((eb) =>
+          eb.or([...builtIns.map((b) => eb(b.column, 'in', b.values)), ...custom.map(([key, values]) => d.customFieldIn(key, values))]),
+        )
       // Locks are taken in id order, so two batches over the same users cannot deadlock.
       if (lock && d.capabilities.skipLocked) q = q.orderBy('id').forUpdate()
       const rows = await q.execute()

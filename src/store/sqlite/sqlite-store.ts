@@ -4,7 +4,8 @@ import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect, sql } from 'kysely'
 import type { UserRecord } from '../../core/types.js'
 import { BaseStore } from '../base-store.js'
-import { sqliteCodec, USER_COLUMNS, userFromRow, type UserRow, userValues } from '../codec.js'
+import { sqliteCodec, USER_COLUMNS, USER_SET_COLUMNS, userFromRow, type UserRow, userValues } from '../codec.js'
+import { USER_LOOKUPS } from '../../core/user-fields.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
@@ -110,10 +111,10 @@ export class SqliteStore extends BaseStore {
       const take = (rows: unknown[]) => {
         for (const r of rows as UserRow[]) if (!byId.has(r.id)) byId.set(r.id, userFromRow(r, sqliteCodec))
       }
-      if (lookup.id?.length) take(s.findById.all(directoryId, JSON.stringify(lookup.id)))
-      if (lookup.externalId?.length) take(s.findByExternal.all(directoryId, JSON.stringify(lookup.externalId)))
-      if (lookup.email?.length) take(s.findByEmail.all(directoryId, JSON.stringify(lookup.email.map(normEmail))))
-      if (lookup.username?.length) take(s.findByUsername.all(directoryId, JSON.stringify(lookup.username.map(normEmail))))
+      for (const l of USER_LOOKUPS) {
+        const values = lookup[l.key]
+        if (values?.length) take(s.find.get(l.key)!.all(directoryId, JSON.stringify(l.folded ? values.map(normEmail) : values)))
+      }
       return [...byId.values()]
     }
     const custom = Object.entries(lookup.fields ?? {}).filter(([, v]) => v.length > 0)
@@ -125,18 +126,18 @@ export class SqliteStore extends BaseStore {
   }
 
   private prepare() {
-    const cols = USER_COLUMNS.join(', ')
+    const cols = USER_COLUMNS.map((c) => c.name).join(', ')
     const marks = USER_COLUMNS.map(() => '?').join(', ')
-    const sets = USER_COLUMNS.filter((c) => c !== 'id' && c !== 'directory_id')
-      .map((c) => `${c} = ?`)
-      .join(', ')
-    const find = (column: string) =>
-      this.raw.prepare(`SELECT * FROM users WHERE directory_id = ? AND ${column} IN (SELECT value FROM json_each(?))`)
+    const sets = USER_SET_COLUMNS.map((c) => `${c.name} = ?`).join(', ')
+    // One statement per unique field, by the column its lookups read.
+    const find = new Map(
+      USER_LOOKUPS.map((l) => [
+        l.key,
+        this.raw.prepare(`SELECT * FROM users WHERE directory_id = ? AND ${l.column} IN (SELECT value FROM json_each(?))`),
+      ]),
+    )
     return {
-      findById: find('id'),
-      findByExternal: find('external_id'),
-      findByEmail: find('email_norm'),
-      findByUsername: find('username_norm'),
+      find,
       insertUser: this.raw.prepare(`INSERT INTO users (${cols}) VALUES (${marks})`),
       updateUser: this.raw.prepare(`UPDATE users SET ${sets} WHERE directory_id = ? AND id = ? AND version = ?`),
       deleteUser: this.raw.prepare('DELETE FROM users WHERE directory_id = ? AND id = ? AND version = ?'),
@@ -173,8 +174,7 @@ export class SqliteStore extends BaseStore {
     const c = sqliteCodec
     try {
       for (const { user, expectedVersion } of b.updates) {
-        const v = userValues(user, c)
-        const r = s.updateUser.run(...v.slice(2), user.directoryId, user.id, expectedVersion)
+        const r = s.updateUser.run(...userValues(user, c, USER_SET_COLUMNS), user.directoryId, user.id, expectedVersion)
         if (r.changes !== 1) throw new WriteConflict(`user ${user.id} changed concurrently`, 'version')
       }
       for (const d of b.deletes ?? []) {
@@ -207,9 +207,7 @@ export class SqliteStore extends BaseStore {
   }
 }
 
+/** The unique field a violation names (SQLite says `UNIQUE constraint failed: users.directory_id, users.email_norm`). */
 function constraintOf(message: string): WriteConflict['constraint'] {
-  if (message.includes('email_norm')) return 'email'
-  if (message.includes('username_norm')) return 'username'
-  if (message.includes('external_id')) return 'externalId'
-  return 'id'
+  return USER_LOOKUPS.find((l) => l.key !== 'id' && message.includes(`users.${l.column}`))?.key ?? 'id'
 }
