@@ -169,6 +169,10 @@ describe('the users columns', () => {
       'fields',
     ])
 
+    // The codec compiles its functions from the table: only identifiers may reach that code.
+    expect(() => userColumns([...USER_FIELDS, { ...nickname, column: 'nick; DROP TABLE users' }])).toThrow(/not an identifier/)
+    expect(() => userReader([...USER_FIELDS, { ...nickname, key: 'x: process.exit(1), y' }])).toThrow(/not an identifier/)
+
     const user = { ...fullUser('dir-1', 4), nickname: 'Nico', seenAt: '2026-07-08T09:10:11.000Z' } as UserRecord
     for (const codec of [sqliteCodec, postgresCodec]) {
       const values = userValues(user, codec, columns)

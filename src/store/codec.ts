@@ -1,18 +1,7 @@
 import type { Selectable } from 'kysely'
 import { normEmail } from '../core/normalize.js'
 import { type FieldType, USER_FIELDS, type UserFieldSpec } from '../core/user-fields.js'
-import type {
-  ApiKey,
-  ChangeRecord,
-  ChangeSet,
-  Directory,
-  FieldDefinition,
-  Group,
-  JsonObject,
-  Scope,
-  Tenant,
-  UserRecord,
-} from '../core/types.js'
+import type { ApiKey, ChangeRecord, ChangeSet, Directory, FieldDefinition, Group, Scope, Tenant, UserRecord } from '../core/types.js'
 import type {
   ApiKeysTable,
   ChangesTable,
@@ -60,6 +49,8 @@ export const int = (v: Int8): number => Number(v)
 export interface UserColumn {
   name: string
   pgType: string
+  /** The value as a JavaScript expression over the user `u`, the codec `c` and `fold` (normEmail). */
+  expr: string
   value(u: UserRecord, c: Codec): unknown
 }
 
@@ -71,8 +62,24 @@ const PG_TYPES: Partial<Record<FieldType, string>> = {
   json: 'json',
 }
 
-/** A built-in's value by its key (the table's keys are exactly UserRecord's: see core/types.ts). */
-const prop = (u: UserRecord, key: string): unknown => (u as unknown as Readonly<Record<string, unknown>>)[key]
+/**
+ * The codec's per-user functions are compiled from the table once, as plain property reads: a
+ * loop over the table with keyed reads and writes cost four to seven times as much per user
+ * (measured: 1.0–1.4 µs against 0.2 µs to read a row), and these run for every row of every batch.
+ * Only names from the table reach the compiled code, each checked to be an identifier.
+ */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+function id(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new Error(`the table of built-in fields names '${name}', which is not an identifier`)
+  return name
+}
+function compile<F>(params: string[], body: string): F {
+  return new Function('fold', `return (${params.join(', ')}) => ${body}`)(normEmail) as F
+}
+
+function column(name: string, pgType: string, expr: string): UserColumn {
+  return { name: id(name), pgType, expr, value: compile<UserColumn['value']>(['u', 'c'], expr) }
+}
 
 /**
  * The columns of `users` a write fills, from a table of built-ins: the directory, each field's
@@ -81,21 +88,20 @@ const prop = (u: UserRecord, key: string): unknown => (u as unknown as Readonly<
  */
 export function userColumns(table: readonly UserFieldSpec[]): readonly UserColumn[] {
   const builtIns = table.flatMap((f): UserColumn[] => {
-    const own: UserColumn =
+    const v = `u.${id(f.key)}`
+    const own =
       f.type === 'boolean'
-        ? { name: f.column, pgType: 'boolean', value: (u, c) => (prop(u, f.key) == null ? null : c.writeBool(prop(u, f.key) === true)) }
+        ? column(f.column, 'boolean', `(${v} == null ? null : c.writeBool(${v} === true))`)
         : f.type === 'json'
-          ? { name: f.column, pgType: 'json', value: (u, c) => c.writeJson(prop(u, f.key)) }
-          : { name: f.column, pgType: PG_TYPES[f.type] ?? 'text', value: (u) => prop(u, f.key) ?? null }
-    if (f.foldedColumn === undefined) return [own]
-    const folded: UserColumn = { name: f.foldedColumn, pgType: 'text', value: (u) => normEmail(prop(u, f.key) as string | null) }
-    return [own, folded]
+          ? column(f.column, 'json', `c.writeJson(${v})`)
+          : column(f.column, PG_TYPES[f.type] ?? 'text', `(${v} ?? null)`)
+    return f.foldedColumn === undefined ? [own] : [own, column(f.foldedColumn, 'text', `fold(${v} ?? null)`)]
   })
   return [
-    { name: 'directory_id', pgType: 'text', value: (u) => u.directoryId },
+    column('directory_id', 'text', 'u.directoryId'),
     ...builtIns,
-    { name: 'metadata', pgType: 'json', value: (u, c) => c.writeJson(u.metadata) },
-    { name: 'fields', pgType: 'json', value: (u, c) => c.writeJson(u.fields) },
+    column('metadata', 'json', 'c.writeJson(u.metadata)'),
+    column('fields', 'json', 'c.writeJson(u.fields)'),
   ]
 }
 
@@ -104,31 +110,29 @@ export const USER_COLUMNS = userColumns(USER_FIELDS)
 /** The columns an update rewrites: all but the user's identity (id, directory). */
 export const USER_SET_COLUMNS = USER_COLUMNS.filter((c) => c.name !== 'id' && c.name !== 'directory_id')
 
+type ValuesOf = (u: UserRecord, c: Codec) => unknown[]
+const valuesFns = new WeakMap<readonly UserColumn[], ValuesOf>()
+
 /** A user as one row of values in `columns` order. */
 export function userValues(u: UserRecord, c: Codec, columns: readonly UserColumn[] = USER_COLUMNS): unknown[] {
-  return columns.map((col) => col.value(u, c))
+  let fn = valuesFns.get(columns)
+  if (!fn) valuesFns.set(columns, (fn = compile<ValuesOf>(['u', 'c'], `[${columns.map((col) => col.expr).join(', ')}]`)))
+  return fn(u, c)
 }
 
 export type UserRow = Selectable<UsersTable>
 
-/** A built-in's reader: how its column comes back from either engine. */
-function readerOf(f: UserFieldSpec): (v: unknown, c: Codec) => unknown {
-  if (f.type === 'boolean') return (v, c) => (v == null ? null : c.readBool(v as number | boolean))
-  if (f.type === 'json') return (v, c) => (v == null ? null : c.readJson(v))
-  return (v) => v
-}
-
 /** A user from its row, by a table of built-ins (USER_FIELDS unless a test gives another). */
 export function userReader(table: readonly UserFieldSpec[]): (r: UserRow, c: Codec) => UserRecord {
-  const fields = table.map((f) => ({ key: f.key, column: f.column, read: readerOf(f) }))
-  return (r, c) => {
-    const row = r as unknown as Readonly<Record<string, unknown>>
-    const u: Record<string, unknown> = { directoryId: r.directory_id }
-    for (const f of fields) u[f.key] = f.read(row[f.column], c)
-    u.metadata = c.readJson<JsonObject>(r.metadata)
-    u.fields = c.readJson<JsonObject>(r.fields)
-    return u as unknown as UserRecord
+  const read = (f: UserFieldSpec): string => {
+    const v = `r.${id(f.column)}`
+    if (f.type === 'boolean') return `(${v} == null ? null : c.readBool(${v}))`
+    if (f.type === 'json') return `(${v} == null ? null : c.readJson(${v}))`
+    return v
   }
+  // In the order users are shown: the id, its directory, then the table's other fields.
+  const props = table.flatMap((f) => (f.key === 'id' ? [`id: ${read(f)}`, 'directoryId: r.directory_id'] : [`${id(f.key)}: ${read(f)}`]))
+  return compile(['r', 'c'], `({ ${props.join(', ')}, metadata: c.readJson(r.metadata), fields: c.readJson(r.fields) })`)
 }
 
 export const userFromRow = userReader(USER_FIELDS)

@@ -12,7 +12,7 @@ import {
   type UserSort,
 } from '../core/user-filter.js'
 import { errors } from '../core/errors.js'
-import { DERIVED } from '../core/user-fields.js'
+import { DERIVED, USER_FIELDS, type UserFieldSpec } from '../core/user-fields.js'
 import { type Codec, userFromRow } from './codec.js'
 import type { DB } from './db-types.js'
 
@@ -36,7 +36,10 @@ export interface UserFilterDialect {
 const COLUMN = Object.fromEntries(DERIVED.columns) as Record<FilterColumn, string>
 
 /** Columns kept lowercased beside the original (by the same JS toLowerCase as the writers): indexed, Unicode-aware. */
-const NORMALISED: Partial<Record<FilterColumn, string>> = { email: 'email_norm', username: 'username_norm' }
+const BUILT_INS: readonly UserFieldSpec[] = USER_FIELDS
+const NORMALISED: Partial<Record<FilterColumn, string>> = Object.fromEntries(
+  BUILT_INS.flatMap((f) => (f.foldedColumn === undefined ? [] : [[f.key, f.foldedColumn]])),
+)
 
 type Kind = 'text' | 'time' | 'int' | 'number' | 'boolean'
 
