@@ -69,6 +69,11 @@ export interface Field {
   key: string
   label: string
   type: string
+  required: boolean
+  unique: boolean
+  maxLength: number | null
+  pattern: string | null
+  enumValues: string[] | null
   builtIn: boolean
 }
 
@@ -111,9 +116,14 @@ async function problemOf(res: Response): Promise<Problem> {
  * One call of the native API with the signed-in key. Errors throw ApiError with the server's
  * detail; a 401 also signs out (the sign-in screen shows why).
  */
-export async function api<T>(method: string, path: string, body?: unknown, opts: { key?: string; signal?: AbortSignal } = {}): Promise<T> {
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { key?: string; signal?: AbortSignal; headers?: Record<string, string> } = {},
+): Promise<T> {
   const key = opts.key ?? getKey()
-  const headers: Record<string, string> = { accept: 'application/json', 'rollcall-channel': 'console' }
+  const headers: Record<string, string> = { accept: 'application/json', 'rollcall-channel': 'console', ...opts.headers }
   if (key) headers.authorization = `Bearer ${key}`
   if (body !== undefined) headers['content-type'] = 'application/json'
   let res: Response

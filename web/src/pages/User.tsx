@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react'
 import { api, type ApiKey, type Change, type Directory, enc, type Field, type Page, type User } from '../api'
 import { ErrorNote, formatTime, formatValue, Link, useLoad } from '../ui'
+import { UserEditor } from './UserEdit'
 
 /** Built-in fields in the order a person reads them (metadata and custom fields follow). */
 const BUILT_IN: { key: keyof User; label: string; time?: boolean }[] = [
@@ -31,6 +32,8 @@ export function UserPage({ dir, id }: { dir: string; id: string }) {
   const u = user.data
   const title = u ? (u.displayName ?? u.email ?? u.username ?? u.id) : 'User'
   const labels = new Map((fields.data?.data ?? []).map((f) => [f.key, f.label]))
+  const [editing, setEditing] = useState(false)
+  const userPath = `${base}/users/${enc(id)}`
 
   return (
     <section>
@@ -40,10 +43,29 @@ export function UserPage({ dir, id }: { dir: string; id: string }) {
       <h1>{title}</h1>
       <ErrorNote error={user.error} />
       {user.loading && !u && <p className="muted">Loading…</p>}
+      {u && editing && fields.data && (
+        <UserEditor
+          base={userPath}
+          user={u}
+          fields={fields.data.data}
+          onSaved={(saved) => {
+            if (saved.version !== u.version) user.reload()
+            setEditing(false)
+          }}
+          onCancel={() => setEditing(false)}
+        />
+      )}
       {u && (
         <div className="columns">
           <div>
-            <h2>Fields</h2>
+            <div className="heading-row">
+              <h2>Fields</h2>
+              {!editing && (
+                <button type="button" onClick={() => setEditing(true)} disabled={!fields.data}>
+                  Edit
+                </button>
+              )}
+            </div>
             <dl className="fields">
               {BUILT_IN.map(({ key, label, time }) => (
                 <div key={key}>
@@ -80,7 +102,7 @@ export function UserPage({ dir, id }: { dir: string; id: string }) {
               {JSON.stringify(u.metadata, null, 2)}
             </pre>
           </div>
-          <History base={`${base}/users/${enc(id)}`} />
+          <History key={u.version} base={userPath} />
         </div>
       )}
     </section>
