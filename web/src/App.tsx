@@ -2,9 +2,11 @@ import { useSyncExternalStore } from 'react'
 import { ErrorBoundary } from './boundary'
 import { DirectoriesPage } from './pages/Directories'
 import { ImportPage } from './pages/Import'
+import { KeysPage } from './pages/Keys'
 import { SignInPage } from './pages/SignIn'
 import { UserPage } from './pages/User'
 import { UsersPage } from './pages/Users'
+import { WebhooksPage } from './pages/Webhooks'
 import { match, useLocation } from './router'
 import { getKey, signOut, subscribe } from './session'
 import { Link } from './ui'
@@ -22,6 +24,7 @@ export function App() {
         </Link>
         <nav aria-label="Main">
           <Link to="/">Directories</Link>
+          <Link to="/keys">API keys</Link>
         </nav>
         <button type="button" className="quiet" onClick={() => signOut()}>
           Sign out
@@ -33,6 +36,8 @@ export function App() {
           {route.name === 'users' && <UsersPage key={route.dir} dir={route.dir} />}
           {route.name === 'user' && <UserPage key={`${route.dir}/${route.id}`} dir={route.dir} id={route.id} />}
           {route.name === 'import' && <ImportPage key={route.id} id={route.id} />}
+          {route.name === 'keys' && <KeysPage />}
+          {route.name === 'webhooks' && <WebhooksPage key={route.dir} dir={route.dir} />}
           {route.name === 'not-found' && (
             <section>
               <h1>Not found</h1>

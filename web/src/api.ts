@@ -80,6 +80,17 @@ export interface Field {
 export interface ApiKey {
   id: string
   name: string
+  scopes: string[]
+  directories: string[] | null
+  createdAt: string
+  lastUsedAt: string | null
+  revokedAt: string | null
+}
+
+export interface Webhook {
+  id: string
+  url: string
+  createdAt: string
 }
 
 export interface ImportJob {

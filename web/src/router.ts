@@ -31,6 +31,8 @@ export type Route =
   | { name: 'users'; dir: string }
   | { name: 'user'; dir: string; id: string }
   | { name: 'import'; id: string }
+  | { name: 'keys' }
+  | { name: 'webhooks'; dir: string }
   | { name: 'not-found' }
 
 export function match(path: string): Route {
@@ -44,5 +46,7 @@ export function match(path: string): Route {
   if (parts[0] === 'directories' && parts.length === 2) return { name: 'users', dir: parts[1] }
   if (parts[0] === 'directories' && parts.length === 4 && parts[2] === 'users') return { name: 'user', dir: parts[1], id: parts[3] }
   if (parts[0] === 'imports' && parts.length === 2) return { name: 'import', id: parts[1] }
+  if (parts.length === 1 && parts[0] === 'keys') return { name: 'keys' }
+  if (parts[0] === 'directories' && parts.length === 3 && parts[2] === 'webhooks') return { name: 'webhooks', dir: parts[1] }
   return { name: 'not-found' }
 }
