@@ -1,6 +1,7 @@
 import { useSyncExternalStore } from 'react'
 import { ErrorBoundary } from './boundary'
 import { DirectoriesPage } from './pages/Directories'
+import { FieldsPage } from './pages/Fields'
 import { ImportPage } from './pages/Import'
 import { KeysPage } from './pages/Keys'
 import { SignInPage } from './pages/SignIn'
@@ -38,6 +39,7 @@ export function App() {
           {route.name === 'import' && <ImportPage key={route.id} id={route.id} />}
           {route.name === 'keys' && <KeysPage />}
           {route.name === 'webhooks' && <WebhooksPage key={route.dir} dir={route.dir} />}
+          {route.name === 'fields' && <FieldsPage key={route.dir} dir={route.dir} />}
           {route.name === 'not-found' && (
             <section>
               <h1>Not found</h1>

@@ -33,6 +33,7 @@ export type Route =
   | { name: 'import'; id: string }
   | { name: 'keys' }
   | { name: 'webhooks'; dir: string }
+  | { name: 'fields'; dir: string }
   | { name: 'not-found' }
 
 export function match(path: string): Route {
@@ -48,5 +49,6 @@ export function match(path: string): Route {
   if (parts[0] === 'imports' && parts.length === 2) return { name: 'import', id: parts[1] }
   if (parts.length === 1 && parts[0] === 'keys') return { name: 'keys' }
   if (parts[0] === 'directories' && parts.length === 3 && parts[2] === 'webhooks') return { name: 'webhooks', dir: parts[1] }
+  if (parts[0] === 'directories' && parts.length === 3 && parts[2] === 'fields') return { name: 'fields', dir: parts[1] }
   return { name: 'not-found' }
 }

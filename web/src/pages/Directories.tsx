@@ -109,6 +109,9 @@ function DirectoryRow({
         </td>
         <td>{formatTime(dir.createdAt)}</td>
         <td className="actions">
+          <Link to={`${dirPath(dir)}/fields`} className="action-link">
+            <span className="sr-only">{dir.name}: </span>Fields
+          </Link>
           <Link to={`${dirPath(dir)}/webhooks`} className="action-link">
             <span className="sr-only">{dir.name}: </span>Webhooks
           </Link>
