@@ -123,6 +123,7 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
         { template: `GET ${T}`, method: 'GET', url: d, code },
         { template: `PATCH ${T}`, method: 'PATCH', url: d, body: { name: 'Taken over' }, code },
         { template: `GET ${T}/schema`, method: 'GET', url: `${d}/schema`, code },
+        { template: `GET ${T}/stats`, method: 'GET', url: `${d}/stats`, code },
         { template: `GET ${T}/users`, method: 'GET', url: `${d}/users`, code },
         { template: `GET ${T}/users`, method: 'GET', url: `${d}/users?email=${encodeURIComponent(userBody.email)}`, code },
         { template: `POST ${T}/users`, method: 'POST', url: `${d}/users`, body: { email: 'mallory@tenant-b.io' }, code },

@@ -23,6 +23,23 @@ describeEachEngine('native API', (engine) => {
     expect((await c.request('GET', `/api/v1/directories/${d.id}`)).statusCode).toBe(404)
   })
 
+  it('directory stats count its users and custom fields, and follow creates and deletes', async () => {
+    const c = await h.client()
+    const d = await makeDirectory(c)
+    const other = await makeDirectory(c)
+    const stats = async (dir: string) => (await c.request('GET', `/api/v1/directories/${dir}/stats`)).json()
+    expect(await stats(d.id)).toEqual({ users: 0, customFields: 0 })
+    await c.request('POST', `/api/v1/directories/${d.id}/fields`, { key: 'dept', type: 'string' })
+    const rows = Array.from({ length: 25 }, (_, i) => ({ email: `u${i}@example.com` }))
+    expect((await c.request('POST', `/api/v1/directories/${d.id}/users/bulk`, { rows })).statusCode).toBe(200)
+    await c.request('POST', `/api/v1/directories/${other.id}/users`, { email: 'elsewhere@example.com' })
+    expect(await stats(d.id)).toEqual({ users: 25, customFields: 1 })
+    const one = (await c.request('GET', `/api/v1/directories/${d.id}/users?email=u3@example.com`)).json().data[0]
+    expect((await c.request('DELETE', `/api/v1/directories/${d.id}/users/${one.id}`)).statusCode).toBe(204)
+    expect(await stats(d.id)).toEqual({ users: 24, customFields: 1 })
+    expect(await stats(other.id)).toEqual({ users: 1, customFields: 0 })
+  })
+
   it('users: create, get with ETag, merge-patch, conditional patch, delete; history names the channel', async () => {
     const c = await h.client()
     const d = await makeDirectory(c)

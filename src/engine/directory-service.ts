@@ -124,6 +124,12 @@ export function createDirectoryService(store: Store) {
       return withNeededFields(await store.listFields(dir.id), needs).fields
     },
 
+    /** What the directory holds: its users (counted, one index scan) and its custom field definitions. */
+    async stats(dir: Directory): Promise<{ users: number; customFields: number }> {
+      const [users, fields] = await Promise.all([store.countUsers(dir.id), store.listFields(dir.id)])
+      return { users, customFields: fields.filter((f) => !f.builtIn).length }
+    },
+
     async schema(dir: Directory): Promise<Record<string, unknown>> {
       return { ...rowJsonSchema(await store.listFields(dir.id)), title: `User of directory ${dir.name}` }
     },

@@ -73,7 +73,7 @@ describe('web console (Chromium, SQLite)', () => {
     await page.getByLabel('Name', { exact: true }).fill('Staff')
     await page.getByLabel('External ID (optional)').fill('staff')
     await page.getByRole('button', { name: 'Create directory' }).click()
-    await page.getByRole('link', { name: 'Staff' }).waitFor()
+    await page.getByRole('link', { name: 'Staff', exact: true }).waitFor()
 
     // A server error shows its detail: the externalId is taken.
     await page.getByLabel('Name', { exact: true }).fill('Staff again')
@@ -86,18 +86,18 @@ describe('web console (Chromium, SQLite)', () => {
     await page.getByLabel('External ID (optional)').fill('')
     await page.getByLabel('Name', { exact: true }).fill('Temp')
     await page.getByRole('button', { name: 'Create directory' }).click()
-    await page.getByRole('link', { name: 'Temp' }).waitFor()
+    await page.getByRole('link', { name: 'Temp', exact: true }).waitFor()
     await page.getByRole('button', { name: 'Rename Temp' }).click()
     await page.getByLabel('New name').fill('Temporary')
     await page.getByRole('button', { name: 'Save' }).click()
-    await page.getByRole('link', { name: 'Temporary' }).waitFor()
+    await page.getByRole('link', { name: 'Temporary', exact: true }).waitFor()
 
     await page.getByRole('button', { name: 'Delete Temporary' }).click()
     const confirm = page.getByRole('button', { name: 'Delete directory' })
     expect(await confirm.isDisabled()).toBe(true)
     await page.getByLabel("Type the directory's name to confirm").fill('Temporary')
     await confirm.click()
-    await page.getByRole('link', { name: 'Temporary' }).waitFor({ state: 'detached' })
+    await page.getByRole('link', { name: 'Temporary', exact: true }).waitFor({ state: 'detached' })
     await shot('directories')
     expect((await rest('GET', '/directories'))?.data).toHaveLength(1)
   })
@@ -115,7 +115,7 @@ describe('web console (Chromium, SQLite)', () => {
     await rest('POST', '/directories/staff/users/bulk', { mode: 'create', rows })
 
     const t0 = performance.now()
-    await page.getByRole('link', { name: 'Staff' }).click()
+    await page.getByRole('link', { name: 'Staff', exact: true }).click()
     await page.getByRole('heading', { name: 'Staff' }).waitFor()
     await page.getByRole('link', { name: 'user000@example.com' }).waitFor()
     // A figure, not an assertion: the first page of the table, from the click.

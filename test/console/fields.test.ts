@@ -112,7 +112,7 @@ describe('web console: fields (Chromium, SQLite)', () => {
 
     await page.getByRole('button', { name: 'Delete dept' }).click()
     await page.getByRole('group', { name: 'Delete dept' }).getByRole('button', { name: 'Delete field' }).click()
-    await page.getByRole('row', { name: /dept/ }).waitFor({ state: 'detached' })
+    await page.getByRole('cell', { name: 'dept', exact: true }).waitFor({ state: 'detached' })
     expect((await fields()).map((f) => f.key)).not.toContain('dept')
   })
 })

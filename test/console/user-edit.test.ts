@@ -74,6 +74,12 @@ describe('web console: editing a user (Chromium, SQLite)', () => {
     rmSync(dataDir, { recursive: true, force: true })
   })
 
+  it("the directories list shows each directory's user and custom field counts", async () => {
+    const row = page.getByRole('row', { name: /CRM/ })
+    await row.getByRole('cell', { name: '1', exact: true }).waitFor() // one user
+    await row.getByRole('link', { name: '2', exact: true }).waitFor() // two custom fields, linking to them
+  })
+
   const openEditor = async () => {
     await page.goto(`${server.url}/directories/crm/users/${userId}`)
     await page.getByRole('button', { name: 'Edit' }).click()

@@ -93,6 +93,25 @@ export const directoryRoutes =
     )
 
     app.get(
+      '/directories/:dir/stats',
+      {
+        config: { scope: 'read' },
+        schema: {
+          operationId: 'getDirectoryStats',
+          tags: ['directories'],
+          summary: 'How many users and custom fields the directory holds',
+          description: 'Users are counted exactly, by one scan of an index of the directory: fast, but proportional to its size.',
+          params: DirParams,
+          response: {
+            200: Type.Object({ users: Type.Integer(), customFields: Type.Integer() }, { additionalProperties: false }),
+            ...problems,
+          },
+        },
+      },
+      async (req) => s.directories.stats(await s.directories.resolve(principalOf(req), req.params.dir)),
+    )
+
+    app.get(
       '/directories/:dir/schema',
       {
         config: { scope: 'read' },

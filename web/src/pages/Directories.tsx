@@ -20,6 +20,12 @@ export function DirectoriesPage() {
           <thead>
             <tr>
               <th scope="col">Name</th>
+              <th scope="col" className="num">
+                Users
+              </th>
+              <th scope="col" className="num">
+                Custom fields
+              </th>
               <th scope="col">External ID</th>
               <th scope="col">ID</th>
               <th scope="col">Created</th>
@@ -103,6 +109,7 @@ function DirectoryRow({
         <td>
           <Link to={dirPath(dir)}>{dir.name}</Link>
         </td>
+        <DirectoryStats dir={dir} />
         <td>{dir.externalId ?? <span className="muted">—</span>}</td>
         <td>
           <code className="small">{dir.id}</code>
@@ -135,7 +142,7 @@ function DirectoryRow({
       </tr>
       {mode && (
         <tr className="editor">
-          <td colSpan={5}>
+          <td colSpan={7}>
             {mode === 'rename' ? (
               <RenameForm dir={dir} onDone={onChanged} onCancel={() => onMode(null)} />
             ) : (
@@ -144,6 +151,20 @@ function DirectoryRow({
           </td>
         </tr>
       )}
+    </>
+  )
+}
+
+/** The directory's user and custom field counts (`GET …/stats`), loaded per row. */
+function DirectoryStats({ dir }: { dir: Directory }) {
+  const stats = useLoad(`stats:${dir.id}:${dir.updatedAt}`, (signal) =>
+    api<{ users: number; customFields: number }>('GET', `/directories/${encodeURIComponent(dir.id)}/stats`, undefined, { signal }),
+  )
+  const s = stats.data
+  return (
+    <>
+      <td className="num">{s ? s.users.toLocaleString() : stats.error ? '?' : '…'}</td>
+      <td className="num">{s ? <Link to={`${dirPath(dir)}/fields`}>{s.customFields.toLocaleString()}</Link> : stats.error ? '?' : '…'}</td>
     </>
   )
 }
