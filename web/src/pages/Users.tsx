@@ -1,8 +1,9 @@
 import { useVirtualizer } from '@tanstack/react-virtual'
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react'
-import { api, type Directory, enc, type Page, type User } from '../api'
+import { api, type Directory, enc, type Field, type Page, type User } from '../api'
 import { navigate, useLocation } from '../router'
-import { ErrorNote, formatTime, Link, useLoad } from '../ui'
+import { ErrorNote, Link, useLoad } from '../ui'
+import { apiFilterOf, type Column, ColumnPicker, columnsOf, FilterForm, useColumnChoice, withParams } from './users-view'
 
 const PAGE_SIZE = 100
 const ROW_HEIGHT = 36
@@ -10,14 +11,19 @@ const SEARCH_KEYS = ['email', 'username', 'externalId'] as const
 type SearchKey = (typeof SEARCH_KEYS)[number]
 const SEARCH_LABELS: Record<SearchKey, string> = { email: 'Email', username: 'Username', externalId: 'External ID' }
 
-const fullName = (u: User) => u.displayName ?? ([u.firstName, u.lastName].filter(Boolean).join(' ') || null)
-
 /** The users of a directory: cursor pages from the API, loaded as the table scrolls, rows virtualised. */
 export function UsersPage({ dir }: { dir: string }) {
   const directory = useLoad(`dir:${dir}`, (signal) => api<Directory>('GET', `/directories/${enc(dir)}`, undefined, { signal }))
-  const { query } = useLocation()
+  const fields = useLoad(`fields:${dir}`, (signal) =>
+    api<{ data: Field[] }>('GET', `/directories/${enc(dir)}/fields`, undefined, { signal }),
+  )
+  const { path, query } = useLocation()
   const by = SEARCH_KEYS.find((k) => query.has(k))
   const term = by ? (query.get(by) ?? '') : ''
+  const filter = apiFilterOf(query)
+  const all = columnsOf(fields.data?.data ?? [])
+  const [chosen, choose] = useColumnChoice(dir)
+  const columns = all.filter((c) => chosen.includes(c.id))
 
   return (
     <section>
@@ -26,19 +32,32 @@ export function UsersPage({ dir }: { dir: string }) {
       </p>
       <h1>{directory.data ? directory.data.name : 'Users'}</h1>
       <ErrorNote error={directory.error} />
-      <SearchForm key={`search:${by ?? ''}=${term}`} dir={dir} by={by ?? 'email'} term={term} />
-      <UserTable key={`table:${by ?? ''}=${term}`} dir={dir} filter={by ? `&${by}=${enc(term)}` : ''} />
+      <SearchForm key={`search:${by ?? ''}=${term}`} path={path} query={query} by={by ?? 'email'} term={term} />
+      {fields.data && <FilterForm key={`filter:${filter}`} path={path} query={query} fields={fields.data.data} />}
+      <ColumnPicker all={all} chosen={chosen} onChange={choose} />
+      <UserTable key={`table:${filter}`} dir={dir} filter={filter} columns={columns} />
     </section>
   )
 }
 
-function SearchForm({ dir, by: initialBy, term: initialTerm }: { dir: string; by: SearchKey; term: string }) {
+function SearchForm({
+  path,
+  query,
+  by: initialBy,
+  term: initialTerm,
+}: {
+  path: string
+  query: URLSearchParams
+  by: SearchKey
+  term: string
+}) {
   const [by, setBy] = useState<SearchKey>(initialBy)
   const [term, setTerm] = useState(initialTerm)
-  const base = `/directories/${enc(dir)}`
+  // One search key at a time; the other filters stay.
+  const cleared = Object.fromEntries(SEARCH_KEYS.map((k) => [k, null]))
   function submit(e: FormEvent) {
     e.preventDefault()
-    navigate(term.trim() ? `${base}?${by}=${enc(term.trim())}` : base)
+    navigate(withParams(path, query, { ...cleared, [by]: term.trim() || null }))
   }
   return (
     <form role="search" onSubmit={submit} className="inline-form">
@@ -58,7 +77,7 @@ function SearchForm({ dir, by: initialBy, term: initialTerm }: { dir: string; by
       </div>
       <button type="submit">Search</button>
       {initialTerm && (
-        <button type="button" className="quiet" onClick={() => navigate(base)}>
+        <button type="button" className="quiet" onClick={() => navigate(withParams(path, query, cleared))}>
           Clear search
         </button>
       )}
@@ -74,7 +93,8 @@ interface Rows {
   error: unknown
 }
 
-function UserTable({ dir, filter }: { dir: string; filter: string }) {
+function UserTable({ dir, filter, columns }: { dir: string; filter: string; columns: Column[] }) {
+  const grid = { gridTemplateColumns: ['2.2fr', ...columns.map((c) => `${c.width}fr`)].join(' ') }
   const [rows, setRows] = useState<Rows>({ users: [], next: null, done: false, loading: false, error: null })
   const inFlight = useRef(false)
   const scrollRef = useRef<HTMLDivElement>(null)
@@ -140,13 +160,13 @@ function UserTable({ dir, filter }: { dir: string; filter: string }) {
       )}
       <div className="vtable" role="table" aria-label="Users" aria-rowcount={rows.done ? rows.users.length + 1 : -1}>
         <div role="rowgroup" className="vhead">
-          <div role="row" className="vrow" aria-rowindex={1}>
+          <div role="row" className="vrow" aria-rowindex={1} style={grid}>
             <div role="columnheader">Email</div>
-            <div role="columnheader">Username</div>
-            <div role="columnheader">Name</div>
-            <div role="columnheader">External ID</div>
-            <div role="columnheader">Country</div>
-            <div role="columnheader">Updated</div>
+            {columns.map((c) => (
+              <div key={c.id} role="columnheader">
+                {c.label}
+              </div>
+            ))}
           </div>
         </div>
         <div ref={scrollRef} className="vbody" role="rowgroup" tabIndex={0} aria-label="User rows (scroll for more)">
@@ -160,16 +180,24 @@ function UserTable({ dir, filter }: { dir: string; filter: string }) {
                   role="row"
                   className="vrow"
                   aria-rowindex={item.index + 2}
-                  style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
+                  style={{
+                    ...grid,
+                    position: 'absolute',
+                    top: 0,
+                    left: 0,
+                    right: 0,
+                    height: ROW_HEIGHT,
+                    transform: `translateY(${item.start}px)`,
+                  }}
                 >
                   <div role="cell">
                     <Link to={to}>{u.email ?? u.username ?? u.id}</Link>
                   </div>
-                  <div role="cell">{u.username ?? ''}</div>
-                  <div role="cell">{fullName(u) ?? ''}</div>
-                  <div role="cell">{u.externalId ?? ''}</div>
-                  <div role="cell">{u.country ?? ''}</div>
-                  <div role="cell">{formatTime(u.updatedAt)}</div>
+                  {columns.map((c) => (
+                    <div key={c.id} role="cell">
+                      {c.cell(u)}
+                    </div>
+                  ))}
                 </div>
               )
             })}

@@ -1,0 +1,114 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureConsoleBuilt, launchChromium, type Server, startServer } from './harness.js'
+
+/** The users table's filters (custom field value, created/updated ranges) and column choice, in Chromium. */
+
+const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'rollcall-console-shots-'))
+mkdirSync(SHOTS, { recursive: true })
+
+const day = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`
+
+describe('web console: filtering the users table and choosing its columns (Chromium, SQLite)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-console-view-'))
+  let server: Server
+  let browser: Browser
+  let page: Page
+
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${server.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
+    return (await res.json()) as Record<string, unknown>
+  }
+  const rowsShown = () => page.locator('.vbody [role=row]').count()
+
+  beforeAll(async () => {
+    await ensureConsoleBuilt()
+    server = await startServer(dataDir)
+    browser = await launchChromium()
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage()
+    page.setDefaultTimeout(15_000)
+    await admin('POST', '/directories', { name: 'Team', externalId: 'team' })
+    await admin('POST', '/directories/team/fields', { key: 'dept', label: 'Department', type: 'enum', enumValues: ['Sales', 'Support'] })
+    const rows = Array.from({ length: 30 }, (_, i) => ({
+      email: `p${String(i).padStart(2, '0')}@example.com`,
+      country: 'NL',
+      fields: { dept: i % 3 === 0 ? 'Sales' : 'Support' },
+    }))
+    await admin('POST', '/directories/team/users/bulk', { mode: 'create', rows })
+    await page.goto(server.url)
+    await page.getByLabel('API key').fill(server.adminKey)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('link', { name: 'Team', exact: true }).click()
+    await page.getByText('30 users', { exact: true }).waitFor()
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it("filters by a custom field's value, kept in the address; a search adds to it; a reload keeps both", async () => {
+    const form = page.getByRole('form', { name: 'Filter users' })
+    await form.getByLabel('Custom field').selectOption('dept')
+    await form.getByLabel('equals').fill('Sales')
+    await form.getByRole('button', { name: 'Filter', exact: true }).click()
+    await page.getByText('10 users', { exact: true }).waitFor()
+    expect(await rowsShown()).toBe(10)
+    expect(new URL(page.url()).searchParams.get('fields.dept')).toBe('Sales')
+
+    await page.getByLabel('Search', { exact: true }).fill('P03@example.com')
+    await page.getByRole('button', { name: 'Search', exact: true }).click()
+    await page.getByText('1 user', { exact: true }).waitFor()
+    await page.reload()
+    await page.getByText('1 user', { exact: true }).waitFor()
+    expect(await page.getByLabel('equals').inputValue()).toBe('Sales')
+    await page.getByRole('button', { name: 'Clear search' }).click()
+    await page.getByText('10 users', { exact: true }).waitFor()
+  })
+
+  it('filters by created and updated ranges (local days); clearing the filters shows everyone', async () => {
+    const form = page.getByRole('form', { name: 'Filter users' })
+    const yesterday = new Date(Date.now() - 86_400_000)
+    await form.getByLabel('Created until').fill(day(yesterday))
+    await form.getByRole('button', { name: 'Filter', exact: true }).click()
+    await page.getByText('No users match this search.').waitFor()
+
+    await form.getByLabel('Created until').fill('')
+    await form.getByLabel('Updated from').fill(day(new Date()))
+    await form.getByRole('button', { name: 'Filter', exact: true }).click()
+    await page.getByText('10 users', { exact: true }).waitFor() // today's, and still Sales
+    expect(new URL(page.url()).searchParams.get('updatedAfter')).toBe(new Date(`${day(new Date())}T00:00:00`).toISOString())
+
+    await form.getByRole('button', { name: 'Clear filters' }).click()
+    await page.getByText('30 users', { exact: true }).waitFor()
+    expect(new URL(page.url()).search).toBe('')
+  })
+
+  it('columns: a custom field can be shown and a built-in hidden; the choice survives a reload', async () => {
+    const header = page.locator('.vhead [role=row]')
+    expect(await header.textContent()).toContain('Country')
+    await page.locator('summary', { hasText: 'Columns' }).click()
+    await page.getByRole('checkbox', { name: 'Department' }).check()
+    await page.getByRole('checkbox', { name: 'Country' }).uncheck()
+    await page.screenshot({ path: join(SHOTS, 'users-columns.png'), fullPage: true })
+    expect(await header.textContent()).toContain('Department')
+    expect(await header.textContent()).not.toContain('Country')
+    const first = page.locator('.vbody [role=row]').first()
+    expect(await first.textContent()).toMatch(/p\d\d@example\.com.*(Sales|Support)/)
+    expect(await first.textContent()).not.toContain('NL')
+
+    await page.reload()
+    await page.getByText('30 users', { exact: true }).waitFor()
+    expect(await page.locator('.vhead [role=row]').textContent()).toContain('Department')
+    expect(await page.locator('.vhead [role=row]').textContent()).not.toContain('Country')
+  })
+})
