@@ -128,6 +128,7 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
         { template: `GET ${T}/users`, method: 'GET', url: `${d}/users?email=${encodeURIComponent(userBody.email)}`, code },
         { template: `POST ${T}/users`, method: 'POST', url: `${d}/users`, body: { email: 'mallory@tenant-b.io' }, code },
         { template: `GET ${T}/users/{id}`, method: 'GET', url: u, code },
+        { template: `GET ${T}/users/{id}/groups`, method: 'GET', url: `${u}/groups`, code },
         { template: `PATCH ${T}/users/{id}`, method: 'PATCH', url: u, body: { firstName: 'Mallory' }, code },
         { template: `DELETE ${T}/users/{id}`, method: 'DELETE', url: u, code },
         {

@@ -299,6 +299,11 @@ describeEachEngine('native API', (engine) => {
     expect((await c.request('DELETE', `${base}/${gid}/members/${users[1]}`)).statusCode).toBe(204)
     const got = (await c.request('GET', `${base}/${gid}`)).json()
     expect(got).toMatchObject({ name: 'Engineering', kind: 'group', members: [users[0]] })
+    // A user's groups, from the user's side; a user of another directory is not found there.
+    const groupsOf = (dir: string, id: string) => c.request('GET', `/api/v1/directories/${dir}/users/${id}/groups`)
+    expect((await groupsOf(d.id, users[0])).json().data.map((x: { name: string }) => x.name)).toEqual(['Engineering'])
+    expect((await groupsOf(d.id, users[1])).json().data).toEqual([])
+    expect((await groupsOf(d.id, stranger)).statusCode).toBe(404)
     expect((await c.request('PATCH', `${base}/${gid}`, { name: 'Eng' })).json().name).toBe('Eng')
     expect((await c.request('GET', `${base}?name=Eng`)).json().data).toHaveLength(1)
     expect((await c.request('GET', `/api/v1/directories/${other.id}/groups/${gid}`)).statusCode).toBe(404)

@@ -2,6 +2,7 @@ import { useSyncExternalStore } from 'react'
 import { ErrorBoundary } from './boundary'
 import { DirectoriesPage } from './pages/Directories'
 import { FieldsPage } from './pages/Fields'
+import { GroupPage, GroupsPage } from './pages/Groups'
 import { ImportPage } from './pages/Import'
 import { KeysPage } from './pages/Keys'
 import { SignInPage } from './pages/SignIn'
@@ -40,6 +41,8 @@ export function App() {
           {route.name === 'keys' && <KeysPage />}
           {route.name === 'webhooks' && <WebhooksPage key={route.dir} dir={route.dir} />}
           {route.name === 'fields' && <FieldsPage key={route.dir} dir={route.dir} />}
+          {route.name === 'groups' && <GroupsPage key={route.dir} dir={route.dir} />}
+          {route.name === 'group' && <GroupPage key={`${route.dir}/${route.id}`} dir={route.dir} id={route.id} />}
           {route.name === 'not-found' && (
             <section>
               <h1>Not found</h1>

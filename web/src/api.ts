@@ -87,6 +87,15 @@ export interface ApiKey {
   revokedAt: string | null
 }
 
+export interface Group {
+  id: string
+  kind: string
+  name: string
+  externalId: string | null
+  createdAt: string
+  updatedAt: string
+}
+
 export interface Webhook {
   id: string
   url: string

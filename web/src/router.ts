@@ -34,6 +34,8 @@ export type Route =
   | { name: 'keys' }
   | { name: 'webhooks'; dir: string }
   | { name: 'fields'; dir: string }
+  | { name: 'groups'; dir: string }
+  | { name: 'group'; dir: string; id: string }
   | { name: 'not-found' }
 
 export function match(path: string): Route {
@@ -50,5 +52,7 @@ export function match(path: string): Route {
   if (parts.length === 1 && parts[0] === 'keys') return { name: 'keys' }
   if (parts[0] === 'directories' && parts.length === 3 && parts[2] === 'webhooks') return { name: 'webhooks', dir: parts[1] }
   if (parts[0] === 'directories' && parts.length === 3 && parts[2] === 'fields') return { name: 'fields', dir: parts[1] }
+  if (parts[0] === 'directories' && parts.length === 3 && parts[2] === 'groups') return { name: 'groups', dir: parts[1] }
+  if (parts[0] === 'directories' && parts.length === 4 && parts[2] === 'groups') return { name: 'group', dir: parts[1], id: parts[3] }
   return { name: 'not-found' }
 }

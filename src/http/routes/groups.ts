@@ -67,6 +67,25 @@ export const groupRoutes =
     )
 
     app.get(
+      '/directories/:dir/users/:id/groups',
+      {
+        config: { scope: 'read' },
+        schema: {
+          operationId: 'getUserGroups',
+          tags: ['groups'],
+          summary: 'The groups a user belongs to',
+          params: Type.Object({ dir: Type.String(), id: Type.String() }),
+          response: { 200: Type.Object({ data: Type.Array(GroupSchema) }), ...problems },
+        },
+      },
+      async (req) => {
+        const dir = await dirOf(req)
+        await s.users.get(dir, req.params.id) // 404 for a user not in this directory
+        return { data: await s.groups.ofUser(dir, req.params.id) }
+      },
+    )
+
+    app.get(
       '/directories/:dir/groups/:id',
       {
         config: { scope: 'read' },

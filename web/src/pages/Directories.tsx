@@ -119,6 +119,9 @@ function DirectoryRow({
           <Link to={`${dirPath(dir)}/fields`} className="action-link">
             <span className="sr-only">{dir.name}: </span>Fields
           </Link>
+          <Link to={`${dirPath(dir)}/groups`} className="action-link">
+            <span className="sr-only">{dir.name}: </span>Groups
+          </Link>
           <Link to={`${dirPath(dir)}/webhooks`} className="action-link">
             <span className="sr-only">{dir.name}: </span>Webhooks
           </Link>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react'
 import { api, type ApiKey, type Change, type Directory, enc, type Field, type Page, type User } from '../api'
 import { ErrorNote, formatTime, formatValue, Link, useLoad } from '../ui'
+import { UserGroups } from './Groups'
 import { UserEditor } from './UserEdit'
 
 /** Built-in fields in the order a person reads them (metadata and custom fields follow). */
@@ -97,6 +98,7 @@ export function UserPage({ dir, id }: { dir: string; id: string }) {
                 ))}
               </dl>
             )}
+            <UserGroups dir={dir} id={id} />
             <h2>Metadata</h2>
             <pre className="json" aria-label="Metadata">
               {JSON.stringify(u.metadata, null, 2)}
