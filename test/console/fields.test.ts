@@ -1,14 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureConsoleBuilt, launchChromium, type Server, startServer } from './harness.js'
+import type { Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Server } from './harness.js'
+import { useConsole } from './session.js'
 
 /** A directory's field definitions in the console (Chromium against a real `rollcall serve` on SQLite). */
-
-const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'rollcall-console-shots-'))
-mkdirSync(SHOTS, { recursive: true })
 
 interface ApiField {
   key: string
@@ -21,29 +16,16 @@ interface ApiField {
 }
 
 describe('web console: fields (Chromium, SQLite)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-console-fields-'))
+  const session = useConsole()
   let server: Server
-  let browser: Browser
   let page: Page
+  const { admin, shot } = session
 
-  const admin = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-    return (await res.json()) as T
-  }
   const fields = async () => (await admin<{ data: ApiField[] }>('GET', '/directories/hr/fields')).data
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
 
   beforeAll(async () => {
-    await ensureConsoleBuilt()
-    server = await startServer(dataDir)
-    browser = await launchChromium()
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage()
-    page.setDefaultTimeout(15_000)
+    server = session.server
+    page = session.page
     await admin('POST', '/directories', { name: 'HR', externalId: 'hr' })
     await page.goto(server.url)
     await page.getByLabel('API key').fill(server.adminKey)
@@ -51,12 +33,6 @@ describe('web console: fields (Chromium, SQLite)', () => {
     await page.getByRole('link', { name: 'HR: Fields' }).click()
     await page.getByRole('heading', { name: 'Fields' }).waitFor()
   }, 120_000)
-
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-    rmSync(dataDir, { recursive: true, force: true })
-  })
 
   it('lists the built-ins; creates a custom enum field; the server refuses a bad key and a bad pattern with its messages', async () => {
     await page.getByRole('row', { name: /email/ }).first().waitFor()

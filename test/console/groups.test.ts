@@ -1,39 +1,22 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureConsoleBuilt, launchChromium, type Server, startServer } from './harness.js'
+import type { Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Server } from './harness.js'
+import { useConsole } from './session.js'
 
 /** Groups in the console (Chromium against a real `rollcall serve` on SQLite). */
 
-const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'rollcall-console-shots-'))
-mkdirSync(SHOTS, { recursive: true })
-
 describe('web console: groups (Chromium, SQLite)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-console-groups-'))
+  const session = useConsole()
   let server: Server
-  let browser: Browser
   let page: Page
+  const { admin, shot } = session
   const ids: Record<string, string> = {}
 
-  const admin = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-    return (await res.json()) as T
-  }
   const groups = async () => (await admin<{ data: { id: string; name: string }[] }>('GET', '/directories/eng/groups')).data
 
   beforeAll(async () => {
-    await ensureConsoleBuilt()
-    server = await startServer(dataDir)
-    browser = await launchChromium()
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage()
-    page.setDefaultTimeout(15_000)
+    server = session.server
+    page = session.page
     await admin('POST', '/directories', { name: 'Eng', externalId: 'eng' })
     for (const name of ['ada', 'bob', 'cy'])
       ids[name] = (await admin<{ id: string }>('POST', '/directories/eng/users', { email: `${name}@example.com` })).id
@@ -43,12 +26,6 @@ describe('web console: groups (Chromium, SQLite)', () => {
     await page.getByRole('link', { name: 'Eng: Groups' }).click()
     await page.getByRole('heading', { name: 'Groups' }).waitFor()
   }, 120_000)
-
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-    rmSync(dataDir, { recursive: true, force: true })
-  })
 
   it("creates a group (a taken name shows the server's 409); adds members by email and removes one", async () => {
     await page.getByText('No groups yet.').waitFor()
@@ -71,7 +48,7 @@ describe('web console: groups (Chromium, SQLite)', () => {
     await page.getByLabel("Member's email").fill('nobody@example.com')
     await page.getByRole('button', { name: 'Add member' }).click()
     await page.getByRole('alert').filter({ hasText: 'No user of this directory has the email nobody@example.com' }).waitFor()
-    await page.screenshot({ path: join(SHOTS, 'group.png'), fullPage: true })
+    await shot('group')
 
     await page.getByRole('button', { name: 'Remove bob@example.com' }).click()
     await page.getByRole('link', { name: 'bob@example.com' }).waitFor({ state: 'detached' })

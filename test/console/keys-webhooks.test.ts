@@ -1,9 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureConsoleBuilt, launchChromium, type Server, startServer } from './harness.js'
+import type { Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Server } from './harness.js'
+import { useConsole } from './session.js'
 
 /**
  * API keys and webhooks in the console (Chromium against a real `rollcall serve` on SQLite): a key
@@ -11,38 +9,16 @@ import { ensureConsoleBuilt, launchChromium, type Server, startServer } from './
  * working when revoked there; a webhook's secret is shown once.
  */
 
-const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'rollcall-console-shots-'))
-mkdirSync(SHOTS, { recursive: true })
-
 describe('web console: API keys and webhooks (Chromium, SQLite)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-console-keys-'))
+  const session = useConsole()
   let server: Server
-  let browser: Browser
-  let context: BrowserContext
   let page: Page
-
-  /** A call from outside the browser (what curl would do), with any key. */
-  const call = (key: string, method: string, path: string, body?: unknown) =>
-    fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-  const admin = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await call(server.adminKey, method, path, body)
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-    return (await res.json()) as T
-  }
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
+  const { admin, call, shot } = session
 
   beforeAll(async () => {
-    await ensureConsoleBuilt()
-    server = await startServer(dataDir)
-    browser = await launchChromium()
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url })
-    page = await context.newPage()
-    page.setDefaultTimeout(15_000)
+    server = session.server
+    page = session.page
+    await session.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url })
     await admin('POST', '/directories', { name: 'Sales', externalId: 'sales' })
     await admin('POST', '/directories', { name: 'Support', externalId: 'support' })
 
@@ -50,12 +26,6 @@ describe('web console: API keys and webhooks (Chromium, SQLite)', () => {
     await page.getByLabel('API key').fill(server.adminKey)
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.getByRole('heading', { name: 'Directories' }).waitFor()
-  }, 120_000)
-
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-    rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('a key created in the console is shown once, copies, and works with curl with its scopes and directories; revoked, it gets 401', async () => {

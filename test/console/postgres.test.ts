@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import pg from 'pg'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { engineSkip } from '../helpers/engines.js'
-import { ensureConsoleBuilt, launchChromium, type Server, startServer } from './harness.js'
+import type { Server } from './harness.js'
+import { useConsole } from './session.js'
 
 /**
  * The console against `rollcall serve` on PostgreSQL: a database of its own (so the server
@@ -15,54 +13,35 @@ import { ensureConsoleBuilt, launchChromium, type Server, startServer } from './
 
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
+async function sql(text: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL })
+  await c.connect()
+  try {
+    await c.query(text)
+  } finally {
+    await c.end()
+  }
+}
+
 describe.skipIf(engineSkip('postgres') !== undefined)('web console on PostgreSQL (Chromium)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-console-pg-'))
   const dbName = `rollcall_console_${Date.now()}_${process.pid}`
+  const session = useConsole({
+    prepare: async () => {
+      await sql(`CREATE DATABASE ${dbName}`)
+      const url = new URL(ADMIN_URL)
+      url.pathname = `/${dbName}`
+      return { DATABASE_URL: url.toString() }
+    },
+    cleanup: () => sql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`),
+  })
+  const { admin } = session
   let server: Server
-  let browser: Browser
   let page: Page
 
-  const admin = async <T = Record<string, unknown>>(
-    method: string,
-    path: string,
-    body?: unknown,
-    type = 'application/json',
-  ): Promise<T> => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.adminKey}`, ...(body === undefined ? {} : { 'content-type': type }) },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    })
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-    return (await res.json()) as T
-  }
-  const sql = async (text: string) => {
-    const c = new pg.Client({ connectionString: ADMIN_URL })
-    await c.connect()
-    try {
-      await c.query(text)
-    } finally {
-      await c.end()
-    }
-  }
-
-  beforeAll(async () => {
-    await sql(`CREATE DATABASE ${dbName}`)
-    const url = new URL(ADMIN_URL)
-    url.pathname = `/${dbName}`
-    await ensureConsoleBuilt()
-    server = await startServer(dataDir, { DATABASE_URL: url.toString() })
+  beforeAll(() => {
+    server = session.server
+    page = session.page
     expect(server.output()).toContain('(PostgreSQL)')
-    browser = await launchChromium()
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage()
-    page.setDefaultTimeout(15_000)
-  }, 120_000)
-
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-    await sql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-    rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('signs in, creates a directory, lists its users, and shows a user with the import that changed it', async () => {

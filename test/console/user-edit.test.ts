@@ -1,17 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureConsoleBuilt, launchChromium, type Server, startServer } from './harness.js'
+import type { Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Server } from './harness.js'
+import { useConsole } from './session.js'
 
 /**
  * Editing a user in the console (Chromium against a real `rollcall serve` on SQLite): a merge
  * patch of what changed, sent with If-Match; a change made meanwhile is shown, never overwritten.
  */
-
-const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'rollcall-console-shots-'))
-mkdirSync(SHOTS, { recursive: true })
 
 interface ApiUser {
   id: string
@@ -24,30 +19,17 @@ interface ApiUser {
 }
 
 describe('web console: editing a user (Chromium, SQLite)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-console-edit-'))
+  const session = useConsole({ viewport: { width: 1280, height: 900 } })
   let server: Server
-  let browser: Browser
   let page: Page
+  const { admin: rest, shot } = session
   let userId: string
 
-  const rest = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-    return (await res.json()) as T
-  }
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
   const user = () => rest<ApiUser>('GET', `/directories/crm/users/${userId}`)
 
   beforeAll(async () => {
-    await ensureConsoleBuilt()
-    server = await startServer(dataDir)
-    browser = await launchChromium()
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage()
-    page.setDefaultTimeout(15_000)
+    server = session.server
+    page = session.page
 
     await rest('POST', '/directories', { name: 'CRM', externalId: 'crm' })
     await rest('POST', '/directories/crm/fields', { key: 'tier', label: 'Tier', type: 'enum', enumValues: ['gold', 'silver'] })
@@ -67,12 +49,6 @@ describe('web console: editing a user (Chromium, SQLite)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.getByRole('heading', { name: 'Directories' }).waitFor()
   }, 120_000)
-
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-    rmSync(dataDir, { recursive: true, force: true })
-  })
 
   it("the directories list shows each directory's user and custom field counts", async () => {
     const row = page.getByRole('row', { name: /CRM/ })

@@ -1,40 +1,23 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureConsoleBuilt, launchChromium, type Server, startServer } from './harness.js'
+import type { Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Server } from './harness.js'
+import { useConsole } from './session.js'
 
 /** The users table's filters (custom field value, created/updated ranges) and column choice, in Chromium. */
-
-const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'rollcall-console-shots-'))
-mkdirSync(SHOTS, { recursive: true })
 
 const day = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`
 
 describe('web console: filtering the users table and choosing its columns (Chromium, SQLite)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rollcall-console-view-'))
+  const session = useConsole({ viewport: { width: 1280, height: 900 } })
   let server: Server
-  let browser: Browser
   let page: Page
+  const { admin, shot } = session
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-    return (await res.json()) as Record<string, unknown>
-  }
   const rowsShown = () => page.locator('.vbody [role=row]').count()
 
   beforeAll(async () => {
-    await ensureConsoleBuilt()
-    server = await startServer(dataDir)
-    browser = await launchChromium()
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage()
-    page.setDefaultTimeout(15_000)
+    server = session.server
+    page = session.page
     await admin('POST', '/directories', { name: 'Team', externalId: 'team' })
     await admin('POST', '/directories/team/fields', { key: 'dept', label: 'Department', type: 'enum', enumValues: ['Sales', 'Support'] })
     const rows = Array.from({ length: 30 }, (_, i) => ({
@@ -49,12 +32,6 @@ describe('web console: filtering the users table and choosing its columns (Chrom
     await page.getByRole('link', { name: 'Team', exact: true }).click()
     await page.getByText('30 users', { exact: true }).waitFor()
   }, 120_000)
-
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-    rmSync(dataDir, { recursive: true, force: true })
-  })
 
   it("filters by a custom field's value, kept in the address; a search adds to it; a reload keeps both", async () => {
     const form = page.getByRole('form', { name: 'Filter users' })
@@ -99,7 +76,7 @@ describe('web console: filtering the users table and choosing its columns (Chrom
     await page.locator('summary', { hasText: 'Columns' }).click()
     await page.getByRole('checkbox', { name: 'Department' }).check()
     await page.getByRole('checkbox', { name: 'Country' }).uncheck()
-    await page.screenshot({ path: join(SHOTS, 'users-columns.png'), fullPage: true })
+    await shot('users-columns')
     expect(await header.textContent()).toContain('Department')
     expect(await header.textContent()).not.toContain('Country')
     const first = page.locator('.vbody [role=row]').first()
