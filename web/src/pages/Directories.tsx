@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react'
 import { api, type Directory } from '../api'
+import { useAction } from '../action'
 import { ErrorNote, formatTime, Link, useLoad } from '../ui'
 
 const dirPath = (d: Directory) => `/directories/${encodeURIComponent(d.externalId ?? d.id)}`
@@ -57,22 +58,15 @@ export function DirectoriesPage() {
 function CreateDirectory({ onCreated }: { onCreated: () => void }) {
   const [name, setName] = useState('')
   const [externalId, setExternalId] = useState('')
-  const [error, setError] = useState<unknown>(null)
-  const [busy, setBusy] = useState(false)
+  const action = useAction()
   async function submit(e: FormEvent) {
     e.preventDefault()
-    setBusy(true)
-    setError(null)
-    try {
+    await action.run(async () => {
       await api('POST', '/directories', { name: name.trim(), ...(externalId.trim() ? { externalId: externalId.trim() } : {}) })
       setName('')
       setExternalId('')
       onCreated()
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   return (
     <form onSubmit={submit} className="inline-form" aria-label="New directory">
@@ -84,10 +78,10 @@ function CreateDirectory({ onCreated }: { onCreated: () => void }) {
         <label htmlFor="new-dir-ext">External ID (optional)</label>
         <input id="new-dir-ext" maxLength={255} value={externalId} onChange={(e) => setExternalId(e.target.value)} />
       </div>
-      <button type="submit" disabled={busy || !name.trim()}>
+      <button type="submit" disabled={action.busy || !name.trim()}>
         Create directory
       </button>
-      <ErrorNote error={error} />
+      <ErrorNote error={action.error} />
     </form>
   )
 }
@@ -175,16 +169,13 @@ function DirectoryStats({ dir }: { dir: Directory }) {
 function RenameForm({ dir, onDone, onCancel }: { dir: Directory; onDone: () => void; onCancel: () => void }) {
   const [name, setName] = useState(dir.name)
   const [externalId, setExternalId] = useState(dir.externalId ?? '')
-  const [error, setError] = useState<unknown>(null)
+  const action = useAction()
   async function submit(e: FormEvent) {
     e.preventDefault()
-    setError(null)
-    try {
+    await action.run(async () => {
       await api('PATCH', `/directories/${encodeURIComponent(dir.id)}`, { name: name.trim(), externalId: externalId.trim() || null })
       onDone()
-    } catch (err) {
-      setError(err)
-    }
+    })
   }
   return (
     <form onSubmit={submit} className="inline-form" aria-label={`Rename ${dir.name}`}>
@@ -202,23 +193,20 @@ function RenameForm({ dir, onDone, onCancel }: { dir: Directory; onDone: () => v
       <button type="button" className="quiet" onClick={onCancel}>
         Cancel
       </button>
-      <ErrorNote error={error} />
+      <ErrorNote error={action.error} />
     </form>
   )
 }
 
 function DeleteForm({ dir, onDone, onCancel }: { dir: Directory; onDone: () => void; onCancel: () => void }) {
   const [typed, setTyped] = useState('')
-  const [error, setError] = useState<unknown>(null)
+  const action = useAction()
   async function submit(e: FormEvent) {
     e.preventDefault()
-    setError(null)
-    try {
+    await action.run(async () => {
       await api('DELETE', `/directories/${encodeURIComponent(dir.id)}`)
       onDone()
-    } catch (err) {
-      setError(err)
-    }
+    })
   }
   return (
     <form onSubmit={submit} className="inline-form" aria-label={`Delete ${dir.name}`}>
@@ -235,7 +223,7 @@ function DeleteForm({ dir, onDone, onCancel }: { dir: Directory; onDone: () => v
       <button type="button" className="quiet" onClick={onCancel}>
         Cancel
       </button>
-      <ErrorNote error={error} />
+      <ErrorNote error={action.error} />
     </form>
   )
 }

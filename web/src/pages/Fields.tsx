@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react'
 import { FIELD_TYPES } from '../../../src/core/user-fields'
 import { api, type Directory, enc, type Field } from '../api'
+import { useAction } from '../action'
 import { ErrorNote, Link, useLoad } from '../ui'
 
 /**
@@ -191,12 +192,11 @@ function rulesBody(rules: { required: boolean; maxLength: string; pattern: strin
 function NewField({ base, onCreated }: { base: string; onCreated: () => void }) {
   const empty = { key: '', label: '', type: 'string', unique: false, required: false, maxLength: '', pattern: '', enumValues: '' }
   const [f, setF] = useState(empty)
-  const [error, setError] = useState<unknown>(null)
+  const action = useAction()
   const set = (patch: Partial<typeof empty>) => setF((x) => ({ ...x, ...patch }))
   async function submit(e: FormEvent) {
     e.preventDefault()
-    setError(null)
-    try {
+    await action.run(async () => {
       await api('POST', `${base}/fields`, {
         key: f.key.trim(),
         ...(f.label.trim() ? { label: f.label.trim() } : {}),
@@ -206,9 +206,7 @@ function NewField({ base, onCreated }: { base: string; onCreated: () => void }) 
       })
       setF(empty)
       onCreated()
-    } catch (err) {
-      setError(err)
-    }
+    })
   }
   return (
     <form onSubmit={submit} className="inline-form" aria-label="New field">
@@ -237,7 +235,7 @@ function NewField({ base, onCreated }: { base: string; onCreated: () => void }) 
       <button type="submit" disabled={!f.key.trim()}>
         Add field
       </button>
-      <ErrorNote error={error} />
+      <ErrorNote error={action.error} />
     </form>
   )
 }
@@ -250,19 +248,16 @@ function EditField({ base, field, onDone, onCancel }: { base: string; field: Fie
     pattern: field.pattern ?? '',
     enumValues: (field.enumValues ?? []).join('\n'),
   })
-  const [error, setError] = useState<unknown>(null)
+  const action = useAction()
   async function submit(e: FormEvent) {
     e.preventDefault()
-    setError(null)
-    try {
+    await action.run(async () => {
       const body = field.builtIn
         ? { label: label.trim(), required: rules.required }
         : { label: label.trim(), ...rulesBody(rules, field.type) }
       await api('PATCH', `${base}/fields/${enc(field.key)}`, body)
       onDone()
-    } catch (err) {
-      setError(err)
-    }
+    })
   }
   const id = `edit-field-${field.key}`
   return (
@@ -276,21 +271,18 @@ function EditField({ base, field, onDone, onCancel }: { base: string; field: Fie
       <button type="button" className="quiet" onClick={onCancel}>
         Cancel
       </button>
-      <ErrorNote error={error} />
+      <ErrorNote error={action.error} />
     </form>
   )
 }
 
 function DeleteField({ base, field, onDone, onCancel }: { base: string; field: Field; onDone: () => void; onCancel: () => void }) {
-  const [error, setError] = useState<unknown>(null)
+  const action = useAction()
   async function remove() {
-    setError(null)
-    try {
+    await action.run(async () => {
       await api('DELETE', `${base}/fields/${enc(field.key)}`)
       onDone()
-    } catch (err) {
-      setError(err)
-    }
+    })
   }
   return (
     <div className="inline-form" role="group" aria-label={`Delete ${field.key}`}>
@@ -303,7 +295,7 @@ function DeleteField({ base, field, onDone, onCancel }: { base: string; field: F
       <button type="button" className="quiet" onClick={onCancel}>
         Cancel
       </button>
-      <ErrorNote error={error} />
+      <ErrorNote error={action.error} />
     </div>
   )
 }

@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react'
 import { api, type Directory, enc, type Group, type Page, type User } from '../api'
+import { useAction } from '../action'
 import { navigate } from '../router'
 import { ErrorNote, formatTime, Link, useLoad } from '../ui'
 
@@ -9,18 +10,15 @@ export function GroupsPage({ dir }: { dir: string }) {
   const directory = useLoad(`dir:${dir}`, (signal) => api<Directory>('GET', base, undefined, { signal }))
   const groups = useLoad(`groups:${dir}`, (signal) => api<{ data: Group[] }>('GET', `${base}/groups?limit=1000`, undefined, { signal }))
   const [name, setName] = useState('')
-  const [error, setError] = useState<unknown>(null)
+  const action = useAction()
 
   async function create(e: FormEvent) {
     e.preventDefault()
-    setError(null)
-    try {
+    await action.run(async () => {
       await api('POST', `${base}/groups`, { name: name.trim() })
       setName('')
       groups.reload()
-    } catch (err) {
-      setError(err)
-    }
+    })
   }
 
   return (
@@ -37,7 +35,7 @@ export function GroupsPage({ dir }: { dir: string }) {
         <button type="submit" disabled={!name.trim()}>
           Create group
         </button>
-        <ErrorNote error={error} />
+        <ErrorNote error={action.error} />
       </form>
       <ErrorNote error={groups.error} />
       {groups.data && groups.data.data.length === 0 && <p className="muted">No groups yet.</p>}
@@ -82,8 +80,8 @@ export function GroupPage({ dir, id }: { dir: string; id: string }) {
   const [email, setEmail] = useState('')
   const [rename, setRename] = useState<string | null>(null)
   const [confirmDelete, setConfirmDelete] = useState(false)
-  const [error, setError] = useState<unknown>(null)
-  const [addError, setAddError] = useState<unknown>(null)
+  const action = useAction()
+  const addAction = useAction()
   const g = group.data
   const visible = g ? g.members.slice(0, shown) : []
 
@@ -99,27 +97,21 @@ export function GroupPage({ dir, id }: { dir: string; id: string }) {
     )
   }, [visibleKey, base])
 
-  async function run(action: () => Promise<unknown>, after: () => void) {
-    setError(null)
-    try {
-      await action()
+  /** A change to the group, then what follows it when it succeeded. */
+  const run = (change: () => Promise<unknown>, after: () => void) =>
+    action.run(async () => {
+      await change()
       after()
-    } catch (err) {
-      setError(err)
-    }
-  }
+    })
   async function add(e: FormEvent) {
     e.preventDefault()
-    setAddError(null)
-    try {
+    await addAction.run(async () => {
       const found = await api<Page<User>>('GET', `${base}/users?email=${enc(email.trim())}&limit=1`)
       if (found.data.length === 0) throw new Error(`No user of this directory has the email ${email.trim()}`)
       await api('POST', `${path}/members`, { userIds: [found.data[0].id] })
       setEmail('')
       group.reload()
-    } catch (err) {
-      setAddError(err)
-    }
+    })
   }
 
   return (
@@ -130,7 +122,7 @@ export function GroupPage({ dir, id }: { dir: string; id: string }) {
       </p>
       <h1>{g?.name ?? 'Group'}</h1>
       <ErrorNote error={group.error} />
-      <ErrorNote error={error} />
+      <ErrorNote error={action.error} />
       {g && (
         <>
           <div className="actions">
@@ -199,7 +191,7 @@ export function GroupPage({ dir, id }: { dir: string; id: string }) {
             <button type="submit" disabled={!email.trim()}>
               Add member
             </button>
-            <ErrorNote error={addError} />
+            <ErrorNote error={addAction.error} />
           </form>
           {g.members.length === 0 ? (
             <p className="muted">No members.</p>

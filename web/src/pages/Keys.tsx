@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react'
 import { api, type ApiKey, type Directory, enc } from '../api'
+import { useAction } from '../action'
 import { SecretOnce } from '../secret'
 import { ErrorNote, formatTime, useLoad } from '../ui'
 
@@ -95,26 +96,19 @@ function CreateKey({ directories, onCreated }: { directories: Directory[]; onCre
   const [name, setName] = useState('')
   const [scopes, setScopes] = useState<string[]>(['read'])
   const [only, setOnly] = useState<string[]>([])
-  const [error, setError] = useState<unknown>(null)
-  const [busy, setBusy] = useState(false)
+  const action = useAction()
   const toggle = (list: string[], v: string) => (list.includes(v) ? list.filter((x) => x !== v) : [...list, v])
 
   async function submit(e: FormEvent) {
     e.preventDefault()
-    setBusy(true)
-    setError(null)
-    try {
+    await action.run(async () => {
       const body = { name: name.trim(), scopes, ...(only.length ? { directories: only } : {}) }
       const k = await api<ApiKey & { secret: string }>('POST', '/keys', body)
       setName('')
       setScopes(['read'])
       setOnly([])
       onCreated({ name: k.name, secret: k.secret })
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   return (
@@ -141,24 +135,21 @@ function CreateKey({ directories, onCreated }: { directories: Directory[]; onCre
           ))}
         </fieldset>
       )}
-      <button type="submit" disabled={busy || !name.trim() || scopes.length === 0}>
+      <button type="submit" disabled={action.busy || !name.trim() || scopes.length === 0}>
         Create key
       </button>
-      <ErrorNote error={error} />
+      <ErrorNote error={action.error} />
     </form>
   )
 }
 
 function RevokeKey({ apiKey, onDone, onCancel }: { apiKey: ApiKey; onDone: () => void; onCancel: () => void }) {
-  const [error, setError] = useState<unknown>(null)
+  const action = useAction()
   async function revoke() {
-    setError(null)
-    try {
+    await action.run(async () => {
       await api('DELETE', `/keys/${enc(apiKey.id)}`)
       onDone()
-    } catch (err) {
-      setError(err)
-    }
+    })
   }
   return (
     <span className="confirm">
@@ -169,7 +160,7 @@ function RevokeKey({ apiKey, onDone, onCancel }: { apiKey: ApiKey; onDone: () =>
       <button type="button" className="quiet" onClick={onCancel}>
         Cancel
       </button>
-      <ErrorNote error={error} />
+      <ErrorNote error={action.error} />
     </span>
   )
 }

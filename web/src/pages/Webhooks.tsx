@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react'
 import { api, type Directory, enc, type Webhook } from '../api'
+import { useAction } from '../action'
 import { SecretOnce } from '../secret'
 import { ErrorNote, formatTime, Link, useLoad } from '../ui'
 
@@ -10,29 +11,18 @@ export function WebhooksPage({ dir }: { dir: string }) {
   const hooks = useLoad(`webhooks:${dir}`, (signal) => api<{ data: Webhook[] }>('GET', `${base}/webhooks`, undefined, { signal }))
   const [created, setCreated] = useState<string | null>(null)
   const [url, setUrl] = useState('')
-  const [error, setError] = useState<unknown>(null)
+  const action = useAction()
 
   async function add(e: FormEvent) {
     e.preventDefault()
-    setError(null)
-    try {
+    await action.run(async () => {
       const hook = await api<Webhook & { secret: string }>('POST', `${base}/webhooks`, { url: url.trim() })
       setUrl('')
       setCreated(hook.secret)
       hooks.reload()
-    } catch (err) {
-      setError(err)
-    }
+    })
   }
-  async function remove(h: Webhook) {
-    setError(null)
-    try {
-      await api('DELETE', `${base}/webhooks/${enc(h.id)}`)
-      hooks.reload()
-    } catch (err) {
-      setError(err)
-    }
-  }
+  const remove = (h: Webhook) => action.run(() => api('DELETE', `${base}/webhooks/${enc(h.id)}`).then(hooks.reload))
 
   return (
     <section>
@@ -52,7 +42,7 @@ export function WebhooksPage({ dir }: { dir: string }) {
         <button type="submit" disabled={!url.trim()}>
           Add webhook
         </button>
-        <ErrorNote error={error} />
+        <ErrorNote error={action.error} />
       </form>
       {created && (
         <SecretOnce
