@@ -9,6 +9,7 @@ import { DirParams, ProblemSchema, StringEnum } from '../schemas.js'
 import { csvCell } from '../../core/csv-cell.js'
 import { neutralizeFormula } from '../../core/csv-cell.js'
 import { DERIVED, type UserFieldKey } from '../../core/user-fields.js'
+import { FieldFilterPatterns, type UserFilter, UserFilterProperties, userFilterOf } from './user-filters.js'
 
 /** Users read per page: memory stays flat whatever the directory's size. */
 export const EXPORT_PAGE = 1000
@@ -28,11 +29,11 @@ function text(v: Json | undefined): string {
 
 const csvLine = (cells: string[]) => `${cells.map((c) => csvCell(neutralizeFormula(c))).join(',')}\r\n`
 
-/** Every user of the directory, page by page (keyset on the creation sequence), one chunk per page. */
-async function* users(s: Services, dir: Directory): AsyncGenerator<UserRecord[]> {
+/** The directory's users (those the filter keeps), page by page (keyset on the creation sequence), one chunk per page. */
+async function* users(s: Services, dir: Directory, filter: UserFilter): AsyncGenerator<UserRecord[]> {
   let afterSeq: number | undefined
   for (;;) {
-    const page = await s.users.list(dir, { afterSeq, limit: EXPORT_PAGE })
+    const page = await s.users.list(dir, { ...filter, afterSeq, limit: EXPORT_PAGE })
     if (page.items.length) yield page.items
     if (page.nextSeq === null || page.items.length === 0) return
     afterSeq = page.nextSeq
@@ -40,9 +41,9 @@ async function* users(s: Services, dir: Directory): AsyncGenerator<UserRecord[]>
 }
 
 /** CSV: the header, then one chunk per page. `custom` are the directory's custom field keys. */
-export async function* exportCsv(s: Services, dir: Directory, custom: readonly string[]): AsyncGenerator<string> {
+export async function* exportCsv(s: Services, dir: Directory, custom: readonly string[], filter: UserFilter = {}): AsyncGenerator<string> {
   yield csvLine([...EXPORT_COLUMNS, 'metadata', ...custom.map((k) => `fields.${k}`)])
-  for await (const page of users(s, dir)) {
+  for await (const page of users(s, dir, filter)) {
     let chunk = ''
     for (const u of page)
       chunk += csvLine([...EXPORT_COLUMNS.map((c) => text(u[c])), JSON.stringify(u.metadata), ...custom.map((k) => text(own(u.fields, k)))])
@@ -50,8 +51,8 @@ export async function* exportCsv(s: Services, dir: Directory, custom: readonly s
   }
 }
 
-export async function* exportNdjson(s: Services, dir: Directory): AsyncGenerator<string> {
-  for await (const page of users(s, dir)) {
+export async function* exportNdjson(s: Services, dir: Directory, filter: UserFilter = {}): AsyncGenerator<string> {
+  for await (const page of users(s, dir, filter)) {
     let chunk = ''
     for (const u of page) chunk += `${JSON.stringify(u)}\n`
     yield chunk
@@ -70,15 +71,15 @@ export const exportRoutes =
         schema: {
           operationId: 'exportUsers',
           tags: ['users'],
-          summary: 'Every user of the directory, streamed as NDJSON (default) or CSV',
+          summary: 'Every user of the directory, or those the filters keep (as for the users list), streamed as NDJSON (default) or CSV',
           description:
             'NDJSON: one user object per line, exactly as `GET …/users/{id}` returns it. CSV: the built-in fields, then `metadata` (JSON text), then one `fields.<key>` column per custom field definition; ' +
             'cells starting with = + - @ are prefixed with a quote against formula injection. Users are read page by page in creation order, so memory stays flat for any size; ' +
             'users created while the export runs may or may not be in it.',
           params: DirParams,
           querystring: Type.Object(
-            { format: Type.Optional(StringEnum(['ndjson', 'csv'] as const, { default: 'ndjson' })) },
-            { additionalProperties: false },
+            { format: Type.Optional(StringEnum(['ndjson', 'csv'] as const, { default: 'ndjson' })), ...UserFilterProperties },
+            { additionalProperties: false, patternProperties: FieldFilterPatterns },
           ),
           response: {
             200: {
@@ -94,7 +95,8 @@ export const exportRoutes =
         const csv = req.query.format === 'csv'
         // Read before the 200 goes out: a failure here is still a problem+json answer.
         const custom = csv ? (await s.directories.fields(dir)).filter((f) => !f.builtIn).map((f) => f.key) : []
-        const body = Readable.from(csv ? exportCsv(s, dir, custom) : exportNdjson(s, dir))
+        const filter = await userFilterOf(s, dir, req.query)
+        const body = Readable.from(csv ? exportCsv(s, dir, custom, filter) : exportNdjson(s, dir, filter))
         return (
           reply
             .type(csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')

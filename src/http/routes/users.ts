@@ -5,28 +5,14 @@ import type { Services } from '../../jobs/services.js'
 import { nativeContext, principalOf } from '../auth.js'
 import { decodeCursor, encodeCursor } from '../cursor.js'
 import { DirParams, ListQuery, page, ProblemSchema, UserInputSchema, UserSchema } from '../schemas.js'
+import { FieldFilterPatterns, UserFilterProperties, userFilterOf } from './user-filters.js'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 412: ProblemSchema }
 const UserParams = Type.Object({ dir: Type.String(), id: Type.String() })
-const Timestamp = Type.String({ format: 'date-time' })
 
 const ListUsersQuery = Type.Object(
-  {
-    email: Type.Optional(Type.String({ description: 'Exact match, case-insensitive' })),
-    username: Type.Optional(Type.String({ description: 'Exact match, case-insensitive' })),
-    externalId: Type.Optional(Type.String()),
-    createdAfter: Type.Optional(Timestamp),
-    createdBefore: Type.Optional(Timestamp),
-    updatedAfter: Type.Optional(Timestamp),
-    updatedBefore: Type.Optional(Timestamp),
-    ...ListQuery,
-  },
-  {
-    additionalProperties: false,
-    patternProperties: {
-      '^fields\\.[A-Za-z][A-Za-z0-9_-]{0,63}$': Type.String({ description: 'Custom field equality: fields.<key>=<value>' }),
-    },
-  },
+  { ...UserFilterProperties, ...ListQuery },
+  { additionalProperties: false, patternProperties: FieldFilterPatterns },
 )
 
 /** `If-Match: "3"` or `W/"3"` → 3. */
@@ -81,21 +67,10 @@ export const userRoutes =
       },
       async (req) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
-        const q = req.query as Record<string, string | number | undefined>
-        const rawFields: Record<string, string> = {}
-        for (const [k, v] of Object.entries(q)) if (k.startsWith('fields.') && typeof v === 'string') rawFields[k.slice(7)] = v
-        const limit = req.query.limit ?? 100
         const result = await s.users.list(dir, {
-          email: req.query.email,
-          username: req.query.username,
-          externalId: req.query.externalId,
-          createdAfter: req.query.createdAfter,
-          createdBefore: req.query.createdBefore,
-          updatedAfter: req.query.updatedAfter,
-          updatedBefore: req.query.updatedBefore,
-          fields: await s.users.fieldFilters(dir, rawFields),
+          ...(await userFilterOf(s, dir, req.query)),
           afterSeq: decodeCursor(req.query.cursor),
-          limit,
+          limit: req.query.limit ?? 100,
         })
         return { data: result.items, nextCursor: encodeCursor(result.nextSeq) }
       },
