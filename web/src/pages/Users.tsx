@@ -26,6 +26,12 @@ export function UsersPage({ dir }: { dir: string }) {
       </p>
       <h1>{directory.data ? directory.data.name : 'Users'}</h1>
       <ErrorNote error={directory.error} />
+      <p className="button-row">
+        <Link to={`/directories/${enc(dir)}/imports/new`} className="button">
+          New import
+        </Link>
+        <Link to={`/directories/${enc(dir)}/imports`}>Imports</Link>
+      </p>
       <SearchForm key={`search:${by ?? ''}=${term}`} dir={dir} by={by ?? 'email'} term={term} />
       <UserTable key={`table:${by ?? ''}=${term}`} dir={dir} filter={by ? `&${by}=${enc(term)}` : ''} />
     </section>
