@@ -10,10 +10,10 @@ describe('column mapping suggestions (shared by the CSV mapper and the console)'
 
   it('suggests built-ins, custom fields, metadata.<key> and fields.<key>; nothing for unknown names', () => {
     expect(
-      suggestMapping(['E-mail', 'First Name', 'external_id', 'metadata.Plan', 'Department', 'fields.seats', 'fields.nope', 'Shoe size', 'ID'], [
-        'department',
-        'seats',
-      ]),
+      suggestMapping(
+        ['E-mail', 'First Name', 'external_id', 'metadata.Plan', 'Department', 'fields.seats', 'fields.nope', 'Shoe size', 'ID'],
+        ['department', 'seats'],
+      ),
     ).toEqual(['email', 'firstName', 'externalId', 'metadata.Plan', 'fields.department', 'fields.seats', null, null, 'id'])
   })
 
@@ -25,7 +25,8 @@ describe('column mapping suggestions (shared by the CSV mapper and the console)'
 
   it('knows which paths a column may be mapped to', () => {
     const custom = new Set(['department'])
-    for (const ok of ['email', 'id', 'metadata', 'metadata.plan', 'fields.department', 'department']) expect(isFieldPath(ok, custom), ok).toBe(true)
+    for (const ok of ['email', 'id', 'metadata', 'metadata.plan', 'fields.department', 'department'])
+      expect(isFieldPath(ok, custom), ok).toBe(true)
     for (const bad of ['metadata.', 'fields.nope', 'createdAt', 'nope']) expect(isFieldPath(bad, custom), bad).toBe(false)
   })
 

@@ -113,7 +113,11 @@ describe('web console: the import wizard (Chromium, SQLite)', () => {
 
     // unmapped=fail, made visible: Preview names the columns that go nowhere and uploads nothing.
     await page.getByRole('button', { name: 'Preview' }).click()
-    await columns.getByRole('alert').first().getByText(/a column that maps to no field fails the whole import/).waitFor()
+    await columns
+      .getByRole('alert')
+      .first()
+      .getByText(/a column that maps to no field fails the whole import/)
+      .waitFor()
     expect(await columns.getByRole('alert').count()).toBe(2)
     expect(await importsOf('people')).toEqual([])
 
@@ -158,7 +162,10 @@ describe('web console: the import wizard (Chromium, SQLite)', () => {
       metadata: { 'Shoe size': '37' },
     })
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /^Download failed rows/ }).click()])
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: /^Download failed rows/ }).click(),
+    ])
     const file = readFileSync(await download.path(), 'utf8')
     expect(file.trim().split(/\r?\n/)).toEqual([
       'E-mail,First Name,Last Name,Dept,Shoe size,error',
@@ -169,7 +176,12 @@ describe('web console: the import wizard (Chromium, SQLite)', () => {
     const results = page.getByRole('table', { name: 'Results' })
     await results.locator('tbody tr').nth(2).waitFor()
     await page.getByLabel('Show rows').selectOption('created')
-    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('.results-table tbody tr').length === 1)
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll(
+          '.results-table tbody tr',
+        ).length === 1,
+    )
     await shot('import-applied')
   })
 

@@ -70,7 +70,9 @@ export function ImportActions({ job, update }: { job: ImportJob; update: (j: Imp
           <button
             type="button"
             className="quiet"
-            onClick={() => void save(`/imports/${enc(job.id)}/results?status=failed&format=csv`, `apply-${job.id.slice(0, 8)}-conflicts.csv`)}
+            onClick={() =>
+              void save(`/imports/${enc(job.id)}/results?status=failed&format=csv`, `apply-${job.id.slice(0, 8)}-conflicts.csv`)
+            }
           >
             Download rows that did not apply ({job.counts.failed})
           </button>
@@ -83,16 +85,15 @@ export function ImportActions({ job, update }: { job: ImportJob; update: (j: Imp
       </div>
       {done && job.options.dryRun && job.kind === 'import' && (
         <p className="muted">
-          Applying writes exactly this plan, without reading the file again. A user someone changed since the plan was made becomes
-          a conflict and is left as it is.
+          Applying writes exactly this plan, without reading the file again. A user someone changed since the plan was made becomes a
+          conflict and is left as it is.
         </p>
       )}
       {confirmRevert && (
         <div className="confirm" role="group" aria-label="Confirm the revert">
           <p>
-            Revert this import? Every field it set goes back to its value before it, and the{' '}
-            {plural(job.counts.created, 'user')} it created are deleted. Fields someone changed since are left as they are and listed
-            as conflicts.
+            Revert this import? Every field it set goes back to its value before it, and the {plural(job.counts.created, 'user')} it created
+            are deleted. Fields someone changed since are left as they are and listed as conflicts.
           </p>
           <div className="button-row">
             <button type="button" className="danger" disabled={busy} onClick={() => void act('revert')}>

@@ -48,7 +48,11 @@ export function ColumnsTable({
                 <label htmlFor={id}>{c === '' ? '(no name)' : c}</label>
               </th>
               <td className="samples">
-                {values.length ? values.map((v, k) => <code key={k}>{v.length > 40 ? `${v.slice(0, 40)}…` : v}</code>) : <span className="muted">empty</span>}
+                {values.length ? (
+                  values.map((v, k) => <code key={k}>{v.length > 40 ? `${v.slice(0, 40)}…` : v}</code>)
+                ) : (
+                  <span className="muted">empty</span>
+                )}
               </td>
               <td>
                 <select

@@ -55,11 +55,19 @@ export function ResultsTable({
     [jobId, status, warning, pageSize],
   )
 
+  // The first page, again when the filter changes.
   useEffect(() => {
     const ctl = new AbortController()
-    void load(undefined, ctl.signal)
+    resultsPage(jobId, { status: status || undefined, warning, limit: pageSize }, ctl.signal).then(
+      (page) => {
+        setRows(page)
+        setDone(page.length < pageSize)
+        setError(null)
+      },
+      (e: unknown) => !ctl.signal.aborted && setError(e),
+    )
     return () => ctl.abort()
-  }, [load])
+  }, [jobId, status, warning, pageSize])
 
   return (
     <section className="results" aria-labelledby={headingId}>

@@ -31,8 +31,19 @@ export function RevertResult({ job }: { job: ImportJob }) {
   }
 
   useEffect(() => {
-    if (finished) void load(null)
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    if (!finished) return
+    let live = true
+    api<{ data: Conflict[]; nextCursor: number | null }>('GET', `/imports/${enc(job.id)}/conflicts?limit=100`).then(
+      (page) => {
+        if (!live) return
+        setConflicts(page.data)
+        setNext(page.nextCursor)
+      },
+      (e: unknown) => live && setError(e),
+    )
+    return () => {
+      live = false
+    }
   }, [finished, job.id])
 
   if (!r) return null

@@ -22,7 +22,12 @@ export function SettingsForm({
     <div className="settings">
       <div>
         <label htmlFor="opt-mode">Mode</label>
-        <select id="opt-mode" value={s.mode} onChange={(e) => onChange({ ...s, mode: e.target.value as ImportSettings['mode'] })} {...described('mode')}>
+        <select
+          id="opt-mode"
+          value={s.mode}
+          onChange={(e) => onChange({ ...s, mode: e.target.value as ImportSettings['mode'] })}
+          {...described('mode')}
+        >
           <option value="upsert">upsert: create new users, update existing ones</option>
           <option value="create">create: only new users (an existing one fails its row)</option>
           <option value="update">update: only existing users (a missing one fails its row)</option>
@@ -31,7 +36,12 @@ export function SettingsForm({
       </div>
       <div>
         <label htmlFor="opt-match">Match key</label>
-        <select id="opt-match" value={s.match} onChange={(e) => onChange({ ...s, match: e.target.value as ImportSettings['match'] })} {...described('match')}>
+        <select
+          id="opt-match"
+          value={s.match}
+          onChange={(e) => onChange({ ...s, match: e.target.value as ImportSettings['match'] })}
+          {...described('match')}
+        >
           <option value="email">email</option>
           <option value="externalId">externalId</option>
           <option value="username">username</option>

@@ -58,13 +58,19 @@ export interface MappingProblems {
   general: string[]
 }
 
-export function mappingProblems(columns: readonly string[], mapping: Mapping, fields: readonly Field[], s: ImportSettings): MappingProblems {
+export function mappingProblems(
+  columns: readonly string[],
+  mapping: Mapping,
+  fields: readonly Field[],
+  s: ImportSettings,
+): MappingProblems {
   const problems: MappingProblems = { columns: {}, match: null, general: [] }
   const claimed = new Map<string, string>()
   for (const c of columns) {
     const path = mapping[c]
     if (path === null || path === undefined) {
-      problems.columns[c] = 'Choose a field, or "Ignore this column": a column that maps to no field fails the whole import (unmapped=fail).'
+      problems.columns[c] =
+        'Choose a field, or "Ignore this column": a column that maps to no field fails the whole import (unmapped=fail).'
       continue
     }
     if (path === '') continue

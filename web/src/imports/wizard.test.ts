@@ -8,7 +8,7 @@ import { FileProblem, leadingArrayItems, sampleFile } from './sample'
 
 const field = (key: string, builtIn: boolean, required = false): Field => ({ key, label: key, type: 'string', required, builtIn })
 const FIELDS = [field('email', true), field('firstName', true), field('externalId', true), field('department', false, true)]
-const file = (text: string | Uint8Array, name: string) => new File([text], name)
+const file = (text: string | Uint8Array<ArrayBuffer>, name: string) => new File([text], name)
 
 describe('the sample of a file', () => {
   it('reads a CSV header and its first rows, with the delimiter detected', async () => {
@@ -21,7 +21,11 @@ describe('the sample of a file', () => {
   })
 
   it('refuses what the server would refuse: empty, not text, not UTF-8, duplicate columns, header only', async () => {
-    const refused = async (f: File) => (await sampleFile(f).then(() => null, (e: unknown) => e)) as FileProblem
+    const refused = async (f: File) =>
+      (await sampleFile(f).then(
+        () => null,
+        (e: unknown) => e,
+      )) as FileProblem
     expect((await refused(file('', 'a.csv'))).message).toBe('The file is empty.')
     expect((await refused(file(new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0]), 'a.csv'))).message).toMatch(/not a text file/)
     expect((await refused(file(new Uint8Array([0x61, 0xff, 0x0a]), 'a.csv'))).message).toMatch(/not UTF-8/)

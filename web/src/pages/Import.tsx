@@ -6,7 +6,8 @@ import { RevertResult } from '../imports/RevertResult'
 import { END_STATES, useImportJob } from '../imports/use-import'
 import { ErrorNote, formatTime, Link, useLoad } from '../ui'
 
-const kindOf = (j: ImportJob) => (j.kind === 'apply' ? 'apply of a plan' : j.options.dryRun ? 'dry run (a plan, nothing written)' : 'import')
+const kindOf = (j: ImportJob) =>
+  j.kind === 'apply' ? 'apply of a plan' : j.options.dryRun ? 'dry run (a plan, nothing written)' : 'import'
 
 /**
  * An import's page: state, live progress, counts, and what to do next. A dry run shows its plan

@@ -104,7 +104,12 @@ export function ImportsPage({ dir }: { dir: string }) {
                 <td>{formatTime(j.createdAt)}</td>
                 <td className="actions">
                   {(j.state === 'queued' || j.state === 'running') && (
-                    <button type="button" className="quiet danger" onClick={() => void cancel(j)} aria-label={`Cancel import ${j.id.slice(0, 8)}`}>
+                    <button
+                      type="button"
+                      className="quiet danger"
+                      onClick={() => void cancel(j)}
+                      aria-label={`Cancel import ${j.id.slice(0, 8)}`}
+                    >
                       Cancel
                     </button>
                   )}

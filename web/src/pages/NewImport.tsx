@@ -9,7 +9,8 @@ import { navigate } from '../router'
 import { ErrorNote, Link, useLoad } from '../ui'
 
 const SETTING_KEYS: readonly string[] = ['mode', 'match', 'emptyMeans', 'atomic', 'maxErrors']
-const formatBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 ** 2).toFixed(1)} MB`)
+const formatBytes = (n: number) =>
+  n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 ** 2).toFixed(1)} MB`
 
 /**
  * The import wizard: choose (or drop) a file, see its columns with sample values and the field
@@ -92,8 +93,8 @@ export function NewImportPage({ dir }: { dir: string }) {
   return (
     <section>
       <p className="crumbs">
-        <Link to="/">Directories</Link> / <Link to={base}>{directory.data?.name ?? dir}</Link> /{' '}
-        <Link to={`${base}/imports`}>Imports</Link> / New
+        <Link to="/">Directories</Link> / <Link to={base}>{directory.data?.name ?? dir}</Link> / <Link to={`${base}/imports`}>Imports</Link>{' '}
+        / New
       </p>
       <h1>New import{directory.data ? ` into ${directory.data.name}` : ''}</h1>
       <ErrorNote error={directory.error ?? fieldList.error} />
@@ -111,8 +112,8 @@ export function NewImportPage({ dir }: { dir: string }) {
             onChange={(e) => void choose(e.target.files?.[0] ?? null)}
           />
           <p id="import-file-hint" className="muted">
-            CSV (with a header line), NDJSON or a JSON array of users, of any size; or drop the file here. Only its first rows are read
-            in the browser.
+            CSV (with a header line), NDJSON or a JSON array of users, of any size; or drop the file here. Only its first rows are read in
+            the browser.
           </p>
           {fileProblem && (
             <p id="import-file-problem" role="alert" className="field-error">
@@ -131,8 +132,8 @@ export function NewImportPage({ dir }: { dir: string }) {
           <>
             <h2>2. Columns</h2>
             <p className="muted">
-              Each column goes to a field, suggested by its name as the server maps it (case, spaces, _ and - ignored). A column that
-              goes to no field fails the whole import, so choose one or ignore it.
+              Each column goes to a field, suggested by its name as the server maps it (case, spaces, _ and - ignored). A column that goes
+              to no field fails the whole import, so choose one or ignore it.
               {unset > 0 && ` ${unset} column${unset === 1 ? '' : 's'} still need${unset === 1 ? 's' : ''} a choice.`}
             </p>
             <ColumnsTable
@@ -167,8 +168,8 @@ export function NewImportPage({ dir }: { dir: string }) {
 
             <h2>4. Preview</h2>
             <p className="muted">
-              Preview uploads the file as a dry run: the server validates and compares every row, writes nothing, and shows the plan,
-              which you can then apply.
+              Preview uploads the file as a dry run: the server validates and compares every row, writes nothing, and shows the plan, which
+              you can then apply.
             </p>
             {upload && (
               <div className="progress-block">
@@ -178,7 +179,14 @@ export function NewImportPage({ dir }: { dir: string }) {
                     {formatBytes(upload.sent)} of {formatBytes(upload.total)}
                   </span>
                 </div>
-                <div className="progress" role="progressbar" aria-labelledby="upload-label" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
+                <div
+                  className="progress"
+                  role="progressbar"
+                  aria-labelledby="upload-label"
+                  aria-valuemin={0}
+                  aria-valuemax={100}
+                  aria-valuenow={pct}
+                >
                   <div className="bar" style={{ width: `${pct}%` }} />
                 </div>
               </div>
