@@ -108,7 +108,7 @@ export function ResultsTable({
                 </td>
                 <td>
                   {r.userId ? (
-                    <Link to={`/directories/${enc(dir)}/users/${enc(r.userId)}`}>{r.userId.slice(0, 8)}</Link>
+                    <Link to={`/directories/${enc(dir)}/users/${enc(r.userId)}`}>{r.userId.slice(-8)}</Link>
                   ) : (
                     <span className="muted">new</span>
                   )}

@@ -70,7 +70,7 @@ export function RevertResult({ job }: { job: ImportJob }) {
             {conflicts.map((c, i) => (
               <tr key={`${c.userId}/${c.field}/${i}`}>
                 <td>
-                  <Link to={`/directories/${enc(job.directoryId)}/users/${enc(c.userId)}`}>{c.userId.slice(0, 8)}</Link>
+                  <Link to={`/directories/${enc(job.directoryId)}/users/${enc(c.userId)}`}>{c.userId.slice(-8)}</Link>
                 </td>
                 <td>{c.field ? <code>{c.field}</code> : 'the whole user (created by the import, changed since)'}</td>
                 <td>{formatValue(c.expected)}</td>
