@@ -50,4 +50,21 @@ export default tseslint.config(
   ...layerRules,
   // The console (web/): React's rules of hooks.
   { files: ['web/**/*.{ts,tsx}'], ...reactHooks.configs.flat.recommended },
+  // The console talks to the server over HTTP only; of the server's code it may bundle the pure core.
+  {
+    files: ['web/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/*/**', '!**/src/core/**', '**/src/config*'],
+              message: 'web/ may import only pure code from src/core (docs/console.md)',
+            },
+          ],
+        },
+      ],
+    },
+  },
 )

@@ -9,29 +9,46 @@ const PAGE = 1000
 const csvLine = (cells: string[]) => `${cells.map((c) => csvCell(neutralizeFormula(c))).join(',')}\r\n`
 const errorText = (errors: FieldError[]) => errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ')
 
-async function* pages(store: Store, jobId: string, status?: string): AsyncGenerator<JobResultRow> {
-  let after: number | undefined
+/**
+ * Which results to read: of one status; only rows after a row index (a page's last `index`); at
+ * most `limit` rows; only rows carrying a warning of this code (`duplicate_in_input`).
+ */
+export interface ResultsQuery {
+  status?: string
+  after?: number
+  limit?: number
+  warning?: string
+}
+
+async function* pages(store: Store, jobId: string, q: ResultsQuery = {}): AsyncGenerator<JobResultRow> {
+  let after = q.after
+  let left = q.limit ?? Infinity
   for (;;) {
-    const rows = await store.jobs.results(jobId, { status, afterIndex: after, limit: PAGE })
-    yield* rows
-    if (rows.length < PAGE) return
+    const want = q.warning ? PAGE : Math.min(PAGE, left)
+    const rows = await store.jobs.results(jobId, { status: q.status, afterIndex: after, limit: want })
+    for (const r of rows) {
+      if (q.warning && !r.warnings.some((w) => w.code === q.warning)) continue
+      yield r
+      if (--left <= 0) return
+    }
+    if (rows.length < want) return
     after = rows[rows.length - 1].index
   }
 }
 
-/** Every row's result in input order, as NDJSON. */
-export async function* resultsNdjson(store: Store, job: Job, status?: string): AsyncGenerator<string> {
-  for await (const r of pages(store, job.id, status)) {
+/** Every row's result in input order (or those the query asks for), as NDJSON. */
+export async function* resultsNdjson(store: Store, job: Job, q: ResultsQuery = {}): AsyncGenerator<string> {
+  for await (const r of pages(store, job.id, q)) {
     const { raw: _raw, plan, warnings, ...rest } = r
     const row = { ...rest, ...(warnings.length ? { warnings } : {}), ...(plan ? { changes: plan.changes } : {}) }
     yield `${JSON.stringify(row)}\n`
   }
 }
 
-/** Every row's result in input order, as CSV. */
-export async function* resultsCsv(store: Store, job: Job, status?: string): AsyncGenerator<string> {
+/** Every row's result in input order (or those the query asks for), as CSV. */
+export async function* resultsCsv(store: Store, job: Job, q: ResultsQuery = {}): AsyncGenerator<string> {
   yield csvLine(['index', 'line', 'status', 'userId', 'changedFields', 'errors'])
-  for await (const r of pages(store, job.id, status))
+  for await (const r of pages(store, job.id, q))
     yield csvLine([
       String(r.index),
       r.line == null ? '' : String(r.line),
@@ -49,7 +66,7 @@ export async function* resultsCsv(store: Store, job: Job, status?: string): Asyn
 export async function* failedCsv(store: Store, job: Job): AsyncGenerator<string> {
   const columns = job.format === 'csv' && job.columns ? job.columns : ['record']
   yield csvLine([...columns, 'error'])
-  for await (const r of pages(store, job.id, 'failed')) {
+  for await (const r of pages(store, job.id, { status: 'failed' })) {
     let cells: string[]
     if (job.format === 'csv') {
       try {

@@ -5,7 +5,7 @@ import { createIdempotencyService } from '../engine/idempotency-service.js'
 import { createKeyService } from '../engine/key-service.js'
 import { createUserService } from '../engine/user-service.js'
 import type { Store } from '../store/store.js'
-import { failedCsv, resultsCsv, resultsNdjson } from './exports.js'
+import { failedCsv, type ResultsQuery, resultsCsv, resultsNdjson } from './exports.js'
 import { createJobService } from './job-service.js'
 
 export interface ServiceOptions {
@@ -25,9 +25,9 @@ export function createServices(store: Store, opts: ServiceOptions) {
   return {
     jobs: {
       ...jobs,
-      /** A job's results as CSV or NDJSON lines, in input order, optionally of one status. */
-      resultsCsv: (job: Job, status?: string) => resultsCsv(store, job, status),
-      resultsNdjson: (job: Job, status?: string) => resultsNdjson(store, job, status),
+      /** A job's results as CSV or NDJSON lines, in input order, optionally of one status, paged (after, limit), with a warning. */
+      resultsCsv: (job: Job, q?: ResultsQuery) => resultsCsv(store, job, q),
+      resultsNdjson: (job: Job, q?: ResultsQuery) => resultsNdjson(store, job, q),
       /** The failed rows in the input's own columns plus an `error` column. */
       failedCsv: (job: Job) => failedCsv(store, job),
       /** Fields a revert or an apply left alone because they changed since, by sequence. */

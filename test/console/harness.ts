@@ -25,10 +25,16 @@ function newestMtime(path: string): number {
   return Math.max(s.mtimeMs, ...readdirSync(path).map((f) => newestMtime(join(path, f))))
 }
 
-/** Builds web/dist when it is missing or older than the console's sources (npm ci builds it). */
+/** Builds web/dist when it is missing or older than the console's sources, src/core included (npm ci builds it). */
 export async function ensureConsoleBuilt(): Promise<void> {
   const index = join(WEB, 'dist', 'index.html')
-  const sources = Math.max(newestMtime(join(WEB, 'src')), newestMtime(join(WEB, 'index.html')), newestMtime(join(WEB, 'vite.config.ts')))
+  const sources = Math.max(
+    newestMtime(join(WEB, 'src')),
+    newestMtime(join(WEB, 'index.html')),
+    newestMtime(join(WEB, 'vite.config.ts')),
+    // The console bundles the pure code it shares with the server (src/core/column-mapping.ts and what it imports).
+    newestMtime(join(ROOT, 'src', 'core')),
+  )
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return
   // NODE_ENV=production: under vitest it is 'test', which would bundle React's development build.
   await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', 'web'], {

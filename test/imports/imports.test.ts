@@ -38,6 +38,19 @@ describeEachEngine('imports', (engine) => {
       ['updated', 'duplicate_in_input'],
       ['created', null],
     ])
+    // Pages (after the last index, a limit) and the rows that carry a warning, as the console reads them.
+    const lines = async (q: string) =>
+      (await c.request('GET', `/api/v1/imports/${dup.id}/results?${q}`)).body
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { index: number }).index)
+    expect(await lines('limit=2')).toEqual([0, 1])
+    expect(await lines('after=1&limit=2')).toEqual([2, 3])
+    expect(await lines('after=3')).toEqual([])
+    expect(await lines('warning=duplicate_in_input')).toEqual([0, 2])
+    expect(await lines('warning=duplicate_in_input&after=0&limit=5')).toEqual([2])
+    expect(await lines('status=created&after=0&limit=1')).toEqual([1])
 
     const again = await waitForJob(c, (await upload(c, dir, csv)).id)
     expect(again.counts).toMatchObject({ created: 0, unchanged: 3, failed: 1 })

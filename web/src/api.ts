@@ -102,13 +102,29 @@ export interface Webhook {
   createdAt: string
 }
 
+export interface ImportCounts {
+  total: number | null
+  processed: number
+  created: number
+  updated: number
+  unchanged: number
+  failed: number
+  conflicts: number
+}
+
 export interface ImportJob {
   id: string
   directoryId: string
-  kind: string
+  kind: 'import' | 'apply'
   state: string
   format: string
-  counts: Record<string, number | null>
+  options: { mode: string; match: string[]; dryRun: boolean; atomic: boolean; maxErrors: number | null; [k: string]: unknown }
+  sourceJobId: string | null
+  counts: ImportCounts
+  rowsPerSecond: number | null
+  etaSeconds: number | null
+  inputBytes: number
+  revert: { users: number; restored: number; deleted: number; conflicts: number } | null
   error: string | null
   createdAt: string
   startedAt: string | null
@@ -121,15 +137,43 @@ export interface Page<T> {
 }
 
 /** The problem+json of a failed answer, or one made up when the body is not one (a proxy's HTML page). */
-async function problemOf(res: Response): Promise<Problem> {
-  const text = await res.text()
+export async function problemOf(res: Response): Promise<Problem> {
+  return problemFromText(await res.text(), res.status, res.statusText)
+}
+
+export function problemFromText(text: string, status: number, statusText = ''): Problem {
   try {
     const body = JSON.parse(text) as Partial<Problem>
-    if (typeof body.detail === 'string') return { ...body, status: res.status, detail: body.detail }
+    if (typeof body.detail === 'string') return { ...body, status, detail: body.detail }
   } catch {
     // not JSON: fall through
   }
-  return { status: res.status, detail: `The server answered ${res.status} ${res.statusText}`.trim() }
+  return { status, detail: `The server answered ${status} ${statusText}`.trim() }
+}
+
+/** The headers of every call: the signed-in key, and the console's channel for history. */
+export function apiHeaders(extra: Record<string, string> = {}): Record<string, string> {
+  const key = getKey()
+  return { 'rollcall-channel': 'console', ...(key ? { authorization: `Bearer ${key}` } : {}), ...extra }
+}
+
+/** A failed answer as an ApiError (a 401 also signs out). */
+export function failure(problem: Problem): ApiError {
+  if (problem.status === 401) signOut(problem.detail)
+  return new ApiError(problem)
+}
+
+/** A raw call of the native API (streams, CSV, NDJSON): the Response when it is ok, else an ApiError. */
+export async function apiFetch(path: string, init: { accept?: string; signal?: AbortSignal } = {}): Promise<Response> {
+  let res: Response
+  try {
+    res = await fetch(`/api/v1${path}`, { headers: apiHeaders({ accept: init.accept ?? '*/*' }), signal: init.signal })
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e
+    throw new ApiError({ status: 0, detail: `The server could not be reached (${e instanceof Error ? e.message : String(e)})` })
+  }
+  if (!res.ok) throw failure(await problemOf(res))
+  return res
 }
 
 /**

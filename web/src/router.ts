@@ -36,6 +36,8 @@ export type Route =
   | { name: 'fields'; dir: string }
   | { name: 'groups'; dir: string }
   | { name: 'group'; dir: string; id: string }
+  | { name: 'imports'; dir: string }
+  | { name: 'new-import'; dir: string }
   | { name: 'not-found' }
 
 export function match(path: string): Route {
@@ -47,6 +49,9 @@ export function match(path: string): Route {
   }
   if (parts.length === 0 || (parts.length === 1 && parts[0] === 'directories')) return { name: 'directories' }
   if (parts[0] === 'directories' && parts.length === 2) return { name: 'users', dir: parts[1] }
+  if (parts[0] === 'directories' && parts.length === 3 && parts[2] === 'imports') return { name: 'imports', dir: parts[1] }
+  if (parts[0] === 'directories' && parts.length === 4 && parts[2] === 'imports' && parts[3] === 'new')
+    return { name: 'new-import', dir: parts[1] }
   if (parts[0] === 'directories' && parts.length === 4 && parts[2] === 'users') return { name: 'user', dir: parts[1], id: parts[3] }
   if (parts[0] === 'imports' && parts.length === 2) return { name: 'import', id: parts[1] }
   if (parts.length === 1 && parts[0] === 'keys') return { name: 'keys' }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { FieldDefinition } from '../../core/types.js'
+import { suggestMapping } from '../../core/column-mapping.js'
 import { csvMapper, MappingError } from './mapping.js'
 
 const def = (key: string, type: FieldDefinition['type']): FieldDefinition => ({
@@ -100,5 +101,22 @@ describe('csvMapper', () => {
     expect(map(['a@x.io', '{oops']).errors).toEqual([
       { field: 'metadata', code: 'invalid_json', message: 'the metadata cell is not valid JSON' },
     ])
+  })
+})
+
+describe('the console suggests what the mapper maps', () => {
+  it('suggestMapping (core/column-mapping.ts) names exactly the columns csvMapper maps without a mapping', () => {
+    const header = ['E-mail', 'First Name', 'metadata.plan', 'Department', 'seats', 'fields.vip', 'fields.nope', 'Shoe size', 'createdAt']
+    const suggested = suggestMapping(
+      header,
+      defs.map((d) => d.key),
+    )
+    const unmapped = header.filter((_, i) => suggested[i] === null)
+    expect(unmapped).toEqual(['fields.nope', 'Shoe size', 'createdAt'])
+    expect(() => csvMapper(header, defs, base)).toThrow(`columns that map to no field: ${unmapped.map((u) => `'${u}'`).join(', ')}`)
+    const mapped = header.filter((_, i) => suggested[i] !== null)
+    const explicit = Object.fromEntries(mapped.map((h) => [h, suggested[header.indexOf(h)] as string]))
+    const cells = ['a@x.io', 'Ada', 'pro', 'R&D', '3', 'yes']
+    expect(csvMapper(mapped, defs, base)(cells)).toEqual(csvMapper(mapped, defs, { ...base, mapping: explicit })(cells))
   })
 })

@@ -1,5 +1,6 @@
 import type { FieldError } from '../../core/errors.js'
 import { BUILT_IN_KEYS } from '../../core/fields.js'
+import { columnIndex, duplicateColumn, suggestPath } from '../../core/column-mapping.js'
 import type { FieldDefinition, FieldType, JsonObject } from '../../core/types.js'
 import { setOwn } from '../../core/merge.js'
 import type { FieldOp } from '../../core/user-patch.js'
@@ -22,9 +23,6 @@ export interface MappingOptions {
 
 /** The input cannot be mapped at all: the job fails before any write, with this reason. */
 export class MappingError extends Error {}
-
-/** `First Name`, `first_name`, `FIRST-NAME` → `firstname`. */
-export const normalizeHeader = (s: string): string => s.toLowerCase().replace(/[\s_-]+/g, '')
 
 function targetFor(path: string, custom: Map<string, FieldDefinition>): Target | null {
   if (path === '') return { kind: 'ignore' }
@@ -54,17 +52,14 @@ const describe = (t: Target): string =>
  */
 export function csvMapper(header: string[], definitions: readonly FieldDefinition[], opts: MappingOptions) {
   const custom = new Map(definitions.filter((d) => !d.builtIn).map((d) => [d.key, d]))
-  const byNorm = new Map<string, string>()
-  for (const k of ['id', 'metadata', ...BUILT_IN_KEYS]) byNorm.set(normalizeHeader(k), k)
-  for (const k of custom.keys()) if (!byNorm.has(normalizeHeader(k))) byNorm.set(normalizeHeader(k), `fields.${k}`)
+  // The suggestion rule is shared with the console's import wizard (core/column-mapping.ts).
+  const index = columnIndex(custom.keys())
 
-  const seen = new Map<string, number>()
-  header.forEach((h, i) => {
-    if (seen.has(h)) throw new MappingError(`duplicate column '${h}' (columns ${(seen.get(h) as number) + 1} and ${i + 1})`)
-    seen.set(h, i)
-  })
+  const dup = duplicateColumn(header)
+  if (dup) throw new MappingError(`duplicate column '${dup.name}' (columns ${dup.first + 1} and ${dup.second + 1})`)
   if (opts.mapping) {
-    const missing = Object.keys(opts.mapping).filter((c) => !seen.has(c))
+    const columns = new Set(header)
+    const missing = Object.keys(opts.mapping).filter((c) => !columns.has(c))
     if (missing.length) throw new MappingError(`mapping names columns the file does not have: ${missing.map((m) => `'${m}'`).join(', ')}`)
   }
 
@@ -93,10 +88,7 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
       t = targetFor(explicit ?? '', custom)
       if (!t) throw new MappingError(`mapping sends column '${h}' to '${explicit}', which is no field of this directory`)
     } else {
-      const lower = h.trim()
-      const path = lower.toLowerCase().startsWith('metadata.')
-        ? `metadata.${lower.slice(9)}`
-        : (byNorm.get(normalizeHeader(lower)) ?? (lower.startsWith('fields.') ? lower : null))
+      const path = suggestPath(h, index)
       t = path === null ? null : targetFor(path, custom)
       if (!t) {
         if (opts.unmapped === 'metadata') t = { kind: 'metaKey', key: h }

@@ -162,11 +162,16 @@ export const importRoutes =
           operationId: 'getImportResults',
           tags: ['imports'],
           summary: "Every row's result in input order, streamed as NDJSON (default) or CSV",
+          description:
+            'Pages: `limit` rows after the row `index` given as `after` (the last index of the previous page). `warning=duplicate_in_input` keeps the rows another row of the input names the same user as.',
           params: ImportParams,
           querystring: Type.Object(
             {
               status: Type.Optional(StringEnum(['created', 'updated', 'unchanged', 'failed'] as const)),
               format: Type.Optional(StringEnum(['ndjson', 'csv'] as const)),
+              after: Type.Optional(Type.Integer({ minimum: -1, maximum: Number.MAX_SAFE_INTEGER })),
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+              warning: Type.Optional(StringEnum(['duplicate_in_input'] as const)),
             },
             { additionalProperties: false },
           ),
@@ -175,7 +180,9 @@ export const importRoutes =
       async (req, reply) => {
         const job = await jobs.get(principalOf(req), req.params.id)
         const csv = req.query.format === 'csv'
-        const body = csv ? s.jobs.resultsCsv(job, req.query.status) : s.jobs.resultsNdjson(job, req.query.status)
+        const { status, after, limit, warning } = req.query
+        const q = { status, after, limit, warning }
+        const body = csv ? s.jobs.resultsCsv(job, q) : s.jobs.resultsNdjson(job, q)
         return reply
           .type(csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
           .header('content-disposition', `attachment; filename="import-${job.id}-results.${csv ? 'csv' : 'ndjson'}"`)

@@ -32,6 +32,12 @@ export function UsersPage({ dir }: { dir: string }) {
       </p>
       <h1>{directory.data ? directory.data.name : 'Users'}</h1>
       <ErrorNote error={directory.error} />
+      <p className="button-row">
+        <Link to={`/directories/${enc(dir)}/imports/new`} className="button">
+          New import
+        </Link>
+        <Link to={`/directories/${enc(dir)}/imports`}>Imports</Link>
+      </p>
       <SearchForm key={`search:${by ?? ''}=${term}`} path={path} query={query} by={by ?? 'email'} term={term} />
       {fields.data && <FilterForm key={`filter:${filter}`} path={path} query={query} fields={fields.data.data} />}
       <ColumnPicker all={all} chosen={chosen} onChange={choose} />
