@@ -1,29 +1,12 @@
 import { useEffect, useState } from 'react'
 import { api, type ApiKey, type Change, type Directory, enc, type Field, type Page, type User } from '../api'
+import { USER_FIELDS } from '../../../src/core/user-fields'
 import { ErrorNote, formatTime, formatValue, Link, useLoad } from '../ui'
 import { UserGroups } from './Groups'
 import { UserEditor } from './UserEdit'
 
-/** Built-in fields in the order a person reads them (metadata and custom fields follow). */
-const BUILT_IN: { key: keyof User; label: string; time?: boolean }[] = [
-  { key: 'id', label: 'ID' },
-  { key: 'externalId', label: 'External ID' },
-  { key: 'email', label: 'Email' },
-  { key: 'emailVerifiedAt', label: 'Email verified', time: true },
-  { key: 'username', label: 'Username' },
-  { key: 'phone', label: 'Phone' },
-  { key: 'firstName', label: 'First name' },
-  { key: 'lastName', label: 'Last name' },
-  { key: 'displayName', label: 'Display name' },
-  { key: 'avatarUrl', label: 'Avatar URL' },
-  { key: 'country', label: 'Country' },
-  { key: 'locale', label: 'Locale' },
-  { key: 'createdAt', label: 'Created', time: true },
-  { key: 'updatedAt', label: 'Updated', time: true },
-  { key: 'lastLoginAt', label: 'Last login', time: true },
-  { key: 'loginCount', label: 'Login count' },
-  { key: 'version', label: 'Version' },
-]
+/** Built-in fields from the server's own table, in its order (metadata and custom fields follow). */
+const BUILT_IN = USER_FIELDS.map((f) => ({ key: f.key, label: f.label, time: f.type === 'datetime' }))
 
 export function UserPage({ dir, id }: { dir: string; id: string }) {
   const base = `/directories/${enc(dir)}`
