@@ -159,6 +159,7 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
         { template: `DELETE ${T}/groups/{id}`, method: 'DELETE', url: `${d}/groups/${group.id}`, code },
         { template: `GET ${T}/imports`, method: 'GET', url: `${d}/imports`, code },
         { template: `GET ${T}/export`, method: 'GET', url: `${d}/export`, code },
+        { template: `POST ${T}/export/link`, method: 'POST', url: `${d}/export/link`, code },
         { template: `GET ${T}/webhooks`, method: 'GET', url: `${d}/webhooks`, code },
         { template: `POST ${T}/webhooks`, method: 'POST', url: `${d}/webhooks`, body: { url: 'http://127.0.0.1:9/planted' }, code },
         { template: `DELETE ${T}/webhooks/{id}`, method: 'DELETE', url: `${d}/webhooks/${webhookId}`, code },

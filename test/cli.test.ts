@@ -36,6 +36,15 @@ describeEachEngine('rollcall CLI', (engine) => {
       body: JSON.stringify({ name: 'CLI' }),
     })
     expect(res.status).toBe(201)
+    const dirId = ((await res.json()) as { id: string }).id
+    const link = await fetch(`${server.url}/api/v1/directories/${dirId}/export/link?format=csv`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+    })
+    const { url } = (await link.json()) as { url: string }
+    const signature = new URL(url, server.url).searchParams.get('signature') as string
+    expect(signature).toMatch(/^[0-9a-f]{64}$/)
+    expect((await fetch(`${server.url}${url}`)).status).toBe(200)
     const bad = await fetch(`${server.url}/api/v1/directories`, { headers: { authorization: 'Bearer rc_wrong-secret-value' } })
     expect(bad.status).toBe(401)
     await server.stop()
@@ -44,6 +53,9 @@ describeEachEngine('rollcall CLI', (engine) => {
     expect(log.split(key as string).length - 1).toBe(2)
     expect(log).toContain('"statusCode":201')
     expect(log).not.toContain('rc_wrong-secret-value')
+    // A signed link's signature is a credential too: its URL is logged without it.
+    expect(log).not.toContain(signature)
+    expect(log).toContain('signature=[redacted]')
 
     const again = await serve()
     expect(again.output()).not.toContain(key as string)

@@ -198,10 +198,75 @@ describeEachEngine('GET /api/v1/directories/{dir}/export', (engine) => {
     expect(anon.statusCode).toBe(401)
   })
 
+  it('a signed link (POST …/export/link) streams the same export without the key, until it expires or its key is revoked', async () => {
+    const c = await h.client()
+    const dir = (await makeDirectory(c, { name: 'Linked' }, [{ key: 'dept', type: 'string' }])).id
+    const rows = Array.from({ length: 30 }, (_, i) => ({ email: `l${i}@x.io`, fields: { dept: i % 3 ? 'Ops' : 'Sales' } }))
+    expect((await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { mode: 'create', rows })).statusCode).toBe(200)
+    const anon = (url: string) => h.app().app.inject({ method: 'GET', url })
+
+    const reader = await c.newKey(['read'])
+    const made = await reader.request('POST', `/api/v1/directories/${dir}/export/link?format=csv&fields.dept=Sales&expiresIn=60`)
+    expect(made.statusCode, made.body).toBe(201)
+    const { url, expiresAt } = made.json() as { url: string; expiresAt: string }
+    expect(url).toMatch(new RegExp(`^/api/v1/directories/${dir}/export\\?`))
+    const left = Date.parse(expiresAt) - Date.now()
+    expect(left).toBeGreaterThan(50_000)
+    expect(left).toBeLessThanOrEqual(61_000)
+    const viaLink = await anon(url)
+    expect(viaLink.statusCode, viaLink.body).toBe(200)
+    expect(viaLink.headers['content-type']).toMatch(/^text\/csv/)
+    expect(viaLink.body).toBe((await c.request('GET', `/api/v1/directories/${dir}/export?format=csv&fields.dept=Sales`)).body)
+    expect(parseCsv(viaLink.body)).toHaveLength(1 + 10)
+
+    // Any change to the parameters voids it: another filter, another format, a parameter more, another path.
+    for (const changed of [
+      url.replace('Sales', 'Ops'),
+      url.replace('format=csv', 'format=ndjson'),
+      `${url}&email=l0%40x.io`,
+      url.replace('/export?', '/users?'),
+    ]) {
+      const r = await anon(changed)
+      expect(r.statusCode, changed).toBe(401)
+      expect(r.json().code).toBe('unauthorized')
+    }
+    const forged = await anon(url.replace(/signature=[0-9a-f]{4}/, 'signature=0000'))
+    expect(forged.json().detail).toMatch(/not valid/)
+
+    // Expired: the expiry is signed, so it cannot be moved; a past one is refused by name.
+    const past = new URL(url, 'http://x')
+    past.searchParams.set('expires', String(Math.floor(Date.now() / 1000) - 5))
+    const expired = await anon(`${past.pathname}${past.search}`)
+    expect(expired.statusCode).toBe(401)
+    expect(expired.json().detail).toMatch(/expired/)
+
+    // The link is no way into the users list, nor into another tenant's export.
+    const other = await h.client()
+    const otherDir = (await makeDirectory(other, { name: 'Theirs' })).id
+    expect((await anon(url.replace(dir, otherDir))).statusCode).toBe(401)
+    expect((await c.request('POST', `/api/v1/directories/${otherDir}/export/link`)).statusCode).toBe(404)
+
+    // Bad input is refused when the link is made, not when it is opened.
+    const badField = await reader.request('POST', `/api/v1/directories/${dir}/export/link?fields.nope=1`)
+    expect(badField.statusCode).toBe(400)
+    expect((await reader.request('POST', `/api/v1/directories/${dir}/export/link?expiresIn=7200`)).statusCode).toBe(400)
+    expect((await anon(`/api/v1/directories/${dir}/export/link`)).statusCode).toBe(404)
+
+    // Revoking the key that signed it voids the link at once.
+    const keys = (await c.request('GET', '/api/v1/keys')).json().data as { id: string; name: string }[]
+    const readerKey = new URL(url, 'http://x').searchParams.get('keyId')
+    expect(keys.map((k) => k.id)).toContain(readerKey)
+    expect((await c.request('DELETE', `/api/v1/keys/${readerKey}`)).statusCode).toBe(204)
+    const revoked = await anon(url)
+    expect(revoked.statusCode).toBe(401)
+    expect(revoked.json().detail).toMatch(/revoked/)
+  })
+
   it('is in the OpenAPI document with its operationId', async () => {
     const doc = (await h.app().app.inject({ method: 'GET', url: '/openapi.json' })).json()
     const op = doc.paths['/api/v1/directories/{dir}/export'].get
     expect(op.operationId).toBe('exportUsers')
     expect(Object.keys(op.responses['200'].content)).toEqual(expect.arrayContaining(['text/csv', 'application/x-ndjson']))
+    expect(doc.paths['/api/v1/directories/{dir}/export/link'].post.operationId).toBe('linkUsersExport')
   })
 })

@@ -1,6 +1,6 @@
 import { buildApp, startWorkerRole } from '../app/app.js'
 import type { Config } from '../config.js'
-import { LOG_REDACT } from '../http/app.js'
+import { LOG_REDACTION } from '../http/app.js'
 import { openStore, type Store } from '../store/index.js'
 
 /** On SIGINT or SIGTERM: `close`, then the store; the process exits anyway after the grace period. */
@@ -23,7 +23,7 @@ function onSignals(config: Readonly<Config>, log: { info(o: object, msg: string)
 /** `rollcall serve`: the HTTP server (roles api and all, with the worker in all) or the worker alone. */
 export async function serve(config: Readonly<Config>): Promise<void> {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
-  const logger = { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } }
+  const logger = { level: config.logLevel, redact: LOG_REDACTION }
   const where = store.dialect === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'
   if (config.role === 'worker') {
     // Jobs only: no HTTP server is built.

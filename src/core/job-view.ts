@@ -15,6 +15,9 @@ export interface JobView {
   /** Once reverted (or reverting): users restored, deleted again, and conflicts left alone. */
   revert: Job['revert']
   error: string | null
+  /** Who started it: the key's id (null when the CLI ran it on the database) and the request's id. */
+  keyId: string | null
+  requestId: string | null
   createdAt: string
   startedAt: string | null
   finishedAt: string | null
@@ -42,6 +45,8 @@ export function viewJob(j: Job, now = Date.now()): JobView {
     inputBytes: j.inputBytes,
     revert: j.revert,
     error: j.error,
+    keyId: j.keyId,
+    requestId: j.requestId,
     createdAt: j.createdAt,
     startedAt: j.startedAt,
     finishedAt: j.finishedAt,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Scope } from './types.js'
 
 /** The authenticated caller: a key of one tenant, with scopes, maybe limited to some directories. */
@@ -21,6 +21,19 @@ export function hashesEqual(a: string, b: string): boolean {
   const x = Buffer.from(a, 'hex')
   const y = Buffer.from(b, 'hex')
   return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/**
+ * The signature of a signed link: HMAC-SHA256 of its path and its sorted parameters (all but
+ * `signature`), keyed with the signing key's stored hash. Revoking the key voids its links.
+ */
+export function linkSignature(keyHash: string, path: string, params: URLSearchParams): string {
+  const sorted = [...params]
+    .filter(([k]) => k !== 'signature')
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
+  return createHmac('sha256', Buffer.from(`rollcall-link:${keyHash}`, 'utf8'))
+    .update(`${path}\n${new URLSearchParams(sorted).toString()}`, 'utf8')
+    .digest('hex')
 }
 
 /** `admin` implies `write` implies `read`. */

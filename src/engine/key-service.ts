@@ -1,5 +1,5 @@
 import { errors, RollcallError } from '../core/errors.js'
-import { generateSecret, hashesEqual, hashSecret, hasScope, type Principal } from '../core/keys.js'
+import { generateSecret, hashesEqual, hashSecret, hasScope, linkSignature, type Principal } from '../core/keys.js'
 import type { ApiKey, Scope } from '../core/types.js'
 import type { Store } from '../store/store.js'
 
@@ -16,8 +16,20 @@ function visibleTo(key: ApiKey, by?: Principal): boolean {
   return key.directories !== null && key.directories.every((d) => mine.includes(d))
 }
 
+/** The longest a signed link may live. */
+export const MAX_LINK_SECONDS = 3600
+
+export interface SignedLink {
+  /** The path and query to GET, signed: no Authorization header is needed for it. */
+  url: string
+  expiresAt: string
+}
+
 export function createKeyService(
-  store: Pick<Store, 'createKey' | 'findKeyByHash' | 'listKeys' | 'revokeKey' | 'touchKey' | 'getDirectory' | 'ensureTenant'>,
+  store: Pick<
+    Store,
+    'createKey' | 'findKeyByHash' | 'findKeyById' | 'listKeys' | 'revokeKey' | 'touchKey' | 'getDirectory' | 'ensureTenant'
+  >,
 ) {
   /** Minutes between `lastUsedAt` updates of one key: a write per request would be wasted. */
   const TOUCH_EVERY_MS = 60_000
@@ -34,6 +46,38 @@ export function createKeyService(
         touched.set(key.id, now)
         await store.touchKey(key.id, new Date(now).toISOString())
       }
+      return { tenantId: key.tenantId, keyId: key.id, scopes: key.scopes, directories: key.directories }
+    },
+
+    /**
+     * A link to GET `path` with `params` as this principal, valid for `seconds`: the key's id and
+     * the expiry join the parameters, and a signature keyed with the key's stored hash covers all.
+     */
+    async signLink(by: Principal, path: string, params: URLSearchParams, seconds: number): Promise<SignedLink> {
+      const key = await store.findKeyById(by.keyId)
+      if (!key || key.revokedAt) throw new RollcallError('unauthorized', 'The API key is unknown or revoked')
+      const expires = Math.floor(Date.now() / 1000) + Math.min(Math.max(1, Math.floor(seconds)), MAX_LINK_SECONDS)
+      const signed = new URLSearchParams(params)
+      signed.set('keyId', key.id)
+      signed.set('expires', String(expires))
+      signed.set('signature', linkSignature(key.hash, path, signed))
+      return { url: `${path}?${signed.toString()}`, expiresAt: new Date(expires * 1000).toISOString() }
+    },
+
+    /** The principal of a signed link (the request's path and query), or why it is refused. */
+    async authenticateLink(path: string, params: URLSearchParams): Promise<Principal> {
+      const keyId = params.get('keyId')
+      const expires = Number(params.get('expires'))
+      const signature = params.get('signature') ?? ''
+      if (!keyId || !Number.isSafeInteger(expires) || !/^[0-9a-f]{64}$/.test(signature))
+        throw new RollcallError('unauthorized', 'A signed link needs its keyId, expires and signature parameters, unchanged')
+      const now = Date.now() / 1000
+      if (expires < now) throw new RollcallError('unauthorized', 'This signed link has expired; ask for a new one')
+      const key = await store.findKeyById(keyId)
+      // The same answer whether the key is unknown or the signature wrong: a link reveals nothing.
+      if (!key || !hashesEqual(linkSignature(key.hash, path, params), signature) || expires > now + MAX_LINK_SECONDS + 60)
+        throw new RollcallError('unauthorized', 'The signed link is not valid (changed, or signed by another key)')
+      if (key.revokedAt) throw new RollcallError('unauthorized', 'The API key that signed this link is revoked')
       return { tenantId: key.tenantId, keyId: key.id, scopes: key.scopes, directories: key.directories }
     },
 

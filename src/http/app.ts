@@ -142,4 +142,12 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   return app
 }
 
-export const LOG_REDACT = SECRET_HEADERS.map((h) => `req.headers["${h}"]`)
+/**
+ * What pino removes from every log line: the secret headers, and a signed link's signature from
+ * the request's URL (the rest of the URL stays, so the line still says what was asked).
+ */
+export const LOG_REDACTION = {
+  paths: [...SECRET_HEADERS.map((h) => `req.headers["${h}"]`), 'req.url'],
+  censor: (value: unknown, path: string[]): unknown =>
+    path.at(-1) === 'url' ? (typeof value === 'string' ? value.replace(/([?&]signature=)[^&]*/g, '$1[redacted]') : value) : '[redacted]',
+}

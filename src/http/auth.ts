@@ -11,6 +11,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; routes without it are public (health, docs). */
     scope?: Scope
+    /** A GET that also takes a signed link (`keyId`, `expires`, `signature` in its query) instead of the header. */
+    signedLinks?: boolean
   }
 }
 
@@ -20,10 +22,17 @@ export function bearerAuth(keys: KeyService) {
     const scope = request.routeOptions.config.scope
     if (!scope) return
     const header = request.headers.authorization
-    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
-    if (!m) throw new RollcallError('unauthorized', 'Send the API key as "Authorization: Bearer <key>"')
-    const principal = await keys.authenticate(m[1])
-    if (!principal) throw new RollcallError('unauthorized', 'The API key is unknown or revoked')
+    let principal: Principal | null
+    const q = request.url.indexOf('?')
+    const params = new URLSearchParams(q < 0 ? '' : request.url.slice(q + 1))
+    if (!header && request.routeOptions.config.signedLinks && params.has('signature')) {
+      principal = await keys.authenticateLink(q < 0 ? request.url : request.url.slice(0, q), params)
+    } else {
+      const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+      if (!m) throw new RollcallError('unauthorized', 'Send the API key as "Authorization: Bearer <key>"')
+      principal = await keys.authenticate(m[1])
+      if (!principal) throw new RollcallError('unauthorized', 'The API key is unknown or revoked')
+    }
     if (!hasScope(principal, scope)) throw new RollcallError('forbidden', `This operation needs the '${scope}' scope`)
     request.principal = principal
   }

@@ -90,6 +90,9 @@ export abstract class BaseStore implements Store {
   findKeyByHash(hash: string) {
     return this.keys.findByHash(hash)
   }
+  findKeyById(id: string) {
+    return this.keys.findById(id)
+  }
   listKeys(tenantId: string) {
     return this.keys.list(tenantId)
   }

@@ -166,6 +166,8 @@ export interface Store {
   // API keys (only hashes are stored)
   createKey(key: NewKey): Promise<ApiKey>
   findKeyByHash(hash: string): Promise<(ApiKey & { hash: string }) | null>
+  /** With its hash, which signs the key's links (`signLink`). */
+  findKeyById(id: string): Promise<(ApiKey & { hash: string }) | null>
   listKeys(tenantId: string): Promise<ApiKey[]>
   revokeKey(tenantId: string, id: string, at: string): Promise<boolean>
   touchKey(id: string, at: string): Promise<void>

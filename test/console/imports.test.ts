@@ -219,9 +219,15 @@ describe('web console: the import wizard (Chromium, SQLite)', () => {
     expect(await rows.count()).toBe(2)
     expect(await rows.nth(0).textContent()).toMatch(/^Import [0-9a-f]{8}applyreverted/)
     expect(await rows.nth(1).textContent()).toMatch(/^Plan [0-9a-f]{8}dry runcompleted/)
+    // Who started each, by the key's name (this admin key may list keys), and through what.
+    for (const i of [0, 1]) {
+      expect(await rows.nth(i).locator('td').nth(5).textContent()).toBe('bootstrap admin')
+      expect(await rows.nth(i).locator('td').nth(6).textContent()).toBe('console')
+    }
     await shot('imports')
     await rows.nth(1).getByRole('link').click()
     await page.getByRole('heading', { name: /^Plan / }).waitFor()
+    await page.getByText(/^bootstrap admin · console · request \S+$/).waitFor()
     expect(consoleErrors.filter((e) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(e))).toEqual([])
   })
 

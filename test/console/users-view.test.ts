@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { Page } from 'playwright-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Server } from './harness.js'
@@ -41,6 +42,26 @@ describe('web console: filtering the users table and choosing its columns (Chrom
     await page.getByText('10 users', { exact: true }).waitFor()
     expect(await rowsShown()).toBe(10)
     expect(new URL(page.url()).searchParams.get('fields.dept')).toBe('Sales')
+
+    // Export saves what the table shows: a signed link the browser downloads, the key not in it.
+    const exporter = page.getByRole('form', { name: 'Export users' })
+    const [csv] = await Promise.all([page.waitForEvent('download'), exporter.getByRole('button', { name: 'Export these users' }).click()])
+    expect(csv.suggestedFilename()).toBe('users-team.csv')
+    expect(csv.url()).toMatch(/\/export\?.*signature=/)
+    expect(csv.url()).not.toContain(server.adminKey)
+    const lines = readFileSync(await csv.path(), 'utf8')
+      .trimEnd()
+      .split('\r\n')
+    expect(lines[0].split(',')).toEqual(expect.arrayContaining(['email', 'fields.dept']))
+    expect(lines).toHaveLength(1 + 10)
+    expect(lines.slice(1).every((l) => l.includes('Sales'))).toBe(true)
+    await exporter.getByLabel('Export as').selectOption('ndjson')
+    const [nd] = await Promise.all([page.waitForEvent('download'), exporter.getByRole('button', { name: 'Export these users' }).click()])
+    const users = readFileSync(await nd.path(), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { email: string })
+    expect(users.map((u) => u.email)).toEqual(Array.from({ length: 10 }, (_, i) => `p${String(i * 3).padStart(2, '0')}@example.com`))
 
     await page.getByLabel('Search', { exact: true }).fill('P03@example.com')
     await page.getByRole('button', { name: 'Search', exact: true }).click()

@@ -126,6 +126,8 @@ export interface ImportJob {
   inputBytes: number
   revert: { users: number; restored: number; deleted: number; conflicts: number } | null
   error: string | null
+  keyId: string | null
+  requestId: string | null
   createdAt: string
   startedAt: string | null
   finishedAt: string | null

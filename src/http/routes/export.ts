@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import { own } from '../../core/merge.js'
 import type { Directory, Json, UserRecord } from '../../core/types.js'
 import type { Services } from '../../jobs/services.js'
+import { MAX_LINK_SECONDS } from '../../engine/key-service.js'
 import { principalOf } from '../auth.js'
 import { DirParams, ProblemSchema, StringEnum } from '../schemas.js'
 import { csvCell } from '../../core/csv-cell.js'
@@ -59,6 +60,16 @@ export async function* exportNdjson(s: Services, dir: Directory, filter: UserFil
   }
 }
 
+/** The export's query: its format and the users list's filters. */
+const ExportQuery = { format: Type.Optional(StringEnum(['ndjson', 'csv'] as const, { default: 'ndjson' })), ...UserFilterProperties }
+
+/** A signed link's own parameters (see `POST …/export/link`). */
+const LinkParams = {
+  keyId: Type.Optional(Type.String({ description: 'Signed link: the id of the key that signed it' })),
+  expires: Type.Optional(Type.String({ pattern: '^[0-9]{1,12}$', description: 'Signed link: its expiry, in seconds since 1970' })),
+  signature: Type.Optional(Type.String({ description: 'Signed link: HMAC-SHA256 of the path and the other parameters' })),
+}
+
 const fileSafe = (s: string) => s.replace(/[^\w.-]+/g, '_').slice(0, 100)
 
 export const exportRoutes =
@@ -67,7 +78,7 @@ export const exportRoutes =
     app.get(
       '/directories/:dir/export',
       {
-        config: { scope: 'read' },
+        config: { scope: 'read', signedLinks: true },
         schema: {
           operationId: 'exportUsers',
           tags: ['users'],
@@ -75,10 +86,11 @@ export const exportRoutes =
           description:
             'NDJSON: one user object per line, exactly as `GET …/users/{id}` returns it. CSV: the built-in fields, then `metadata` (JSON text), then one `fields.<key>` column per custom field definition; ' +
             'cells starting with = + - @ are prefixed with a quote against formula injection. Users are read page by page in creation order, so memory stays flat for any size; ' +
-            'users created while the export runs may or may not be in it.',
+            'users created while the export runs may or may not be in it. ' +
+            'Instead of the Authorization header it takes a signed link made by `POST …/export/link` (a browser can then stream the download to disk).',
           params: DirParams,
           querystring: Type.Object(
-            { format: Type.Optional(StringEnum(['ndjson', 'csv'] as const, { default: 'ndjson' })), ...UserFilterProperties },
+            { ...ExportQuery, ...LinkParams },
             { additionalProperties: false, patternProperties: FieldFilterPatterns },
           ),
           response: {
@@ -105,6 +117,53 @@ export const exportRoutes =
             // A stream is sent as it is (never serialised); the 200 schema above only documents the text it carries.
             .send(body as unknown as string)
         )
+      },
+    )
+
+    app.post(
+      '/directories/:dir/export/link',
+      {
+        config: { scope: 'read' },
+        schema: {
+          operationId: 'linkUsersExport',
+          tags: ['users'],
+          summary: 'A short-lived signed link to this export, which a browser can open without the key',
+          description:
+            'Takes the query of `GET …/export` (format and filters) and answers a URL of that export signed by the calling key: ' +
+            'a GET of it needs no Authorization header until `expiresAt` (`expiresIn` seconds, default 300, at most 3600). ' +
+            'The link acts as the key that signed it: revoking the key voids it, and any change to its parameters makes it invalid. ' +
+            'The console uses it so that a download of millions of users streams to disk instead of into the page’s memory.',
+          params: DirParams,
+          querystring: Type.Object(
+            { ...ExportQuery, expiresIn: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LINK_SECONDS, default: 300 })) },
+            { additionalProperties: false, patternProperties: FieldFilterPatterns },
+          ),
+          response: {
+            201: Type.Object(
+              {
+                url: Type.String({ description: 'Path and query to GET on this server' }),
+                expiresAt: Type.String({ format: 'date-time' }),
+              },
+              { additionalProperties: false },
+            ),
+            ...problems,
+          },
+        },
+      },
+      async (req, reply) => {
+        const principal = principalOf(req)
+        const dir = await s.directories.resolve(principal, req.params.dir)
+        // Refuse now what the export would refuse (an unknown custom field, a value of the wrong type).
+        await userFilterOf(s, dir, req.query)
+        const params = new URLSearchParams()
+        for (const [k, v] of Object.entries(req.query)) if (k !== 'expiresIn' && typeof v === 'string') params.set(k, v)
+        const link = await s.keys.signLink(
+          principal,
+          `/api/v1/directories/${encodeURIComponent(dir.id)}/export`,
+          params,
+          req.query.expiresIn ?? 300,
+        )
+        return reply.code(201).header('cache-control', 'no-store').send(link)
       },
     )
   }

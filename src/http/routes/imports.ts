@@ -53,6 +53,8 @@ export const ImportJobSchema = Type.Object(
       Type.Null(),
     ]),
     error: Type.Union([Type.String(), Type.Null()]),
+    keyId: Type.Union([Type.String(), Type.Null()], { description: 'The key that started it (null: the CLI, on the database)' }),
+    requestId: Type.Union([Type.String(), Type.Null()], { description: 'The request that started it' }),
     createdAt: Type.String(),
     startedAt: Type.Union([Type.String(), Type.Null()]),
     finishedAt: Type.Union([Type.String(), Type.Null()]),

@@ -39,6 +39,11 @@ export function keysRepo(db: Kysely<DB>, d: StoreDialect) {
       return r ? { ...keyFromRow(r, d.codec), hash: r.hash } : null
     },
 
+    async findById(id: string): Promise<(ApiKey & { hash: string }) | null> {
+      const r = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst()
+      return r ? { ...keyFromRow(r, d.codec), hash: r.hash } : null
+    },
+
     async list(tenantId: string): Promise<ApiKey[]> {
       const rows = await db.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute()
       return rows.map((r) => keyFromRow(r, d.codec))

@@ -1,6 +1,6 @@
 import { suggestMapping } from '../../../src/core/column-mapping'
 import type { Field } from '../api'
-import type { Format } from './sample'
+import type { Format } from './formats'
 
 /**
  * The wizard's mapping: each column → a field path (`email`, `fields.dept`, `metadata.plan`), ''

@@ -1,4 +1,5 @@
 import Papa from 'papaparse'
+import type { Format } from './formats'
 import { duplicateColumn } from '../../../src/core/column-mapping'
 
 /**
@@ -7,7 +8,7 @@ import { duplicateColumn } from '../../../src/core/column-mapping'
  * first SAMPLE_BYTES are read, whatever the file's size; the upload streams the file itself.
  */
 
-export type Format = 'csv' | 'ndjson' | 'json'
+export type { Format } from './formats'
 export const SAMPLE_BYTES = 256 * 1024
 const SAMPLE_ROWS = 20
 
@@ -24,8 +25,6 @@ export interface Sample {
 
 /** A file the server would refuse before any write: the wizard says why and uploads nothing. */
 export class FileProblem extends Error {}
-
-export const CONTENT_TYPES: Record<Format, string> = { csv: 'text/csv', ndjson: 'application/x-ndjson', json: 'application/json' }
 
 function formatOf(name: string, text: string): Format {
   const ext = /\.(csv|tsv|txt|ndjson|jsonl|json)$/i.exec(name)?.[1].toLowerCase()

@@ -1,5 +1,5 @@
 import { ApiError, apiFetch, apiHeaders, enc, failure, type ImportJob, problemFromText } from '../api'
-import { CONTENT_TYPES, type Format } from './sample'
+import { CONTENT_TYPES, type Format } from './formats'
 
 /**
  * Moving an import's bytes: the upload (the File itself as the body, so the browser streams it

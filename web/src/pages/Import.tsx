@@ -4,6 +4,7 @@ import { Counts, ImportProgress } from '../imports/Progress'
 import { ResultsTable } from '../imports/ResultsTable'
 import { RevertResult } from '../imports/RevertResult'
 import { END_STATES, useImportJob } from '../imports/use-import'
+import { KeyName, useKeyNames } from '../key-names'
 import { ErrorNote, formatTime, Link, useLoad } from '../ui'
 
 const kindOf = (j: ImportJob) =>
@@ -16,6 +17,7 @@ const kindOf = (j: ImportJob) =>
  */
 export function ImportPage({ id }: { id: string }) {
   const { job: j, error, update } = useImportJob(id)
+  const keyNames = useKeyNames()
   const dirId = j?.directoryId ?? ''
   const directory = useLoad(`dir:${dirId}`, (signal) =>
     dirId ? api<Directory>('GET', `/directories/${enc(dirId)}`, undefined, { signal }) : Promise.resolve(null),
@@ -67,6 +69,19 @@ export function ImportPage({ id }: { id: string }) {
                 {j.format.toUpperCase()} · mode {j.options.mode} · match {j.options.match.join(', ')}
                 {j.options.atomic ? ' · atomic' : ''}
                 {j.options.maxErrors ? ` · at most ${j.options.maxErrors} errors` : ''}
+              </dd>
+            </div>
+            <div>
+              <dt>Started by</dt>
+              <dd>
+                <KeyName id={j.keyId} names={keyNames} />
+                {typeof j.options.channel === 'string' ? ` · ${j.options.channel}` : ''}
+                {j.requestId && (
+                  <>
+                    {' '}
+                    · request <code className="small">{j.requestId}</code>
+                  </>
+                )}
               </dd>
             </div>
             <div>

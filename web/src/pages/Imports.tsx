@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react'
 import { api, type Directory, enc, type ImportJob } from '../api'
 import { ACTIVE_STATES } from '../imports/use-import'
+import { KeyName, useKeyNames } from '../key-names'
 import { ErrorNote, formatTime, Link, useLoad } from '../ui'
 
 const PAGE = 50
@@ -14,6 +15,7 @@ export function ImportsPage({ dir }: { dir: string }) {
   const [error, setError] = useState<unknown>(null)
   const [tick, setTick] = useState(0)
   const running = jobs.some((j) => ACTIVE_STATES.has(j.state))
+  const keyNames = useKeyNames()
 
   // The newest page, again every 2 s while an import of the list is still active.
   useEffect(() => {
@@ -76,6 +78,7 @@ export function ImportsPage({ dir }: { dir: string }) {
               <th scope="col">State</th>
               <th scope="col">Rows</th>
               <th scope="col">Created · updated · unchanged · failed</th>
+              <th scope="col">Started by</th>
               <th scope="col">Channel</th>
               <th scope="col">When</th>
               <th scope="col">
@@ -99,6 +102,9 @@ export function ImportsPage({ dir }: { dir: string }) {
                 </td>
                 <td>
                   {j.counts.created} · {j.counts.updated} · {j.counts.unchanged} · {j.counts.failed}
+                </td>
+                <td>
+                  <KeyName id={j.keyId} names={keyNames} />
                 </td>
                 <td>{typeof j.options.channel === 'string' ? j.options.channel : 'native'}</td>
                 <td>{formatTime(j.createdAt)}</td>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react'
-import { api, type ApiKey, type Change, type Directory, enc, type Field, type Page, type User } from '../api'
+import { KeyName, useKeyNames } from '../key-names'
+import { api, type Change, type Directory, enc, type Field, type Page, type User } from '../api'
 import { USER_FIELDS } from '../../../src/core/user-fields'
 import { ErrorNote, formatTime, formatValue, Link, useLoad } from '../ui'
 import { UserGroups } from './Groups'
@@ -94,20 +95,6 @@ export function UserPage({ dir, id }: { dir: string; id: string }) {
   )
 }
 
-/** Key names for key ids, when this key may list keys (admin); otherwise ids are shown. */
-function useKeyNames(): Map<string, string> {
-  const [names, setNames] = useState(new Map<string, string>())
-  useEffect(() => {
-    const ctl = new AbortController()
-    api<{ data: ApiKey[] }>('GET', '/keys', undefined, { signal: ctl.signal }).then(
-      (r) => setNames(new Map(r.data.map((k) => [k.id, k.name]))),
-      () => undefined, // a read or write key may not list keys: ids it is
-    )
-    return () => ctl.abort()
-  }, [])
-  return names
-}
-
 function History({ base }: { base: string }) {
   const [items, setItems] = useState<Change[]>([])
   const [next, setNext] = useState<string | null>(null)
@@ -186,8 +173,7 @@ function History({ base }: { base: string }) {
               </tbody>
             </table>
             <p className="change-meta">
-              Key: {c.keyId ? (keyNames.get(c.keyId) ?? <code className="small">{c.keyId}</code>) : '—'} · Request:{' '}
-              {c.requestId ? <code className="small">{c.requestId}</code> : '—'}
+              Key: <KeyName id={c.keyId} names={keyNames} /> · Request: {c.requestId ? <code className="small">{c.requestId}</code> : '—'}
               {c.jobId && (
                 <>
                   {' '}

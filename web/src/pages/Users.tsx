@@ -3,7 +3,7 @@ import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react'
 import { api, type Directory, enc, type Field, type Page, type User } from '../api'
 import { navigate, useLocation } from '../router'
 import { ErrorNote, Link, useLoad } from '../ui'
-import { apiFilterOf, type Column, ColumnPicker, columnsOf, FilterForm, useColumnChoice, withParams } from './users-view'
+import { apiFilterOf, type Column, ColumnPicker, columnsOf, ExportForm, FilterForm, useColumnChoice, withParams } from './users-view'
 
 const PAGE_SIZE = 100
 const ROW_HEIGHT = 36
@@ -41,6 +41,7 @@ export function UsersPage({ dir }: { dir: string }) {
       <SearchForm key={`search:${by ?? ''}=${term}`} path={path} query={query} by={by ?? 'email'} term={term} />
       {fields.data && <FilterForm key={`filter:${filter}`} path={path} query={query} fields={fields.data.data} />}
       <ColumnPicker all={all} chosen={chosen} onChange={choose} />
+      <ExportForm dir={dir} filter={filter} />
       <UserTable key={`table:${filter}`} dir={dir} filter={filter} columns={columns} />
     </section>
   )

@@ -1,7 +1,8 @@
 import { type FormEvent, type ReactNode, useState } from 'react'
-import type { Field, User } from '../api'
+import { useAction } from '../action'
+import { api, enc, type Field, type User } from '../api'
 import { navigate } from '../router'
-import { formatTime, formatValue } from '../ui'
+import { ErrorNote, formatTime, formatValue } from '../ui'
 
 /**
  * What the users table shows and which users: its columns (chosen by the person, kept per
@@ -185,6 +186,44 @@ export function FilterForm({ path, query, fields }: { path: string; query: URLSe
           Clear filters
         </button>
       )}
+    </form>
+  )
+}
+
+/**
+ * Export of what the table shows (its filters) as CSV or NDJSON. The server signs a short-lived
+ * link to `GET …/export` (`POST …/export/link`) and the browser downloads it as it would any file:
+ * streamed to disk, so a million users never sit in the page's memory, and the key is not in the link.
+ */
+export function ExportForm({ dir, filter }: { dir: string; filter: string }) {
+  const [format, setFormat] = useState<'csv' | 'ndjson'>('csv')
+  const action = useAction()
+  function start(e: FormEvent) {
+    e.preventDefault()
+    void action.run(async () => {
+      const link = await api<{ url: string }>('POST', `/directories/${enc(dir)}/export/link?format=${format}${filter}`)
+      const a = document.createElement('a')
+      a.href = link.url
+      // Empty: the file keeps the name the server gives it (users-<directory>.csv).
+      a.download = ''
+      document.body.append(a)
+      a.click()
+      a.remove()
+    })
+  }
+  return (
+    <form onSubmit={start} className="inline-form" aria-label="Export users">
+      <div>
+        <label htmlFor="export-format">Export as</label>
+        <select id="export-format" value={format} onChange={(e) => setFormat(e.target.value as 'csv' | 'ndjson')}>
+          <option value="csv">CSV</option>
+          <option value="ndjson">NDJSON</option>
+        </select>
+      </div>
+      <button type="submit" disabled={action.busy}>
+        {filter ? 'Export these users' : 'Export all users'}
+      </button>
+      <ErrorNote error={action.error} />
     </form>
   )
 }
