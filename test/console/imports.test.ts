@@ -231,6 +231,58 @@ describe('web console: the import wizard (Chromium, SQLite)', () => {
     expect(consoleErrors.filter((e) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(e))).toEqual([])
   })
 
+  it('the wizard works from the keyboard alone: every stop has a name, a mapping is changed, preview and apply run', async () => {
+    await rest('POST', '/directories', { name: 'Keys only', externalId: 'keyboard' })
+    await page.goto(`${server.url}/directories/keyboard/imports/new`)
+    await page.getByRole('heading', { name: 'New import into Keys only' }).waitFor()
+    // The file itself comes from the system's picker, which no page can drive; everything after is keys.
+    await chooseFile('kb.csv', 'email,First Name,Shoe size\nkb1@example.com,Kay,41\nkb2@example.com,Bea,39\n')
+    await page.getByRole('table', { name: 'Columns' }).waitFor()
+    await page.locator('body').focus()
+
+    /** Tabs until the focused control's name matches; every stop on the way must have a name. */
+    const stops: string[] = []
+    const tabTo = async (name: RegExp) => {
+      for (let i = 0; i < 80; i++) {
+        await page.keyboard.press('Tab')
+        const stop = await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement & { labels?: NodeListOf<HTMLLabelElement> }
+          if (!el || el === document.body) return null
+          const label = el.labels?.[0]?.textContent ?? el.getAttribute('aria-label') ?? el.textContent ?? ''
+          return `${el.tagName.toLowerCase()}: ${label.trim()}`
+        })
+        if (stop === null) continue
+        stops.push(stop)
+        expect(stop, 'a focusable control without a name').not.toMatch(/: $/)
+        if (name.test(stop)) return
+      }
+      throw new Error(`${name} was never focused; the stops were: ${stops.join(' | ')}`)
+    }
+
+    await tabTo(/^select: Shoe size$/)
+    // Closed selects take the arrow keys: "Choose a field…" → "Ignore this column".
+    await page.keyboard.press('ArrowDown')
+    expect(await page.getByLabel('Shoe size').inputValue()).toBe('')
+    await tabTo(/^button: Preview$/)
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: /^Plan [0-9a-f]{8}$/ }).waitFor()
+    await page.getByText('completed', { exact: true }).waitFor()
+    expect(stops).toEqual(
+      expect.arrayContaining(['input: File', 'select: email', 'select: First Name', 'select: Mode', 'select: Match key']),
+    )
+
+    await page.locator('body').focus()
+    await tabTo(/^button: Apply this plan$/)
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: /^Import [0-9a-f]{8}$/ }).waitFor()
+    await page.locator('[role=progressbar][aria-valuenow="100"]').waitFor()
+    const users = (await rest('GET', '/directories/keyboard/users')).data as Json[]
+    expect(users.map((u) => [u.email, u.firstName, u.metadata])).toEqual([
+      ['kb1@example.com', 'Kay', {}],
+      ['kb2@example.com', 'Bea', {}],
+    ])
+  })
+
   it('a queued import is cancelled from the list', async () => {
     // Role api runs no worker: the upload stays queued until it is cancelled.
     const apiDir = mkdtempSync(join(tmpdir(), 'rollcall-console-api-'))

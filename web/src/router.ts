@@ -3,7 +3,8 @@ import { useSyncExternalStore } from 'react'
 /** A small History API router: the console has a handful of screens, so no router library. */
 
 const listeners = new Set<() => void>()
-window.addEventListener('popstate', () => listeners.forEach((l) => l()))
+// Without a window (components rendered in a test) there is no history to follow.
+if (typeof window !== 'undefined') window.addEventListener('popstate', () => listeners.forEach((l) => l()))
 
 export function navigate(to: string, opts: { replace?: boolean } = {}): void {
   if (opts.replace) history.replaceState(null, '', to)

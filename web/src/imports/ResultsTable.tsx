@@ -89,44 +89,49 @@ export function ResultsTable({
       )}
       <ErrorNote error={error} />
       {rows.length === 0 && done && <p className="muted">{empty}</p>}
-      {rows.length > 0 && (
-        <table className="grid results-table" aria-labelledby={headingId}>
-          <thead>
-            <tr>
-              <th scope="col">Line</th>
-              <th scope="col">Status</th>
-              <th scope="col">User</th>
-              <th scope="col">Changes, errors and warnings</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.index} className={`status-${r.status}`}>
-                <td>{r.line ?? `row ${r.index + 1}`}</td>
-                <td>
-                  <span className={`badge ${r.status}`}>{r.status}</span>
-                </td>
-                <td>
-                  {r.userId ? (
-                    <Link to={`/directories/${enc(dir)}/users/${enc(r.userId)}`}>{r.userId.slice(-8)}</Link>
-                  ) : (
-                    <span className="muted">new</span>
-                  )}
-                </td>
-                <td>
-                  <RowDetail row={r} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {rows.length > 0 && <ResultRows rows={rows} dir={dir} labelledBy={headingId} />}
       {more && !done && rows.length > 0 && (
         <button type="button" className="quiet" disabled={loading} onClick={() => void load(rows[rows.length - 1].index)}>
           Show more
         </button>
       )}
     </section>
+  )
+}
+
+/** Result rows as a table: line, status, user (linked), and each row's changes, errors and warnings. */
+export function ResultRows({ rows, dir, labelledBy }: { rows: readonly ResultRow[]; dir: string; labelledBy: string }) {
+  return (
+    <table className="grid results-table" aria-labelledby={labelledBy}>
+      <thead>
+        <tr>
+          <th scope="col">Line</th>
+          <th scope="col">Status</th>
+          <th scope="col">User</th>
+          <th scope="col">Changes, errors and warnings</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.index} className={`status-${r.status}`}>
+            <td>{r.line ?? `row ${r.index + 1}`}</td>
+            <td>
+              <span className={`badge ${r.status}`}>{r.status}</span>
+            </td>
+            <td>
+              {r.userId ? (
+                <Link to={`/directories/${enc(dir)}/users/${enc(r.userId)}`}>{r.userId.slice(-8)}</Link>
+              ) : (
+                <span className="muted">new</span>
+              )}
+            </td>
+            <td>
+              <RowDetail row={r} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   )
 }
 
