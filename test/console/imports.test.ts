@@ -245,12 +245,13 @@ describe('web console: the import wizard (Chromium, SQLite)', () => {
     const tabTo = async (name: RegExp) => {
       for (let i = 0; i < 80; i++) {
         await page.keyboard.press('Tab')
-        const stop = await page.evaluate(() => {
-          const el = document.activeElement as HTMLElement & { labels?: NodeListOf<HTMLLabelElement> }
+        // The focused control as "tag: name" (its label, aria-label or text); a string, as this project's types have no DOM.
+        const stop = await page.evaluate<string | null>(`(() => {
+          const el = document.activeElement
           if (!el || el === document.body) return null
-          const label = el.labels?.[0]?.textContent ?? el.getAttribute('aria-label') ?? el.textContent ?? ''
-          return `${el.tagName.toLowerCase()}: ${label.trim()}`
-        })
+          const label = (el.labels && el.labels[0] && el.labels[0].textContent) || el.getAttribute('aria-label') || el.textContent || ''
+          return el.tagName.toLowerCase() + ': ' + label.trim()
+        })()`)
         if (stop === null) continue
         stops.push(stop)
         expect(stop, 'a focusable control without a name').not.toMatch(/: $/)
