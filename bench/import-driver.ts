@@ -9,6 +9,7 @@ import { request, type IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
+import { openStore } from '../src/store/index.js'
 import { call, type ServerHandle } from './http-driver.js'
 import { nowMs, postgresBackendCpu, readCpuSeconds, readPeakRssMb, readRssMb, resetPeakRss } from './stats.js'
 
@@ -290,7 +291,21 @@ export async function verifyStored(
   const queries = {
     users: 'SELECT count(*) AS n, count(DISTINCT email_norm) AS d FROM users WHERE directory_id = $1',
     history: "SELECT count(*) AS n FROM changes WHERE job_id = $1 AND action = 'create'",
-    results: "SELECT count(*) AS n FROM job_results WHERE job_id = $1 AND status = 'created'",
+  }
+  // Per-row results as the product reads them (batch records and rows of their own together).
+  const store = await openStore(
+    'sqliteDataDir' in target ? { dataDir: target.sqliteDataDir } : { dataDir: '', databaseUrl: target.postgresUrl },
+  )
+  let results = 0
+  try {
+    for (let after: number | undefined; ;) {
+      const page = await store.jobs.results(run.jobId, { status: 'created', afterIndex: after, limit: 10_000 })
+      results += page.length
+      if (page.length < 10_000) break
+      after = page[page.length - 1].index
+    }
+  } finally {
+    await store.close()
   }
   let stored: StoredCounts
   if ('sqliteDataDir' in target) {
@@ -298,7 +313,7 @@ export async function verifyStored(
     try {
       const q = (s: string, arg: string) => db.prepare(s.replace('$1', '?')).get(arg) as { n: number; d?: number }
       const u = q(queries.users, run.directoryId)
-      stored = { users: u.n, distinctEmails: u.d ?? 0, history: q(queries.history, run.jobId).n, results: q(queries.results, run.jobId).n }
+      stored = { users: u.n, distinctEmails: u.d ?? 0, history: q(queries.history, run.jobId).n, results }
     } finally {
       db.close()
     }
@@ -312,7 +327,7 @@ export async function verifyStored(
         users: Number(u.n),
         distinctEmails: Number(u.d),
         history: Number((await q(queries.history, run.jobId)).n),
-        results: Number((await q(queries.results, run.jobId)).n),
+        results,
       }
     } finally {
       await client.end()

@@ -253,6 +253,56 @@ describeEachEngine('Store contract: jobs', (engine) => {
     await s.jobs.update(job.id, 'w', { state: 'completed', finished: true, release: true })
   })
 
+  it('results kept per batch: pages across batches in input order, by status and warning, equal what was recorded', async () => {
+    const s = store()
+    const { job } = await newJob(s, { state: 'queued' })
+    expect((await s.jobs.leaseNext('w', 60_000))?.id).toBe(job.id)
+    const STATUSES = ['created', 'updated', 'unchanged', 'failed'] as const
+    const row = (index: number): JobResultRow => {
+      const status = STATUSES[index % 7 === 3 ? 3 : index % 3]
+      return {
+        index,
+        // CSV lines: a quoted cell with a line break every 50th row.
+        line: index + 2 + Math.floor(index / 50),
+        status,
+        userId: status === 'failed' ? null : `user-${index}`,
+        changedFields: status === 'created' ? ['email', 'firstName'] : status === 'updated' ? [index % 2 ? 'lastName' : 'country'] : [],
+        errors: status === 'failed' ? [{ field: 'email', code: 'invalid_format', message: `bad ${index}` }] : [],
+        warnings: [],
+        plan: null,
+        raw: status === 'failed' ? `["bad-${index}"]` : null,
+      }
+    }
+    const all = Array.from({ length: 1250 }, (_, i) => row(i))
+    let at = 0
+    for (const size of [500, 500, 250]) {
+      const batch = all.slice(at, at + size)
+      at += size
+      await s.transaction((tx) => tx.jobs.recordBatch(job.id, 'w', batch, { ...EMPTY_COUNTS, processed: at }, at))
+    }
+    // A later row named the same user as rows of earlier batches: they get the warning.
+    const w: FieldError = { field: 'email', code: 'duplicate_in_input', message: 'row 1200 names the same user again' }
+    for (const i of [2, 499, 500, 1100]) await s.jobs.addWarning(job.id, i, w)
+    for (const i of [2, 499, 500, 1100]) all[i] = { ...all[i], warnings: [w] }
+
+    const readAll = async (q: { status?: string; withWarnings?: boolean }, limit: number) => {
+      const out: JobResultRow[] = []
+      for (let after: number | undefined; ;) {
+        const page = await s.jobs.results(job.id, { ...q, afterIndex: after, limit })
+        out.push(...page)
+        if (page.length < limit) return out
+        after = page[page.length - 1].index
+      }
+    }
+    expect(await readAll({}, 1000)).toEqual(all)
+    expect(await readAll({}, 333)).toEqual(all)
+    for (const status of STATUSES) expect(await readAll({ status }, 97)).toEqual(all.filter((r) => r.status === status))
+    expect(await readAll({ withWarnings: true }, 2)).toEqual([all[2], all[499], all[500], all[1100]])
+    expect(await s.jobs.results(job.id, { afterIndex: 498, limit: 3 })).toEqual(all.slice(499, 502))
+    expect(await s.jobs.results(job.id, { afterIndex: 1249, limit: 3 })).toEqual([])
+    await s.jobs.update(job.id, 'w', { state: 'completed', finished: true, release: true })
+  })
+
   it('revert reads: changedUsers pages a job’s users in id order; changesOf gives their records oldest first; conflicts page by seq', async () => {
     const s = store()
     const dir = await freshDirectory(s)

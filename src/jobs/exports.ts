@@ -25,7 +25,13 @@ async function* pages(store: Store, jobId: string, q: ResultsQuery = {}): AsyncG
   let left = q.limit ?? Infinity
   for (;;) {
     const want = q.warning ? PAGE : Math.min(PAGE, left)
-    const rows = await store.jobs.results(jobId, { status: q.status, afterIndex: after, limit: want })
+    // With a warning asked for, only rows that carry one are read (an index read); the code is checked here.
+    const rows = await store.jobs.results(jobId, {
+      status: q.status,
+      withWarnings: q.warning !== undefined,
+      afterIndex: after,
+      limit: want,
+    })
     for (const r of rows) {
       if (q.warning && !r.warnings.some((w) => w.code === q.warning)) continue
       yield r

@@ -183,6 +183,14 @@ export interface JobResultsTable {
   raw: string | null
 }
 
+/** A batch's per-row results in one compact record (src/store/result-batch.ts). */
+export interface JobResultBatchesTable {
+  job_id: string
+  first_index: number
+  row_count: number
+  data: string
+}
+
 export interface JobConflictsTable {
   job_id: string
   seq: number
@@ -204,6 +212,7 @@ export interface DB {
   jobs: JobsTable
   job_chunks: JobChunksTable
   job_results: JobResultsTable
+  job_result_batches: JobResultBatchesTable
   job_conflicts: JobConflictsTable
   webhooks: WebhooksTable
   tenants: TenantsTable

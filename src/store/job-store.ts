@@ -92,8 +92,8 @@ export class JobStore {
     return this.rows.addWarning(jobId, index, warning)
   }
 
-  /** Results in input order from `afterIndex`, a page at a time. */
-  results(jobId: string, q: { status?: string; afterIndex?: number; limit: number }): Promise<JobResultRow[]> {
+  /** Results in input order from `afterIndex`, a page at a time; `withWarnings`: only rows that carry a warning. */
+  results(jobId: string, q: { status?: string; withWarnings?: boolean; afterIndex?: number; limit: number }): Promise<JobResultRow[]> {
     return this.rows.list(jobId, q)
   }
 
