@@ -8,7 +8,9 @@
  * batch), BENCH_IMPORT_TIMEOUT_S (3600 per import), BENCH_IMPORT_STALL_S (180 without progress),
  * BENCH_CPU_PROF (a directory: the servers run with --cpu-prof and write their profiles there),
  * BENCH_SQL_TIMING (a directory: the servers time every SQL statement, see sql-timing.ts, and
- * write the totals there), BENCH_SERVER (tsx: src/ under tsx, as the sync part; build: src/
+ * write the totals there), BENCH_ALLOC_PROFILE (a directory: the servers sample every allocation,
+ * freed ones included, see alloc-profile.ts and alloc-summary.ts), BENCH_NODE_ARGS (extra node
+ * flags for the servers, space-separated, e.g. `--max-old-space-size=128`), BENCH_SERVER (tsx: src/ under tsx, as the sync part; build: src/
  * compiled with tsc into a temp dir, as production runs it), BENCH_ENGINES, BENCH_POSTGRES_URL.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
@@ -49,6 +51,8 @@ interface Settings {
   stallMs: number
   cpuProfDir: string | null
   sqlTimingDir: string | null
+  allocProfileDir: string | null
+  nodeArgs: string[]
   server: 'tsx' | 'build'
   /** The compiled CLI when server is build. */
   entry?: string
@@ -64,6 +68,7 @@ function settings(): Settings {
   if (smallRows >= rows) throw new Error(`BENCH_IMPORT_SMALL_ROWS (${smallRows}) must be below BENCH_IMPORT_ROWS (${rows})`)
   const prof = process.env.BENCH_CPU_PROF
   const sqlTiming = process.env.BENCH_SQL_TIMING
+  const alloc = process.env.BENCH_ALLOC_PROFILE
   return {
     rows,
     smallRows,
@@ -72,6 +77,8 @@ function settings(): Settings {
     stallMs: positiveInt('BENCH_IMPORT_STALL_S', 180) * 1000,
     cpuProfDir: prof ? resolve(prof) : null,
     sqlTimingDir: sqlTiming ? resolve(sqlTiming) : null,
+    allocProfileDir: alloc ? resolve(alloc) : null,
+    nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
     server: listOf('BENCH_SERVER', ['tsx', 'build'] as const, ['tsx'])[0],
   }
 }
@@ -120,16 +127,24 @@ async function importOnce(
   const label = `Rollcall ${engine} import of ${int(csv.rows)} rows`
   const stamp = `${engine}-${csv.rows}-${Date.now()}`
   const timingFile = s.sqlTimingDir ? join(s.sqlTimingDir, `sql-${stamp}.json`) : null
+  const allocFile = s.allocProfileDir ? join(s.allocProfileDir, `server-${stamp}.heapprofile`) : null
   const opts: ServerOptions = {
     repoRoot: REPO_ROOT,
     adminKey: ADMIN_KEY,
     readyTimeoutMs: READY_TIMEOUT_MS,
     dataDir: target.dataDir,
     databaseUrl: target.databaseUrl,
-    env: { ROLLCALL_BATCH_SIZE: String(s.batch), LOG_LEVEL: 'warn', ...(timingFile ? { BENCH_SQL_TIMING_FILE: timingFile } : {}) },
+    env: {
+      ROLLCALL_BATCH_SIZE: String(s.batch),
+      LOG_LEVEL: 'warn',
+      ...(timingFile ? { BENCH_SQL_TIMING_FILE: timingFile } : {}),
+      ...(allocFile ? { BENCH_ALLOC_PROFILE_FILE: allocFile } : {}),
+    },
     nodeArgs: [
+      ...s.nodeArgs,
       ...(s.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${s.cpuProfDir}`, `--cpu-prof-name=server-${stamp}.cpuprofile`] : []),
       ...(timingFile ? ['--import', join(REPO_ROOT, 'bench', 'sql-timing.ts')] : []),
+      ...(allocFile ? ['--import', join(REPO_ROOT, 'bench', 'alloc-profile.ts')] : []),
     ],
     entry: s.entry,
   }
@@ -261,6 +276,11 @@ export async function runImportsPart(): Promise<boolean> {
     mkdirSync(s.sqlTimingDir, { recursive: true })
     console.log(`SQL timings of the servers go to ${s.sqlTimingDir}`)
   }
+  if (s.allocProfileDir) {
+    mkdirSync(s.allocProfileDir, { recursive: true })
+    console.log(`allocation profiles of the servers go to ${s.allocProfileDir}`)
+  }
+  if (s.nodeArgs.length) console.log(`servers run with ${s.nodeArgs.join(' ')} (BENCH_NODE_ARGS)`)
   const tmp = tempDir()
   let build: Build | null = null
   try {
@@ -305,8 +325,10 @@ export async function runImportsPart(): Promise<boolean> {
     return false
   }
   // Instrumented servers run slower: their figures are for reading, not for results/ or the README.
-  if (s.cpuProfDir || s.sqlTimingDir) {
-    console.log('bench/results/ and bench/README.md left as they were: the servers were instrumented (BENCH_CPU_PROF, BENCH_SQL_TIMING)')
+  if (s.cpuProfDir || s.sqlTimingDir || s.allocProfileDir || s.nodeArgs.length) {
+    console.log(
+      'bench/results/ and bench/README.md left as they were: the servers were instrumented or flagged (BENCH_CPU_PROF, BENCH_SQL_TIMING, BENCH_ALLOC_PROFILE, BENCH_NODE_ARGS)',
+    )
     return true
   }
   for (const file of writeImportsResults(RESULTS_DIR, report, s.server === 'build' ? 'imports-build-latest' : 'imports-latest'))

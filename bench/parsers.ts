@@ -7,9 +7,9 @@
 import { createReadStream } from 'node:fs'
 import Papa from 'papaparse'
 import { effectiveFields } from '../src/core/fields.js'
-import { parseCsv } from '../src/engine/parsers/csv.js'
+import { parseCsvChunks } from '../src/engine/parsers/csv.js'
 import { parseImportOptions } from '../src/http/routes/import-upload.js'
-import { readInput } from '../src/jobs/input.js'
+import { readInputChunks } from '../src/jobs/input.js'
 import { IMPORT_HEADER } from './import-rows.js'
 import { nowMs } from './stats.js'
 
@@ -28,10 +28,13 @@ const WIDTH = IMPORT_HEADER.length
 async function rollcallParseCsv(file: string, rows: number): Promise<number> {
   let records = 0
   // delimiter null: detected, as an upload without options is.
-  for await (const rec of parseCsv(createReadStream(file, { highWaterMark: CHUNK }), { delimiter: null, quote: '"' })) {
-    if (!rec.cells || rec.cells.length !== WIDTH)
-      throw new Error(`parseCsv, line ${rec.line}: ${rec.error ?? `${rec.cells?.length} cells`}`)
-    records++
+  // The records of each chunk at once, as the import job reads them.
+  for await (const chunk of parseCsvChunks(createReadStream(file, { highWaterMark: CHUNK }), { delimiter: null, quote: '"' })) {
+    for (const rec of chunk) {
+      if (!rec.cells || rec.cells.length !== WIDTH)
+        throw new Error(`parseCsv, line ${rec.line}: ${rec.error ?? `${rec.cells?.length} cells`}`)
+      records++
+    }
   }
   if (records !== rows + 1) throw new Error(`parseCsv read ${records} records, expected ${rows + 1}`)
   return records - 1
@@ -39,16 +42,18 @@ async function rollcallParseCsv(file: string, rows: number): Promise<number> {
 
 async function rollcallReadInput(file: string, rows: number): Promise<number> {
   let n = 0
-  const input = readInput(createReadStream(file, { highWaterMark: CHUNK }), {
+  const input = readInputChunks(createReadStream(file, { highWaterMark: CHUNK }), {
     format: 'csv',
     options: parseImportOptions({}),
     definitions: effectiveFields([]),
   })
-  for await (const r of input) {
-    if (r.row.errors?.length || typeof (r.row.data as { email?: unknown }).email !== 'string') {
-      throw new Error(`readInput, line ${r.line}: ${JSON.stringify(r.row.errors ?? r.row.data)}`)
+  for await (const chunk of input) {
+    for (const r of chunk) {
+      if (r.row.errors?.length || typeof (r.row.data as { email?: unknown }).email !== 'string') {
+        throw new Error(`readInput, line ${r.line}: ${JSON.stringify(r.row.errors ?? r.row.data)}`)
+      }
+      n++
     }
-    n++
   }
   if (n !== rows) throw new Error(`readInput read ${n} rows, expected ${rows}`)
   return n

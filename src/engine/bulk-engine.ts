@@ -3,7 +3,7 @@ import { effectiveFields, withNeededFields } from '../core/fields.js'
 import { compileRowValidator } from '../core/schema.js'
 import { type Store, type StoreTx, WriteConflict } from '../store/store.js'
 import { clientIds, lookupFor, notProcessed, planBatch, type PreparedRow, prepareRow, uniqueCustomKeys } from './plan.js'
-import type { BulkCommand, BulkHooks, BulkResult, BulkRow, BulkSummary, RowResult } from './types.js'
+import type { BulkCommand, BulkHooks, BulkResult, BulkRow, BulkSummary, RowResult, RowSource } from './types.js'
 
 /** How often a batch that lost a race (a unique value taken meanwhile) is re-read and re-planned. */
 const MAX_BATCH_ATTEMPTS = 5
@@ -25,12 +25,7 @@ const DUPLICATE_WINDOW = 100_000
  * transaction for the whole input, rolled back on any failure (atomic) or always (dry run), so
  * a dry run plans every row exactly as a real run would, rows that touch the same user included.
  */
-export async function runBulk(
-  store: Store,
-  cmd: BulkCommand,
-  rows: AsyncIterable<BulkRow> | Iterable<BulkRow>,
-  hooks: BulkHooks = {},
-): Promise<BulkResult> {
+export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, hooks: BulkHooks = {}): Promise<BulkResult> {
   const { options } = cmd
   // Fields the door needs and the directory lacks: defined with the first batch that writes.
   const { pending: needed } = withNeededFields(cmd.fields, options.needsFields)
@@ -68,15 +63,15 @@ export async function runBulk(
       takenIds,
     })
     // The earlier row of a duplicate gets a warning too: in this batch, or told to the caller.
-    const byIndex = new Map(planned.results.map((r) => [r.index, r]))
     const earlier: { index: number; warning: FieldError }[] = []
+    const byIndex = duplicates.length ? new Map(planned.results.map((r) => [r.index, r])) : null
     for (const d of duplicates) {
       const warning: FieldError = {
         field: d.field,
         code: 'duplicate_in_input',
         message: `row ${d.later} names the same user again and applies on top of this row`,
       }
-      const r = byIndex.get(d.earlier)
+      const r = byIndex?.get(d.earlier)
       if (r) r.warnings = [...(r.warnings ?? []), warning]
       else earlier.push({ index: d.earlier, warning })
     }
@@ -120,11 +115,19 @@ export async function runBulk(
       else await record(await apply(current))
     }
     let index = firstIndex
-    for await (const row of rows) {
+    /** Adds a row to the batch; true when the batch is full. */
+    const add = (row: BulkRow): boolean => {
       summary.total++
       batch.push(stopped() ? { index, patch: null, errors: [] } : prepareRow(row, index, validate))
       index++
-      if (batch.length >= options.batchSize) await flush()
+      return batch.length >= options.batchSize
+    }
+    for await (const item of rows) {
+      if (!Array.isArray(item)) {
+        if (add(item as BulkRow)) await flush()
+        continue
+      }
+      for (const row of item as readonly BulkRow[]) if (add(row)) await flush()
     }
     await flush()
   }

@@ -66,6 +66,12 @@ export interface BulkRow {
   expectedVersion?: number | null
 }
 
+/**
+ * The rows of a bulk run, in order: one at a time, or (from a reader that parses many at once)
+ * in arrays, which spares an async step per row.
+ */
+export type RowSource = Iterable<BulkRow> | AsyncIterable<BulkRow | readonly BulkRow[]>
+
 /** The core command every door builds. */
 export interface BulkCommand {
   directory: Directory

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino'
 import { withNeededFields } from '../core/fields.js'
 import { runBulk } from '../engine/bulk-engine.js'
-import { DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
+import { type BulkRow, DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
 import type { Store } from '../store/store.js'
-import { InputError, type InputRow, readInput } from './input.js'
+import { InputError, type InputRow, rawText, readInputChunks } from './input.js'
 import type { Job, JobCounts, JobResultRow } from '../core/jobs.js'
 import { LeaseLost } from '../store/store.js'
 
@@ -52,7 +52,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
   const whole = opts.atomic || opts.dryRun
 
   async function* rows() {
-    const input = readInput(store.jobs.chunks(job.id, job.inputChunks), {
+    const input = readInputChunks(store.jobs.chunks(job.id, job.inputChunks), {
       format: job.format,
       options: opts,
       definitions: withNeededFields(stored, opts.needsFields).fields,
@@ -64,13 +64,17 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
       },
     })
     let index = 0
-    for await (const r of input) {
-      total++
-      if (index >= job.checkpoint) {
-        pending.set(index, r)
-        yield r.row
+    for await (const chunk of input) {
+      const rows: BulkRow[] = []
+      for (const r of chunk) {
+        total++
+        if (index >= job.checkpoint) {
+          pending.set(index, r)
+          rows.push(r.row)
+        }
+        index++
       }
-      index++
+      if (rows.length) yield rows
     }
   }
 
@@ -204,6 +208,6 @@ function toResultRow(r: RowResult, input: InputRow | undefined): JobResultRow {
       r.changes && r.status !== 'failed'
         ? { data: input?.row.data ?? null, ops: input?.row.ops, userId: r.userId, baseVersion: r.baseVersion ?? null, changes: r.changes }
         : null,
-    raw: r.status === 'failed' ? (input?.raw ?? null) : null,
+    raw: r.status === 'failed' && input ? rawText(input) : null,
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { detectDelimiter, parseCsv } from './csv.js'
+import { detectDelimiter, parseCsv, parseCsvChunks } from './csv.js'
 
 async function parse(text: string | Buffer, chunkSize = 7, delimiter: string | null = ',') {
   const buf = Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8')
@@ -12,6 +12,24 @@ async function parse(text: string | Buffer, chunkSize = 7, delimiter: string | n
 }
 
 describe('parseCsv', () => {
+  it('hands over, per input chunk, the records that chunk completes: a record cut by a seam comes with the chunk that ends it, the last one (no line break) once the input ends', async () => {
+    const chunks = ['a,b\n1,2\n3,', '4\n"x\n', 'y",5\n6,7']
+    async function* source() {
+      for (const c of chunks) yield Buffer.from(c, 'utf8')
+    }
+    const groups: (string[] | null)[][] = []
+    for await (const records of parseCsvChunks(source(), { delimiter: ',', quote: '"' })) groups.push(records.map((r) => r.cells))
+    expect(groups).toEqual([
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+      [['3', '4']],
+      [['x\ny', '5']],
+      [['6', '7']],
+    ])
+  })
+
   it('reads plain, quoted, doubled-quote and multi-line cells, CRLF or LF, in any chunking', async () => {
     const text = 'a,b,c\r\n1,"two, 2","say ""hi"""\n"multi\nline",x,\n\n4,5,6'
     for (const size of [1, 2, 5, 64, 4096]) {

@@ -170,6 +170,15 @@ export function lineBreakDetector(q = '"') {
  * invalid UTF-8 and oversized cells fail their record.
  */
 export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions): AsyncGenerator<CsvRecord> {
+  for await (const records of parseCsvChunks(chunks, opts)) yield* records
+}
+
+/**
+ * parseCsv's records, handed over as the records each input chunk completes: one step of the
+ * async iteration per chunk, not per record (measured: each async step per record cost about
+ * 0.4 µs a row, and an import's reader had three of them).
+ */
+export async function* parseCsvChunks(chunks: AsyncIterable<Buffer>, opts: CsvOptions): AsyncGenerator<CsvRecord[]> {
   const decoder = new TextDecoder('utf-8', { fatal: false })
   let text = ''
   let pos = 0
@@ -181,7 +190,15 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
   let nl: '\n' | '\r' | null = null
   const lineBreak = lineBreakDetector(q)
 
-  function* drain(final: boolean): Generator<CsvRecord> {
+  /** The records read so far from the current chunk. */
+  let out: CsvRecord[] = []
+  const take = (): CsvRecord[] => {
+    const records = out
+    out = []
+    return records
+  }
+
+  function drain(final: boolean): void {
     const d = delimiter as string
     const br = nl ?? '\n'
     for (;;) {
@@ -197,7 +214,7 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
       const lineEnd = nl === -1 ? text.length : nl
       if (nl === -1 && !final) {
         if (text.length - pos > MAX_RECORD_CHARS) {
-          yield { line, cells: null, error: 'a record longer than 8 MB', raw: text.slice(pos, pos + 200) }
+          out.push({ line, cells: null, error: 'a record longer than 8 MB', raw: text.slice(pos, pos + 200) })
           text = ''
           pos = 0
         }
@@ -206,7 +223,7 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
       const physical = text.slice(pos, br === '\n' && lineEnd > pos && text[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd)
       if (!physical.includes(q)) {
         // Fast path: no quotes, one physical line.
-        yield check({ line, cells: physical.split(d), raw: physical })
+        out.push(check({ line, cells: physical.split(d), raw: physical }))
         pos = nl === -1 ? text.length : nl + 1
         line++
         continue
@@ -215,7 +232,7 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
       if (r === null) return
       if (r.cells === null) {
         // Malformed: fail this record and resume on the next physical line.
-        yield { line, cells: null, error: r.error, raw: physical }
+        out.push({ line, cells: null, error: r.error, raw: physical })
         pos = nl === -1 ? text.length : nl + 1
         line++
         continue
@@ -224,7 +241,7 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
       const startLine = line
       line += countLines(text, pos, r.next, br)
       pos = r.next
-      yield check({ line: startLine, cells: r.cells, raw })
+      out.push(check({ line: startLine, cells: r.cells, raw }))
     }
   }
 
@@ -257,7 +274,7 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
     if (nl === null || !s.includes(br)) {
       if (pendingChars + text.length - pos > MAX_RECORD_CHARS) {
         const head = (text.slice(pos) + pending.join('')).slice(0, 200)
-        yield { line, cells: null, error: 'a record longer than 8 MB', raw: head }
+        yield [{ line, cells: null, error: 'a record longer than 8 MB', raw: head }]
         text = ''
         pos = 0
         pending = []
@@ -271,14 +288,16 @@ export async function* parseCsv(chunks: AsyncIterable<Buffer>, opts: CsvOptions)
     pending = []
     pos = 0
     delimiter ??= detectDelimiter(text, q)
-    yield* drain(false)
+    drain(false)
+    if (out.length) yield take()
   }
   if (skipping) return
   text = text.slice(pos) + pending.join('') + decoder.decode()
   pos = 0
   nl = lineBreak.end()
   delimiter ??= detectDelimiter(text, q)
-  yield* drain(true)
+  drain(true)
+  if (out.length) yield take()
 }
 
 function check(r: CsvRecord): CsvRecord {
