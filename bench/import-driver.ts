@@ -46,6 +46,8 @@ export interface RssSample {
 }
 
 export interface ImportRun {
+  /** What every row did: created a user (a new directory) or updated one (a full directory). */
+  kind: ImportKind
   rows: number
   bytes: number
   directoryId: string
@@ -115,7 +117,12 @@ export interface ImportOptions {
   postgresDatabase?: string
   /** Called with each poll, for a progress line. */
   onPoll?: (job: JobView, elapsedS: number) => void
+  /** Import into this directory (a full one) instead of a new one; every row must then update its user. */
+  directoryId?: string
 }
+
+/** What every row of an import must come out as: a new user, or an update of an existing one. */
+export type ImportKind = 'created' | 'updated'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const END_STATES = new Set(['completed', 'failed', 'cancelled', 'reverted'])
@@ -172,17 +179,24 @@ async function getJob(server: ServerHandle, key: string, id: string): Promise<Jo
   return JSON.parse(text) as JobView
 }
 
-function countsProblem(c: ImportCounts, rows: number): string | null {
-  const want: ImportCounts = { total: rows, processed: rows, created: rows, updated: 0, unchanged: 0, failed: 0, conflicts: 0 }
+function countsProblem(c: ImportCounts, rows: number, kind: ImportKind): string | null {
+  const want: ImportCounts = { total: rows, processed: rows, created: 0, updated: 0, unchanged: 0, failed: 0, conflicts: 0 }
+  want[kind] = rows
   const wrong = (Object.keys(want) as (keyof ImportCounts)[]).filter((k) => c[k] !== want[k])
   return wrong.length ? `counts ${JSON.stringify(c)}, expected ${JSON.stringify(want)}` : null
 }
 
-/** Creates a directory, imports the file into it and waits for the job's end; throws on any wrong count. */
+/**
+ * Creates a directory (or takes o.directoryId), imports the file into it and waits for the job's
+ * end; throws on any wrong count.
+ */
 export async function runImport(server: ServerHandle, key: string, o: ImportOptions): Promise<ImportRun> {
-  const dir = (await call(`${server.baseUrl}/api/v1/directories`, key, JSON.stringify({ name: `bench-import-${o.rows}` }), 201)) as {
-    id?: string
-  }
+  const kind: ImportKind = o.directoryId ? 'updated' : 'created'
+  const dir = o.directoryId
+    ? { id: o.directoryId }
+    : ((await call(`${server.baseUrl}/api/v1/directories`, key, JSON.stringify({ name: `bench-import-${o.rows}` }), 201)) as {
+        id?: string
+      })
   if (typeof dir.id !== 'string') throw new Error(`POST /api/v1/directories returned no id: ${JSON.stringify(dir)}`)
   // The end time is the job's own finishedAt, so a slow poll costs no precision, and spares the
   // server (each poll is a request, a key lookup and a job read while the job runs).
@@ -245,7 +259,7 @@ export async function runImport(server: ServerHandle, key: string, o: ImportOpti
   const measuredSeconds = (nowMs() - t0) / 1000
   if (job.state !== 'completed')
     throw new Error(`${o.label}: the import ended ${job.state}: ${job.error ?? '(no error given)'}; counts ${JSON.stringify(job.counts)}`)
-  const problem = countsProblem(job.counts, o.rows)
+  const problem = countsProblem(job.counts, o.rows, kind)
   if (problem) throw new Error(`${o.label}: ${problem}`)
   if (!job.startedAt || !job.finishedAt) throw new Error(`${o.label}: a completed job without startedAt/finishedAt: ${JSON.stringify(job)}`)
   const started = Date.parse(job.startedAt)
@@ -254,6 +268,7 @@ export async function runImport(server: ServerHandle, key: string, o: ImportOpti
   const totalSeconds = Math.max(finished - t0Wall, 1) / 1000
   const runSeconds = Math.max(finished - started, 1) / 1000
   return {
+    kind,
     rows: o.rows,
     bytes: o.bytes,
     directoryId: dir.id,
@@ -281,7 +296,8 @@ export async function runImport(server: ServerHandle, key: string, o: ImportOpti
 
 /**
  * Counts what the import left in the database: the directory's users (and distinct emails), the
- * job's history records and per-row results. Each must equal the row count.
+ * job's history records (creates, or updates for an update import) and per-row results. Each must
+ * equal the row count.
  */
 export async function verifyStored(
   target: { sqliteDataDir: string } | { postgresUrl: string },
@@ -290,7 +306,7 @@ export async function verifyStored(
 ): Promise<StoredCounts> {
   const queries = {
     users: 'SELECT count(*) AS n, count(DISTINCT email_norm) AS d FROM users WHERE directory_id = $1',
-    history: "SELECT count(*) AS n FROM changes WHERE job_id = $1 AND action = 'create'",
+    history: `SELECT count(*) AS n FROM changes WHERE job_id = $1 AND action = '${run.kind === 'created' ? 'create' : 'update'}'`,
   }
   // Per-row results as the product reads them (batch records and rows of their own together).
   const store = await openStore(
@@ -299,7 +315,7 @@ export async function verifyStored(
   let results = 0
   try {
     for (let after: number | undefined; ;) {
-      const page = await store.jobs.results(run.jobId, { status: 'created', afterIndex: after, limit: 10_000 })
+      const page = await store.jobs.results(run.jobId, { status: run.kind, afterIndex: after, limit: 10_000 })
       results += page.length
       if (page.length < 10_000) break
       after = page[page.length - 1].index

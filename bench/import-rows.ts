@@ -34,8 +34,13 @@ export const IMPORT_HEADER = [
 /** Every tenth display name is `Last, First`: a quoted cell with a comma, as real exports have. */
 const quotedName = (i: number): boolean => i % 10 === 0
 
-export function makeImportRow(i: number): ImportRow {
-  const r = makeRow(i, 1)
+/**
+ * Row i of the file. `changed`: the same user (email, external id) under a new first name, so an
+ * import of it into a directory holding the first file updates every user.
+ */
+export function makeImportRow(i: number, changed = false): ImportRow {
+  const made = makeRow(i, 1)
+  const r = changed ? { ...made, firstName: `${made.firstName}b` } : made
   return { ...r, displayName: quotedName(i) ? `${r.lastName}, ${r.firstName}` : `${r.firstName} ${r.lastName}` }
 }
 
@@ -62,10 +67,10 @@ function csvLine(r: ImportRow, i: number): string {
 }
 
 /**
- * Writes a header and `rows` rows to `file`, about 1,000 lines per write and waiting for the
+ * Writes a header and `rows` rows (`changed`: see makeImportRow) to `file`, about 1,000 lines per write and waiting for the
  * stream to drain, so the file is never held in memory. Returns its size in bytes.
  */
-export async function writeImportCsv(file: string, rows: number): Promise<number> {
+export async function writeImportCsv(file: string, rows: number, changed = false): Promise<number> {
   const out = createWriteStream(file)
   const failed = new Promise<never>((_, reject) => out.once('error', reject))
   let bytes = 0
@@ -76,7 +81,7 @@ export async function writeImportCsv(file: string, rows: number): Promise<number
   await write(`${IMPORT_HEADER.join(',')}\n`)
   for (let start = 0; start < rows; start += 1_000) {
     let s = ''
-    for (let i = start; i < Math.min(start + 1_000, rows); i++) s += csvLine(makeImportRow(i), i)
+    for (let i = start; i < Math.min(start + 1_000, rows); i++) s += csvLine(makeImportRow(i, changed), i)
     await write(s)
   }
   out.end()

@@ -10,8 +10,9 @@
  * BENCH_SQL_TIMING (a directory: the servers time every SQL statement, see sql-timing.ts, and
  * write the totals there), BENCH_ALLOC_PROFILE (a directory: the servers sample every allocation,
  * freed ones included, see alloc-profile.ts and alloc-summary.ts), BENCH_NODE_ARGS (extra node
- * flags for the servers, space-separated, e.g. `--max-old-space-size=128`), BENCH_SERVER (tsx: src/ under tsx, as the sync part; build: src/
- * compiled with tsc into a temp dir, as production runs it), BENCH_ENGINES, BENCH_POSTGRES_URL.
+ * flags for the servers, space-separated, e.g. `--max-old-space-size=128`), BENCH_SERVER (build,
+ * the default: src/ compiled with tsc into a temp dir, as production runs it; tsx: src/ under tsx,
+ * as the sync part), BENCH_ENGINES, BENCH_POSTGRES_URL.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -34,7 +35,7 @@ import {
   type Engine,
 } from './env.js'
 import { buildServer, type Build } from './build.js'
-import { withServer, type ServerOptions } from './http-driver.js'
+import { type ServerHandle, withServer, type ServerOptions } from './http-driver.js'
 import { runImport, verifyStored, type ImportRun, type SqlTiming } from './import-driver.js'
 import { IMPORT_HEADER, writeImportCsv } from './import-rows.js'
 import { toImportsText, updateReadme, writeImportsResults, type ImportsEngineReport, type ImportsReport } from './imports-report.js'
@@ -79,7 +80,7 @@ function settings(): Settings {
     sqlTimingDir: sqlTiming ? resolve(sqlTiming) : null,
     allocProfileDir: alloc ? resolve(alloc) : null,
     nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    server: listOf('BENCH_SERVER', ['tsx', 'build'] as const, ['tsx'])[0],
+    server: listOf('BENCH_SERVER', ['tsx', 'build'] as const, ['build'])[0],
   }
 }
 
@@ -117,13 +118,17 @@ interface CsvFile {
   bytes: number
 }
 
-/** One server, one import into a fresh directory, then the database checked with the server stopped. */
+/**
+ * One server, one import into a fresh directory (and with `update`, a second import into that
+ * directory, now full, that updates every user), then the database checked with the server stopped.
+ */
 async function importOnce(
   engine: Engine,
   s: Settings,
   csv: CsvFile,
   target: { dataDir: string; databaseUrl?: string; databaseName?: string },
-): Promise<ImportRun> {
+  update?: CsvFile,
+): Promise<{ run: ImportRun; updated: ImportRun | null }> {
   const label = `Rollcall ${engine} import of ${int(csv.rows)} rows`
   const stamp = `${engine}-${csv.rows}-${Date.now()}`
   const timingFile = s.sqlTimingDir ? join(s.sqlTimingDir, `sql-${stamp}.json`) : null
@@ -149,37 +154,51 @@ async function importOnce(
     entry: s.entry,
   }
   let lastPrint = 0
-  const run = await withServer(opts, (server) =>
+  const importInto = (server: ServerHandle, file: CsvFile, what: string, directoryId?: string) =>
     runImport(server, ADMIN_KEY, {
-      label,
-      csvFile: csv.path,
-      bytes: csv.bytes,
-      rows: csv.rows,
+      label: what,
+      csvFile: file.path,
+      bytes: file.bytes,
+      rows: file.rows,
       timeoutMs: s.timeoutMs,
       stallMs: s.stallMs,
       postgresDatabase: target.databaseName,
+      directoryId,
       onPoll: (job, elapsed) => {
         if (elapsed - lastPrint < 15 && job.state !== 'completed') return
         lastPrint = elapsed
         console.log(
-          `    ${elapsed.toFixed(0).padStart(5)} s  ${job.state.padEnd(9)} ${int(job.counts.processed).padStart(9)} / ${int(csv.rows)} rows` +
+          `    ${elapsed.toFixed(0).padStart(5)} s  ${job.state.padEnd(9)} ${int(job.counts.processed).padStart(9)} / ${int(file.rows)} rows` +
             `${job.rowsPerSecond ? `, job ${int(job.rowsPerSecond)} rows/s` : ''}`,
         )
       },
-    }),
-  )
-  if (timingFile) run.sqlTiming = sqlTimingOf(timingFile, run)
-  run.stored = await verifyStored(target.databaseUrl ? { postgresUrl: target.databaseUrl } : { sqliteDataDir: target.dataDir }, run, label)
-  console.log(
-    `  ${engine} Rollcall ${int(csv.rows).padStart(9)} rows: ${int(run.rowsPerSec)} rows/s end to end ` +
-      `(upload ${run.uploadSeconds.toFixed(1)} s, job ${run.runSeconds.toFixed(1)} s = ${int(run.runRowsPerSec)} rows/s), ` +
-      `peak RSS ${run.peakRssMb?.toFixed(0) ?? '?'} MiB, ${cpuNote(run)}; stored ${int(run.stored.users)} users, ${int(run.stored.history)} history, ${int(run.stored.results)} results`,
-  )
-  return run
+    })
+  const updateLabel = `Rollcall ${engine} update import of ${int(update?.rows ?? 0)} rows into the full directory`
+  const [run, updated] = await withServer(opts, async (server) => {
+    const first = await importInto(server, csv, label)
+    if (!update) return [first, null] as const
+    console.log(`${engine}: ${updateLabel}`)
+    lastPrint = 0
+    return [first, await importInto(server, update, updateLabel, first.directoryId)] as const
+  })
+  if (timingFile) {
+    if (updated) console.log("    (SQL timings below cover the server's life: both imports)")
+    run.sqlTiming = sqlTimingOf(timingFile, run)
+  }
+  const where = target.databaseUrl ? { postgresUrl: target.databaseUrl } : { sqliteDataDir: target.dataDir }
+  for (const [r, what] of [[run, label], ...(updated ? [[updated, updateLabel] as const] : [])] as const) {
+    r.stored = await verifyStored(where, r, what)
+    console.log(
+      `  ${engine} Rollcall ${int(r.rows).padStart(9)} rows${r.kind === 'updated' ? ', each an update' : ''}: ${int(r.rowsPerSec)} rows/s end to end ` +
+        `(upload ${r.uploadSeconds.toFixed(1)} s, job ${r.runSeconds.toFixed(1)} s = ${int(r.runRowsPerSec)} rows/s), ` +
+        `peak RSS ${r.peakRssMb?.toFixed(0) ?? '?'} MiB, ${cpuNote(r)}; stored ${int(r.stored.users)} users, ${int(r.stored.history)} history, ${int(r.stored.results)} results`,
+    )
+  }
+  return { run, updated }
 }
 
-async function benchEngine(engine: Engine, s: Settings, big: CsvFile, small: CsvFile): Promise<ImportsEngineReport> {
-  const report: ImportsEngineReport = { engine, version: null, skipped: null, error: null, raw: null, small: null, big: null }
+async function benchEngine(engine: Engine, s: Settings, big: CsvFile, small: CsvFile, changed: CsvFile): Promise<ImportsEngineReport> {
+  const report: ImportsEngineReport = { engine, version: null, skipped: null, error: null, raw: null, small: null, big: null, update: null }
   const tmp = tempDir()
   try {
     if (engine === 'sqlite') {
@@ -196,7 +215,9 @@ async function benchEngine(engine: Engine, s: Settings, big: CsvFile, small: Csv
         ['big', big],
       ] as const) {
         console.log(`sqlite: Rollcall import of ${int(csv.rows)} rows over HTTP`)
-        report[key] = await importOnce('sqlite', s, csv, { dataDir: join(tmp.path, `data-${key}`) })
+        const r = await importOnce('sqlite', s, csv, { dataDir: join(tmp.path, `data-${key}`) }, key === 'big' ? changed : undefined)
+        report[key] = r.run
+        if (key === 'big') report.update = r.updated
       }
       return report
     }
@@ -231,7 +252,15 @@ async function benchEngine(engine: Engine, s: Settings, big: CsvFile, small: Csv
       const { db, drop } = await fresh(key)
       try {
         console.log(`postgres: Rollcall import of ${int(csv.rows)} rows over HTTP (database ${db.name})`)
-        report[key] = await importOnce('postgres', s, csv, { dataDir: tmp.path, databaseUrl: db.url, databaseName: db.name })
+        const r = await importOnce(
+          'postgres',
+          s,
+          csv,
+          { dataDir: tmp.path, databaseUrl: db.url, databaseName: db.name },
+          key === 'big' ? changed : undefined,
+        )
+        report[key] = r.run
+        if (key === 'big') report.update = r.updated
       } finally {
         await drop()
       }
@@ -300,6 +329,11 @@ export async function runImportsPart(): Promise<boolean> {
       rows: s.smallRows,
       bytes: await writeImportCsv(join(tmp.path, `import-${s.smallRows}.csv`), s.smallRows),
     }
+    const changed: CsvFile = {
+      path: join(tmp.path, `import-${s.rows}-changed.csv`),
+      rows: s.rows,
+      bytes: await writeImportCsv(join(tmp.path, `import-${s.rows}-changed.csv`), s.rows, true),
+    }
     report.csvBytes = big.bytes
     report.smallCsvBytes = small.bytes
     console.log(
@@ -311,7 +345,7 @@ export async function runImportsPart(): Promise<boolean> {
     for (const p of report.parsers)
       console.log(`  ${p.name.padEnd(40)} ${int(p.rowsPerSec).padStart(10)} rows/s  ${p.mbPerSec.toFixed(1)} MB/s`)
 
-    for (const engine of list) report.engines.push(await benchEngine(engine, s, big, small))
+    for (const engine of list) report.engines.push(await benchEngine(engine, s, big, small, changed))
   } catch (err) {
     report.error = err instanceof Error ? err.message : String(err)
   } finally {
@@ -331,10 +365,10 @@ export async function runImportsPart(): Promise<boolean> {
     )
     return true
   }
-  for (const file of writeImportsResults(RESULTS_DIR, report, s.server === 'build' ? 'imports-build-latest' : 'imports-latest'))
+  for (const file of writeImportsResults(RESULTS_DIR, report, s.server === 'build' ? 'imports-latest' : 'imports-tsx-latest'))
     console.log(`wrote ${file}`)
   const full =
-    s.server === 'tsx' &&
+    s.server === 'build' &&
     s.rows === FULL_ROWS &&
     s.smallRows === FULL_SMALL_ROWS &&
     report.engines.length === 2 &&
@@ -344,7 +378,7 @@ export async function runImportsPart(): Promise<boolean> {
     console.log(`wrote the figures into ${README}`)
   } else {
     console.log(
-      `bench/README.md keeps its figures: only a run of ${int(FULL_ROWS)} and ${int(FULL_SMALL_ROWS)} rows on both engines, server under tsx, goes there`,
+      `bench/README.md keeps its figures: only a run of ${int(FULL_ROWS)} and ${int(FULL_SMALL_ROWS)} rows on both engines, server compiled, goes there`,
     )
   }
   return true
