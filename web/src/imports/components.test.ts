@@ -1,29 +1,18 @@
 import { createElement } from 'react'
 import { renderToStaticMarkup } from 'react-dom/server'
 import { describe, expect, it } from 'vitest'
-import type { Field } from '../api'
 import { ColumnsTable } from './ColumnsTable'
 import { DEFAULT_SETTINGS, mappingProblems, suggest } from './mapping'
 import { ResultRows } from './ResultsTable'
 import type { Sample } from './sample'
 import type { ResultRow } from './transfer'
+import { field } from './test-fields'
 
 /**
  * The mapping screen and the plan's rows as React renders them (server rendering, no browser):
  * what a person reads in each cell. The browser tests (test/console) drive the same screens.
  */
 
-const field = (key: string, builtIn: boolean, required = false): Field => ({
-  key,
-  label: key,
-  type: 'string',
-  required,
-  unique: false,
-  maxLength: null,
-  pattern: null,
-  enumValues: null,
-  builtIn,
-})
 const FIELDS = [field('email', true), field('firstName', true), field('department', false, true)]
 
 /** The rows of a rendered table body, each as its cells' text (tags stripped). */

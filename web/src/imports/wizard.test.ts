@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import type { Field } from '../api'
 import { parseEvent } from './events'
 import { DEFAULT_SETTINGS, importQuery, mappingProblems, suggest, targetOptions } from './mapping'
 import { FileProblem, leadingArrayItems, sampleFile } from './sample'
+import { field } from './test-fields'
 
 /** The wizard's pure parts, without a browser: the sample read, the mapping screen's rules, the SSE parser. */
 
-const field = (key: string, builtIn: boolean, required = false): Field => ({
-  key,
-  label: key,
-  type: 'string',
-  required,
-  unique: false,
-  maxLength: null,
-  pattern: null,
-  enumValues: null,
-  builtIn,
-})
 const FIELDS = [field('email', true), field('firstName', true), field('externalId', true), field('department', false, true)]
 const file = (text: string | Uint8Array<ArrayBuffer>, name: string) => new File([text], name)
 
