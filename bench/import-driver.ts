@@ -71,6 +71,11 @@ export interface ImportRun {
   peakRssScope: 'import' | 'process'
   /** The largest V8 heap in use among the samples (every ~2 s), in MiB. */
   maxHeapUsedMb: number | null
+  /**
+   * Where the job's time went, in seconds per stage of the bulk engine (the server's
+   * `rollcall_import_stage_seconds_total`, read before and after); null if unavailable.
+   */
+  stages: Record<string, number> | null
   /** CPU seconds the server process used from upload start to the job's end (user + system). */
   serverCpuSeconds: number | null
   /** PostgreSQL: CPU seconds of the backends serving the benchmark database over the same time. */
@@ -169,6 +174,19 @@ async function heapOf(server: ServerHandle): Promise<Pick<RssSample, 'heapUsedMb
   }
 }
 
+/** The server's import stage counters (seconds per stage since it started); null if unavailable. */
+async function stagesOf(server: ServerHandle): Promise<Record<string, number> | null> {
+  try {
+    const res = await fetch(`${server.baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })
+    const text = await res.text()
+    if (res.status !== 200) return null
+    const found = [...text.matchAll(/^rollcall_import_stage_seconds_total\{stage="(\w+)"\} (\S+)$/gm)]
+    return Object.fromEntries(found.map((m) => [m[1], Number(m[2])]))
+  } catch {
+    return null
+  }
+}
+
 async function getJob(server: ServerHandle, key: string, id: string): Promise<JobView> {
   const res = await fetch(`${server.baseUrl}/api/v1/imports/${id}`, {
     headers: { authorization: `Bearer ${key}` },
@@ -204,6 +222,7 @@ export async function runImport(server: ServerHandle, key: string, o: ImportOpti
 
   // Let the start-up garbage go before the baseline is read.
   await sleep(1_000)
+  const stagesBefore = await stagesOf(server)
   const rssBeforeMb = readRssMb(server.pid)
   const scope = resetPeakRss(server.pid) ? 'import' : 'process'
   const backends = o.postgresDatabase ? postgresBackendCpu(o.postgresDatabase) : null
@@ -253,6 +272,7 @@ export async function runImport(server: ServerHandle, key: string, o: ImportOpti
     job = await getJob(server, key, accepted.id)
   }
   const peakRssMb = readPeakRssMb(server.pid)
+  const stagesAfter = await stagesOf(server)
   const rssAfterMb = readRssMb(server.pid)
   const cpu1 = readCpuSeconds(server.pid)
   backends?.sample()
@@ -288,6 +308,8 @@ export async function runImport(server: ServerHandle, key: string, o: ImportOpti
     databaseCpuSeconds: backends ? backends.used() : null,
     measuredSeconds,
     rssSamples: samples,
+    stages:
+      stagesBefore && stagesAfter ? Object.fromEntries(Object.entries(stagesAfter).map(([k, v]) => [k, v - (stagesBefore[k] ?? 0)])) : null,
     maxHeapUsedMb: samples.reduce<number | null>((m, x) => (x.heapUsedMb === null ? m : Math.max(m ?? 0, x.heapUsedMb)), null),
     counts: job.counts,
     stored: null,

@@ -186,6 +186,38 @@ function updateRows(r: ImportsReport): string[][] {
   })
 }
 
+/** The bulk engine's stages, in the order a batch goes through them (src/engine/types.ts BulkStage). */
+const STAGES = ['read', 'validate', 'lookup', 'plan', 'write', 'results', 'commit'] as const
+
+/** The job's seconds outside the stages: progress reads, yielding to the HTTP server, leases. */
+const otherSeconds = (run: ImportRun): number | null =>
+  run.stages ? run.runSeconds - STAGES.reduce((t, k) => t + (run.stages?.[k] ?? 0), 0) : null
+
+/** A job's time by stage, as one line: `read 1.2 s (4 %), …`. */
+export function stageNote(run: ImportRun): string {
+  const share = (s: number) => `${secs(s)} s (${((s / run.runSeconds) * 100).toFixed(0)} %)`
+  const parts = STAGES.map((k) => `${k} ${share(run.stages?.[k] ?? 0)}`)
+  const other = otherSeconds(run)
+  return [...parts, ...(other === null ? [] : [`other ${share(other)}`])].join(', ')
+}
+
+const STAGE_HEADER = ['engine', 'import', 'job s', ...STAGES.map((k) => `${k} s`), 'other s']
+
+function stageRows(r: ImportsReport): string[][] {
+  return r.engines.flatMap((e) =>
+    (
+      [
+        ['into an empty directory', e.big],
+        ['update into the full one', e.update],
+      ] as const
+    ).flatMap(([what, run]) => {
+      if (!run?.stages) return []
+      const share = (s: number | null) => (s === null ? '—' : `${secs(s)} (${((s / run.runSeconds) * 100).toFixed(0)} %)`)
+      return [[e.engine, what, secs(run.runSeconds), ...STAGES.map((k) => share(run.stages?.[k] ?? 0)), share(otherSeconds(run))]]
+    }),
+  )
+}
+
 const PARSER_HEADER = ['parser (alone, same file)', 'rows/s', 'MB/s', 's']
 
 const parserRows = (r: ImportsReport): string[][] =>
@@ -234,6 +266,7 @@ export function toImportsText(r: ImportsReport): string {
     ...textTable(MEM_HEADER, memRows(r), 1),
     '',
     ...(updateRows(r).length ? [...textTable(UPDATE_HEADER, updateRows(r), 1), ''] : []),
+    ...(stageRows(r).length ? [...textTable(STAGE_HEADER, stageRows(r), 2), ''] : []),
     ...textTable(PARSER_HEADER, parserRows(r), 1),
     '',
     ...notes(r),
@@ -252,6 +285,9 @@ const EXPLANATION =
   'as a share of one core (the machine has few; 100 % means that process was the bottleneck). ' +
   'Update import: the big file again with every first name changed, imported into the directory the big import filled, on the ' +
   'same server; every count checked (all updated), and the update history records and results in the database. ' +
+  "Stages: the job's seconds per stage of the bulk engine, from the server's `rollcall_import_stage_seconds_total` " +
+  '(read: the stored input read, parsed and mapped; validate; lookup: the batch users read; plan; write: users and history; ' +
+  'results: per-row results and checkpoint; commit), other = the rest of the job (progress reads, yielding to HTTP). ' +
   'Parsers: one pass over the file from disk in 1 MiB chunks, every record checked. See bench/README.md.'
 
 function markdownBody(r: ImportsReport): string[] {
@@ -263,6 +299,7 @@ function markdownBody(r: ImportsReport): string[] {
     ...mdTable(MEM_HEADER, memRows(r), 1),
     '',
     ...(updateRows(r).length ? [...mdTable(UPDATE_HEADER, updateRows(r), 1), ''] : []),
+    ...(stageRows(r).length ? [...mdTable(STAGE_HEADER, stageRows(r), 2), ''] : []),
     ...mdTable(PARSER_HEADER, parserRows(r), 1),
     '',
     ...notes(r).map((n) => `- ${n}`),

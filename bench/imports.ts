@@ -38,7 +38,14 @@ import { buildServer, type Build } from './build.js'
 import { type ServerHandle, withServer, type ServerOptions } from './http-driver.js'
 import { runImport, verifyStored, type ImportRun, type SqlTiming } from './import-driver.js'
 import { IMPORT_HEADER, writeImportCsv } from './import-rows.js'
-import { toImportsText, updateReadme, writeImportsResults, type ImportsEngineReport, type ImportsReport } from './imports-report.js'
+import {
+  stageNote,
+  toImportsText,
+  updateReadme,
+  writeImportsResults,
+  type ImportsEngineReport,
+  type ImportsReport,
+} from './imports-report.js'
 import { benchParsers } from './parsers.js'
 import { createBenchDatabase } from './pg-admin.js'
 import { runRaw } from './raw.js'
@@ -193,6 +200,7 @@ async function importOnce(
         `(upload ${r.uploadSeconds.toFixed(1)} s, job ${r.runSeconds.toFixed(1)} s = ${int(r.runRowsPerSec)} rows/s), ` +
         `peak RSS ${r.peakRssMb?.toFixed(0) ?? '?'} MiB, ${cpuNote(r)}; stored ${int(r.stored.users)} users, ${int(r.stored.history)} history, ${int(r.stored.results)} results`,
     )
+    if (r.stages) console.log(`    job stages: ${stageNote(r)}`)
   }
   return { run, updated }
 }

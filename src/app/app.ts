@@ -65,6 +65,7 @@ function compose(opts: AppOptions): Core {
       pollMs: config.jobPollMs,
       log,
       onProgress: () => metrics.jobBatches.inc(),
+      onStage: (stage, seconds) => metrics.importStages.inc({ stage }, seconds),
       // In the background: a slow receiver must not hold up the next job.
       onFinished: (job) => void webhooks.notifyFinished(job).catch((e) => log.warn({ err: e }, 'webhooks failed')),
     })

@@ -3,7 +3,7 @@ import { effectiveFields, withNeededFields } from '../core/fields.js'
 import { compileRowValidator } from '../core/schema.js'
 import { type Store, type StoreTx, WriteConflict } from '../store/store.js'
 import { clientIds, lookupFor, notProcessed, planBatch, type PreparedRow, prepareRow, uniqueCustomKeys } from './plan.js'
-import type { BulkCommand, BulkHooks, BulkResult, BulkRow, BulkSummary, RowResult, RowSource } from './types.js'
+import type { BulkCommand, BulkHooks, BulkResult, BulkRow, BulkStage, BulkSummary, RowResult, RowSource } from './types.js'
 
 /** How often a batch that lost a race (a unique value taken meanwhile) is re-read and re-planned. */
 const MAX_BATCH_ATTEMPTS = 5
@@ -40,6 +40,12 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
   let failures = 0
   const budget = () => (options.maxErrors == null ? Infinity : Math.max(0, options.maxErrors - failures))
   const stopped = () => options.maxErrors != null && failures >= options.maxErrors
+  /** Tells onStage the time since `since` (performance.now()), and returns now. */
+  const lap = (stage: BulkStage, since: number): number => {
+    const t = performance.now()
+    hooks.onStage?.(stage, (t - since) / 1000)
+    return t
+  }
 
   /** Users named by committed batches (key → first row index); a batch adds its own only once it commits. */
   const seen = new Map<string, number>()
@@ -47,8 +53,10 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
 
   /** Plans and writes one batch inside `tx`; returns its results without counting them. */
   async function applyBatch(tx: StoreTx, batch: PreparedRow[]): Promise<RowResult[]> {
+    let t = performance.now()
     const existing = await tx.lockUsers(cmd.directory.id, lookupFor(batch, uniqueFields))
     const takenIds = options.allowClientId ? new Set(await tx.idsTakenElsewhere(cmd.directory.id, clientIds(batch))) : undefined
+    t = lap('lookup', t)
     const local = new Map<string, number>()
     const duplicates: { earlier: number; later: number; field: string }[] = []
     const planned = planBatch(batch, existing, {
@@ -75,12 +83,17 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
       if (r) r.warnings = [...(r.warnings ?? []), warning]
       else earlier.push({ index: d.earlier, warning })
     }
+    t = lap('plan', t)
     if (pending.length && planned.write.inserts.length + planned.write.updates.length > 0) {
       await tx.defineFields(cmd.directory.id, pending)
       pending = []
     }
     await tx.writeBatch(planned.write)
-    if (hooks.beforeCommit) await hooks.beforeCommit(tx, planned.results, earlier)
+    t = lap('write', t)
+    if (hooks.beforeCommit) {
+      await hooks.beforeCommit(tx, planned.results, earlier)
+      lap('results', t)
+    }
     for (const [k, i] of local) seen.set(k, i)
     // Bounded, so memory stays flat for inputs of any size: the oldest keys go first.
     for (const k of seen.keys()) {
@@ -122,12 +135,19 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
       index++
       return batch.length >= options.batchSize
     }
+    /** A full batch: validating stops, the batch is planned and written (timed inside). */
+    const flushAt = async (since: number): Promise<number> => {
+      lap('validate', since)
+      await flush()
+      return performance.now()
+    }
+    let t = performance.now()
     for await (const item of rows) {
+      t = lap('read', t)
       if (!Array.isArray(item)) {
-        if (add(item as BulkRow)) await flush()
-        continue
-      }
-      for (const row of item as readonly BulkRow[]) if (add(row)) await flush()
+        if (add(item as BulkRow)) t = await flushAt(t)
+      } else for (const row of item as readonly BulkRow[]) if (add(row)) t = await flushAt(t)
+      t = lap('validate', t)
     }
     await flush()
   }
@@ -150,7 +170,14 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
       for (let attempt = 1; ; attempt++) {
         const undefinedYet = pending
         try {
-          return await store.transaction((tx) => applyBatch(tx, batch))
+          let written = 0
+          const done = await store.transaction(async (tx) => {
+            const r = await applyBatch(tx, batch)
+            written = performance.now()
+            return r
+          })
+          lap('commit', written)
+          return done
         } catch (e) {
           pending = undefinedYet // the definitions rolled back with the batch
           if (!(e instanceof WriteConflict) || attempt >= MAX_BATCH_ATTEMPTS) {

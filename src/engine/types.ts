@@ -116,6 +116,14 @@ export interface BulkResult {
   stopped: boolean
 }
 
+/**
+ * Where a bulk run's time goes, batch by batch (BulkHooks.onStage): `read` the input (read, parsed
+ * and mapped, for an import), `validate` each row, `lookup` the batch's users, `plan` the rows,
+ * `write` the users and their history, `results` (the caller's per-row results and checkpoint),
+ * `commit` the batch's transaction.
+ */
+export type BulkStage = 'read' | 'validate' | 'lookup' | 'plan' | 'write' | 'results' | 'commit'
+
 export interface BulkHooks {
   /**
    * Inside each batch's transaction, after its writes: persist results and a checkpoint with them.
@@ -128,4 +136,6 @@ export interface BulkHooks {
   collect?: boolean
   /** The index of the first row (a job resuming after its checkpoint passes the rows after it). */
   firstIndex?: number
+  /** Told the seconds each stage took, per batch (per group of rows for read and validate). */
+  onStage?: (stage: BulkStage, seconds: number) => void
 }

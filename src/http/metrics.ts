@@ -31,6 +31,14 @@ export function createMetrics() {
       help: 'Import batches committed by this process',
       registers: [registry],
     }),
+    importStages: new Counter({
+      name: 'rollcall_import_stage_seconds_total',
+      help:
+        'Seconds import jobs spent per stage of the bulk engine: read (input read, parsed, mapped), validate, ' +
+        'lookup (the batch users read), plan, write (users and history), results (per-row results, checkpoint), commit',
+      labelNames: ['stage'] as const,
+      registers: [registry],
+    }),
     bulkDuration: new Histogram({
       name: 'rollcall_bulk_request_duration_seconds',
       help: 'Duration of sync bulk requests',

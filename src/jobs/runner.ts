@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { withNeededFields } from '../core/fields.js'
 import { runBulk } from '../engine/bulk-engine.js'
-import { type BulkRow, DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
+import { type BulkRow, type BulkStage, DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
 import type { Store } from '../store/store.js'
 import { InputError, type InputRow, rawText, readInputChunks } from './input.js'
 import type { Job, JobCounts, JobResultRow } from '../core/jobs.js'
@@ -22,6 +22,8 @@ export interface RunContext {
   onProgress?: (job: Job) => void
   /** True once the worker should stop after the batch in flight. */
   stopping?: () => boolean
+  /** Told where an import's time goes, batch by batch (metrics). */
+  onStage?: (stage: BulkStage, seconds: number) => void
 }
 
 const add = (c: JobCounts, results: RowResult[]): JobCounts => {
@@ -105,6 +107,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
       {
         firstIndex: job.checkpoint,
         collect: whole,
+        onStage: ctx.onStage,
         beforeCommit: whole
           ? undefined
           : async (tx, results, earlier) => {

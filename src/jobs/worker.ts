@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { Store } from '../store/store.js'
 import { runApply } from './apply.js'
 import { runRevert } from './revert.js'
-import { runImport } from './runner.js'
+import { type RunContext, runImport } from './runner.js'
 import type { Job } from '../core/jobs.js'
 
 export interface WorkerOptions {
@@ -15,6 +15,8 @@ export interface WorkerOptions {
   pollMs?: number
   log?: Pick<Logger, 'info' | 'warn' | 'error'>
   onProgress?: (job: Job) => void
+  /** Told where an import's time goes, batch by batch (metrics). */
+  onStage?: RunContext['onStage']
   /** Told when a job reaches an end state (webhooks). */
   onFinished?: (job: Job) => void | Promise<void>
 }
@@ -87,6 +89,7 @@ export class Worker {
           batchSize: this.opts.batchSize,
           log,
           onProgress: this.opts.onProgress,
+          onStage: this.opts.onStage,
           stopping: () => this.state !== 'running',
         }
         const run = job.state === 'reverting' ? runRevert : job.kind === 'apply' ? runApply : runImport

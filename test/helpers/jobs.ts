@@ -17,6 +17,8 @@ export interface JobBody {
   }
   rowsPerSecond: number | null
   etaSeconds: number | null
+  startedAt: string | null
+  finishedAt: string | null
 }
 
 const END = new Set(['completed', 'failed', 'cancelled', 'reverted'])

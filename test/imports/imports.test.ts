@@ -55,6 +55,29 @@ describeEachEngine('imports', (engine) => {
     const again = await waitForJob(c, (await upload(c, dir, csv)).id)
     expect(again.counts).toMatchObject({ created: 0, unchanged: 3, failed: 1 })
   })
+
+  it('/metrics tells where imports spend their time: seconds per stage, within the duration of the job itself', async () => {
+    const c = await h.client()
+    const dir = (await makeDirectory(c, { name: 'Stages' })).id
+    const stages = async (): Promise<Record<string, number>> => {
+      const text = (await h.app().app.inject('/metrics')).body
+      return Object.fromEntries(
+        [...text.matchAll(/^rollcall_import_stage_seconds_total\{stage="(\w+)"\} (\S+)$/gm)].map((m) => [m[1], Number(m[2])]),
+      )
+    }
+    const before = await stages()
+    const rows = Array.from({ length: 20 }, (_, i) => `u${i}@x.io,User ${i}`).join('\n')
+    const job = await waitForJob(c, (await upload(c, dir, `email,firstName\n${rows}\n`)).id)
+    expect(job.counts).toMatchObject({ created: 20, failed: 0 })
+    const after = await stages()
+    const spent = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]))
+    expect(Object.keys(spent).sort()).toEqual(['commit', 'lookup', 'plan', 'read', 'results', 'validate', 'write'])
+    for (const v of Object.values(spent)) expect(v).toBeGreaterThanOrEqual(0)
+    const sum = Object.values(spent).reduce((a, b) => a + b, 0)
+    expect(sum).toBeGreaterThan(0)
+    // The stages are parts of the job: together no longer than it ran (its timestamps are in ms).
+    expect(sum).toBeLessThanOrEqual((Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt ?? '') + 2) / 1000)
+  })
 })
 
 describeEachEngine('imports: formats, bad input, results and failed rows', (engine) => {

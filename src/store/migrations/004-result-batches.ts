@@ -3,8 +3,7 @@ import type { Migration } from './migration.js'
 // A batch's per-row results as one compact record (src/store/result-batch.ts): a row that needs
 // only its status, user id, line and changed fields no longer costs a `job_results` row. Rows with
 // errors, warnings, a plan or raw input keep theirs. Jobs made before this migration keep their
-// `job_results` rows and read as before.
-/** The same on both engines: plain types, the record's text written and read whole. */
+// `job_results` rows and read as before. The table is the same on both engines.
 const DDL = `
 CREATE TABLE job_result_batches (
   job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
