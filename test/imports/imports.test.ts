@@ -13,7 +13,8 @@ describeEachEngine('imports', (engine) => {
     const csv =
       'E-mail,First Name,last_name,metadata.plan\r\nada@x.io,Ada,Lovelace,pro\r\ngrace@x.io,Grace,,basic\r\nnot-an-email,X,,\r\nlinus@x.io,Linus,T,\r\n'
     const job = await upload(c, dir, csv)
-    expect(job.state).toBe('queued')
+    // Queued, and past it if this process's worker has already leased it: never still uploading.
+    expect(['queued', 'running', 'completed']).toContain(job.state)
     const done = await waitForJob(c, job.id)
     expect(done).toMatchObject({
       state: 'completed',

@@ -52,7 +52,8 @@ describeEachEngine('job service: beforeQueue and results', (engine) => {
       beforeQueue: async () => void calls++,
     })
     expect(calls).toBe(1)
-    expect(job.state).toBe('queued')
+    // Queued, and past it if this process's worker has already leased it: never still uploading.
+    expect(['queued', 'running', 'completed']).toContain(job.state)
     expect((await waitForJob(c, job.id)).counts).toMatchObject({ created: 1 })
     expect((await services.jobs.list(dir, { limit: 10 })).map((j) => j.id)).toEqual([job.id])
   })

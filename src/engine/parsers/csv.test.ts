@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { detectDelimiter, parseCsv, parseCsvChunks } from './csv.js'
+import { detectDelimiter, HANDOVER, parseCsv, parseCsvChunks } from './csv.js'
 
 async function parse(text: string | Buffer, chunkSize = 7, delimiter: string | null = ',') {
   const buf = Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8')
@@ -28,6 +28,19 @@ describe('parseCsv', () => {
       [['x\ny', '5']],
       [['6', '7']],
     ])
+  })
+
+  it('hands over a chunk holding many records in groups of at most HANDOVER, in order, none lost', async () => {
+    const n = HANDOVER * 2 + HANDOVER / 2
+    const text = Array.from({ length: n }, (_, i) => `r${i},x`).join('\n') + '\n'
+    async function* source() {
+      yield Buffer.from(text, 'utf8')
+    }
+    const groups: string[][] = []
+    for await (const records of parseCsvChunks(source(), { delimiter: ',', quote: '"' }))
+      groups.push(records.map((r) => r.cells?.[0] ?? ''))
+    expect(groups.map((g) => g.length)).toEqual([HANDOVER, HANDOVER, HANDOVER / 2])
+    expect(groups.flat()).toEqual(Array.from({ length: n }, (_, i) => `r${i}`))
   })
 
   it('reads plain, quoted, doubled-quote and multi-line cells, CRLF or LF, in any chunking', async () => {

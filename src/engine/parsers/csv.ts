@@ -30,7 +30,7 @@ export interface CsvRecord {
  * one batch: a whole 1 MiB chunk's rows (~10,000) at once, each living until its batch is written,
  * raised an import's peak memory by 50–90 MiB (measured).
  */
-const HANDOVER = 1_000
+export const HANDOVER = 1_000
 
 /** A cell longer than this fails its row (a CSV cell is not a place for a document). */
 export const MAX_CELL_CHARS = 1024 * 1024
