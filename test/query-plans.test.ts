@@ -40,8 +40,11 @@ interface PlanEngine {
   seed(store: Store, dir: Directory, n: number, groupId: string): Promise<void>
   /** Gathers the planner's statistics. */
   analyze(): Promise<void>
-  /** What is wrong with the statement's plan (an empty list when nothing). */
-  check(store: Store, q: Captured): Promise<string[]>
+  /**
+   * What is wrong with the statement's plan (an empty list when nothing). `inBig`: the statement
+   * reads the big directory, so walking that directory's rows by `directory_id` alone is wrong too.
+   */
+  check(store: Store, q: Captured, inBig?: boolean): Promise<string[]>
   cleanup(): Promise<void>
 }
 
@@ -93,12 +96,16 @@ const sqliteEngine = (): PlanEngine => {
     async analyze() {
       ;(store as SqliteStore).raw.exec('ANALYZE')
     },
-    async check(_s, q) {
+    async check(_s, q, inBig) {
       const rows = (store as SqliteStore).raw.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[])) as {
         detail: string
       }[]
       // `SCAN t` reads the whole table (or, with USING INDEX, the whole index); `SEARCH t` uses a key.
-      return rows.map((r) => r.detail).filter((d) => BIG_TABLES.some((t) => new RegExp(`^SCAN ${t}\\b`).test(d)))
+      const whole = (d: string) =>
+        BIG_TABLES.some(
+          (t) => new RegExp(`^SCAN ${t}\\b`).test(d) || (inBig && new RegExp(`^SEARCH ${t} .*\\(directory_id=\\?\\)$`).test(d)),
+        )
+      return rows.map((r) => r.detail).filter(whole)
     },
     async cleanup() {
       await store?.close()
@@ -166,7 +173,7 @@ const postgresEngine = (): PlanEngine => {
     async analyze() {
       await (store as PostgresStore).pool.query('ANALYZE')
     },
-    async check(_s, q) {
+    async check(_s, q, inBig) {
       const r = await (store as PostgresStore).pool.query(`EXPLAIN (FORMAT JSON) ${q.sql}`, q.parameters as unknown[])
       const problems: string[] = []
       const walk = (node: Record<string, unknown>) => {
@@ -177,6 +184,9 @@ const postgresEngine = (): PlanEngine => {
           if ((type === 'Index Scan' || type === 'Index Only Scan') && !node['Index Cond'])
             problems.push(`${type} using ${String(node['Index Name'])} on ${rel} without a condition`)
         }
+        const cond = node['Index Cond'] as string | undefined
+        if (inBig && cond && /^\(directory_id = [^()]*\)$/.test(cond))
+          problems.push(`${type} using ${String(node['Index Name'])} by the directory alone`)
         for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child)
       }
       walk((r.rows[0]['QUERY PLAN'] as { Plan: Record<string, unknown> }[])[0].Plan)
@@ -198,11 +208,12 @@ for (const make of [sqliteEngine, postgresEngine]) {
     let small: Directory
     let userIds: string[] = []
     let groupId = ''
+    let big: Directory
 
     beforeAll(async () => {
       store = await engine.open((sql, parameters) => captured.push({ sql, parameters }))
       const tenant = await store.ensureTenant('plans')
-      const big = await store.createDirectory(tenant.id, { name: 'Big', externalId: 'big' })
+      big = await store.createDirectory(tenant.id, { name: 'Big', externalId: 'big' })
       small = await store.createDirectory(tenant.id, { name: 'Small', externalId: 'small' })
       for (const d of [big, small]) {
         await store.putField(d.id, definitionOf({ key: 'dept', type: 'string' }, null))
@@ -231,13 +242,13 @@ for (const make of [sqliteEngine, postgresEngine]) {
     }, 120_000)
 
     /** Runs `fn`, then explains every SELECT it made; returns the problems found, per statement. */
-    async function plansOf(fn: () => Promise<unknown>): Promise<{ sql: string; problems: string[] }[]> {
+    async function plansOf(fn: () => Promise<unknown>, inBig = false): Promise<{ sql: string; problems: string[] }[]> {
       captured = []
       await fn()
       const selects = captured.filter((q) => /^\s*(select|with)\b/i.test(q.sql))
       expect(selects.length, 'the call ran no SELECT').toBeGreaterThan(0)
       const out: { sql: string; problems: string[] }[] = []
-      for (const q of selects) out.push({ sql: q.sql, problems: await engine.check(store, q) })
+      for (const q of selects) out.push({ sql: q.sql, problems: await engine.check(store, q, inBig) })
       return out.filter((p) => p.problems.length > 0)
     }
 
@@ -314,12 +325,25 @@ for (const make of [sqliteEngine, postgresEngine]) {
       ['client-chosen ids taken elsewhere', () => store.transaction((tx) => tx.idsTakenElsewhere(small.id, ['big-12', 'nobody']))],
     ]
 
+    // The bulk engine's batch read in the big directory itself: by each key's own index, never
+    // a walk of the directory's million rows.
+    const everyKey = () => ({ id: ['big-7'], email: ['U8@big.io'], username: ['u9'], externalId: ['ext-10'], fields: { code: ['C11'] } })
+    const bigCalls: [string, () => Promise<unknown>][] = [
+      ['a batch read by id', () => store.transaction((tx) => tx.lockUsers(big.id, { id: ['big-7', 'big-700000'] }))],
+      ['a batch read by every key', () => store.transaction((tx) => tx.lockUsers(big.id, everyKey()))],
+    ]
+
     // Right after a bulk load the planner has no statistics (PostgreSQL guesses 0.5 % of the rows
     // for an equality, which makes a walk of the primary key in `seq` order look cheap); later it
     // has them. Both must read by index.
     for (const [what, call] of calls)
       it(`${what}: reads only the directory's rows, by index (no statistics yet)`, async () => {
         expect(await plansOf(call)).toEqual([])
+      })
+
+    for (const [what, call] of bigCalls)
+      it(`${what} in the big directory: by the key's index (no statistics yet)`, async () => {
+        expect(await plansOf(call, true)).toEqual([])
       })
 
     it('ANALYZE', async () => {
@@ -330,6 +354,16 @@ for (const make of [sqliteEngine, postgresEngine]) {
       it(`${what}: reads only the directory's rows, by index (with statistics)`, async () => {
         expect(await plansOf(call)).toEqual([])
       })
+
+    for (const [what, call] of bigCalls)
+      it(`${what} in the big directory: by the key's index (with statistics)`, async () => {
+        expect(await plansOf(call, true)).toEqual([])
+      })
+
+    it('a batch read in the big directory finds the user of each key', async () => {
+      const found = await store.transaction((tx) => tx.lockUsers(big.id, everyKey()))
+      expect(found.map((u) => u.id).sort()).toEqual(['big-10', 'big-11', 'big-7', 'big-8', 'big-9'])
+    })
 
     it('the answers are the small directory’s, not the big one’s', async () => {
       const page = await store.listUsers(small.id, { limit: 100 })

@@ -124,18 +124,42 @@ export type UserRow = Selectable<UsersTable>
 
 /** A user from its row, by a table of built-ins (USER_FIELDS unless a test gives another). */
 export function userReader(table: readonly UserFieldSpec[]): (r: UserRow, c: Codec) => UserRecord {
+  return compileReader(table, (column) => `r.${id(column)}`)
+}
+
+/** The columns a user is read from, in the order `userArrayReader` expects them. */
+export function userReadColumns(table: readonly UserFieldSpec[]): string[] {
+  return ['directory_id', ...table.map((f) => f.column), 'metadata', 'fields']
+}
+
+/**
+ * A user from its row as an array of `userReadColumns(table)` (better-sqlite3's raw mode): a row
+ * of 23 values as an object costs the driver about twice as much as the array (measured: 5.7
+ * against 2.9 ms for 1,000 users), and the bulk path reads a batch's users every batch.
+ */
+export function userArrayReader(table: readonly UserFieldSpec[]): (r: readonly unknown[], c: Codec) => UserRecord {
+  const at = new Map(userReadColumns(table).map((column, i) => [column, i]))
+  return compileReader(table, (column) => `r[${at.get(column)}]`)
+}
+
+function compileReader<R>(table: readonly UserFieldSpec[], get: (column: string) => string): (r: R, c: Codec) => UserRecord {
   const read = (f: UserFieldSpec): string => {
-    const v = `r.${id(f.column)}`
+    const v = get(f.column)
     if (f.type === 'boolean') return `(${v} == null ? null : c.readBool(${v}))`
     if (f.type === 'json') return `(${v} == null ? null : c.readJson(${v}))`
     return v
   }
   // In the order users are shown: the id, its directory, then the table's other fields.
-  const props = table.flatMap((f) => (f.key === 'id' ? [`id: ${read(f)}`, 'directoryId: r.directory_id'] : [`${id(f.key)}: ${read(f)}`]))
-  return compile(['r', 'c'], `({ ${props.join(', ')}, metadata: c.readJson(r.metadata), fields: c.readJson(r.fields) })`)
+  const props = table.flatMap((f) =>
+    f.key === 'id' ? [`id: ${read(f)}`, `directoryId: ${get('directory_id')}`] : [`${id(f.key)}: ${read(f)}`],
+  )
+  return compile(['r', 'c'], `({ ${props.join(', ')}, metadata: c.readJson(${get('metadata')}), fields: c.readJson(${get('fields')}) })`)
 }
 
 export const userFromRow = userReader(USER_FIELDS)
+/** The columns of `users` userFromArray reads, in its order. */
+export const USER_READ_COLUMNS = userReadColumns(USER_FIELDS)
+export const userFromArray = userArrayReader(USER_FIELDS)
 
 export function tenantFromRow(r: Selectable<TenantsTable>): Tenant {
   return { id: r.id, name: r.name, createdAt: r.created_at }
