@@ -2,8 +2,9 @@
  * Summarises a V8 .cpuprofile (as written by `node --cpu-prof`, e.g. by the servers of a run with
  * BENCH_CPU_PROF=<dir>): where the time goes, by area of the code, by function (self time) and
  * by function including what it calls.
- * Usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25] [--after S] [--under NAME]
+ * Usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25] [--after S] [--until S] [--under NAME]
  *   --after S     skip the first S seconds (start-up: module loading, migrations)
+ *   --until S     stop S seconds after the start (with --after: one phase of a run)
  *   --under NAME  only samples whose stack holds a function whose name contains NAME (sync stacks
  *                 only: an `await` cuts the stack, so prefer --after for async code)
  *   --callers KEY the time of functions whose key (`name file:line:col`) contains KEY, split by
@@ -39,12 +40,13 @@ const opt = (name: string): string | undefined => {
 }
 const top = Number(opt('--top') ?? 25)
 const after = Number(opt('--after') ?? 0) * 1e6
+const until = Number(opt('--until') ?? Infinity) * 1e6
 const filter = opt('--under')
 const callersOf = opt('--callers')
 const depth = Number(opt('--depth') ?? 5)
 const file = args[0]
-if (!file || args.length !== 1 || !Number.isFinite(top) || !Number.isFinite(after)) {
-  console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25] [--after S] [--under NAME]')
+if (!file || args.length !== 1 || !Number.isFinite(top) || !Number.isFinite(after) || Number.isNaN(until)) {
+  console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25] [--after S] [--until S] [--under NAME]')
   process.exit(2)
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
@@ -97,7 +99,7 @@ for (let i = 0; i < profile.samples.length; i++) {
   const id = profile.samples[i]
   const dt = (profile.timeDeltas[i + 1] ?? 0) / 1000
   const node = byId.get(id)
-  if (!node || t - profile.startTime < after) continue
+  if (!node || t - profile.startTime < after || t - profile.startTime >= until) continue
   if (node.callFrame.functionName === '(idle)') {
     idle += dt
     continue
@@ -129,7 +131,7 @@ for (let i = 0; i < profile.samples.length; i++) {
   }
 }
 
-const wall = (profile.endTime - profile.startTime - after) / 1e6
+const wall = (Math.min(profile.endTime - profile.startTime, until) - after) / 1e6
 const ms = (n: number): string => `${(n / 1000).toFixed(1).padStart(8)} s`
 const share = (n: number): string => `${((n / total) * 100).toFixed(1).padStart(5)} %`
 const print = (title: string, m: Map<string, number>, n: number): void => {
@@ -138,7 +140,7 @@ const print = (title: string, m: Map<string, number>, n: number): void => {
 }
 console.log(
   `${file}: ${wall.toFixed(1)} s profiled, ${(idle / 1000).toFixed(1)} s idle, ${(total / 1000).toFixed(1)} s busy` +
-    `${after ? ` after the first ${after / 1e6} s` : ''}${filter ? ` under functions named *${filter}*` : ''} (shares below are of the busy time)`,
+    `${after ? ` after the first ${after / 1e6} s` : ''}${until < Infinity ? ` until ${until / 1e6} s` : ''}${filter ? ` under functions named *${filter}*` : ''} (shares below are of the busy time)`,
 )
 print('by area (self time)', selfArea, top)
 print('by function (self time)', self, top)

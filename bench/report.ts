@@ -26,6 +26,8 @@ export interface BenchReport {
   memoryGiB: number
   rows: number
   batch: number
+  /** How the Rollcall server ran: compiled (`build`) or src/ under tsx. */
+  server?: 'build' | 'tsx'
   engines: EngineReport[]
 }
 
@@ -96,7 +98,8 @@ function preamble(report: BenchReport): string[] {
   return [
     `${report.rows.toLocaleString('en-US')} rows in batches of ${report.batch.toLocaleString('en-US')}, ` +
       `${report.date}, Node ${report.node}, ${report.cores} cores (${report.cpuModel}), ` +
-      `${report.memoryGiB.toFixed(1)} GiB, ${report.platform}; ${versions}`,
+      `${report.memoryGiB.toFixed(1)} GiB, ${report.platform}; ${versions}; ` +
+      (report.server === 'tsx' ? 'server src/ under tsx' : 'server compiled'),
   ]
 }
 

@@ -11,7 +11,7 @@
  * sync: BENCH_ROWS (100000), BENCH_BATCH (1000);
  * imports: see imports.ts (BENCH_IMPORT_ROWS, BENCH_IMPORT_SMALL_ROWS, BENCH_IMPORT_BATCH, …).
  */
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { cleanUp, owe, tempDir } from './cleanup.js'
 import {
@@ -27,12 +27,18 @@ import {
   RESULTS_DIR,
   safeUrl,
 } from './env.js'
+import { buildServer } from './build.js'
 import { runRollcall, withServer } from './http-driver.js'
 import { runImportsPart } from './imports.js'
 import { createBenchDatabase, type BenchDatabase } from './pg-admin.js'
 import { runRaw } from './raw.js'
 import { toText, writeResults, type BenchReport, type Engine, type EngineReport } from './report.js'
 import type { PhaseResult } from './stats.js'
+
+/** How the sync part starts its servers: compiled or not, and with a CPU profile (BENCH_CPU_PROF). */
+interface SyncServer {
+  options(engine: Engine): { entry?: string; nodeArgs?: string[] }
+}
 
 function progress(engine: Engine, side: string, results: PhaseResult[]): void {
   for (const p of results) {
@@ -44,7 +50,7 @@ function progress(engine: Engine, side: string, results: PhaseResult[]): void {
   }
 }
 
-async function benchSqlite(rows: number, batch: number): Promise<EngineReport> {
+async function benchSqlite(rows: number, batch: number, server: SyncServer): Promise<EngineReport> {
   const mem = new Database(':memory:')
   const version = (mem.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v
   mem.close()
@@ -56,7 +62,13 @@ async function benchSqlite(rows: number, batch: number): Promise<EngineReport> {
     progress('sqlite', 'raw', report.raw)
     console.log('sqlite: Rollcall over HTTP')
     report.rollcall = await withServer(
-      { repoRoot: REPO_ROOT, adminKey: ADMIN_KEY, readyTimeoutMs: READY_TIMEOUT_MS, dataDir: join(tmp.path, 'data') },
+      {
+        repoRoot: REPO_ROOT,
+        adminKey: ADMIN_KEY,
+        readyTimeoutMs: READY_TIMEOUT_MS,
+        dataDir: join(tmp.path, 'data'),
+        ...server.options('sqlite'),
+      },
       (server) => runRollcall(server, ADMIN_KEY, 'Rollcall sqlite', rows, batch),
     )
     progress('sqlite', 'Rollcall', report.rollcall)
@@ -68,7 +80,7 @@ async function benchSqlite(rows: number, batch: number): Promise<EngineReport> {
   return report
 }
 
-async function benchPostgres(rows: number, batch: number): Promise<EngineReport> {
+async function benchPostgres(rows: number, batch: number, server: SyncServer): Promise<EngineReport> {
   const adminUrl = postgresAdminUrl()
   const report: EngineReport = { engine: 'postgres', version: null, skipped: null, error: null, rollcall: [], raw: [] }
   let db: BenchDatabase
@@ -88,7 +100,14 @@ async function benchPostgres(rows: number, batch: number): Promise<EngineReport>
     progress('postgres', 'raw', report.raw)
     console.log('postgres: Rollcall over HTTP')
     report.rollcall = await withServer(
-      { repoRoot: REPO_ROOT, adminKey: ADMIN_KEY, readyTimeoutMs: READY_TIMEOUT_MS, dataDir: tmp.path, databaseUrl: db.url },
+      {
+        repoRoot: REPO_ROOT,
+        adminKey: ADMIN_KEY,
+        readyTimeoutMs: READY_TIMEOUT_MS,
+        dataDir: tmp.path,
+        databaseUrl: db.url,
+        ...server.options('postgres'),
+      },
       (server) => runRollcall(server, ADMIN_KEY, 'Rollcall postgres', rows, batch),
     )
     progress('postgres', 'Rollcall', report.rollcall)
@@ -109,9 +128,25 @@ async function runSyncPart(): Promise<boolean> {
   console.log(
     `Rollcall bench, sync bulk: ${rows.toLocaleString('en-US')} rows, batches of ${batch.toLocaleString('en-US')}, engines ${list.join(', ')}`,
   )
-  const report: BenchReport = { ...machine(), rows, batch, engines: [] }
-  for (const engine of list) {
-    report.engines.push(engine === 'sqlite' ? await benchSqlite(rows, batch) : await benchPostgres(rows, batch))
+  const server = listOf('BENCH_SERVER', ['tsx', 'build'] as const, ['build'])[0]
+  const report: BenchReport = { ...machine(), rows, batch, server, engines: [] }
+  // The server as production runs it (compiled), unless BENCH_SERVER=tsx.
+  if (server === 'build') console.log('compiling src/ with tsc into a temp directory (BENCH_SERVER=build)')
+  const build = server === 'build' ? await buildServer(REPO_ROOT) : null
+  const prof = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : null
+  if (prof) console.log(`CPU profiles of the servers go to ${prof}`)
+  const servers: SyncServer = {
+    options: (engine) => ({
+      entry: build?.entry,
+      nodeArgs: prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=sync-${engine}-${Date.now()}.cpuprofile`] : [],
+    }),
+  }
+  try {
+    for (const engine of list) {
+      report.engines.push(engine === 'sqlite' ? await benchSqlite(rows, batch, servers) : await benchPostgres(rows, batch, servers))
+    }
+  } finally {
+    await build?.remove()
   }
   console.log(`\n${toText(report)}`)
   if (report.engines.some((e) => e.error)) {

@@ -146,9 +146,9 @@ export class PostgresStore extends BaseStore {
           // Batches join a few hundred rows to users by key. Without statistics (a directory that
           // was just bulk-loaded, before autovacuum analyses it) the planner would hash the whole
           // directory; nested loops over the unique indexes are right for batch-sized joins.
-          await sql`SET LOCAL enable_hashjoin = off`.execute(trx)
-          await sql`SET LOCAL enable_mergejoin = off`.execute(trx)
-          await sql`SET LOCAL enable_material = off`.execute(trx)
+          // One round trip for the three (set_config(…, true) is SET LOCAL).
+          await sql`SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+            set_config('enable_material', 'off', true)`.execute(trx)
           return fn({
             jobs: new JobStore(trx, postgresDialect),
             ...this.txParts(trx),
