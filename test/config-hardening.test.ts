@@ -32,3 +32,12 @@ it('the webhook and body-timeout settings: defaults, values from the environment
     "ROLLCALL_BODY_IDLE_TIMEOUT_MS must be an integer from 100 to 600000, got 'soon'",
   ])
 })
+
+it('the heap growth setting: 25 % by default, 0 leaves it to V8, out of range refused', () => {
+  expect(loadConfig({}).heapGrowthPercent).toBe(25)
+  expect(loadConfig({ ROLLCALL_HEAP_GROWTH_PERCENT: '0' }).heapGrowthPercent).toBe(0)
+  expect(loadConfig({ ROLLCALL_HEAP_GROWTH_PERCENT: '100' }).heapGrowthPercent).toBe(100)
+  expect(() => loadConfig({ ROLLCALL_HEAP_GROWTH_PERCENT: '500' })).toThrow(
+    "ROLLCALL_HEAP_GROWTH_PERCENT must be an integer from 0 to 300, got '500'",
+  )
+})

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8'
 import { buildApp, startWorkerRole } from '../app/app.js'
 import type { Config } from '../config.js'
 import { LOG_REDACTION } from '../http/app.js'
@@ -22,6 +23,8 @@ function onSignals(config: Readonly<Config>, log: { info(o: object, msg: string)
 
 /** `rollcall serve`: the HTTP server (roles api and all, with the worker in all) or the worker alone. */
 export async function serve(config: Readonly<Config>): Promise<void> {
+  // V8 reads this flag at every full collection, so setting it now takes effect (see Config).
+  if (config.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`)
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   const logger = { level: config.logLevel, redact: LOG_REDACTION }
   const where = store.dialect === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'

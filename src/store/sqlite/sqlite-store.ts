@@ -47,10 +47,11 @@ export class SqliteStore extends BaseStore {
     this.raw.pragma('synchronous = NORMAL')
     this.raw.pragma('foreign_keys = ON')
     this.raw.pragma('busy_timeout = 10000')
-    // 64 MiB of page cache (the default is 2 MiB): a bulk batch touches the users table, its four
+    // 32 MiB of page cache (the default is 2 MiB): a bulk batch touches the users table, its four
     // unique indexes and the history indexes; with the default the same pages are read and
-    // written again batch after batch.
-    this.raw.pragma('cache_size = -65536')
+    // written again batch after batch. 64 MiB was no faster for 200,000-row imports (create and
+    // update) and raised the server's peak RSS by 45-50 MiB; 16 MiB was as fast again.
+    this.raw.pragma('cache_size = -32768')
     this.raw.pragma('temp_store = MEMORY')
     this.reader =
       opts.filename === ':memory:'
