@@ -9,7 +9,8 @@
  * Env: BENCH_PARTS (sync,imports), BENCH_ENGINES (sqlite,postgres),
  * BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres);
  * sync: BENCH_ROWS (100000), BENCH_BATCH (1000);
- * imports: see imports.ts (BENCH_IMPORT_ROWS, BENCH_IMPORT_SMALL_ROWS, BENCH_IMPORT_BATCH, …).
+ * imports: see imports.ts (BENCH_IMPORT_ROWS, BENCH_IMPORT_SMALL_ROWS, BENCH_IMPORT_BATCH, …);
+ * explain (only when named in BENCH_PARTS): see explain.ts (BENCH_EXPLAIN_USERS, BENCH_EXPLAIN_BATCH).
  */
 import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
@@ -29,6 +30,7 @@ import {
 } from './env.js'
 import { buildServer } from './build.js'
 import { runRollcall, withServer } from './http-driver.js'
+import { runExplainPart } from './explain.js'
 import { runImportsPart } from './imports.js'
 import { createBenchDatabase, type BenchDatabase } from './pg-admin.js'
 import { runRaw } from './raw.js'
@@ -158,11 +160,13 @@ async function runSyncPart(): Promise<boolean> {
 }
 
 async function main(): Promise<number> {
-  const parts = listOf('BENCH_PARTS', ['sync', 'imports'] as const, ['sync', 'imports'])
+  // `explain` runs only when asked for: it shows plans, it measures no speed.
+  const parts = listOf('BENCH_PARTS', ['sync', 'imports', 'explain'] as const, ['sync', 'imports'])
   let ok = true
   if (parts.includes('sync')) ok = (await runSyncPart()) && ok
   if (parts.includes('sync') && parts.includes('imports')) console.log('')
   if (parts.includes('imports')) ok = (await runImportsPart()) && ok
+  if (parts.includes('explain')) ok = (await runExplainPart()) && ok
   return ok ? 0 : 1
 }
 

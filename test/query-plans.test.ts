@@ -331,6 +331,16 @@ for (const make of [sqliteEngine, postgresEngine]) {
     const bigCalls: [string, () => Promise<unknown>][] = [
       ['a batch read by id', () => store.transaction((tx) => tx.lockUsers(big.id, { id: ['big-7', 'big-700000'] }))],
       ['a batch read by every key', () => store.transaction((tx) => tx.lockUsers(big.id, everyKey()))],
+      [
+        'a batch read of 1,000 rows by email and external id',
+        () =>
+          store.transaction((tx) =>
+            tx.lockUsers(big.id, {
+              email: Array.from({ length: 1000 }, (_, i) => `u${1 + i * 997}@big.io`),
+              externalId: Array.from({ length: 1000 }, (_, i) => `ext-${1 + i * 997}`),
+            }),
+          ),
+      ],
     ]
 
     // Right after a bulk load the planner has no statistics (PostgreSQL guesses 0.5 % of the rows

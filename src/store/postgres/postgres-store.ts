@@ -96,16 +96,29 @@ export class PostgresStore extends BaseStore {
    * One query for all lookups of a batch, each value list as one array parameter: with a long
    * IN list the planner misjudges the row count and scans the whole directory.
    */
+  /**
+   * Each key's values are probed one by one in its unique index (a LATERAL lookup per value), the
+   * seqs gathered, then those rows read (and locked) by primary key. One `key = ANY(…) OR …`
+   * condition let the planner weigh 2,000 index probes against reading the directory, and it read
+   * the directory: 65 ms for a batch beside 100,000 users, growing with the directory. Measured
+   * beside 50,000 users, 1,000 rows naming users by email and external id: 17 ms against 24 when
+   * they exist, 5 against 11-16 when they are new; `key = ANY(…)` per key instead of the LATERAL
+   * probes took 20-39 ms (PostgreSQL 15 walks the index once per array element, slowly).
+   */
   protected override async findUsersWith(db: Kysely<DB>, directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]> {
-    const ors = []
+    const branches = []
     for (const l of USER_LOOKUPS) {
       const values = lookup[l.key]
-      if (values?.length) ors.push(sql`${sql.ref(l.column)} = ANY(${l.folded ? values.map(normEmail) : values}::text[])`)
+      if (values?.length)
+        branches.push(sql`SELECT x.seq FROM unnest(${l.folded ? values.map(normEmail) : values}::text[]) AS k(v)
+          CROSS JOIN LATERAL (SELECT seq FROM users WHERE directory_id = ${directoryId} AND ${sql.ref(l.column)} = k.v) AS x`)
     }
-    for (const [key, values] of Object.entries(lookup.fields ?? {})) if (values.length) ors.push(postgresDialect.customFieldIn(key, values))
-    if (ors.length === 0) return []
+    for (const [key, values] of Object.entries(lookup.fields ?? {}))
+      if (values.length)
+        branches.push(sql`SELECT seq FROM users WHERE directory_id = ${directoryId} AND ${postgresDialect.customFieldIn(key, values)}`)
+    if (branches.length === 0) return []
     // Locks are taken in id order, so two batches over the same users cannot deadlock.
-    const r = await sql<UserRow>`SELECT * FROM users WHERE directory_id = ${directoryId} AND (${sql.join(ors, sql` OR `)})
+    const r = await sql<UserRow>`SELECT * FROM users WHERE seq = ANY(ARRAY(${sql.join(branches, sql` UNION `)}))
       ${lock ? sql`ORDER BY id FOR UPDATE` : sql``}`.execute(db)
     return r.rows.map((row) => userFromRow(row, postgresCodec))
   }
@@ -145,10 +158,13 @@ export class PostgresStore extends BaseStore {
         .execute(async (trx) => {
           // Batches join a few hundred rows to users by key. Without statistics (a directory that
           // was just bulk-loaded, before autovacuum analyses it) the planner would hash the whole
-          // directory; nested loops over the unique indexes are right for batch-sized joins.
-          // One round trip for the three (set_config(…, true) is SET LOCAL).
+          // directory; nested loops over the unique indexes are right for batch-sized joins. With
+          // statistics, it read a whole 100,000-user directory (65 ms) rather than probe the email
+          // and external-id indexes 2,000 times (its cost model takes each probe for a disk read,
+          // but a batch's pages are in shared buffers): a batch reads by key, never by scan.
+          // One round trip for the four (set_config(…, true) is SET LOCAL).
           await sql`SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-            set_config('enable_material', 'off', true)`.execute(trx)
+            set_config('enable_material', 'off', true), set_config('enable_seqscan', 'off', true)`.execute(trx)
           return fn({
             jobs: new JobStore(trx, postgresDialect),
             ...this.txParts(trx),
