@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { containsNul, jsonEqual, mergePatch } from './merge.js'
+import { containsNul, jsonEqual, mergePatch, setOwn } from './merge.js'
 
 describe('mergePatch (RFC 7396 appendix A)', () => {
   const cases: [unknown, unknown, unknown][] = [
@@ -48,5 +48,28 @@ describe('containsNul', () => {
     expect(containsNul({ a: ['x', 'y\u0000'] })).toBe(true)
     expect(containsNul({ 'k\u0000': 1 })).toBe(true)
     expect(containsNul({ a: 'fine' })).toBe(false)
+  })
+})
+
+describe('setOwn', () => {
+  it('makes an own, enumerable property of every key, __proto__ and those Object.prototype has included', () => {
+    const o: Record<string, unknown> = JSON.parse('{"a":1}')
+    for (const k of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'b']) setOwn(o, k, `v-${k}`)
+    expect(Object.getPrototypeOf(o)).toBe(Object.prototype)
+    expect(Object.keys(o)).toEqual(['a', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'b'])
+    for (const k of Object.keys(o).slice(1))
+      expect(Object.getOwnPropertyDescriptor(o, k)).toMatchObject({ value: `v-${k}`, enumerable: true, writable: true })
+    expect(JSON.parse(JSON.stringify(o))).toEqual(
+      JSON.parse(
+        '{"a":1,"__proto__":"v-__proto__","constructor":"v-constructor","toString":"v-toString","hasOwnProperty":"v-hasOwnProperty","b":"v-b"}',
+      ),
+    )
+  })
+
+  it('merges a patch naming __proto__ into the data, never into the prototype', () => {
+    const merged = mergePatch({ a: 1 }, JSON.parse('{"__proto__":{"admin":true}}')) as Record<string, unknown>
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype)
+    expect(({} as Record<string, unknown>).admin).toBeUndefined()
+    expect(Object.getOwnPropertyDescriptor(merged, '__proto__')?.value).toEqual({ admin: true })
   })
 })

@@ -9,10 +9,15 @@ export const own = <T>(obj: Readonly<Record<string, T>>, key: string): T | undef
 
 /**
  * Sets an own property whatever the key: `obj[key] = v` with key `__proto__` would replace the
- * prototype instead (and the key would vanish), so client keys are defined, never assigned.
+ * prototype instead (and the key would vanish), so that key is defined, never assigned. Any other
+ * key is assigned: on a plain object that makes the same own, enumerable, writable property
+ * (`constructor` and the like shadow Object.prototype's; `__proto__` is its only setter), and
+ * assigning is several times cheaper than defineProperty, which the bulk path ran for every key
+ * of every row's metadata.
  */
 export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true })
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true })
+  else obj[key] = value
 }
 
 /**
