@@ -54,7 +54,15 @@ function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null
 }
 
-export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
+/** A started Rollcall process (`rollcall serve`), any role. */
+interface Spawned {
+  handle: Omit<ServerHandle, 'baseUrl'>
+  child: ChildProcess
+  port: number
+}
+
+/** Spawns `rollcall serve` with the benchmark's settings; the caller waits for it to be ready. */
+async function spawnRollcall(opts: ServerOptions): Promise<Spawned> {
   const port = await freePort()
   // Inherited settings (a DATABASE_URL, a ROLLCALL_BATCH_SIZE) would silently change what is
   // measured, so the server gets the defaults plus only what the benchmark sets.
@@ -93,10 +101,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   child.stdout?.on('data', keep)
   child.stderr?.on('data', keep)
   const exitPromise = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-
-  const handle: ServerHandle = {
+  const handle = {
     pid: child.pid ?? -1,
-    baseUrl: `http://127.0.0.1:${port}`,
     output: () => lines.join('\n'),
     stop: async () => {
       if (exited(child)) return
@@ -108,6 +114,28 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       }
     },
   }
+  return { handle, child, port }
+}
+
+/** A worker-role process (`ROLLCALL_ROLE=worker`): no HTTP, ready once it says it runs jobs. */
+export async function startWorker(opts: ServerOptions): Promise<Omit<ServerHandle, 'baseUrl'>> {
+  const { handle, child } = await spawnRollcall({ ...opts, env: { ...opts.env, ROLLCALL_ROLE: 'worker' } })
+  const deadline = Date.now() + opts.readyTimeoutMs
+  while (!/Rollcall worker is running jobs/.test(handle.output())) {
+    if (exited(child))
+      throw new Error(`the worker exited (code ${child.exitCode ?? child.signalCode}) before it was ready:\n${handle.output()}`)
+    if (Date.now() > deadline) {
+      await handle.stop()
+      throw new Error(`the worker was not ready within ${opts.readyTimeoutMs / 1000} s:\n${handle.output()}`)
+    }
+    await sleep(100)
+  }
+  return handle
+}
+
+export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
+  const { handle: h, child, port } = await spawnRollcall(opts)
+  const handle: ServerHandle = { ...h, baseUrl: `http://127.0.0.1:${port}` }
 
   const deadline = Date.now() + opts.readyTimeoutMs
   for (;;) {

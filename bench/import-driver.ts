@@ -133,7 +133,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const END_STATES = new Set(['completed', 'failed', 'cancelled', 'reverted'])
 
 /** Streams the file as the request body (never in memory); resolves with the answer once read. */
-function uploadFile(url: string, key: string, file: string, bytes: number, timeoutMs: number): Promise<{ status: number; text: string }> {
+export function uploadFile(
+  url: string,
+  key: string,
+  file: string,
+  bytes: number,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: 'POST',
@@ -187,7 +193,7 @@ async function stagesOf(server: ServerHandle): Promise<Record<string, number> | 
   }
 }
 
-async function getJob(server: ServerHandle, key: string, id: string): Promise<JobView> {
+export async function getJob(server: ServerHandle, key: string, id: string): Promise<JobView> {
   const res = await fetch(`${server.baseUrl}/api/v1/imports/${id}`, {
     headers: { authorization: `Bearer ${key}` },
     signal: AbortSignal.timeout(30_000),
@@ -197,7 +203,7 @@ async function getJob(server: ServerHandle, key: string, id: string): Promise<Jo
   return JSON.parse(text) as JobView
 }
 
-function countsProblem(c: ImportCounts, rows: number, kind: ImportKind): string | null {
+export function countsProblem(c: ImportCounts, rows: number, kind: ImportKind): string | null {
   const want: ImportCounts = { total: rows, processed: rows, created: 0, updated: 0, unchanged: 0, failed: 0, conflicts: 0 }
   want[kind] = rows
   const wrong = (Object.keys(want) as (keyof ImportCounts)[]).filter((k) => c[k] !== want[k])
@@ -323,7 +329,7 @@ export async function runImport(server: ServerHandle, key: string, o: ImportOpti
  */
 export async function verifyStored(
   target: { sqliteDataDir: string } | { postgresUrl: string },
-  run: ImportRun,
+  run: Pick<ImportRun, 'kind' | 'rows' | 'directoryId' | 'jobId'>,
   label: string,
 ): Promise<StoredCounts> {
   const queries = {

@@ -1,15 +1,16 @@
 /**
- * `npm run bench`, in two parts (BENCH_PARTS, default both):
+ * `npm run bench`, in parts (BENCH_PARTS, default sync,imports,concurrent):
  * - sync: Rollcall's native bulk endpoint against the raw engine ceiling, on SQLite and
  *   PostgreSQL, in three phases (create, unchanged, half changed);
  * - imports: a generated CSV imported over HTTP as an async job, against the raw engine on the
  *   same rows and the CSV parsers alone on the same file; 100k vs 1M rows for memory.
  * See bench/README.md.
  *
- * Env: BENCH_PARTS (sync,imports), BENCH_ENGINES (sqlite,postgres),
+ * Env: BENCH_PARTS (sync,imports,concurrent; explain on request), BENCH_ENGINES (sqlite,postgres),
  * BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres);
  * sync: BENCH_ROWS (100000), BENCH_BATCH (1000);
  * imports: see imports.ts (BENCH_IMPORT_ROWS, BENCH_IMPORT_SMALL_ROWS, BENCH_IMPORT_BATCH, …);
+ * concurrent (PostgreSQL only): see concurrent.ts (BENCH_CONCURRENT_ROWS, _IMPORTS, _WORKERS);
  * explain (only when named in BENCH_PARTS): see explain.ts (BENCH_EXPLAIN_USERS, BENCH_EXPLAIN_BATCH).
  */
 import { join, resolve } from 'node:path'
@@ -30,6 +31,7 @@ import {
 } from './env.js'
 import { buildServer } from './build.js'
 import { runRollcall, withServer } from './http-driver.js'
+import { runConcurrentPart } from './concurrent.js'
 import { runExplainPart } from './explain.js'
 import { runImportsPart } from './imports.js'
 import { createBenchDatabase, type BenchDatabase } from './pg-admin.js'
@@ -161,11 +163,12 @@ async function runSyncPart(): Promise<boolean> {
 
 async function main(): Promise<number> {
   // `explain` runs only when asked for: it shows plans, it measures no speed.
-  const parts = listOf('BENCH_PARTS', ['sync', 'imports', 'explain'] as const, ['sync', 'imports'])
+  const parts = listOf('BENCH_PARTS', ['sync', 'imports', 'concurrent', 'explain'] as const, ['sync', 'imports', 'concurrent'])
   let ok = true
   if (parts.includes('sync')) ok = (await runSyncPart()) && ok
   if (parts.includes('sync') && parts.includes('imports')) console.log('')
   if (parts.includes('imports')) ok = (await runImportsPart()) && ok
+  if (parts.includes('concurrent') && engines().includes('postgres')) ok = (await runConcurrentPart()) && ok
   if (parts.includes('explain')) ok = (await runExplainPart()) && ok
   return ok ? 0 : 1
 }
