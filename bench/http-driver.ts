@@ -54,9 +54,12 @@ function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null
 }
 
+/** A worker-role process: no HTTP, so no base URL. */
+export type WorkerHandle = Omit<ServerHandle, 'baseUrl'>
+
 /** A started Rollcall process (`rollcall serve`), any role. */
 interface Spawned {
-  handle: Omit<ServerHandle, 'baseUrl'>
+  handle: WorkerHandle
   child: ChildProcess
   port: number
 }
@@ -89,19 +92,20 @@ async function spawnRollcall(opts: ServerOptions): Promise<Spawned> {
     { cwd: opts.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const lines: string[] = []
-  const keep = (chunk: Buffer): void => {
-    lines.push(
-      ...chunk
-        .toString('utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== ''),
-    )
-    if (lines.length > 60) lines.splice(0, lines.length - 60)
+  // Per stream, the line not yet ended: a chunk may end in the middle of one (the worker's banner).
+  const keeper = () => {
+    let partial = ''
+    return (chunk: Buffer): void => {
+      const split = (partial + chunk.toString('utf8')).split('\n')
+      partial = split.pop() ?? ''
+      lines.push(...split.filter((l) => l.trim() !== ''))
+      if (lines.length > 60) lines.splice(0, lines.length - 60)
+    }
   }
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
+  child.stdout?.on('data', keeper())
+  child.stderr?.on('data', keeper())
   const exitPromise = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const handle = {
+  const handle: WorkerHandle = {
     pid: child.pid ?? -1,
     output: () => lines.join('\n'),
     stop: async () => {
@@ -118,7 +122,7 @@ async function spawnRollcall(opts: ServerOptions): Promise<Spawned> {
 }
 
 /** A worker-role process (`ROLLCALL_ROLE=worker`): no HTTP, ready once it says it runs jobs. */
-export async function startWorker(opts: ServerOptions): Promise<Omit<ServerHandle, 'baseUrl'>> {
+export async function startWorker(opts: ServerOptions): Promise<WorkerHandle> {
   const { handle, child } = await spawnRollcall({ ...opts, env: { ...opts.env, ROLLCALL_ROLE: 'worker' } })
   const deadline = Date.now() + opts.readyTimeoutMs
   while (!/Rollcall worker is running jobs/.test(handle.output())) {
