@@ -52,10 +52,11 @@ export abstract class BaseStore implements Store {
   abstract close(): Promise<void>
   abstract transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
 
-  /** One query (or a few indexed ones) for all the lookups of a batch; `lock` holds the rows until the transaction ends. */
-  protected findUsersWith(db: Kysely<DB>, directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]> {
-    return usersRepo(db, this.sd).find(directoryId, lookup, lock)
-  }
+  /**
+   * The users of a batch's lookups (each key by its own index; see the engines' stores); `lock`
+   * holds the rows until the transaction ends.
+   */
+  protected abstract findUsersWith(db: Kysely<DB>, directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]>
 
   /** The parts of a transaction both engines share, over the transaction's connection. */
   protected txParts(db: Kysely<DB>): Pick<StoreTx, 'lockUsers' | 'idsTakenElsewhere' | 'defineFields'> {

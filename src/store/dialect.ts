@@ -29,8 +29,6 @@ export interface StoreDialect {
   isUniqueViolation(e: unknown): boolean
   /** SQL expression: the custom field `key` of a user equals `value`. */
   customFieldEquals(key: string, value: string | number | boolean): Expression<SqlBool>
-  /** SQL expression: the custom field `key` of a user is one of `values`. */
-  customFieldIn(key: string, values: (string | number)[]): Expression<SqlBool>
   /** SQL expression: a change record touched field path `field`. */
   changeTouches(field: string): Expression<SqlBool>
   /** Value for a new directory's `number` column, or undefined to let the column default. */

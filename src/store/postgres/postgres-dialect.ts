@@ -9,7 +9,6 @@ export const postgresDialect: StoreDialect = Object.freeze({
   codec: postgresCodec,
   isUniqueViolation: (e: unknown) => errorCode(e) === '23505',
   customFieldEquals: (key: string, value: string | number | boolean) => sql<SqlBool>`(fields ->> ${key}) = ${String(value)}`,
-  customFieldIn: (key: string, values: (string | number)[]) => sql<SqlBool>`(fields ->> ${key}) = ANY(${values.map(String)}::text[])`,
   changeTouches: (field: string) => sql<SqlBool>`json_extract_path(changes, ${field}) IS NOT NULL`,
   // An identity column numbers directories.
   nextDirectoryNumber: () => undefined,

@@ -115,7 +115,9 @@ export class PostgresStore extends BaseStore {
     }
     for (const [key, values] of Object.entries(lookup.fields ?? {}))
       if (values.length)
-        branches.push(sql`SELECT seq FROM users WHERE directory_id = ${directoryId} AND ${postgresDialect.customFieldIn(key, values)}`)
+        branches.push(
+          sql`SELECT seq FROM users WHERE directory_id = ${directoryId} AND (fields ->> ${key}) = ANY(${values.map(String)}::text[])`,
+        )
     if (branches.length === 0) return []
     // Locks are taken in id order, so two batches over the same users cannot deadlock.
     const r = await sql<UserRow>`SELECT * FROM users WHERE seq = ANY(ARRAY(${sql.join(branches, sql` UNION `)}))

@@ -1,12 +1,11 @@
 import type { Kysely } from 'kysely'
 import { normEmail } from '../../core/normalize.js'
-import { USER_LOOKUPS } from '../../core/user-fields.js'
 import type { UserRecord } from '../../core/types.js'
 import type { UserSearch, UserSearchResult } from '../../core/user-filter.js'
 import { int, userFromRow } from '../codec.js'
 import type { DB } from '../db-types.js'
 import type { StoreDialect } from '../dialect.js'
-import type { Page, UserListQuery, UserLookup } from '../store.js'
+import type { Page, UserListQuery } from '../store.js'
 import { searchUsers } from '../user-filter.js'
 
 /** Users of a directory: reads. Writes go through the engine's writeBatch (the bulk hot path). */
@@ -16,31 +15,6 @@ export function usersRepo(db: Kysely<DB>, d: StoreDialect) {
     async get(directoryId: string, id: string): Promise<UserRecord | null> {
       const r = await db.selectFrom('users').selectAll().where('directory_id', '=', directoryId).where('id', '=', id).executeTakeFirst()
       return r ? userFromRow(r, c) : null
-    },
-
-    /**
-     * One query for all the lookups of a batch; `lock` adds FOR UPDATE (in id order) where the
-     * engine has row locks. The engines override this for the keys they index (see their stores);
-     * custom fields come here.
-     */
-    async find(directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]> {
-      const builtIns = USER_LOOKUPS.flatMap((l) => {
-        const values = lookup[l.key] ?? []
-        return values.length ? [{ column: l.column, values: l.folded ? values.map((v) => normEmail(v) ?? v) : values }] : []
-      })
-      const custom = Object.entries(lookup.fields ?? {}).filter(([, v]) => v.length > 0)
-      if (builtIns.length + custom.length === 0) return []
-      let q = db
-        .selectFrom('users')
-        .selectAll()
-        .where('directory_id', '=', directoryId)
-        .where((eb) =>
-          eb.or([...builtIns.map((b) => eb(b.column, 'in', b.values)), ...custom.map(([key, values]) => d.customFieldIn(key, values))]),
-        )
-      // Locks are taken in id order, so two batches over the same users cannot deadlock.
-      if (lock && d.capabilities.skipLocked) q = q.orderBy('id').forUpdate()
-      const rows = await q.execute()
-      return rows.map((r) => userFromRow(r, c))
     },
 
     /** Which of `ids` belong to users of other directories: user ids are unique across the service. */

@@ -5,6 +5,12 @@ import { errorCode, type StoreDialect, uniqueIndexName } from '../dialect.js'
 /** A JSON path to one top-level key of a JSON column, quoted for json_extract. */
 export const jsonPath = (key: string): string => `$."${key.replace(/"/g, '""')}"`
 
+/**
+ * The expression a unique custom field's index is built on. The store's lookups spell the same
+ * text: SQLite uses an expression index only for a query that repeats its expression verbatim.
+ */
+export const uniqueFieldExpr = (key: string): string => `json_extract(fields, '${jsonPath(key)}')`
+
 /** SQLite: one process, no row locks (a transaction holds the database), JSON as text. */
 export const sqliteDialect: StoreDialect = Object.freeze({
   name: 'sqlite',
@@ -18,8 +24,6 @@ export const sqliteDialect: StoreDialect = Object.freeze({
     const v = typeof value === 'boolean' ? (value ? 1 : 0) : value
     return sql<SqlBool>`json_extract(fields, ${jsonPath(key)}) = ${v}`
   },
-  customFieldIn: (key: string, values: (string | number)[]) =>
-    sql<SqlBool>`json_extract(fields, ${jsonPath(key)}) IN (${sql.join(values)})`,
   changeTouches: (field: string) => sql<SqlBool>`json_type(changes, ${jsonPath(field)}) IS NOT NULL`,
   nextDirectoryNumber: () => sql<number>`(SELECT COALESCE(MAX(number), 0) + 1 FROM directories)`,
   userFilter: Object.freeze({
@@ -33,7 +37,7 @@ export const sqliteDialect: StoreDialect = Object.freeze({
   } satisfies StoreDialect['userFilter']),
   uniqueFieldIndexDdl: (directoryId: string, key: string, unique: boolean) => {
     const name = uniqueIndexName(directoryId, key)
-    const expr = `json_extract(fields, '${jsonPath(key)}')`
+    const expr = uniqueFieldExpr(key)
     return unique
       ? `CREATE UNIQUE INDEX IF NOT EXISTS ${name} ON users (${expr}) WHERE directory_id = '${directoryId}' AND ${expr} IS NOT NULL`
       : `DROP INDEX IF EXISTS ${name}`

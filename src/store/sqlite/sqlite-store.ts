@@ -10,7 +10,7 @@ import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
 import { MIGRATIONS } from '../migrations/index.js'
 import { type BatchWrite, observeQueries, type QueryObserver, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
-import { jsonPath, sqliteDialect } from './sqlite-dialect.js'
+import { sqliteDialect, uniqueFieldExpr } from './sqlite-dialect.js'
 import { assertDdlSafe } from '../dialect.js'
 import { normEmail } from '../../core/normalize.js'
 
@@ -151,7 +151,7 @@ export class SqliteStore extends BaseStore {
       if (this.customFinds.size >= 256) this.customFinds.clear()
       stmt = this.raw
         .prepare(
-          `SELECT seq FROM users WHERE likelihood(directory_id = '${directoryId}', 0.9) AND json_extract(fields, '${jsonPath(key)}') IN (SELECT value FROM json_each(?))`,
+          `SELECT seq FROM users WHERE likelihood(directory_id = '${directoryId}', 0.9) AND ${uniqueFieldExpr(key)} IN (SELECT value FROM json_each(?))`,
         )
         .pluck()
       this.customFinds.set(name, stmt)
