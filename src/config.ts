@@ -65,6 +65,17 @@ export interface Config {
    * the memory it needs.
    */
   heapGrowthPercent: number
+  /**
+   * Days after a job ends that its per-row results, dry-run plans and revert conflicts are kept
+   * (30; 0 keeps them forever). The job itself, its counts and its history stay; its results,
+   * failed.csv and conflicts answer 410 afterwards, and a dry run can no longer be applied. A job's
+   * uploaded input is deleted as soon as it ends, whatever this says.
+   */
+  resultRetentionDays: number
+  /** Hours an Idempotency-Key's stored answer is kept (24, as Stripe): a retry after that is a new request. */
+  idempotencyTtlHours: number
+  /** How often the worker role looks for expired data to delete (10 minutes; a job's end also starts a sweep). */
+  retentionIntervalMs: number
 }
 
 export class ConfigError extends Error {
@@ -128,6 +139,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     webhookAllowPrivate: flags.webhookAllowPrivate ?? bool('ROLLCALL_WEBHOOK_ALLOW_PRIVATE', false),
     bodyIdleTimeoutMs: flags.bodyIdleTimeoutMs ?? int('ROLLCALL_BODY_IDLE_TIMEOUT_MS', 5000, 100, 600_000),
     heapGrowthPercent: flags.heapGrowthPercent ?? int('ROLLCALL_HEAP_GROWTH_PERCENT', 25, 0, 300),
+    resultRetentionDays: flags.resultRetentionDays ?? int('ROLLCALL_RESULT_RETENTION_DAYS', 30, 0, 36_500),
+    idempotencyTtlHours: flags.idempotencyTtlHours ?? int('ROLLCALL_IDEMPOTENCY_TTL_HOURS', 24, 1, 8760),
+    retentionIntervalMs: flags.retentionIntervalMs ?? int('ROLLCALL_RETENTION_INTERVAL_MS', 600_000, 1000, 86_400_000),
   }
   if (problems.length) throw new ConfigError(problems)
   return Object.freeze(config)

@@ -17,6 +17,7 @@ describeEachEngine('Store contract: directories and fields', (engine) => {
       number: expect.any(Number),
       externalId: 'ext-a',
       name: 'A',
+      historyRetentionDays: null,
       createdAt: expect.any(String),
       updatedAt: a.createdAt,
     })

@@ -91,6 +91,8 @@ describeEachEngine('Store contract: jobs', (engine) => {
       startedAt: null,
       finishedAt: null,
       updatedAt: job.createdAt,
+      inputPurgedAt: null,
+      resultsPurgedAt: null,
     })
     expect(await s.jobs.get(dir.tenantId, job.id)).toEqual(job)
     expect(await s.jobs.get(randomUUID(), job.id)).toBeNull()

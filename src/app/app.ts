@@ -7,6 +7,7 @@ import { registerConsole } from '../http/console.js'
 import { createMetrics, type Metrics } from '../http/metrics.js'
 import { createServices, type Services } from '../jobs/services.js'
 import { createWebhookService, type WebhookService } from '../jobs/webhooks.js'
+import { Retention } from '../jobs/retention.js'
 import { Worker } from '../jobs/worker.js'
 import type { Store } from '../store/store.js'
 
@@ -29,6 +30,8 @@ interface Core {
   webhooks: WebhookService
   /** Runs import jobs in this process (role worker or all). */
   worker: Worker | null
+  /** Deletes what retention says has expired (role worker or all). */
+  retention: Retention | null
   log: FastifyBaseLogger
 }
 
@@ -44,12 +47,15 @@ function compose(opts: AppOptions): Core {
   const { store, config } = opts
   const log = loggerOf(opts.logger)
   let worker: Worker | null = null
+  let retention: Retention | null = null
   const services = createServices(store, {
     batchSize: config.batchSize,
     maxImportBytes: config.importMaxBytes,
+    resultRetentionDays: config.resultRetentionDays,
+    idempotencyTtlHours: config.idempotencyTtlHours,
     onJobQueued: () => worker?.wake(),
   })
-  const metrics = createMetrics()
+  const metrics = createMetrics(() => store.jobs.stats())
   const webhooks = createWebhookService(store, {
     backoffMs: config.webhookBackoffMs,
     attempts: config.webhookAttempts,
@@ -58,6 +64,14 @@ function compose(opts: AppOptions): Core {
     log,
   })
   if (config.role !== 'api') {
+    retention = new Retention({
+      store,
+      resultDays: config.resultRetentionDays,
+      idempotencyHours: config.idempotencyTtlHours,
+      intervalMs: config.retentionIntervalMs,
+      log,
+    })
+    const sweeper = retention
     worker = new Worker({
       store,
       batchSize: config.batchSize,
@@ -66,17 +80,22 @@ function compose(opts: AppOptions): Core {
       log,
       onProgress: () => metrics.jobBatches.inc(),
       onStage: (stage, seconds) => metrics.importStages.inc({ stage }, seconds),
+      onRows: (rows) => metrics.jobRows.inc(rows),
       // In the background: a slow receiver must not hold up the next job.
-      onFinished: (job) => void webhooks.notifyFinished(job).catch((e) => log.warn({ err: e }, 'webhooks failed')),
+      onFinished: (job) => {
+        sweeper.wake()
+        void webhooks.notifyFinished(job).catch((e) => log.warn({ err: e }, 'webhooks failed'))
+      },
     })
   }
-  return { services, metrics, webhooks, worker, log }
+  return { services, metrics, webhooks, worker, retention, log }
 }
 
-/** Starts a worker: on SQLite (one process), a lease still held at start was this process's before a crash. */
-async function startWorker(store: Store, worker: Worker): Promise<void> {
+/** Starts a worker and retention: on SQLite (one process), a lease still held at start was this process's before a crash. */
+async function startWorker(store: Store, worker: Worker, retention: Retention | null): Promise<void> {
   if (!store.capabilities.multiProcess) await store.jobs.releaseAll()
   worker.start()
+  retention?.start()
 }
 
 export interface App {
@@ -86,21 +105,23 @@ export interface App {
   jobs: Services['jobs']
   /** Runs import jobs in this process (role all); started when the app is ready, stopped when it closes. */
   worker: Worker | null
+  /** Retention's sweeps (role all), started and stopped with the worker. */
+  retention: Retention | null
 }
 
 /** Roles `api` and `all`: the HTTP app with the native API and every door, not listening yet. */
 export async function buildApp(opts: AppOptions): Promise<App> {
   if (opts.config.role === 'worker') throw new Error("role 'worker' serves no HTTP: use startWorkerRole")
   const core = compose(opts)
-  const { services, metrics, webhooks, worker, log } = core
+  const { services, metrics, webhooks, worker, retention, log } = core
   const app = await buildHttpApp({ services, metrics, webhooks, config: opts.config, log })
   await registerDoors(app, services, { maxRows: opts.config.bulkMaxRows, maxBytes: opts.config.bulkMaxBytes })
   await registerConsole(app)
   if (worker) {
-    app.addHook('onReady', () => startWorker(opts.store, worker))
-    app.addHook('onClose', () => worker.stop())
+    app.addHook('onReady', () => startWorker(opts.store, worker, retention))
+    app.addHook('onClose', () => Promise.all([worker.stop(), retention?.stop()]).then(() => undefined))
   }
-  return { app, services, metrics, jobs: services.jobs, worker }
+  return { app, services, metrics, jobs: services.jobs, worker, retention }
 }
 
 export interface WorkerRole {
@@ -113,8 +134,8 @@ export interface WorkerRole {
 
 /** Role `worker`: runs jobs, serves no HTTP. */
 export async function startWorkerRole(opts: AppOptions): Promise<WorkerRole> {
-  const { services, worker, log } = compose({ ...opts, config: { ...opts.config, role: 'worker' } })
+  const { services, worker, retention, log } = compose({ ...opts, config: { ...opts.config, role: 'worker' } })
   if (!worker) throw new Error('a worker role without a worker')
-  await startWorker(opts.store, worker)
-  return { services, worker, log, stop: () => worker.stop() }
+  await startWorker(opts.store, worker, retention)
+  return { services, worker, log, stop: () => Promise.all([worker.stop(), retention?.stop()]).then(() => undefined) }
 }

@@ -46,6 +46,8 @@ export const ERROR_CATALOGUE = {
   field_exists: { status: 409, title: 'A field with this key already exists' },
   idempotency_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
   version_mismatch: { status: 412, title: 'The user changed since the version given' },
+  // 410
+  results_expired: { status: 410, title: 'Deleted under the retention settings' },
   // 413
   payload_too_large: { status: 413, title: 'Payload too large' },
   // 422

@@ -21,6 +21,10 @@ export interface JobView {
   createdAt: string
   startedAt: string | null
   finishedAt: string | null
+  /** Retention: when the uploaded file was deleted (it is once the job ends). */
+  inputDeletedAt: string | null
+  /** Retention: when the per-row results were deleted; results, failed.csv and conflicts answer 410 since. */
+  resultsDeletedAt: string | null
 }
 
 /** What a client sees of a job, with its rate and, once the total is known, its ETA. */
@@ -50,5 +54,7 @@ export function viewJob(j: Job, now = Date.now()): JobView {
     createdAt: j.createdAt,
     startedAt: j.startedAt,
     finishedAt: j.finishedAt,
+    inputDeletedAt: j.inputPurgedAt,
+    resultsDeletedAt: j.resultsPurgedAt,
   }
 }

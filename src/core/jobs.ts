@@ -104,6 +104,16 @@ export interface Job {
   startedAt: string | null
   finishedAt: string | null
   updatedAt: string
+  /** Retention: when the uploaded input was deleted (the job had ended; nothing reads it again). */
+  inputPurgedAt: string | null
+  /** Retention: when the per-row results, plans and revert conflicts were deleted (counts and history stay). */
+  resultsPurgedAt: string | null
+}
+
+/** Jobs of the installation by state, and when the oldest queued one was made (metrics). */
+export interface JobStats {
+  byState: Partial<Record<JobState, number>>
+  oldestQueuedAt: string | null
 }
 
 /** One row's stored result. */

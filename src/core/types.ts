@@ -41,6 +41,8 @@ export interface Directory {
   number: number
   externalId: string | null
   name: string
+  /** Days of history kept: older change records are deleted (null: kept forever, the default). */
+  historyRetentionDays: number | null
   createdAt: string
   updatedAt: string
 }

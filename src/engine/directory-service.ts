@@ -5,7 +5,7 @@ import { canSeeDirectory, type Principal } from '../core/keys.js'
 import { rowJsonSchema } from '../core/schema.js'
 import type { Directory, FieldDefinition, FieldInput, FieldType } from '../core/types.js'
 import { ACTIVE_JOB_STATES } from '../core/jobs.js'
-import type { Store } from '../store/store.js'
+import type { DirectoryPatch, Store } from '../store/store.js'
 import { UniqueViolation } from '../store/store.js'
 
 export type { FieldInput }
@@ -73,11 +73,18 @@ export function createDirectoryService(store: Store) {
       return dir
     },
 
-    async create(p: Principal, input: { name: string; externalId?: string | null }): Promise<Directory> {
+    async create(
+      p: Principal,
+      input: { name: string; externalId?: string | null; historyRetentionDays?: number | null },
+    ): Promise<Directory> {
       if (p.directories !== null) throw new RollcallError('forbidden', 'A key limited to some directories cannot create directories')
       checkExternalId(input.externalId)
       try {
-        return await store.createDirectory(p.tenantId, { name: input.name, externalId: input.externalId ?? null })
+        return await store.createDirectory(p.tenantId, {
+          name: input.name,
+          externalId: input.externalId ?? null,
+          historyRetentionDays: input.historyRetentionDays ?? null,
+        })
       } catch (e) {
         if (e instanceof UniqueViolation)
           throw new RollcallError('directory_exists', `A directory with externalId '${input.externalId}' already exists`)
@@ -87,7 +94,7 @@ export function createDirectoryService(store: Store) {
 
     list: (p: Principal) => store.listDirectories(p.tenantId, p.directories),
 
-    async update(p: Principal, ref: string, patch: { name?: string; externalId?: string | null }): Promise<Directory> {
+    async update(p: Principal, ref: string, patch: DirectoryPatch): Promise<Directory> {
       const dir = await resolve(p, ref)
       checkExternalId(patch.externalId)
       try {

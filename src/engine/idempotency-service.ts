@@ -1,10 +1,17 @@
 import type { IdempotencyRecord, Store } from '../store/store.js'
 
-/** Stored answers of requests sent with an `Idempotency-Key`, per API key (see http/idempotency.ts). */
-export function createIdempotencyService(store: Pick<Store, 'claimIdempotencyKey' | 'completeIdempotencyKey' | 'releaseIdempotencyKey'>) {
+/**
+ * Stored answers of requests sent with an `Idempotency-Key`, per API key (see http/idempotency.ts),
+ * for `ttlHours`: a record older than that is gone (retention deletes it), so the key makes a new request.
+ */
+export function createIdempotencyService(
+  store: Pick<Store, 'claimIdempotencyKey' | 'completeIdempotencyKey' | 'releaseIdempotencyKey'>,
+  ttlHours: number,
+) {
   return {
-    /** Claims the key for a request: null when it is new, else the record of the first request. */
-    claim: (rec: IdempotencyRecord) => store.claimIdempotencyKey(rec),
+    /** Claims the key for a request: null when it is new (or its record expired), else the record of the first request. */
+    claim: (rec: IdempotencyRecord) =>
+      store.claimIdempotencyKey(rec, new Date(Date.parse(rec.createdAt) - ttlHours * 3_600_000).toISOString()),
     /** Stores the answer to replay. */
     complete: (
       apiKeyId: string,

@@ -1,11 +1,49 @@
 import type { FastifyInstance } from 'fastify'
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { JOB_STATES, type JobStats } from '../core/jobs.js'
 
-/** Prometheus metrics for one app instance (its own registry, so tests can build many apps). */
-export function createMetrics() {
+/**
+ * Prometheus metrics for one app instance (its own registry, so tests can build many apps).
+ * `jobStats` reads the jobs of the whole installation at each scrape (every process's jobs).
+ */
+export function createMetrics(jobStats?: () => Promise<JobStats>) {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  // One read serves both gauges of a scrape: prom-client calls every collect in one synchronous
+  // pass, so the read is shared until the next microtask and never beyond.
+  let pending: Promise<JobStats> | null = null
+  const stats = () => {
+    if (!pending) {
+      pending = jobStats ? jobStats() : Promise.resolve({ byState: {}, oldestQueuedAt: null })
+      queueMicrotask(() => (pending = null))
+    }
+    return pending
+  }
+  new Gauge({
+    name: 'rollcall_jobs',
+    help: 'Jobs of the whole installation by state (uploading, queued, running, completed, failed, cancelled, reverting, reverted)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      const s = await stats()
+      for (const state of JOB_STATES) this.set({ state }, s.byState[state] ?? 0)
+    },
+  })
+  new Gauge({
+    name: 'rollcall_job_oldest_queued_seconds',
+    help: 'How long the oldest queued job has waited for a worker (0 when none waits): alert when it grows',
+    registers: [registry],
+    async collect() {
+      const s = await stats()
+      this.set(s.oldestQueuedAt ? Math.max(0, (Date.now() - Date.parse(s.oldestQueuedAt)) / 1000) : 0)
+    },
+  })
   return {
+    jobRows: new Counter({
+      name: 'rollcall_job_rows_total',
+      help: 'Rows import jobs committed in this process',
+      registers: [registry],
+    }),
     registry,
     requests: new Counter({
       name: 'rollcall_http_requests_total',

@@ -80,16 +80,31 @@ export const DirectorySchema = Type.Object(
     number: Type.Integer({ description: 'Stable small integer (One of None app_id)' }),
     externalId: Nullable(Type.String()),
     name: Type.String(),
+    historyRetentionDays: Nullable(
+      Type.Integer({ description: 'Days of history kept: older change records are deleted by the worker (null: kept forever)' }),
+    ),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
   { $id: 'Directory' },
 )
 
+const HistoryRetentionDays = Type.Optional(
+  Nullable(
+    Type.Integer({
+      minimum: 1,
+      maximum: 36_500,
+      description:
+        'Days of history to keep: older change records are deleted by the worker, and an import that ended before then can no longer be reverted. null (the default): kept forever',
+    }),
+  ),
+)
+
 export const DirectoryInputSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
     externalId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255, pattern: NO_CONTROL_PATTERN }))),
+    historyRetentionDays: HistoryRetentionDays,
   },
   { additionalProperties: false },
 )
@@ -98,6 +113,7 @@ export const DirectoryPatchSchema = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     externalId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255, pattern: NO_CONTROL_PATTERN }))),
+    historyRetentionDays: HistoryRetentionDays,
   },
   { additionalProperties: false },
 )

@@ -13,7 +13,17 @@ export const CHUNK_BYTES = 1024 * 1024
 const tooLarge = (max: number) =>
   new RollcallError('payload_too_large', `The file is over the import limit of ${max} bytes (ROLLCALL_IMPORT_MAX_BYTES)`)
 
-export function createJobService(store: Store, limits: { maxImportBytes: number }, onEnqueued: () => void) {
+/** An apply is refused this long before its plan would expire, so that retention never deletes a plan an apply is about to read. */
+const APPLY_MARGIN_MS = 3_600_000
+
+/** A job's results are gone (retention): every read of them answers this. */
+export const resultsExpired = (job: Job) =>
+  new RollcallError(
+    'results_expired',
+    `The per-row results of import ${job.id} were deleted on ${job.resultsPurgedAt} under the retention setting (ROLLCALL_RESULT_RETENTION_DAYS); its state and counts remain`,
+  )
+
+export function createJobService(store: Store, limits: { maxImportBytes: number; resultRetentionDays: number }, onEnqueued: () => void) {
   /** A job of the principal's tenant, in a directory the key may see; anything else is a 404. */
   async function get(p: Principal, id: string): Promise<Job> {
     const job = /^[0-9a-f-]{36}$/i.test(id) ? await store.jobs.get(p.tenantId, id) : null
@@ -27,8 +37,10 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
     list: (dir: Directory, q: { state?: JobState; limit: number; beforeCreatedAt?: string }) => store.jobs.list(dir.id, q),
 
     /** A page of a job's per-row results in input order (optionally one status), after `afterIndex`. */
-    results: (job: Job, q: { status?: RowStatus; afterIndex?: number; limit: number }): Promise<JobResultRow[]> =>
-      store.jobs.results(job.id, q),
+    results: (job: Job, q: { status?: RowStatus; afterIndex?: number; limit: number }): Promise<JobResultRow[]> => {
+      if (job.resultsPurgedAt) throw resultsExpired(job)
+      return store.jobs.results(job.id, q)
+    },
 
     /**
      * Streams an upload into the database, chunk by chunk, and only then queues the job: the
@@ -104,6 +116,13 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
     async revert(p: Principal, id: string): Promise<Job> {
       const job = await get(p, id)
       if (job.options.dryRun) throw new RollcallError('conflict', 'A dry run wrote nothing; there is nothing to revert')
+      const dir = await store.getDirectory(p.tenantId, job.directoryId)
+      const keptSince = dir?.historyRetentionDays ? Date.now() - dir.historyRetentionDays * 86_400_000 : null
+      if (keptSince !== null && job.startedAt && Date.parse(job.startedAt) < keptSince)
+        throw new RollcallError(
+          'results_expired',
+          `The directory keeps ${dir!.historyRetentionDays} days of history, and this import began before then: its changes are no longer all recorded, so it cannot be reverted`,
+        )
       if (!(await store.jobs.transition(p.tenantId, id, ['completed'], 'reverting')))
         throw new RollcallError('conflict', `The import is ${job.state}; only a completed import can be reverted`)
       onEnqueued()
@@ -117,6 +136,13 @@ export function createJobService(store: Store, limits: { maxImportBytes: number 
         throw new RollcallError('conflict', 'Only the plan of a dry-run import can be applied')
       if (plan.state !== 'completed')
         throw new RollcallError('conflict', `The dry run is ${plan.state}; only a completed plan can be applied`)
+      if (plan.resultsPurgedAt) throw resultsExpired(plan)
+      const days = limits.resultRetentionDays
+      if (days > 0 && plan.finishedAt && Date.parse(plan.finishedAt) < Date.now() - days * 86_400_000 + APPLY_MARGIN_MS)
+        throw new RollcallError(
+          'results_expired',
+          `The plan of dry run ${plan.id} expires under the retention setting (ROLLCALL_RESULT_RETENTION_DAYS=${days}); run the dry run again`,
+        )
       const newId = randomUUID()
       await store.jobs.create({
         id: newId,

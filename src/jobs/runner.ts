@@ -24,6 +24,8 @@ export interface RunContext {
   stopping?: () => boolean
   /** Told where an import's time goes, batch by batch (metrics). */
   onStage?: (stage: BulkStage, seconds: number) => void
+  /** Told of the rows an import committed, batch by batch (an atomic or dry run: at its end). */
+  onRows?: (rows: number) => void
 }
 
 const add = (c: JobCounts, results: RowResult[]): JobCounts => {
@@ -49,6 +51,8 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
   const opts = job.options
   const pending = new Map<number, InputRow>()
   let counts = { ...job.counts }
+  /** Rows of the batch being committed, told to onRows once it is. */
+  let recorded = 0
   let total = 0
   let columnsSaved = job.columns !== null
   const whole = opts.atomic || opts.dryRun
@@ -123,8 +127,12 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
               )
               counts = next
               for (const r of results) pending.delete(r.index)
+              recorded = results.length
             },
         onProgress: async () => {
+          // After the commit: the batch's rows are in.
+          ctx.onRows?.(recorded)
+          recorded = 0
           // An atomic or dry run holds one transaction from start to end; on SQLite that is the
           // only connection, so the job row cannot be read until it ends (no cancel meanwhile).
           if (whole && !store.capabilities.multiProcess) return
@@ -152,6 +160,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
           )
       })
       counts = add(counts, result.results)
+      ctx.onRows?.(result.results.length)
     }
     const failedAtomically = opts.atomic && result.rolledBack
     await store.jobs.update(job.id, owner, {

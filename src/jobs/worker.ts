@@ -17,6 +17,8 @@ export interface WorkerOptions {
   onProgress?: (job: Job) => void
   /** Told where an import's time goes, batch by batch (metrics). */
   onStage?: RunContext['onStage']
+  /** Told of the rows imports committed (metrics). */
+  onRows?: RunContext['onRows']
   /** Told when a job reaches an end state (webhooks). */
   onFinished?: (job: Job) => void | Promise<void>
 }
@@ -90,6 +92,7 @@ export class Worker {
           log,
           onProgress: this.opts.onProgress,
           onStage: this.opts.onStage,
+          onRows: this.opts.onRows,
           stopping: () => this.state !== 'running',
         }
         const run = job.state === 'reverting' ? runRevert : job.kind === 'apply' ? runApply : runImport

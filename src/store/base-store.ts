@@ -4,11 +4,13 @@ import type { UserSearch } from '../core/user-filter.js'
 import type { DB } from './db-types.js'
 import type { StoreDialect } from './dialect.js'
 import type { JobStore } from './job-store.js'
+import type { PendingMigration } from './migrations/index.js'
 import { directoriesRepo, fieldsRepo } from './repos/directories.js'
 import { groupsRepo } from './repos/groups.js'
 import { historyRepo } from './repos/history.js'
 import { idempotencyRepo } from './repos/idempotency.js'
 import { keysRepo } from './repos/keys.js'
+import { retentionRepo } from './repos/retention.js'
 import { tenantsRepo } from './repos/tenants.js'
 import { usersRepo } from './repos/users.js'
 import type { ChangeQuery, DirectoryPatch, IdempotencyRecord, NewKey, Store, StoreTx, UserListQuery, UserLookup } from './store.js'
@@ -30,6 +32,7 @@ export abstract class BaseStore implements Store {
   protected readonly groups
   protected readonly history
   protected readonly idempotency
+  readonly retention
 
   constructor(
     protected readonly db: Kysely<DB>,
@@ -45,9 +48,11 @@ export abstract class BaseStore implements Store {
     this.groups = groupsRepo(db, sd)
     this.history = historyRepo(db, sd)
     this.idempotency = idempotencyRepo(db, sd)
+    this.retention = retentionRepo(db)
   }
 
   abstract migrate(): Promise<string[]>
+  abstract pendingMigrations(): Promise<PendingMigration[]>
   abstract reclaimSpace(): Promise<void>
   abstract close(): Promise<void>
   abstract transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
@@ -104,7 +109,7 @@ export abstract class BaseStore implements Store {
     return this.keys.touch(id, at)
   }
 
-  createDirectory(tenantId: string, input: { name: string; externalId: string | null }) {
+  createDirectory(tenantId: string, input: { name: string; externalId: string | null; historyRetentionDays?: number | null }) {
     return this.directories.create(tenantId, input)
   }
   getDirectory(tenantId: string, ref: string) {
@@ -184,8 +189,8 @@ export abstract class BaseStore implements Store {
     return this.history.list(directoryId, q)
   }
 
-  claimIdempotencyKey(rec: IdempotencyRecord) {
-    return this.idempotency.claim(rec)
+  claimIdempotencyKey(rec: IdempotencyRecord, expiredBefore?: string) {
+    return this.idempotency.claim(rec, expiredBefore)
   }
   completeIdempotencyKey(
     apiKeyId: string,

@@ -172,6 +172,7 @@ export function directoryFromRow(r: Selectable<DirectoriesTable>): Directory {
     number: int(r.number),
     externalId: r.external_id,
     name: r.name,
+    historyRetentionDays: r.history_retention_days,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   }

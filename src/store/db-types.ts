@@ -45,6 +45,8 @@ export interface DirectoriesTable {
   number: Generated<Int8>
   external_id: string | null
   name: string
+  /** Days of history kept (null: forever). */
+  history_retention_days: number | null
   created_at: Timestamp
   updated_at: Timestamp
 }
@@ -161,6 +163,10 @@ export interface JobsTable {
   started_at: Timestamp | null
   finished_at: Timestamp | null
   updated_at: Timestamp
+  /** Retention: when the uploaded input was deleted. */
+  input_purged_at: Timestamp | null
+  /** Retention: when the per-row results, plans and conflicts were deleted. */
+  results_purged_at: Timestamp | null
 }
 
 export interface JobChunksTable {

@@ -9,6 +9,8 @@ export interface OpenStoreOptions {
   /** `postgres://…` selects PostgreSQL; otherwise the embedded SQLite file under `dataDir`. */
   databaseUrl?: string
   dataDir: string
+  /** Bring the schema up to date (true); false opens it as it is (`rollcall migrate --dry-run`). */
+  migrate?: boolean
 }
 
 /** Opens the configured store and brings its schema up to date. */
@@ -19,6 +21,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       : new SqliteStore({
           filename: opts.databaseUrl?.startsWith('sqlite:') ? opts.databaseUrl.slice(7) : join(opts.dataDir, 'rollcall.db'),
         })
+  if (opts.migrate === false) return store
   try {
     await store.migrate()
   } catch (e) {
@@ -27,3 +30,5 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   }
   return store
 }
+
+export { checkSchemaVersion, LATEST_SCHEMA_VERSION, SchemaTooNew } from './migrations/index.js'

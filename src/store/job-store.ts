@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { FieldError } from '../core/errors.js'
-import type { Job, JobCounts, JobResultRow, JobState, RevertConflict, Webhook } from '../core/jobs.js'
+import type { Job, JobCounts, JobResultRow, JobState, JobStats, RevertConflict, Webhook } from '../core/jobs.js'
 import type { ChangeRecord } from '../core/types.js'
 import type { DB } from './db-types.js'
 import type { StoreDialect } from './dialect.js'
@@ -95,6 +95,11 @@ export class JobStore {
   /** Results in input order from `afterIndex`, a page at a time; `withWarnings`: only rows that carry a warning. */
   results(jobId: string, q: { status?: string; withWarnings?: boolean; afterIndex?: number; limit: number }): Promise<JobResultRow[]> {
     return this.rows.list(jobId, q)
+  }
+
+  /** Jobs by state, across the installation, and the oldest queued one's time (metrics). */
+  stats(): Promise<JobStats> {
+    return this.jobs.stats()
   }
 
   requestCancel(tenantId: string, id: string): Promise<void> {

@@ -17,6 +17,8 @@ import type {
 import type { UserSearch, UserSearchResult } from '../core/user-filter.js'
 import type { UniqueKey } from '../core/user-fields.js'
 import type { JobStore } from './job-store.js'
+import type { PendingMigration } from './migrations/index.js'
+import type { RetentionRepo } from './repos/retention.js'
 
 export type { Dialect, StoreCapabilities } from './dialect.js'
 import type { Dialect, StoreCapabilities } from './dialect.js'
@@ -135,6 +137,7 @@ export interface IdempotencyRecord {
 export interface DirectoryPatch {
   name?: string
   externalId?: string | null
+  historyRetentionDays?: number | null
 }
 
 /**
@@ -147,9 +150,16 @@ export interface Store {
   readonly capabilities: StoreCapabilities
   /** Jobs, their input, results and webhooks. */
   readonly jobs: JobStore
+  /** What retention deletes, a page at a time (src/jobs/retention.ts). */
+  readonly retention: RetentionRepo
 
-  /** Applies pending migrations; returns the names applied. Safe to call concurrently. */
+  /**
+   * Applies pending migrations; returns the names applied. Safe to call concurrently. Throws
+   * SchemaTooNew, touching nothing, on a database a newer release migrated.
+   */
   migrate(): Promise<string[]>
+  /** The migrations `migrate` would apply, with their SQL (`rollcall migrate --dry-run`). */
+  pendingMigrations(): Promise<PendingMigration[]>
   /**
    * After a large delete (a discarded upload): gives the space back to the file system where the
    * engine must be told to (SQLite's incremental vacuum); PostgreSQL's autovacuum needs no call.
@@ -173,7 +183,10 @@ export interface Store {
   touchKey(id: string, at: string): Promise<void>
 
   // directories
-  createDirectory(tenantId: string, input: { name: string; externalId: string | null }): Promise<Directory>
+  createDirectory(
+    tenantId: string,
+    input: { name: string; externalId: string | null; historyRetentionDays?: number | null },
+  ): Promise<Directory>
   /** By UUID, else by externalId, within the tenant. */
   getDirectory(tenantId: string, ref: string): Promise<Directory | null>
   getDirectoryByNumber(tenantId: string, number: number): Promise<Directory | null>
@@ -219,8 +232,11 @@ export interface Store {
   listChanges(directoryId: string, q: ChangeQuery): Promise<Page<ChangeRecord>>
 
   // idempotency
-  /** Claims a key: returns null when newly claimed, else the existing record. */
-  claimIdempotencyKey(rec: IdempotencyRecord): Promise<IdempotencyRecord | null>
+  /**
+   * Claims a key: returns null when newly claimed, else the existing record. A record made before
+   * `expiredBefore` is replaced by the new claim (it expired; retention would have deleted it).
+   */
+  claimIdempotencyKey(rec: IdempotencyRecord, expiredBefore?: string): Promise<IdempotencyRecord | null>
   completeIdempotencyKey(
     apiKeyId: string,
     key: string,

@@ -12,7 +12,12 @@ export interface EngineHandle {
   store: () => Store
 }
 
-type EngineDef = { name: EngineName; skip?: string; open: () => Promise<{ store: Store; cleanup: () => Promise<void> }> }
+type EngineDef = {
+  name: EngineName
+  skip?: string
+  /** `ownDatabase`: PostgreSQL in a database of its own (SQLite's file is always the block's own). */
+  open: (ownDatabase?: boolean) => Promise<{ store: Store; cleanup: () => Promise<void> }>
+}
 
 /**
  * Why the engine's half of the suite is skipped in this run, or undefined when it runs: left out
@@ -43,25 +48,34 @@ export const ENGINES: EngineDef[] = [
   {
     name: 'postgres',
     skip: engineSkip('postgres'),
-    open: async () => {
-      const store = new PostgresStore({ connectionString: process.env.ROLLCALL_TEST_PG_URL as string, max: 4 })
+    open: async (ownDatabase) => {
+      const own = ownDatabase ? await ownPostgresDatabase('own') : null
+      const store = new PostgresStore({ connectionString: own?.url ?? (process.env.ROLLCALL_TEST_PG_URL as string), max: 4 })
       await store.migrate()
-      return { store, cleanup: () => store.close() }
+      return {
+        store,
+        cleanup: async () => {
+          await store.close()
+          await own?.drop()
+        },
+      }
     },
   },
 ]
 
 /**
  * `describe` once per engine, with a store opened for the block. Tests stay isolated by
- * creating their own tenant (see fixtures.ts), so they can share the database.
+ * creating their own tenant (see fixtures.ts), so they can share the database. A block whose
+ * tests act on the whole installation (retention sweeps every tenant's jobs) asks for
+ * `ownDatabase`.
  */
-export function describeEachEngine(title: string, body: (engine: EngineHandle) => void): void {
+export function describeEachEngine(title: string, body: (engine: EngineHandle) => void, opts: { ownDatabase?: boolean } = {}): void {
   for (const def of ENGINES) {
     const run = def.skip ? describe.skip : describe
     run(`${def.name}: ${title}`, () => {
       let opened: Awaited<ReturnType<EngineDef['open']>> | undefined
       beforeAll(async () => {
-        opened = await def.open()
+        opened = await def.open(opts.ownDatabase)
       })
       afterAll(async () => {
         await opened?.cleanup()

@@ -58,6 +58,13 @@ export const ImportJobSchema = Type.Object(
     createdAt: Type.String(),
     startedAt: Type.Union([Type.String(), Type.Null()]),
     finishedAt: Type.Union([Type.String(), Type.Null()]),
+    inputDeletedAt: Type.Union([Type.String(), Type.Null()], {
+      description: 'When the uploaded file was deleted: once the job ends (failed rows keep their own cells for failed.csv)',
+    }),
+    resultsDeletedAt: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'When the per-row results were deleted (ROLLCALL_RESULT_RETENTION_DAYS after the end); results, failed.csv and conflicts answer 410 since',
+    }),
   },
   { $id: 'Import' },
 )

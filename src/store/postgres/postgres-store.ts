@@ -6,7 +6,7 @@ import { errorCode } from '../dialect.js'
 import { postgresCodec, USER_COLUMNS, USER_SET_COLUMNS, type UserColumn, userFromRow, type UserRow } from '../codec.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
-import { MIGRATIONS } from '../migrations/index.js'
+import { checkSchemaVersion, MIGRATIONS, type PendingMigration, pendingOf } from '../migrations/index.js'
 import { type BatchWrite, observeQueries, type QueryObserver, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
 import { postgresDialect } from './postgres-dialect.js'
 import { normEmail } from '../../core/normalize.js'
@@ -64,6 +64,7 @@ export class PostgresStore extends BaseStore {
       await client.query(
         'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)',
       )
+      checkSchemaVersion((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version))
       for (const m of MIGRATIONS) {
         await client.query('BEGIN')
         try {
@@ -88,8 +89,20 @@ export class PostgresStore extends BaseStore {
     return applied
   }
 
+  async pendingMigrations(): Promise<PendingMigration[]> {
+    const exists = await this.pool.query("SELECT to_regclass('schema_migrations') AS t")
+    const applied = exists.rows[0].t
+      ? (await this.pool.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version)
+      : []
+    checkSchemaVersion(applied)
+    return pendingOf(applied, 'postgres')
+  }
+
   async close(): Promise<void> {
     await this.db.destroy()
+    // Kysely ends the pool only once a query of its own ran: a process that only migrated
+    // (`rollcall migrate`) kept an idle client and waited 10 s to exit.
+    if (!this.pool.ending && !this.pool.ended) await this.pool.end()
   }
 
   /**

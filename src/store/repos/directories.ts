@@ -23,7 +23,10 @@ export function directoriesRepo(db: Kysely<DB>, d: StoreDialect) {
   }
 
   const repo = {
-    async create(tenantId: string, input: { name: string; externalId: string | null }): Promise<Directory> {
+    async create(
+      tenantId: string,
+      input: { name: string; externalId: string | null; historyRetentionDays?: number | null },
+    ): Promise<Directory> {
       const now = new Date().toISOString()
       const id = randomUUID()
       const number = d.nextDirectoryNumber()
@@ -35,6 +38,7 @@ export function directoriesRepo(db: Kysely<DB>, d: StoreDialect) {
             tenant_id: tenantId,
             external_id: input.externalId,
             name: input.name,
+            history_retention_days: input.historyRetentionDays ?? null,
             created_at: now,
             updated_at: now,
             ...(number ? { number } : {}),
@@ -76,6 +80,7 @@ export function directoriesRepo(db: Kysely<DB>, d: StoreDialect) {
         updated_at: at,
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(patch.externalId !== undefined ? { external_id: patch.externalId } : {}),
+        ...(patch.historyRetentionDays !== undefined ? { history_retention_days: patch.historyRetentionDays } : {}),
       }
       await unique('externalId', () =>
         db.updateTable('directories').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute(),

@@ -6,8 +6,15 @@ import type { IdempotencyRecord } from '../store.js'
 /** Idempotency-Key records, scoped by the API key that made the request. */
 export function idempotencyRepo(db: Kysely<DB>, d: StoreDialect) {
   return {
-    /** Claims a key: null when newly claimed, else the existing record. */
-    async claim(rec: IdempotencyRecord): Promise<IdempotencyRecord | null> {
+    /** Claims a key: null when newly claimed, else the existing record (one made before `expiredBefore` is replaced). */
+    async claim(rec: IdempotencyRecord, expiredBefore?: string): Promise<IdempotencyRecord | null> {
+      if (expiredBefore !== undefined)
+        await db
+          .deleteFrom('idempotency_keys')
+          .where('api_key_id', '=', rec.apiKeyId)
+          .where('key', '=', rec.key)
+          .where('created_at', '<', expiredBefore)
+          .execute()
       const r = await db
         .insertInto('idempotency_keys')
         .values({

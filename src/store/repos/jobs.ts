@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
-import type { ImportOptions, Job, JobCounts, JobState, RevertSummary } from '../../core/jobs.js'
+import type { ImportOptions, Job, JobCounts, JobState, JobStats, RevertSummary } from '../../core/jobs.js'
 import { int } from '../codec.js'
 import type { DB, JobsTable } from '../db-types.js'
 import type { StoreDialect } from '../dialect.js'
@@ -68,6 +68,8 @@ export function jobsRepo(db: Kysely<DB>, d: StoreDialect, reader: Kysely<DB> = d
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     updatedAt: r.updated_at,
+    inputPurgedAt: r.input_purged_at,
+    resultsPurgedAt: r.results_purged_at,
   })
 
   const repo = {
@@ -203,6 +205,18 @@ export function jobsRepo(db: Kysely<DB>, d: StoreDialect, reader: Kysely<DB> = d
         .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .execute()
+    },
+
+    /** Jobs by state, across the installation, and when the oldest queued one was queued (metrics). */
+    async stats(): Promise<JobStats> {
+      const rows = await db
+        .selectFrom('jobs')
+        .select((eb) => ['state', eb.fn.countAll<number | string>().as('n'), eb.fn.min('created_at').as('oldest')])
+        .groupBy('state')
+        .execute()
+      const byState: Partial<Record<JobState, number>> = {}
+      for (const r of rows) byState[r.state] = Number(r.n)
+      return { byState, oldestQueuedAt: (rows.find((r) => r.state === 'queued')?.oldest as string | undefined) ?? null }
     },
 
     /** Moves a job between states only from the expected one (e.g. queued → cancelled); false when it was elsewhere. */

@@ -8,7 +8,7 @@ import { sqliteCodec, USER_COLUMNS, USER_READ_COLUMNS, USER_SET_COLUMNS, userFro
 import { USER_LOOKUPS } from '../../core/user-fields.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
-import { MIGRATIONS } from '../migrations/index.js'
+import { checkSchemaVersion, MIGRATIONS, type PendingMigration, pendingOf } from '../migrations/index.js'
 import { type BatchWrite, observeQueries, type QueryObserver, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
 import { sqliteDialect, uniqueFieldExpr } from './sqlite-dialect.js'
 import { assertDdlSafe } from '../dialect.js'
@@ -66,6 +66,7 @@ export class SqliteStore extends BaseStore {
   async migrate(): Promise<string[]> {
     const raw = this.raw
     raw.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)')
+    checkSchemaVersion(this.appliedVersions())
     const applied: string[] = []
     for (const m of MIGRATIONS) {
       // BEGIN IMMEDIATE takes the write lock first: a concurrent runner waits, then sees the row.
@@ -94,9 +95,33 @@ export class SqliteStore extends BaseStore {
     return applied
   }
 
-  /** Gives the free pages of large deletes back to the file system. */
+  private appliedVersions(): number[] {
+    const table = this.raw.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get()
+    return table ? (this.raw.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]) : []
+  }
+
+  async pendingMigrations(): Promise<PendingMigration[]> {
+    const applied = this.appliedVersions()
+    checkSchemaVersion(applied)
+    return pendingOf(applied, 'sqlite')
+  }
+
+  /**
+   * Gives the free pages of large deletes back to the file system, 2,048 pages (8 MiB) a step:
+   * each step takes the connection only for as long as it runs, so a batch waits for one step at
+   * most, never for the whole reclamation.
+   */
   async reclaimSpace(): Promise<void> {
-    this.raw.pragma('incremental_vacuum')
+    for (let before = Infinity; ;) {
+      const left = await this.db.connection().execute(async () => {
+        this.raw.pragma('incremental_vacuum(2048)')
+        return Number(this.raw.pragma('freelist_count', { simple: true }))
+      })
+      // Done, or a step that freed nothing (a file not in incremental mode): stop.
+      if (left === 0 || left >= before) return
+      before = left
+      await new Promise((resolve) => setImmediate(resolve))
+    }
   }
 
   async close(): Promise<void> {
