@@ -75,14 +75,43 @@ program
 
 program
   .command('migrate')
-  .description('Apply pending database migrations and exit')
+  .description('Apply pending database migrations and exit (serve does it too, at start)')
   .option('-d, --data <dir>', 'data directory for the embedded SQLite database')
+  .option('--dry-run', 'print the SQL of the pending migrations, apply nothing')
   .action(async (opts) => {
     const cfg = config(opts)
     const { openStore } = await import('../store/index.js')
-    const store = await openStore({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir })
-    await store.close()
-    console.log(`Database is up to date (${store.dialect}).`)
+    const store = await openStore({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, migrate: !opts.dryRun })
+    try {
+      if (!opts.dryRun) {
+        console.log(`Database is up to date (${store.dialect}).`)
+        return
+      }
+      const pending = await store.pendingMigrations()
+      if (pending.length === 0) console.log(`-- Database is up to date (${store.dialect}); nothing to apply.`)
+      for (const m of pending) console.log(`-- migration ${m.version}: ${m.name} (${store.dialect}), in one transaction\n${m.sql}\n`)
+    } finally {
+      await store.close()
+    }
+  })
+
+program
+  .command('backup')
+  .description('Copy the database, consistently, while the server runs (SQLite: VACUUM INTO; PostgreSQL: pg_dump)')
+  .requiredOption('-o, --out <file>', 'where to write the backup; must not exist')
+  .option('-d, --data <dir>', 'data directory of the embedded SQLite database')
+  .action(async (opts) => {
+    const { backup } = await import('./backup.js')
+    await backup(config(opts), opts.out, (line) => console.log(line))
+  })
+
+program
+  .command('restore <file>')
+  .description('Put a backup back into an empty data directory (SQLite) or an empty database (PostgreSQL, pg_restore)')
+  .option('-d, --data <dir>', 'data directory for the embedded SQLite database; must hold no database')
+  .action(async (file: string, opts) => {
+    const { restore } = await import('./backup.js')
+    await restore(config(opts), file, (line) => console.log(line))
   })
 
 const keys = program.command('keys').description('Manage API keys directly in the database')
@@ -146,7 +175,8 @@ keys
 registerRemoteCommands(program)
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof CliError || isRollcallError(e)) console.error(`rollcall: ${(e as Error).message}`)
+  if (e instanceof ConfigError || e instanceof CliError || isRollcallError(e) || (e as Error)?.name === 'SchemaTooNew')
+    console.error(`rollcall: ${(e as Error).message}`)
   else console.error(e)
   process.exitCode = 1
 })
