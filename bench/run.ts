@@ -11,7 +11,8 @@
  * sync: BENCH_ROWS (100000), BENCH_BATCH (1000);
  * imports: see imports.ts (BENCH_IMPORT_ROWS, BENCH_IMPORT_SMALL_ROWS, BENCH_IMPORT_BATCH, …);
  * concurrent (PostgreSQL only): see concurrent.ts (BENCH_CONCURRENT_ROWS, _IMPORTS, _WORKERS);
- * explain (only when named in BENCH_PARTS): see explain.ts (BENCH_EXPLAIN_USERS, BENCH_EXPLAIN_BATCH).
+ * explain (only when named in BENCH_PARTS): see explain.ts (BENCH_EXPLAIN_USERS, BENCH_EXPLAIN_BATCH);
+ * storage (only when named): see storage.ts (BENCH_STORAGE_ROWS).
  */
 import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
@@ -34,6 +35,7 @@ import { runRollcall, withServer } from './http-driver.js'
 import { runConcurrentPart } from './concurrent.js'
 import { runExplainPart } from './explain.js'
 import { runImportsPart } from './imports.js'
+import { runStoragePart } from './storage.js'
 import { createBenchDatabase, type BenchDatabase } from './pg-admin.js'
 import { runRaw } from './raw.js'
 import { toText, writeResults, type BenchReport, type Engine, type EngineReport } from './report.js'
@@ -162,14 +164,15 @@ async function runSyncPart(): Promise<boolean> {
 }
 
 async function main(): Promise<number> {
-  // `explain` runs only when asked for: it shows plans, it measures no speed.
-  const parts = listOf('BENCH_PARTS', ['sync', 'imports', 'concurrent', 'explain'] as const, ['sync', 'imports', 'concurrent'])
+  // `explain` and `storage` run only when asked for: they measure plans and bytes, not speed.
+  const parts = listOf('BENCH_PARTS', ['sync', 'imports', 'concurrent', 'explain', 'storage'] as const, ['sync', 'imports', 'concurrent'])
   let ok = true
   if (parts.includes('sync')) ok = (await runSyncPart()) && ok
   if (parts.includes('sync') && parts.includes('imports')) console.log('')
   if (parts.includes('imports')) ok = (await runImportsPart()) && ok
   if (parts.includes('concurrent') && engines().includes('postgres')) ok = (await runConcurrentPart()) && ok
   if (parts.includes('explain')) ok = (await runExplainPart()) && ok
+  if (parts.includes('storage')) ok = (await runStoragePart()) && ok
   return ok ? 0 : 1
 }
 
