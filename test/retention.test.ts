@@ -257,6 +257,20 @@ describeEachEngine(
       expect(waited).toBeLessThan(3700)
     })
 
+    it('a sweep cut off after one page (a crash) left the job unmarked; the next sweep finishes it', async () => {
+      const { store, tenant, id } = await queuedJob(20)
+      await store.jobs.finishUpload(id, 20 * 1024 * 1024, 20)
+      expect(await store.jobs.transition(tenant.id, id, ['queued'], 'cancelled', true)).toBe(true)
+      // What a sweep does first, then the process dies: one page of chunks deleted, nothing marked.
+      expect(await store.retention.deleteInputPage(id, 8)).toBe(8)
+      expect((await store.jobs.get(tenant.id, id))?.inputPurgedAt).toBeNull()
+      expect(await store.retention.jobsWithInput(1000)).toContain(id)
+      const report = await sweeper().sweep()
+      expect(report.chunks).toBeGreaterThanOrEqual(12)
+      expect((await store.jobs.get(tenant.id, id))?.inputPurgedAt).not.toBeNull()
+      expect(await store.retention.deleteInputPage(id, 8)).toBe(0)
+    })
+
     it('a cancelled job loses its input at the next sweep; on SQLite the file shrinks by it', async () => {
       const { store, tenant, id } = await queuedJob(6)
       await store.jobs.finishUpload(id, 6 * 1024 * 1024, 6)

@@ -194,7 +194,8 @@ export interface JobResultBatchesTable {
   job_id: string
   first_index: number
   row_count: number
-  data: string
+  /** zlib-deflated JSON (BLOB, BYTEA); JSON text in records made before migration 005. */
+  data: Buffer | string
 }
 
 export interface JobConflictsTable {

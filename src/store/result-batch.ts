@@ -1,3 +1,4 @@
+import { deflateSync, inflateSync } from 'node:zlib'
 import type { JobResultRow } from '../core/jobs.js'
 import type { RowStatus } from '../core/types.js'
 
@@ -8,12 +9,20 @@ import type { RowStatus } from '../core/types.js'
  * and five columns of its own. Rows that carry more (errors, warnings, a dry run's plan, the raw
  * input of a failed row) keep a `job_results` row of their own, which overrides the batch's entry
  * for that index, so `results?status=failed` and the warnings stay index reads.
+ *
+ * The JSON is stored deflated (zlib, level 1): user ids are most of it, and ids made close in
+ * time share their UUIDv7 prefix, so a row costs ~14 bytes instead of ~45 (0.5 ms a 1,000-row
+ * batch). Records written before this are JSON text, and read as such.
  */
 export interface ResultBatch {
   firstIndex: number
   count: number
-  data: string
+  /** zlib-deflated JSON; JSON text (a string, or its bytes) in records made before compression. */
+  data: Buffer | string
 }
+
+/** A zlib stream's first byte (deflate, 32 KiB window); JSON text starts with `{`. */
+const ZLIB_HEADER = 0x78
 
 /** The stored form: parallel per-row arrays, short keys, each list of changed fields kept once. */
 interface Encoded {
@@ -80,12 +89,15 @@ export function encodeBatch(rows: readonly JobResultRow[]): ResultBatch | null {
   }
   // A line of 0 never occurs (lines are 1-based), so 0 stands for "no line" after decoding.
   const encoded: Encoded = { s, u, l: anyLine ? l : null, f, x }
-  return { firstIndex: first, count: rows.length, data: JSON.stringify(encoded) }
+  return { firstIndex: first, count: rows.length, data: deflateSync(JSON.stringify(encoded), { level: 1 }) }
 }
+
+const textOf = (data: Buffer | string): string =>
+  typeof data === 'string' ? data : data[0] === ZLIB_HEADER ? inflateSync(data).toString('utf8') : data.toString('utf8')
 
 /** The rows of a compact record, in index order, each as a result without detail. */
 export function decodeBatch(batch: ResultBatch): JobResultRow[] {
-  const e = JSON.parse(batch.data) as Encoded
+  const e = JSON.parse(textOf(batch.data)) as Encoded
   const out: JobResultRow[] = new Array(batch.count)
   let line = 0
   for (let i = 0; i < batch.count; i++) {

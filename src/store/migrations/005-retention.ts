@@ -8,6 +8,8 @@ import type { Migration } from './migration.js'
 //   the state and the history links stay). A job that ends again later (a revert) is swept again.
 // - `idempotency_keys(created_at)`: expired records are found by age, a page at a time.
 // - `directories.history_retention_days`: history older than this is deleted (null: kept forever).
+// - `job_result_batches.data` holds deflated JSON (src/store/result-batch.ts): BYTEA on PostgreSQL
+//   (the text of older records converted to its bytes); SQLite keeps a BLOB as it is in any column.
 const common = `
 CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
 ALTER TABLE directories ADD COLUMN history_retention_days INTEGER;
@@ -23,5 +25,6 @@ ${common}`,
   postgres: `
 ALTER TABLE jobs ADD COLUMN input_purged_at TIMESTAMPTZ;
 ALTER TABLE jobs ADD COLUMN results_purged_at TIMESTAMPTZ;
+ALTER TABLE job_result_batches ALTER COLUMN data TYPE BYTEA USING convert_to(data, 'UTF8');
 ${common}`,
 }
