@@ -51,7 +51,7 @@ import { createBenchDatabase } from './pg-admin.js'
 import { runRaw } from './raw.js'
 import { nowMs } from './stats.js'
 
-interface Settings {
+export interface Settings {
   rows: number
   smallRows: number
   batch: number
@@ -70,7 +70,7 @@ interface Settings {
 const FULL_ROWS = 1_000_000
 const FULL_SMALL_ROWS = 100_000
 
-function settings(): Settings {
+export function settings(): Settings {
   const rows = positiveInt('BENCH_IMPORT_ROWS', FULL_ROWS)
   const smallRows = positiveInt('BENCH_IMPORT_SMALL_ROWS', Math.max(1, Math.round(rows / 10)))
   if (smallRows >= rows) throw new Error(`BENCH_IMPORT_SMALL_ROWS (${smallRows}) must be below BENCH_IMPORT_ROWS (${rows})`)
@@ -119,7 +119,7 @@ function sqlTimingOf(file: string, run: ImportRun): SqlTiming[] {
   return all.slice(0, 25)
 }
 
-interface CsvFile {
+export interface CsvFile {
   path: string
   rows: number
   bytes: number
@@ -129,7 +129,7 @@ interface CsvFile {
  * One server, one import into a fresh directory (and with `update`, a second import into that
  * directory, now full, that updates every user), then the database checked with the server stopped.
  */
-async function importOnce(
+export async function importOnce(
   engine: Engine,
   s: Settings,
   csv: CsvFile,

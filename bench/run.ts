@@ -12,7 +12,8 @@
  * imports: see imports.ts (BENCH_IMPORT_ROWS, BENCH_IMPORT_SMALL_ROWS, BENCH_IMPORT_BATCH, …);
  * concurrent (PostgreSQL only): see concurrent.ts (BENCH_CONCURRENT_ROWS, _IMPORTS, _WORKERS);
  * explain (only when named in BENCH_PARTS): see explain.ts (BENCH_EXPLAIN_USERS, BENCH_EXPLAIN_BATCH);
- * storage (only when named): see storage.ts (BENCH_STORAGE_ROWS).
+ * storage (only when named): see storage.ts (BENCH_STORAGE_ROWS);
+ * memory (only when named; 5,000,000 rows): see memory.ts (BENCH_MEMORY_ROWS).
  */
 import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
@@ -35,6 +36,7 @@ import { runRollcall, withServer } from './http-driver.js'
 import { runConcurrentPart } from './concurrent.js'
 import { runExplainPart } from './explain.js'
 import { runImportsPart } from './imports.js'
+import { runMemoryPart } from './memory.js'
 import { runStoragePart } from './storage.js'
 import { createBenchDatabase, type BenchDatabase } from './pg-admin.js'
 import { runRaw } from './raw.js'
@@ -164,8 +166,12 @@ async function runSyncPart(): Promise<boolean> {
 }
 
 async function main(): Promise<number> {
-  // `explain` and `storage` run only when asked for: they measure plans and bytes, not speed.
-  const parts = listOf('BENCH_PARTS', ['sync', 'imports', 'concurrent', 'explain', 'storage'] as const, ['sync', 'imports', 'concurrent'])
+  // `explain`, `storage` and `memory` run only when asked for: plans, bytes, and 5,000,000 rows.
+  const parts = listOf('BENCH_PARTS', ['sync', 'imports', 'concurrent', 'explain', 'storage', 'memory'] as const, [
+    'sync',
+    'imports',
+    'concurrent',
+  ])
   let ok = true
   if (parts.includes('sync')) ok = (await runSyncPart()) && ok
   if (parts.includes('sync') && parts.includes('imports')) console.log('')
@@ -173,6 +179,7 @@ async function main(): Promise<number> {
   if (parts.includes('concurrent') && engines().includes('postgres')) ok = (await runConcurrentPart()) && ok
   if (parts.includes('explain')) ok = (await runExplainPart()) && ok
   if (parts.includes('storage')) ok = (await runStoragePart()) && ok
+  if (parts.includes('memory')) ok = (await runMemoryPart()) && ok
   return ok ? 0 : 1
 }
 

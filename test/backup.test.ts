@@ -1,12 +1,10 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PostgresStore } from '../src/store/postgres/postgres-store.js'
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
-import type { Store } from '../src/store/store.js'
 import { runCli, serveCli, useChildProcesses } from './helpers/cli.js'
 import { ENGINES, ownPostgresDatabase } from './helpers/engines.js'
 import { sleep } from './helpers/sleep.js'
+import { expectCreatedExactlyOnce, storeAt } from './helpers/exact.js'
 import { useTempDir } from './helpers/temp-dir.js'
 
 const KEY = 'backup-test-admin-key-0123456789'
@@ -104,9 +102,7 @@ for (const def of ENGINES) {
       const restored = await runCli(['restore', out], targetEnv)
       expect(restored.code, restored.stderr).toBe(0)
       // The copy holds the import as it was: running, part of it done, its users and its count agreeing.
-      const copy: Store = targetUrl
-        ? new PostgresStore({ connectionString: targetUrl })
-        : new SqliteStore({ filename: join(restoredDir, 'rollcall.db') })
+      const copy = storeAt(targetUrl, restoredDir)
       try {
         const tenant = await copy.ensureTenant('default')
         const copied = await copy.jobs.get(tenant.id, id)
@@ -128,24 +124,7 @@ for (const def of ENGINES) {
       const second = await serveCli({ data: restoredDir, env: targetEnv, children })
       const done = await until(second.url, id, (j) => ['completed', 'failed'].includes(j.state))
       await second.stop()
-      expect(done).toMatchObject({
-        state: 'completed',
-        counts: { total: ROWS, processed: ROWS, created: ROWS, failed: 0, updated: 0, unchanged: 0 },
-      })
-
-      const store: Store = targetUrl
-        ? new PostgresStore({ connectionString: targetUrl })
-        : new SqliteStore({ filename: join(restoredDir, 'rollcall.db') })
-      try {
-        expect(await store.countUsers(dir.id)).toBe(ROWS)
-        const history = await store.listChanges(dir.id, { jobId: id, limit: ROWS * 2 })
-        expect(history.items).toHaveLength(ROWS)
-        expect(new Set(history.items.map((c) => c.userId)).size).toBe(ROWS)
-        const results = await store.jobs.results(id, { limit: ROWS * 2 })
-        expect(results.map((r) => r.index)).toEqual(Array.from({ length: ROWS }, (_, i) => i))
-      } finally {
-        await store.close()
-      }
+      await expectCreatedExactlyOnce(done, { databaseUrl: targetUrl, dataDir: restoredDir }, { directoryId: dir.id, jobId: id }, ROWS)
       expect(existsSync(join(restoredDir, 'rollcall.db'))).toBe(def.name === 'sqlite')
     }, 180_000)
   })

@@ -1,12 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PostgresStore } from '../src/store/postgres/postgres-store.js'
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
-import type { Store } from '../src/store/store.js'
 import { CLI, REPO_ROOT, serveCli, useChildProcesses } from './helpers/cli.js'
 import { ENGINES, ownPostgresDatabase } from './helpers/engines.js'
 import { sleep } from './helpers/sleep.js'
+import { expectCreatedExactlyOnce } from './helpers/exact.js'
 import { useTempDir } from './helpers/temp-dir.js'
 
 const KEY = 'shutdown-test-admin-key-0123456789'
@@ -128,21 +125,7 @@ for (const def of ENGINES) {
         await sleep(50)
         done = await job(base)
       }
-      expect(done).toMatchObject({
-        state: 'completed',
-        counts: { total: ROWS, processed: ROWS, created: ROWS, failed: 0, updated: 0, unchanged: 0 },
-      })
-      const store: Store = databaseUrl
-        ? new PostgresStore({ connectionString: databaseUrl })
-        : new SqliteStore({ filename: join(dataDir, 'rollcall.db') })
-      try {
-        expect(await store.countUsers(dir.id)).toBe(ROWS)
-        const history = await store.listChanges(dir.id, { jobId: id, limit: ROWS * 2 })
-        expect(new Set(history.items.map((c) => c.userId)).size).toBe(ROWS)
-        expect(history.items).toHaveLength(ROWS)
-      } finally {
-        await store.close()
-      }
+      await expectCreatedExactlyOnce(done, { databaseUrl, dataDir }, { directoryId: dir.id, jobId: id }, ROWS)
     }, 120_000)
   })
 }

@@ -1,12 +1,9 @@
-import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
-import type { Store } from '../../src/store/store.js'
 import { serveCli, useChildProcesses } from '../helpers/cli.js'
 import { ENGINES, ownPostgresDatabase } from '../helpers/engines.js'
 import { useTempDir } from '../helpers/temp-dir.js'
 import { sleep } from '../helpers/sleep.js'
+import { expectCreatedExactlyOnce } from '../helpers/exact.js'
 
 const KEY = 'resume-test-admin-key-0123456789'
 const ROWS = 12_000
@@ -92,25 +89,7 @@ for (const def of ENGINES) {
         done = await job(second.url, id)
       }
       await second.stop()
-      expect(done).toMatchObject({
-        state: 'completed',
-        counts: { total: ROWS, processed: ROWS, created: ROWS, failed: 0, updated: 0, unchanged: 0 },
-      })
-
-      const store: Store = databaseUrl
-        ? new PostgresStore({ connectionString: databaseUrl })
-        : new SqliteStore({ filename: join(dataDir, 'rollcall.db') })
-      try {
-        expect(await store.countUsers(dir.id)).toBe(ROWS)
-        const history = await store.listChanges(dir.id, { jobId: id, limit: ROWS * 2 })
-        expect(history.items).toHaveLength(ROWS)
-        expect(new Set(history.items.map((c) => c.userId)).size).toBe(ROWS)
-        const results = await store.jobs.results(id, { limit: ROWS * 2 })
-        expect(results.map((r) => r.index)).toEqual(Array.from({ length: ROWS }, (_, i) => i))
-        expect(results.every((r) => r.status === 'created')).toBe(true)
-      } finally {
-        await store.close()
-      }
+      await expectCreatedExactlyOnce(done, { databaseUrl, dataDir }, { directoryId: dir.id, jobId: id }, ROWS)
     }, 120_000)
   })
 }
