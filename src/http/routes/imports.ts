@@ -27,6 +27,9 @@ const problems = {
   415: ProblemSchema,
 }
 
+/** What retention deleted (results_expired): results, failed rows, conflicts, an old plan, an import past its directory's history. */
+const gone = { 410: ProblemSchema }
+
 export const ImportJobSchema = Type.Object(
   {
     id: Type.String(),
@@ -174,6 +177,7 @@ export const importRoutes =
           description:
             'Pages: `limit` rows after the row `index` given as `after` (the last index of the previous page). `warning=duplicate_in_input` keeps the rows another row of the input names the same user as.',
           params: ImportParams,
+          response: { 200: Type.Unknown({ description: 'NDJSON or CSV, streamed' }), ...gone },
           querystring: Type.Object(
             {
               status: Type.Optional(StringEnum(['created', 'updated', 'unchanged', 'failed'] as const)),
@@ -208,6 +212,7 @@ export const importRoutes =
           tags: ['imports'],
           summary: "The failed rows in the input's own columns plus `error`, ready to fix and upload again",
           params: ImportParams,
+          response: { 200: Type.Unknown({ description: 'CSV, streamed' }), ...gone },
         },
       },
       async (req, reply) => {
@@ -272,7 +277,7 @@ export const importRoutes =
           tags: ['imports'],
           summary: 'Undo a completed import: every field it set goes back, fields changed since are left and reported as conflicts',
           params: ImportParams,
-          response: { 202: ImportJobSchema, ...problems },
+          response: { 202: ImportJobSchema, ...problems, ...gone },
         },
       },
       async (req, reply) => reply.code(202).send(viewJob(await jobs.revert(principalOf(req), req.params.id))),
@@ -302,6 +307,7 @@ export const importRoutes =
               nextCursor: Type.Union([Type.Integer(), Type.Null()]),
             }),
             ...problems,
+            ...gone,
           },
         },
       },
@@ -323,7 +329,7 @@ export const importRoutes =
           summary:
             'Write the plan of a completed dry-run import exactly as planned (a new job); rows whose user changed since become conflicts',
           params: ImportParams,
-          response: { 202: ImportJobSchema, ...problems },
+          response: { 202: ImportJobSchema, ...problems, ...gone },
         },
       },
       async (req, reply) => {
