@@ -10,6 +10,7 @@ import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
 import { checkSchemaVersion, MIGRATIONS, type PendingMigration, pendingOf } from '../migrations/index.js'
 import { type BatchWrite, observeQueries, type QueryObserver, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
+import { Checkpointer } from './checkpointer.js'
 import { sqliteDialect, uniqueFieldExpr } from './sqlite-dialect.js'
 import { assertDdlSafe } from '../dialect.js'
 import { normEmail } from '../../core/normalize.js'
@@ -33,6 +34,9 @@ export class SqliteStore extends BaseStore {
   private stmts?: ReturnType<SqliteStore['prepare']>
   /** Told the statements run outside Kysely too (the bulk lookups), as Kysely's are. */
   private readonly onQuery?: QueryObserver
+  private readonly filename: string
+  /** Started by the first batch write (checkpointer.ts); a store that only reads never starts one. */
+  private checkpointer?: Checkpointer
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.filename !== ':memory:') mkdirSync(dirname(opts.filename), { recursive: true })
@@ -40,6 +44,7 @@ export class SqliteStore extends BaseStore {
     super(new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }), ...observeQueries(opts.onQuery) }), sqliteDialect)
     this.raw = raw
     this.onQuery = opts.onQuery
+    this.filename = opts.filename
     // Space freed by large deletes (a discarded upload) can be given back to the file system
     // (reclaimSpace); takes effect on a new file, and migrate() converts an older one.
     this.raw.pragma('auto_vacuum = INCREMENTAL')
@@ -125,6 +130,8 @@ export class SqliteStore extends BaseStore {
   }
 
   async close(): Promise<void> {
+    // The thread first: the writer's connection, closed last, folds the WAL into the file and removes it.
+    await this.checkpointer?.stop()
     if (this.reader !== this.db) await this.reader.destroy()
     await this.db.destroy()
   }
@@ -243,6 +250,11 @@ export class SqliteStore extends BaseStore {
   /** Runs inside transaction(): the connection is ours until COMMIT. */
   private writeBatchSync(b: BatchWrite): void {
     const s = (this.stmts ??= this.prepare())
+    if (!this.checkpointer && this.filename !== ':memory:') {
+      this.checkpointer = new Checkpointer(this.filename)
+      // 16 MiB: the writer checkpoints itself only when the thread falls that far behind.
+      this.raw.pragma('wal_autocheckpoint = 4096')
+    }
     const c = sqliteCodec
     try {
       for (const { user, expectedVersion } of b.updates) {

@@ -1,0 +1,57 @@
+import { copyFileSync, existsSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, expect, it } from 'vitest'
+import { bulk, freshDirectory } from '../../../test/helpers/fixtures.js'
+import { makeTempDir } from '../../../test/helpers/temp-dir.js'
+import { SqliteStore } from './sqlite-store.js'
+
+const dirs: { remove: () => void }[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) d.remove()
+})
+
+/** The users the database file alone holds: a copy of it without its WAL, as a crash-free reader of the file would see it. */
+function usersInFileAlone(file: string, copy: string): number {
+  copyFileSync(file, copy)
+  const db = new Database(copy, { readonly: true })
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n
+  } finally {
+    db.close()
+  }
+}
+
+it('bulk writes reach the database file through the background checkpoint, with the WAL below the writer’s own mark', async () => {
+  const tmp = makeTempDir('checkpoint')
+  dirs.push(tmp)
+  const file = join(tmp.path, 'r.db')
+  const store = new SqliteStore({ filename: file })
+  await store.migrate()
+  const dir = await freshDirectory(store)
+  // 2,000 users with history: ~3 MB of pages, below the 16 MiB at which the writer checkpoints itself.
+  const rows = Array.from({ length: 2000 }, (_, i) => ({ email: `u${i}@example.com`, firstName: `F${i}` }))
+  const r = await bulk(store, dir, rows, { batchSize: 500 })
+  expect(r.summary.created).toBe(2000)
+  expect(store.raw.pragma('wal_autocheckpoint', { simple: true })).toBe(4096)
+  // The thread checkpoints every 100 ms: the file alone soon holds every user.
+  let inFile = 0
+  for (let i = 0; i < 50 && inFile < 2000; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    inFile = usersInFileAlone(file, join(tmp.path, `copy-${i}.db`))
+  }
+  expect(inFile).toBe(2000)
+  await store.close()
+  // Closed: the thread stopped first, so the writer's connection was the last and removed the WAL.
+  expect(existsSync(`${file}-wal`)).toBe(false)
+  expect(statSync(file).size).toBeGreaterThan(0)
+})
+
+it('a store that never writes a batch starts no thread and keeps SQLite’s default checkpoint', async () => {
+  const tmp = makeTempDir('checkpoint')
+  dirs.push(tmp)
+  const store = new SqliteStore({ filename: join(tmp.path, 'r.db') })
+  await store.migrate()
+  expect(store.raw.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
+  await store.close()
+})
