@@ -1,14 +1,30 @@
 import { type FieldError, RollcallError } from '../core/errors.js'
 import { effectiveFields, withNeededFields } from '../core/fields.js'
 import { compileRowValidator } from '../core/schema.js'
-import { type Store, type StoreTx, WriteConflict } from '../store/store.js'
-import { clientIds, lookupFor, notProcessed, planBatch, type PreparedRow, prepareRow, uniqueCustomKeys } from './plan.js'
+import type { UserRecord } from '../core/types.js'
+import { type Store, type StoreTx, type UserLookup, WriteConflict } from '../store/store.js'
+import { Pipeline } from './pipeline.js'
+import {
+  addUserNames,
+  clientIds,
+  lookupFor,
+  lookupNames,
+  notProcessed,
+  type PlannedBatch,
+  planBatch,
+  type PreparedRow,
+  prepareRow,
+  uniqueCustomKeys,
+} from './plan.js'
 import type { BulkCommand, BulkHooks, BulkResult, BulkRow, BulkStage, BulkSummary, RowResult, RowSource } from './types.js'
 
 /** How often a batch that lost a race (a unique value taken meanwhile) is re-read and re-planned. */
 const MAX_BATCH_ATTEMPTS = 5
 
 const ROLLBACK = Symbol('rollback')
+
+const gaveUp = (e: WriteConflict) =>
+  new RollcallError('conflict', 'Other writers kept changing the same users; retry the request', { cause: e })
 
 /**
  * How many distinct users of an input are remembered to flag a later row naming one of them
@@ -51,14 +67,27 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
   const seen = new Map<string, number>()
   const firstIndex = hooks.firstIndex ?? 0
 
-  /** Plans and writes one batch inside `tx`; returns its results without counting them. */
-  async function applyBatch(tx: StoreTx, batch: PreparedRow[]): Promise<RowResult[]> {
+  /** A batch read and planned inside its transaction, not yet written. */
+  interface Planned {
+    existing: UserRecord[]
+    planned: PlannedBatch
+    local: Map<string, number>
+    earlier: { index: number; warning: FieldError }[]
+  }
+
+  /** Reads the batch's users (locked) and plans its rows. */
+  async function planIn(tx: StoreTx, batch: PreparedRow[], lookup: UserLookup = lookupFor(batch, uniqueFields)): Promise<Planned> {
     let t = performance.now()
-    const existing = await tx.lockUsers(cmd.directory.id, lookupFor(batch, uniqueFields))
+    const existing = await tx.lockUsers(cmd.directory.id, lookup)
     const takenIds = options.allowClientId ? new Set(await tx.idsTakenElsewhere(cmd.directory.id, clientIds(batch))) : undefined
     t = lap('lookup', t)
     const local = new Map<string, number>()
     const duplicates: { earlier: number; later: number; field: string }[] = []
+    // Keys of earlier batches only: an attempt run again must not find its own rows there.
+    const before = (k: string) => {
+      const i = seen.get(k)
+      return i === undefined || i >= batch[0].index ? undefined : i
+    }
     const planned = planBatch(batch, existing, {
       directoryId: cmd.directory.id,
       definitions,
@@ -66,7 +95,7 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
       context: cmd.context,
       now: new Date().toISOString(),
       errorBudget: budget(),
-      seen: { get: (k) => local.get(k) ?? seen.get(k), set: (k, i) => void local.set(k, i) },
+      seen: { get: (k) => local.get(k) ?? before(k), set: (k, i) => void local.set(k, i) },
       onDuplicate: (earlier, later, field) => duplicates.push({ earlier, later, field }),
       takenIds,
     })
@@ -83,29 +112,48 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
       if (r) r.warnings = [...(r.warnings ?? []), warning]
       else earlier.push({ index: d.earlier, warning })
     }
-    t = lap('plan', t)
-    if (pending.length && planned.write.inserts.length + planned.write.updates.length > 0) {
+    lap('plan', t)
+    return { existing, planned, local, earlier }
+  }
+
+  /** Writes the batch's users and history (and the door's fields, with the first batch that writes). */
+  async function writeIn(tx: StoreTx, p: Planned): Promise<void> {
+    const t = performance.now()
+    const { write } = p.planned
+    if (pending.length && write.inserts.length + write.updates.length > 0) {
       await tx.defineFields(cmd.directory.id, pending)
       pending = []
     }
-    await tx.writeBatch(planned.write)
-    t = lap('write', t)
+    await tx.writeBatch(write)
+    lap('write', t)
+  }
+
+  /** The caller's results and checkpoint, in the batch's transaction; returns the batch's results. */
+  async function finishIn(tx: StoreTx, p: Planned): Promise<RowResult[]> {
+    const t = performance.now()
     if (hooks.beforeCommit) {
-      await hooks.beforeCommit(tx, planned.results, earlier)
+      await hooks.beforeCommit(tx, p.planned.results, p.earlier)
       lap('results', t)
     }
-    for (const [k, i] of local) seen.set(k, i)
+    for (const [k, i] of p.local) seen.set(k, i)
     // Bounded, so memory stays flat for inputs of any size: the oldest keys go first.
     for (const k of seen.keys()) {
       if (seen.size <= DUPLICATE_WINDOW) break
       seen.delete(k)
     }
     if (collect)
-      for (const e of earlier) {
+      for (const e of p.earlier) {
         const r = results[e.index - firstIndex]
         if (r) r.warnings = [...(r.warnings ?? []), e.warning]
       }
-    return planned.results
+    return p.planned.results
+  }
+
+  /** Plans and writes one batch inside `tx`; returns its results without counting them. */
+  async function applyBatch(tx: StoreTx, batch: PreparedRow[]): Promise<RowResult[]> {
+    const p = await planIn(tx, batch)
+    await writeIn(tx, p)
+    return finishIn(tx, p)
   }
 
   async function record(batchResults: RowResult[]): Promise<void> {
@@ -117,15 +165,15 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
     if (hooks.onProgress) await hooks.onProgress({ ...summary }, batchResults)
   }
 
-  /** Reads the input into prepared batches and hands each to `apply`. */
-  async function consume(apply: (batch: PreparedRow[]) => Promise<RowResult[]>): Promise<void> {
+  /** Reads the input into prepared batches and hands each to `apply`, which records its results. */
+  async function consume(apply: (batch: PreparedRow[]) => Promise<void>): Promise<void> {
     let batch: PreparedRow[] = []
     const flush = async () => {
       if (batch.length === 0) return
       const current = batch
       batch = []
       if (stopped()) await record(current.map((r) => notProcessed(r.index, options.maxErrors ?? 0)))
-      else await record(await apply(current))
+      else await apply(current)
     }
     let index = firstIndex
     /** Adds a row to the batch; true when the batch is full. */
@@ -155,7 +203,7 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
   if (options.atomic || options.dryRun) {
     try {
       await store.transaction(async (tx) => {
-        await consume((batch) => applyBatch(tx, batch))
+        await consume(async (batch) => record(await applyBatch(tx, batch)))
         if (options.dryRun || summary.failed > 0) throw ROLLBACK
       })
     } catch (e) {
@@ -165,27 +213,70 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
         throw new RollcallError('conflict', 'Another request changed the same users at the same time; retry the request', { cause: e })
       } else throw e
     }
+  } else if (store.capabilities.concurrentTransactions && options.maxErrors == null) {
+    // Two batches in flight (pipeline.ts). Not with maxErrors: a batch's error budget depends on
+    // the failures of the batches before it, known only once they are planned.
+    const pipeline = new Pipeline(store, MAX_BATCH_ATTEMPTS, gaveUp)
+    await consume(async (batch) => {
+      const lookup = lookupFor(batch, uniqueFields)
+      let undefinedYet = pending
+      let finished = 0
+      await pipeline.submit<Planned, RowResult[]>(
+        {
+          names: lookupNames(lookup),
+          plan: async (tx) => {
+            undefinedYet = pending
+            const p = await planIn(tx, batch, lookup)
+            const holds = new Set<string>()
+            addUserNames(holds, p.existing, uniqueFields)
+            addUserNames(holds, p.planned.write.inserts, uniqueFields)
+            addUserNames(
+              holds,
+              p.planned.write.updates.map((u) => u.user),
+              uniqueFields,
+            )
+            return { plan: p, holds }
+          },
+          write: writeIn,
+          finish: async (tx, p) => {
+            const r = await finishIn(tx, p)
+            finished = performance.now()
+            return r
+          },
+          record: async (r) => {
+            lap('commit', finished)
+            await record(r)
+          },
+          // The definitions rolled back with the batch.
+          rolledBack: () => void (pending = undefinedYet),
+        },
+        // The door's fields are defined by the first batch that writes: it runs alone.
+        pending.length > 0,
+      )
+    })
+    await pipeline.drain()
   } else {
     await consume(async (batch) => {
       for (let attempt = 1; ; attempt++) {
         const undefinedYet = pending
+        let done: RowResult[]
         try {
           let written = 0
-          const done = await store.transaction(async (tx) => {
+          done = await store.transaction(async (tx) => {
             const r = await applyBatch(tx, batch)
             written = performance.now()
             return r
           })
           lap('commit', written)
-          return done
         } catch (e) {
           pending = undefinedYet // the definitions rolled back with the batch
           if (!(e instanceof WriteConflict) || attempt >= MAX_BATCH_ATTEMPTS) {
-            if (e instanceof WriteConflict)
-              throw new RollcallError('conflict', 'Other writers kept changing the same users; retry the request', { cause: e })
+            if (e instanceof WriteConflict) throw gaveUp(e)
             throw e
           }
+          continue
         }
+        return record(done)
       }
     })
   }

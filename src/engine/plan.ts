@@ -82,6 +82,32 @@ export function lookupFor(rows: PreparedRow[], uniqueFields: readonly string[] =
   return lookup
 }
 
+/**
+ * The unique values a lookup names, each as `key NUL value` (case-folded where the field is): two
+ * batches that share none of them (nor any value of the users they read and write, addUserNames)
+ * touch no user in common.
+ */
+export function lookupNames(lookup: UserLookup): Set<string> {
+  const names = new Set<string>()
+  for (const l of USER_LOOKUPS) for (const v of lookup[l.key] ?? []) names.add(`${l.key}\u0000${folded(l, v)}`)
+  for (const [key, values] of Object.entries(lookup.fields ?? {})) for (const v of values) names.add(`fields.${key}\u0000${String(v)}`)
+  return names
+}
+
+/** Adds every unique value `users` hold to `names`, spelled as lookupNames spells them. */
+export function addUserNames(names: Set<string>, users: Iterable<UserRecord>, uniqueFields: readonly string[]): void {
+  for (const u of users) {
+    for (const l of USER_LOOKUPS) {
+      const v = u[l.key]
+      if (typeof v === 'string') names.add(`${l.key}\u0000${folded(l, v)}`)
+    }
+    for (const key of uniqueFields) {
+      const v = own(u.fields, key)
+      if (v != null) names.add(`fields.${key}\u0000${String(v)}`)
+    }
+  }
+}
+
 /** The users of a batch as they evolve row by row, findable by every unique key. */
 class BatchState {
   private byId = new Map<string, UserRecord>()

@@ -73,7 +73,8 @@ export function createMetrics(jobStats?: () => Promise<JobStats>) {
       name: 'rollcall_import_stage_seconds_total',
       help:
         'Seconds import jobs spent per stage of the bulk engine: read (input read, parsed, mapped), validate, ' +
-        'lookup (the batch users read), plan, write (users and history), results (per-row results, checkpoint), commit',
+        'lookup (the batch users read), plan, write (users and history), results (per-row results, checkpoint), commit. ' +
+        'On PostgreSQL two batches are in flight at once, so their stages overlap',
       labelNames: ['stage'] as const,
       registers: [registry],
     }),

@@ -13,6 +13,8 @@ export interface StoreCapabilities {
   multiProcess: boolean
   /** `SELECT … FOR UPDATE SKIP LOCKED` for job leases. */
   skipLocked: boolean
+  /** Transactions of one process run at once, each on a connection of its own: the bulk engine keeps two batches in flight. */
+  concurrentTransactions: boolean
 }
 
 /**

@@ -5,7 +5,7 @@ import { errorCode, type StoreDialect, uniqueIndexName } from '../dialect.js'
 /** PostgreSQL: several processes share it, row locks with SKIP LOCKED, JSON parsed by pg. */
 export const postgresDialect: StoreDialect = Object.freeze({
   name: 'postgres',
-  capabilities: Object.freeze({ multiProcess: true, skipLocked: true }),
+  capabilities: Object.freeze({ multiProcess: true, skipLocked: true, concurrentTransactions: true }),
   codec: postgresCodec,
   isUniqueViolation: (e: unknown) => errorCode(e) === '23505',
   customFieldEquals: (key: string, value: string | number | boolean) => sql<SqlBool>`(fields ->> ${key}) = ${String(value)}`,

@@ -14,7 +14,7 @@ export const uniqueFieldExpr = (key: string): string => `json_extract(fields, '$
 /** SQLite: one process, no row locks (a transaction holds the database), JSON as text. */
 export const sqliteDialect: StoreDialect = Object.freeze({
   name: 'sqlite',
-  capabilities: Object.freeze({ multiProcess: false, skipLocked: false }),
+  capabilities: Object.freeze({ multiProcess: false, skipLocked: false, concurrentTransactions: false }),
   codec: sqliteCodec,
   isUniqueViolation: (e: unknown) => {
     const code = errorCode(e)
