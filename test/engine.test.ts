@@ -248,4 +248,39 @@ describeEachEngine('bulk engine', (engine) => {
     const byScore = await store.listUsers(dir.id, { fields: { score: 3 }, limit: 10 })
     expect(byScore.items).toHaveLength(1)
   })
+  it('stores values with quotes, backslashes, braces, commas and the word NULL exactly as given, in users and history', async () => {
+    const store = engine.store()
+    const dir = await freshDirectory(store)
+    const awkward = [
+      {
+        email: 'q1@x.io',
+        firstName: 'say "hi"',
+        lastName: 'back\\slash \\" both',
+        displayName: '{a,b}',
+        metadata: { note: 'a "b" \\ {c}' },
+      },
+      { email: 'q2@x.io', firstName: 'NULL', lastName: 'null', displayName: ',', metadata: { k: 'NULL', '"': '\\' } },
+      { email: 'q3@x.io', firstName: 'Zoë 😀', lastName: "O'Brien", displayName: ' lead and trail ', metadata: {} },
+    ]
+    const r = await bulk(store, dir, awkward)
+    expect(r.summary.created).toBe(3)
+    for (const [i, row] of awkward.entries()) {
+      const u = await store.getUser(dir.id, r.results[i].userId as string)
+      expect(u).toMatchObject(row)
+      const [change] = (await store.listChanges(dir.id, { userId: u!.id, limit: 5 })).items
+      expect(change.changes).toMatchObject({
+        firstName: [null, row.firstName],
+        lastName: [null, row.lastName],
+        displayName: [null, row.displayName],
+      })
+    }
+    // Updated the same way (an update writes through its own statement).
+    const again = await bulk(
+      store,
+      dir,
+      awkward.map((row) => ({ ...row, firstName: `${row.firstName} \\"again"` })),
+    )
+    expect(again.summary.updated).toBe(3)
+    expect((await store.getUser(dir.id, r.results[0].userId as string))?.firstName).toBe('say "hi" \\"again"')
+  })
 })

@@ -26,7 +26,9 @@ describeEachEngine('Store contract: engine, tenants, keys, idempotency', (engine
     const store = engine.store()
     expect(store.dialect).toBe(engine.name)
     expect(store.capabilities).toEqual(
-      engine.name === 'postgres' ? { multiProcess: true, skipLocked: true } : { multiProcess: false, skipLocked: false },
+      engine.name === 'postgres'
+        ? { multiProcess: true, skipLocked: true, concurrentTransactions: true }
+        : { multiProcess: false, skipLocked: false, concurrentTransactions: false },
     )
     expect(await store.ping()).toBe(true)
     await expect(store.reclaimSpace()).resolves.toBeUndefined()
