@@ -162,6 +162,10 @@ export class Pipeline {
         })
       } catch (e) {
         steps.rolledBack?.()
+        // A new attempt plans and writes anew: a batch started after this one must wait for what
+        // that attempt holds and writes, not for what this one did (before anything can start it).
+        f.planned = deferred()
+        f.written = deferred()
         if (e instanceof Aborted || f.aborted) {
           // The batch before failed: this attempt rolled back. Run again once that one is done
           // (its gates are then all open), or fail with it.
@@ -177,8 +181,6 @@ export class Pipeline {
         if (e instanceof WriteConflict) {
           if (attempt >= this.maxAttempts) throw this.gaveUp(e)
           attempt++
-          f.planned = deferred()
-          f.written = deferred()
           continue
         }
         throw e
