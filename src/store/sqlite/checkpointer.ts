@@ -54,6 +54,9 @@ export class Checkpointer {
     this.stopped ??= new Promise<void>((resolve) => {
       if (this.exited) return resolve()
       this.worker.once('exit', () => resolve())
+      // Referenced again while it winds down: a caller awaiting close() as the last thing it does
+      // (a script, a CLI command) would otherwise see the process end first, its promise unsettled.
+      this.worker.ref()
       this.worker.postMessage('stop')
       // A thread that does not answer within 5 s is ended.
       setTimeout(() => void this.worker.terminate(), 5000).unref()

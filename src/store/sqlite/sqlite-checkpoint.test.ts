@@ -1,5 +1,7 @@
-import { copyFileSync, existsSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { copyFileSync, existsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
 import { afterEach, expect, it } from 'vitest'
 import { bulk, freshDirectory } from '../../../test/helpers/fixtures.js'
@@ -54,4 +56,29 @@ it('a store that never writes a batch starts no thread and keeps SQLite’s defa
   await store.migrate()
   expect(store.raw.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
   await store.close()
+})
+
+it('a script whose last step is awaiting close() ends normally, with the WAL folded in', () => {
+  const tmp = makeTempDir('checkpoint')
+  dirs.push(tmp)
+  const file = join(tmp.path, 'r.db')
+  const script = join(tmp.path, 'script.mts')
+  // Nothing but the thread's wind-down is left for the event loop once close() is called: a
+  // thread left unreferenced let the process end first (exit code 13, top-level await unsettled).
+  writeFileSync(
+    script,
+    `import { SqliteStore } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'sqlite-store.ts')).href)}
+import { bulk, freshDirectory } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../../../test/helpers/fixtures.ts')).href)}
+const store = new SqliteStore({ filename: ${JSON.stringify(file)} })
+await store.migrate()
+await bulk(store, await freshDirectory(store), [{ email: 'a@example.com' }])
+await store.close()
+console.log('closed')
+`,
+  )
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 })
+  expect(r.stderr).toBe('')
+  expect(r.stdout.trim()).toBe('closed')
+  expect(r.status).toBe(0)
+  expect(existsSync(`${file}-wal`)).toBe(false)
 })
