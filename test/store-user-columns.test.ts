@@ -29,6 +29,7 @@ function fullUser(directoryId: string, n: number): UserRecord {
     avatarUrl: `https://img.example.io/${n}.png`,
     country: 'DE',
     locale: 'de-DE',
+    active: n % 2 === 0,
     createdAt: '2026-02-03T04:05:06.789Z',
     updatedAt: '2026-02-03T04:05:06.789Z',
     lastLoginAt: '2026-03-04T05:06:07.890Z',

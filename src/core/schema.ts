@@ -54,6 +54,12 @@ function valueSchema(f: FieldDefinition): JsonSchema {
   }
 }
 
+/** A value schema without its `null`. */
+function notNull(s: JsonSchema): JsonSchema {
+  const type = Array.isArray(s.type) ? s.type.filter((t) => t !== 'null') : s.type
+  return { ...s, type: Array.isArray(type) && type.length === 1 ? type[0] : type }
+}
+
 /**
  * The JSON Schema of one input row (a user patch) for a directory: built-in fields, `metadata`,
  * and the custom `fields` object. Unknown properties are errors, never silently dropped;
@@ -64,6 +70,8 @@ export function rowJsonSchema(stored: readonly FieldDefinition[], table: readonl
   const builtIn: Record<string, JsonSchema | boolean> = {}
   const custom: Record<string, JsonSchema> = {}
   for (const f of fields) (f.builtIn ? builtIn : custom)[f.key] = valueSchema(f)
+  // A built-in with a default always holds a value (`active`): null cannot clear it.
+  for (const f of table) if (f.default !== undefined && builtIn[f.key]) builtIn[f.key] = notNull(builtIn[f.key] as JsonSchema)
   // Server-owned fields are refused as read-only, but for `id`: a row may name its user by it.
   const owned: Record<string, JsonSchema | boolean> = {}
   for (const f of table) if (!f.writable) owned[f.key] = f.key === 'id' ? { title: f.label, type: 'string', format: 'uuid' } : false

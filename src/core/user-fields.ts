@@ -50,6 +50,11 @@ export interface UserFieldSpec {
    * absent where values compare exactly.
    */
   foldedColumn?: string
+  /**
+   * A new user's value. A field with one always holds a value: a row may set it but not clear it
+   * (null is refused), and nothing is recorded for it when a user is created with it.
+   */
+  default?: boolean
 }
 
 /** In the order users are shown and exported. A table, one field per line. */
@@ -67,6 +72,7 @@ export const USER_FIELDS = [
   { key: 'avatarUrl', column: 'avatar_url', label: 'Avatar URL', type: 'url', writable: true, unique: false, matchKey: false, exported: true, maxLength: 2048, pattern: null },
   { key: 'country', column: 'country', label: 'Country', type: 'country', writable: true, unique: false, matchKey: false, exported: true, maxLength: 2, pattern: null },
   { key: 'locale', column: 'locale', label: 'Locale', type: 'string', writable: true, unique: false, matchKey: false, exported: true, maxLength: 35, pattern: LOCALE_PATTERN },
+  { key: 'active', column: 'active', label: 'Active', type: 'boolean', writable: true, unique: false, matchKey: false, exported: true, maxLength: null, pattern: null, default: true },
   { key: 'createdAt', column: 'created_at', label: 'Created at', type: 'datetime', writable: false, unique: false, matchKey: false, exported: true, maxLength: null, pattern: null },
   { key: 'updatedAt', column: 'updated_at', label: 'Updated at', type: 'datetime', writable: false, unique: false, matchKey: false, exported: true, maxLength: null, pattern: null },
   { key: 'lastLoginAt', column: 'last_login_at', label: 'Last login at', type: 'datetime', writable: true, unique: false, matchKey: false, exported: true, maxLength: null, pattern: null },
@@ -91,8 +97,10 @@ export type UserFieldColumn = Spec['column'] | Extract<Spec, { foldedColumn: str
 export type ServerOwnedField = Extract<Spec, { writable: false }>['key']
 
 type ValueOf<T extends FieldType> = T extends 'integer' | 'number' ? number : T extends 'boolean' ? boolean : string
-/** The writable built-ins as a record's properties, each nullable. */
-export type UserWritable = { [K in WritableField]: ValueOf<Extract<Spec, { key: K }>['type']> | null }
+/** Null, unless the field has a default (then it always holds a value). */
+type NullOf<S> = S extends { default: unknown } ? never : null
+/** The writable built-ins as a record's properties, each nullable unless it has a default. */
+export type UserWritable = { [K in WritableField]: ValueOf<Extract<Spec, { key: K }>['type']> | NullOf<Extract<Spec, { key: K }>> }
 
 /** What the other lists derive from a table of built-ins (a function, so a test can feed it another table). */
 export function deriveUserFields(table: readonly UserFieldSpec[]) {
@@ -105,6 +113,9 @@ export function deriveUserFields(table: readonly UserFieldSpec[]) {
     filterable: table.map((f) => f.key),
     timeColumns: new Set(table.filter((f) => f.type === 'datetime').map((f) => f.key)),
     intColumns: new Set(table.filter((f) => f.type === 'integer').map((f) => f.key)),
+    boolColumns: new Set(table.filter((f) => f.type === 'boolean').map((f) => f.key)),
+    /** A new user's value of each field that has a default. */
+    defaults: Object.fromEntries(table.flatMap((f) => (f.default === undefined ? [] : [[f.key, f.default]]))) as Record<string, unknown>,
     uniqueKeys: table.filter((f) => f.unique).map((f) => f.key),
     /** How a batch looks users up by each unique field: the column read, and whether values are case-folded first. */
     lookups: table

@@ -8,12 +8,13 @@ import { DERIVED, type UserFieldKey } from './user-fields.js'
  * Pure data: no SQL, no I/O.
  */
 
-/** Built-in user fields a filter may name (every one of the table): text unless in TIME_COLUMNS or INT_COLUMNS. */
+/** Built-in user fields a filter may name (every one of the table): text unless in TIME_COLUMNS, INT_COLUMNS or BOOL_COLUMNS. */
 export const FILTER_COLUMNS = DERIVED.filterable as readonly UserFieldKey[]
 export type FilterColumn = UserFieldKey
 
 export const TIME_COLUMNS = DERIVED.timeColumns as ReadonlySet<FilterColumn>
 export const INT_COLUMNS = DERIVED.intColumns as ReadonlySet<FilterColumn>
+export const BOOL_COLUMNS = DERIVED.boolColumns as ReadonlySet<FilterColumn>
 
 /** How a custom field's JSON value is compared: as text, as a number, or as a boolean. */
 export type CustomFieldKind = 'text' | 'number' | 'boolean'

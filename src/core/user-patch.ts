@@ -2,9 +2,13 @@ import type { FieldError } from './errors.js'
 import { isPlainObject, jsonEqual, mergePatch, setOwn } from './merge.js'
 import type { ChangeSet, FieldDefinition, Json, JsonObject, UserRecord, WritableField } from './types.js'
 import { WRITABLE_FIELDS } from './types.js'
+import { DERIVED, type UserWritable } from './user-fields.js'
 
-/** A canonical user patch: what every door turns its input into. Absent keys are left as they are. */
-export type UserPatch = Partial<Record<WritableField, string | null>> & {
+/**
+ * A canonical user patch: what every door turns its input into. Absent keys are left as they
+ * are; null clears a field (validation refuses it for a field with a default, such as `active`).
+ */
+export type UserPatch = { [K in WritableField]?: Exclude<UserWritable[K], null> | null } & {
   id?: string
   metadata?: JsonObject | null
   fields?: JsonObject | null
@@ -27,7 +31,8 @@ export interface Applied {
   errors: FieldError[]
 }
 
-const EMPTY_WRITABLE: Record<WritableField, null> = Object.fromEntries(WRITABLE_FIELDS.map((f) => [f, null])) as Record<WritableField, null>
+/** A new user's writable fields: null, or the field's default (`active`: true). */
+const EMPTY_WRITABLE = Object.fromEntries(WRITABLE_FIELDS.map((f) => [f, DERIVED.defaults[f] ?? null])) as UserWritable
 
 /** Built-in timestamp columns: PostgreSQL stores them as timestamptz, SQLite as text. */
 const INSTANT_FIELDS: ReadonlySet<WritableField> = new Set(['emailVerifiedAt', 'lastLoginAt'])
@@ -69,10 +74,10 @@ export function applyPatch(before: UserRecord, patch: UserPatch, definitions: re
   for (const f of WRITABLE_FIELDS) {
     const raw = patch[f]
     if (raw === undefined) continue
-    const v = raw !== null && INSTANT_FIELDS.has(f) ? instant(raw) : raw
+    const v = typeof raw === 'string' && INSTANT_FIELDS.has(f) ? instant(raw) : raw
     if (v !== before[f]) {
       changes[f] = [before[f], v]
-      after[f] = v
+      ;(after as Record<WritableField, unknown>)[f] = v
     }
   }
 

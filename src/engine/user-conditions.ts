@@ -6,6 +6,7 @@ import {
   FILTER_COLUMNS,
   type FilterColumn,
   type FilterField,
+  BOOL_COLUMNS,
   INT_COLUMNS,
   TIME_COLUMNS,
   uf,
@@ -77,6 +78,10 @@ export function userFilterOf(definitions: readonly FieldDefinition[], conditions
       } else if (INT_COLUMNS.has(column)) {
         if (typeof c.value === 'number') parts.push(compare({ column }, c))
         else bad(c.field, 'invalid_type', 'must be a number')
+      } else if (BOOL_COLUMNS.has(column)) {
+        if (typeof c.value !== 'boolean') bad(c.field, 'invalid_type', 'must be a boolean')
+        else if (c.op !== 'eq') bad(c.field, 'invalid_operation', `'${c.op}' needs a numeric, date or text field`)
+        else parts.push(compare({ column }, c))
       } else if (typeof c.value !== 'string') bad(c.field, 'invalid_type', 'must be a string')
       else parts.push(compare({ column }, c))
       continue

@@ -54,6 +54,7 @@ export const UserSchema = Type.Object(
     avatarUrl: Nullable(Type.String()),
     country: Nullable(Type.String()),
     locale: Nullable(Type.String()),
+    active: Type.Boolean({ description: 'False once the user is deactivated; deactivated users stay readable and matchable' }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
     lastLoginAt: Nullable(Timestamp),

@@ -71,10 +71,14 @@ type ColumnOf<T> = T extends 'datetime' ? Timestamp : T extends 'integer' | 'num
 
 /**
  * `users`, derived from the table of built-in fields (core/user-fields.ts): each field's column
- * (nullable where a client writes it) and its case-folded copy, plus the directory and the JSON bags.
+ * (nullable where a client writes it and it has no default) and its case-folded copy, plus the directory and the JSON bags.
  */
 export type UsersTable = {
-  [F in UserFieldRow as F['column']]: F['writable'] extends true ? ColumnOf<F['type']> | null : ColumnOf<F['type']>
+  [F in UserFieldRow as F['column']]: F extends { default: unknown }
+    ? ColumnOf<F['type']>
+    : F['writable'] extends true
+      ? ColumnOf<F['type']> | null
+      : ColumnOf<F['type']>
 } & {
   [F in Extract<UserFieldRow, { foldedColumn: string }> as F['foldedColumn']]: string | null
 } & {

@@ -82,6 +82,8 @@ export interface UserListQuery {
   email?: string
   username?: string
   externalId?: string
+  /** Only active (true) or deactivated (false) users. */
+  active?: boolean
   /** Custom field equality: `fields.department = 'Sales'`. */
   fields?: Record<string, string | number | boolean>
   createdAfter?: string

@@ -4,6 +4,7 @@ import {
   type CustomFieldKind,
   type FilterColumn,
   type FilterField,
+  BOOL_COLUMNS,
   INT_COLUMNS,
   TIME_COLUMNS,
   type UserFilterExpr,
@@ -67,6 +68,7 @@ function operand(f: FilterField, d: UserFilterDialect): Operand {
   const raw = sql.ref(COLUMN[f.column])
   if (TIME_COLUMNS.has(f.column)) return { kind: 'time', raw }
   if (INT_COLUMNS.has(f.column)) return { kind: 'int', raw }
+  if (BOOL_COLUMNS.has(f.column)) return { kind: 'boolean', raw }
   const norm = NORMALISED[f.column]
   // The *_norm columns hold JS toLowerCase() of the value, written by the store: fold literals alike.
   if (norm) return { kind: 'text', raw, folded: { expr: sql.ref(norm), literal: (v) => v.toLowerCase() } }

@@ -6,9 +6,10 @@ import { expectScimError, scimSetup, URN } from '../helpers/scim.js'
 import { makeDirectory } from '../helpers/directories.js'
 
 /**
- * Doors whose vendor fields are custom fields of the directory (SCIM's `active`, Returning.AI's
- * `xp` and `coins`, Dynamic's profile fields) define them with their first write that stores a
- * user: a request that fails writes nothing, its schema included, and a read never writes.
+ * Doors whose vendor fields are custom fields of the directory (Returning.AI's `xp` and `coins`,
+ * Dynamic's profile fields) define them with their first write that stores a user: a request that
+ * fails writes nothing, its schema included, and a read never writes. SCIM's `active` is the
+ * built-in (schema 6 on; before, a custom field SCIM defined): SCIM defines no field at all.
  */
 
 async function customKeys(admin: Client, dir: string): Promise<string[]> {
@@ -20,7 +21,7 @@ async function customKeys(admin: Client, dir: string): Promise<string[]> {
 describeEachEngine('door fields are defined only by a write that stores a user', (engine) => {
   const h = useApp(engine)
 
-  it('SCIM: a POST answered 400 does not define active; the first stored user with active does', async () => {
+  it('SCIM: neither a POST answered 400 nor a stored user with active defines a field: active is the built-in', async () => {
     const scim = await scimSetup(h)
     const bad = await scim.req('POST', '/Users', {
       schemas: [URN.user],
@@ -38,7 +39,9 @@ describeEachEngine('door fields are defined only by a write that stores a user',
     const ok = await scim.req('POST', '/Users', { schemas: [URN.user], userName: 'ada', active: false })
     expect(ok.statusCode, ok.body).toBe(201)
     expect(ok.json().active).toBe(false)
-    expect(await customKeys(scim.admin, scim.dir.id)).toEqual(['active'])
+    expect(await customKeys(scim.admin, scim.dir.id)).toEqual([])
+    const native = await scim.admin.request('GET', `/api/v1/directories/${scim.dir.id}/users/${ok.json().id}`)
+    expect(native.json()).toMatchObject({ active: false, fields: {} })
   })
 
   it('Returning.AI: a create answered 400 and a read-scoped filter define nothing; a stored user defines xp and coins', async () => {

@@ -127,7 +127,7 @@ describe('SCIM filter parser', () => {
     }
   })
 
-  it('translates to the core filter tree: userName falls back to email; active is "not false"', () => {
+  it('translates to the core filter tree: userName falls back to email; active is the built-in column', () => {
     const rs = resourceSchemas(buildSchemas([]), 'User')
     const tree = userFilterOf(parseFilter('userName eq "Ada"'), rs, new Map())
     expect(tree).toEqual({
@@ -149,10 +149,7 @@ describe('SCIM filter parser', () => {
         },
       ],
     })
-    expect(userFilterOf(parseFilter('active eq true'), rs, new Map())).toEqual({
-      op: 'not',
-      of: { op: 'eq', field: { custom: 'active', kind: 'boolean' }, value: false },
-    })
+    expect(userFilterOf(parseFilter('active eq true'), rs, new Map())).toEqual({ op: 'eq', field: { column: 'active' }, value: true })
     expect(userFilterOf(parseFilter('externalId eq "E1"'), rs, new Map())).toEqual({
       op: 'eq',
       field: { column: 'externalId' },

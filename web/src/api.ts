@@ -44,6 +44,7 @@ export interface User {
   avatarUrl: string | null
   country: string | null
   locale: string | null
+  active: boolean
   createdAt: string
   updatedAt: string
   lastLoginAt: string | null

@@ -102,7 +102,7 @@ const USER_ATTRIBUTES: AttrDef[] = [
   {
     name: 'active',
     type: 'boolean',
-    description: 'Whether the user may sign in. Stored as the boolean custom field `active`; users without it are active.',
+    description: 'Whether the user may sign in: Rollcall active (true unless the user was deactivated).',
   },
   oneValue('emails', 'Email address (Rollcall email)', ['work', 'home', 'other']),
   oneValue('phoneNumbers', 'Phone number (Rollcall phone)', ['work', 'home', 'mobile', 'fax', 'pager', 'other']),
@@ -172,9 +172,6 @@ const ENTERPRISE_ATTRIBUTES: Record<EnterpriseKey, AttrDef> = {
   },
 }
 
-/** The custom field holding SCIM's `active`. */
-export const ACTIVE_FIELD = 'active'
-
 const SCIM_TYPE: Record<FieldType, AttrType> = {
   string: 'string',
   email: 'string',
@@ -220,7 +217,7 @@ export interface ScimSchemas {
 export function buildSchemas(definitions: readonly FieldDefinition[]): ScimSchemas {
   const custom = definitions.filter((d) => !d.builtIn)
   const byKey = new Map(custom.map((d) => [d.key, d]))
-  const claimed = new Set<string>([ACTIVE_FIELD, ...ENTERPRISE_KEYS])
+  const claimed = new Set<string>(ENTERPRISE_KEYS)
   return {
     user: { id: URN.user, name: 'User', description: 'User Account', attributes: USER_ATTRIBUTES },
     group: { id: URN.group, name: 'Group', description: 'Group', attributes: GROUP_ATTRIBUTES },

@@ -2,7 +2,7 @@ import { isPlainObject, own } from '../../core/merge.js'
 import type { FieldDefinition, Group, Json, JsonObject, UserRecord } from '../../core/types.js'
 import { URN } from './scim-constants.js'
 import { scimError } from './scim-errors.js'
-import { ACTIVE_FIELD, ENTERPRISE_KEYS, type ScimSchemas } from './scim-schema.js'
+import { ENTERPRISE_KEYS, type ScimSchemas } from './scim-schema.js'
 
 /**
  * SCIM User ↔ Rollcall user.
@@ -15,7 +15,7 @@ import { ACTIVE_FIELD, ENTERPRISE_KEYS, type ScimSchemas } from './scim-schema.j
  * | displayName (or name.formatted) | displayName                              |
  * | emails (one value)            | email                                      |
  * | phoneNumbers (one value)      | phone                                      |
- * | active                        | fields.active (boolean; absent = active)   |
+ * | active                        | active                                     |
  * | enterprise extension          | fields.<same key> when the directory has it |
  * | fields extension              | fields.<key>                               |
  * | meta.created / lastModified / version | createdAt / updatedAt / W/"version" |
@@ -49,9 +49,6 @@ export function stripEmpty(v: Json): Json | undefined {
 
 export const userEtag = (u: Pick<UserRecord, 'version'>): string => `W/"${u.version}"`
 
-/** Whether a user is active: only an explicit `false` in the field deactivates. */
-export const isActive = (u: UserRecord): boolean => u.fields[ACTIVE_FIELD] !== false
-
 /**
  * A user as a full SCIM resource, extension objects always present (empty when unset) so a
  * PATCH can tell "no value" from "not asserted"; `stripEmpty` makes it the wire form.
@@ -81,7 +78,7 @@ export function userResource(u: UserRecord, s: ScimSchemas, base: string, groups
     name: { givenName: u.firstName, familyName: u.lastName, formatted: u.displayName },
     displayName: u.displayName,
     locale: u.locale,
-    active: isActive(u),
+    active: u.active,
     emails: one(u.email),
     phoneNumbers: one(u.phone),
     [URN.enterprise]: enterprise,
@@ -117,8 +114,6 @@ function coerce(def: FieldDefinition, v: Json): Json {
 export interface UserRow {
   /** The engine's row: built-ins SCIM maps, and the custom fields it asserts (null clears). */
   data: JsonObject
-  /** The row sets `active`, so the directory needs its `active` field. */
-  setsActive: boolean
 }
 
 /**
@@ -152,16 +147,12 @@ export function userRow(res: JsonObject, s: ScimSchemas, current: UserRecord | n
     [typeof email === 'string' ? email : null, current.id].some((x) => x !== null && x.toLowerCase() === userName.toLowerCase())
   if (!fallback) data.username = userName
 
-  const fields: JsonObject = {}
-  let setsActive = false
+  // Unsaid, `active` stays as it is (a new user is active).
   if (res.active !== undefined && res.active !== null) {
     if (typeof res.active !== 'boolean') throw scimError.invalidValue(`active must be true or false, got ${JSON.stringify(res.active)}`)
-    fields[ACTIVE_FIELD] = res.active
-    setsActive = true
-  } else if (!current) {
-    fields[ACTIVE_FIELD] = true
-    setsActive = true
+    data.active = res.active
   }
+  const fields: JsonObject = {}
   if (asserts(URN.enterprise)) {
     const ext = isPlainObject(res[URN.enterprise]) ? (res[URN.enterprise] as JsonObject) : {}
     for (const key of ENTERPRISE_KEYS) {
@@ -180,7 +171,7 @@ export function userRow(res: JsonObject, s: ScimSchemas, current: UserRecord | n
     }
   }
   if (Object.keys(fields).length) data.fields = fields
-  return { data, setsActive }
+  return { data }
 }
 
 /** A core field path of an engine error → the SCIM attribute a client knows. */
@@ -192,7 +183,7 @@ export function scimAttributeOf(field: string): string {
     displayName: 'displayName',
     email: 'emails.value',
     phone: 'phoneNumbers.value',
-    [`fields.${ACTIVE_FIELD}`]: 'active',
+    active: 'active',
   }
   if (direct[field]) return direct[field]
   if (field.startsWith('fields.')) {

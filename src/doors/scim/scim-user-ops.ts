@@ -2,7 +2,7 @@ import type { FieldError } from '../../core/errors.js'
 import { isRollcallError } from '../../core/errors.js'
 import { isPlainObject } from '../../core/merge.js'
 import { isConflict } from '../../core/row-errors.js'
-import type { FieldInput, JsonObject, UserRecord } from '../../core/types.js'
+import type { JsonObject, UserRecord } from '../../core/types.js'
 import { uf, type UserFilterExpr } from '../../core/user-filter.js'
 import type { BulkRow, RowResult } from '../../engine/types.js'
 import { assertsExtension, canonicalResource } from './scim-attributes.js'
@@ -10,8 +10,7 @@ import { LIMITS } from './scim-constants.js'
 import { ScimError, scimError, toScimError } from './scim-errors.js'
 import { checkIfMatch, type ScimScope } from './scim-http.js'
 import { applyPatch, type PatchOperation } from './scim-patch.js'
-import { ACTIVE_FIELD } from './scim-schema.js'
-import { isActive, scimAttributeOf, userEtag, userResource, userRow } from './scim-user-mapping.js'
+import { scimAttributeOf, userEtag, userResource, userRow } from './scim-user-mapping.js'
 
 /**
  * User writes, shared by the single-resource routes and /Bulk: each takes many items and sends
@@ -43,22 +42,9 @@ export function rowError(errors: FieldError[]): ScimError {
   return scimError.invalidValue(detail)
 }
 
-/** The boolean custom field that stores `active`, defined with the first write that sets it. */
-const ACTIVE_INPUT: FieldInput = { key: ACTIVE_FIELD, label: 'Active (SCIM)', type: 'boolean' }
-
-/** A directory field `active` of another type cannot hold SCIM's `active`: said in SCIM's words. */
-export async function checkActiveField(scope: ScimScope): Promise<void> {
-  const current = (await scope.services.directories.fields(scope.dir)).find((f) => f.key === ACTIVE_FIELD)
-  if (current && current.type !== 'boolean')
-    throw scimError.invalidValue(
-      `This directory's custom field '${ACTIVE_FIELD}' is of type ${current.type}; SCIM needs it boolean to store active`,
-    )
-}
-
 interface Prepared {
   index: number
   row: BulkRow
-  setsActive: boolean
 }
 
 /**
@@ -74,8 +60,6 @@ async function runRows(
   out: Outcome<UserRecord>[],
 ): Promise<RowResult[]> {
   if (rows.length === 0) return []
-  const setsActive = rows.some((r) => r.setsActive)
-  if (setsActive) await checkActiveField(scope)
   const r = await scope.services.users.bulk(
     scope.dir,
     rows.map((p) => p.row),
@@ -84,7 +68,6 @@ async function runRows(
       match: mode === 'create' ? ['username', 'email', 'externalId'] : ['id'],
       returnUsers: true,
       maxErrors: Number.isFinite(budget) ? budget : null,
-      ...(setsActive ? { needsFields: [ACTIVE_INPUT] } : {}),
     },
     scope.context,
   )
@@ -165,10 +148,10 @@ export async function createUsers(scope: ScimScope, bodies: unknown[], maxErrors
   const taken = await takenByEmailFallback(scope, names)
   const { out } = await runInOrder(scope, bodies, 'create', maxErrors, (body, index) => {
     const res = canonicalUser(scope, body)
-    const { data, setsActive } = userRow(res, scope.schemas, null, (urn) => assertsExtension(res, urn))
+    const { data } = userRow(res, scope.schemas, null, (urn) => assertsExtension(res, urn))
     if (typeof data.username === 'string' && taken.has(data.username.toLowerCase()))
       throw scimError.uniqueness(`userName: '${data.username}' is already the userName (email) of another user`)
-    return { index, row: { data }, setsActive }
+    return { index, row: { data } }
   })
   return out
 }
@@ -188,7 +171,7 @@ async function readUsers(scope: ScimScope, ids: string[]): Promise<Map<string, U
 }
 
 /** The row that turns `current` into what a PUT or PATCH describes. */
-function updateRow(scope: ScimScope, item: UpdateItem, current: UserRecord): { data: JsonObject; setsActive: boolean } {
+function updateRow(scope: ScimScope, item: UpdateItem, current: UserRecord): JsonObject {
   let res: JsonObject
   let asserts: (urn: string) => boolean
   if (item.kind === 'put') {
@@ -200,14 +183,7 @@ function updateRow(scope: ScimScope, item: UpdateItem, current: UserRecord): { d
     res = applyPatch(userResource(current, scope.schemas, scope.base), item.ops, scope.users, { oneValue: ONE_VALUE })
     asserts = () => true
   }
-  const row = userRow(res, scope.schemas, current, asserts)
-  const fields = row.data.fields as JsonObject | undefined
-  // `active` unchanged as SCIM sees it (absent reads as true) is not written: no change, no history.
-  if (fields && fields[ACTIVE_FIELD] === isActive(current) && current.fields[ACTIVE_FIELD] === undefined) {
-    delete fields[ACTIVE_FIELD]
-    row.setsActive = false
-  }
-  return { data: { ...row.data, id: item.id }, setsActive: row.setsActive }
+  return { ...userRow(res, scope.schemas, current, asserts).data, id: item.id }
 }
 
 /** PUT and PATCH /Users/{id}, one or many: the users after (200) or per-item errors. */
@@ -225,13 +201,13 @@ export async function updateUsers(
     const user = current.get(item.id)
     if (!user) throw notFound(item.id)
     checkIfMatch(item.ifMatch, userEtag(user))
-    const { data, setsActive } = updateRow(scope, item, user)
+    const data = updateRow(scope, item, user)
     if (typeof data.username === 'string' && data.username.toLowerCase() !== user.username?.toLowerCase()) {
       const taken = await takenByEmailFallback(scope, [data.username], user.id)
       if (taken.size) throw scimError.uniqueness(`userName: '${data.username}' is already the userName (email) of another user`)
     }
     // The row applies only to the version it was computed from: a concurrent change is a lost race.
-    return { index, row: { data, expectedVersion: user.version }, setsActive }
+    return { index, row: { data, expectedVersion: user.version } }
   })
   // Without If-Match, a user changed between the read and the write is read again and the item redone.
   if (attempt < LIMITS.patchAttempts) {

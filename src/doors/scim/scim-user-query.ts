@@ -3,7 +3,7 @@ import { type CompareOp, type FilterColumn, type FilterField, uf, type UserFilte
 import { type Resolved, resolvePath, type ResourceSchemas } from './scim-attributes.js'
 import { scimError } from './scim-errors.js'
 import { type AttrPath, parseAttrPath, type ScimFilter, type ScimValue, showPath } from './scim-filter.js'
-import { ACTIVE_FIELD, type AttrDef, findAttr } from './scim-schema.js'
+import { type AttrDef, findAttr } from './scim-schema.js'
 
 /**
  * A SCIM filter on Users → the core's filter tree, which the store runs as one SQL query: users
@@ -12,7 +12,7 @@ import { ACTIVE_FIELD, type AttrDef, findAttr } from './scim-schema.js'
  * Special attributes:
  * - `userName` is the username, or the email of users without one (how they read back);
  *   compared case-insensitively through the store's lowercased, indexed columns.
- * - `active` is true unless the custom field `active` is `false`.
+ * - `active` is the built-in `active` (every user has it: `active pr` always holds).
  * - `emails` and `phoneNumbers` hold one value, typed "work" and primary: `emails[type eq "work"]`
  *   and `emails.primary eq true` mean "has an email".
  */
@@ -208,8 +208,7 @@ class Translator {
       }
       case 'active': {
         if (op !== 'eq' || typeof v !== 'boolean') throw bad(`'active' is a boolean: compare it with eq true or false`)
-        const inactive: UserFilterExpr = { op: 'eq', field: { custom: ACTIVE_FIELD, kind: 'boolean' }, value: false }
-        return v ? uf.not(inactive) : inactive
+        return { op: 'eq', field: col('active'), value: v }
       }
       case 'constant':
         return uf.and({ op: 'pr', field: t.exists }, uf.const(constantHolds(op, t.value, v, name)))

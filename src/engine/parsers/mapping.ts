@@ -3,7 +3,10 @@ import { BUILT_IN_KEYS } from '../../core/fields.js'
 import { columnIndex, duplicateColumn, suggestPath } from '../../core/column-mapping.js'
 import type { FieldDefinition, FieldType, JsonObject } from '../../core/types.js'
 import { setOwn } from '../../core/merge.js'
+import { DERIVED } from '../../core/user-fields.js'
 import type { FieldOp } from '../../core/user-patch.js'
+
+const BOOL_BUILT_INS: ReadonlySet<string> = DERIVED.boolColumns
 
 /** Where one input column goes. */
 type Target =
@@ -147,7 +150,8 @@ export function csvMapper(header: string[], definitions: readonly FieldDefinitio
       }
       switch (t.kind) {
         case 'builtin':
-          data[t.key] = cell
+          // `active` reads true/yes/1 and false/no/0, as a boolean custom field does.
+          data[t.key] = BOOL_BUILT_INS.has(t.key) ? (convert(cell, 'boolean') as JsonObject[string]) : cell
           break
         case 'metadata':
           try {

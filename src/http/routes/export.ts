@@ -156,7 +156,8 @@ export const exportRoutes =
         // Refuse now what the export would refuse (an unknown custom field, a value of the wrong type).
         await userFilterOf(s, dir, req.query)
         const params = new URLSearchParams()
-        for (const [k, v] of Object.entries(req.query)) if (k !== 'expiresIn' && typeof v === 'string') params.set(k, v)
+        for (const [k, v] of Object.entries(req.query))
+          if (k !== 'expiresIn' && (typeof v === 'string' || typeof v === 'boolean')) params.set(k, String(v))
         const link = await s.keys.signLink(
           principal,
           `/api/v1/directories/${encodeURIComponent(dir.id)}/export`,

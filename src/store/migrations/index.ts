@@ -5,8 +5,9 @@ import { m002 } from './002-jobs.js'
 import { m003 } from './003-hardening.js'
 import { m004 } from './004-result-batches.js'
 import { m005 } from './005-retention.js'
+import { m006 } from './006-active.js'
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005]
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006]
 
 /** The newest schema version this release knows. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version

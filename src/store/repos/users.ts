@@ -34,6 +34,7 @@ export function usersRepo(db: Kysely<DB>, d: StoreDialect) {
       if (q.email !== undefined) query = query.where('email_norm', '=', normEmail(q.email))
       if (q.username !== undefined) query = query.where('username_norm', '=', normEmail(q.username))
       if (q.externalId !== undefined) query = query.where('external_id', '=', q.externalId)
+      if (q.active !== undefined) query = query.where('active', '=', c.writeBool(q.active))
       if (q.createdAfter) query = query.where('created_at', '>=', q.createdAfter)
       if (q.createdBefore) query = query.where('created_at', '<', q.createdBefore)
       if (q.updatedAfter) query = query.where('updated_at', '>=', q.updatedAfter)

@@ -25,7 +25,10 @@ export function UserPage({ dir, id }: { dir: string; id: string }) {
       <p className="crumbs">
         <Link to="/">Directories</Link> / <Link to={base}>{directory.data?.name ?? dir}</Link> / {title}
       </p>
-      <h1>{title}</h1>
+      <h1>
+        {title}
+        {u && !u.active && <span className="badge deactivated">deactivated</span>}
+      </h1>
       <ErrorNote error={user.error} />
       {user.loading && !u && <p className="muted">Loading…</p>}
       {u && editing && fields.data && (

@@ -2,6 +2,7 @@ import { type FormEvent, useState } from 'react'
 import { api, ApiError, type Field, type User } from '../api'
 import { mergePatchOf, sameJson } from '../merge-patch'
 import { ErrorNote, formatValue } from '../ui'
+import { USER_FIELDS } from '../../../src/core/user-fields'
 
 /**
  * Editing a user: one input per field definition of the directory (the writable built-ins and the
@@ -40,6 +41,10 @@ function valueOf(def: Field, text: string): { value: unknown } | { error: string
   }
   return { value: def.type === 'string' || def.type === 'enum' ? text : t }
 }
+
+/** Built-ins with a default always hold a value (`active`): a boolean one is a checkbox, with no "none". */
+const ALWAYS_SET: ReadonlySet<string> = new Set(USER_FIELDS.filter((f) => 'default' in f).map((f) => f.key))
+const isCheckbox = (def: Field) => def.builtIn && def.type === 'boolean' && ALWAYS_SET.has(def.key)
 
 const current = (u: User, def: Field): unknown => (def.builtIn ? (u as unknown as Record<string, unknown>)[def.key] : u.fields[def.key])
 const pathOf = (def: Field) => (def.builtIn ? def.key : `fields.${def.key}`)
@@ -166,13 +171,36 @@ export function UserEditor({
   const input = (def: Field) => {
     const id = `edit-${def.builtIn ? '' : 'f-'}${def.key}`
     const problem = problems[pathOf(def)]
-    const common = {
+    const described = {
       id,
-      value: draft[def.key],
       'aria-invalid': problem ? true : undefined,
       'aria-describedby': problem ? `${id}-problem` : undefined,
+    }
+    const common = {
+      ...described,
+      value: draft[def.key],
       onChange: (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [def.key]: e.target.value })),
     }
+    const note = problem && (
+      <span id={`${id}-problem`} role="alert" className="field-error">
+        {problem}
+      </span>
+    )
+    if (isCheckbox(def))
+      return (
+        <div key={def.key} className="edit-field edit-check">
+          <label className="check">
+            <input
+              {...described}
+              type="checkbox"
+              checked={draft[def.key] === 'true'}
+              onChange={(e) => setDraft((d) => ({ ...d, [def.key]: String(e.target.checked) }))}
+            />
+            {def.label}
+          </label>
+          {note}
+        </div>
+      )
     return (
       <div key={def.key} className="edit-field">
         <label htmlFor={id}>{def.label}</label>
@@ -188,11 +216,7 @@ export function UserEditor({
         ) : (
           <input {...common} type="text" spellCheck={false} />
         )}
-        {problem && (
-          <span id={`${id}-problem`} role="alert" className="field-error">
-            {problem}
-          </span>
-        )}
+        {note}
       </div>
     )
   }

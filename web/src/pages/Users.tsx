@@ -197,8 +197,9 @@ function UserTable({ dir, filter, columns }: { dir: string; filter: string; colu
                     transform: `translateY(${item.start}px)`,
                   }}
                 >
-                  <div role="cell">
+                  <div role="cell" className="user-cell">
                     <Link to={to}>{u.email ?? u.username ?? u.id}</Link>
+                    {!u.active && <span className="badge deactivated">deactivated</span>}
                   </div>
                   {columns.map((c) => (
                     <div key={c.id} role="cell">

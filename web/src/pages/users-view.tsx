@@ -8,7 +8,7 @@ import { ErrorNote, formatTime, formatValue } from '../ui'
  * What the users table shows and which users: its columns (chosen by the person, kept per
  * directory in this browser) and its filters (kept in the address, so a filtered view is a link).
  * The filters are the list API's own (`GET …/users`): exact email, username or externalId, a
- * custom field's value, created and updated ranges.
+ * custom field's value, active or deactivated, created and updated ranges.
  */
 
 export interface Column {
@@ -29,6 +29,7 @@ const BUILT_IN_COLUMNS: Column[] = [
   { id: 'phone', label: 'Phone', width: 1.1, cell: (u) => text(u.phone) },
   { id: 'country', label: 'Country', width: 0.7, cell: (u) => text(u.country) },
   { id: 'locale', label: 'Locale', width: 0.7, cell: (u) => text(u.locale) },
+  { id: 'active', label: 'Active', width: 0.6, cell: (u) => (u.active ? 'yes' : 'no') },
   { id: 'createdAt', label: 'Created', width: 1.4, cell: (u) => formatTime(u.createdAt) },
   { id: 'updatedAt', label: 'Updated', width: 1.4, cell: (u) => formatTime(u.updatedAt) },
   { id: 'lastLoginAt', label: 'Last login', width: 1.4, cell: (u) => (u.lastLoginAt ? formatTime(u.lastLoginAt) : '') },
@@ -92,7 +93,9 @@ export function ColumnPicker({ all, chosen, onChange }: { all: Column[]; chosen:
 /** The list API's filter parameters the address may carry. */
 const RANGE_KEYS = ['createdAfter', 'createdBefore', 'updatedAfter', 'updatedBefore'] as const
 const isFilterKey = (k: string) =>
-  ['email', 'username', 'externalId', ...RANGE_KEYS].includes(k) || /^fields\.[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(k)
+  ['email', 'username', 'externalId', 'active', ...RANGE_KEYS].includes(k) || /^fields\.[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(k)
+/** The filter form's own parameters (the search form keeps the others). */
+const isFormKey = (k: string) => k.startsWith('fields.') || k === 'active' || (RANGE_KEYS as readonly string[]).includes(k)
 
 /** The address's filters as the list API's query string (`&k=v…`). */
 export function apiFilterOf(query: URLSearchParams): string {
@@ -133,7 +136,9 @@ export function FilterForm({ path, query, fields }: { path: string; query: URLSe
   const [field, setField] = useState(current?.slice(7) ?? custom[0]?.key ?? '')
   const [value, setValue] = useState(current ? (query.get(current) ?? '') : '')
   const [days, setDays] = useState(() => Object.fromEntries(RANGE_KEYS.map((k) => [k, toDay(query.get(k), k.endsWith('Before'))])))
-  const active = [...query.keys()].some((k) => k.startsWith('fields.') || (RANGE_KEYS as readonly string[]).includes(k))
+  // '' (everyone), 'true' (active only) or 'false' (deactivated only): the list API's `active`.
+  const [status, setStatus] = useState(query.get('active') ?? '')
+  const filtering = [...query.keys()].some(isFormKey)
 
   function submit(e: FormEvent) {
     e.preventDefault()
@@ -141,11 +146,12 @@ export function FilterForm({ path, query, fields }: { path: string; query: URLSe
     for (const k of query.keys()) if (k.startsWith('fields.')) changes[k] = null
     if (field && value !== '') changes[`fields.${field}`] = value
     for (const k of RANGE_KEYS) changes[k] = toInstant(days[k], k.endsWith('Before'))
+    changes.active = status || null
     navigate(withParams(path, query, changes))
   }
   function clear() {
     const changes: Record<string, null> = {}
-    for (const k of query.keys()) if (k.startsWith('fields.') || (RANGE_KEYS as readonly string[]).includes(k)) changes[k] = null
+    for (const k of query.keys()) if (isFormKey(k)) changes[k] = null
     navigate(withParams(path, query, changes))
   }
 
@@ -158,6 +164,14 @@ export function FilterForm({ path, query, fields }: { path: string; query: URLSe
 
   return (
     <form onSubmit={submit} className="inline-form" aria-label="Filter users">
+      <div>
+        <label htmlFor="filter-active">Status</label>
+        <select id="filter-active" value={status} onChange={(e) => setStatus(e.target.value)}>
+          <option value="">All users</option>
+          <option value="true">Active only</option>
+          <option value="false">Deactivated only</option>
+        </select>
+      </div>
       {custom.length > 0 && (
         <>
           <div>
@@ -181,7 +195,7 @@ export function FilterForm({ path, query, fields }: { path: string; query: URLSe
       {day('updatedAfter', 'Updated from')}
       {day('updatedBefore', 'Updated until')}
       <button type="submit">Filter</button>
-      {active && (
+      {filtering && (
         <button type="button" className="quiet" onClick={clear}>
           Clear filters
         </button>
