@@ -140,6 +140,7 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
         },
         { template: `GET ${T}/users/{id}/history`, method: 'GET', url: `${u}/history`, code },
         { template: `GET ${T}/history`, method: 'GET', url: `${d}/history`, code },
+        { template: `GET ${T}/changes`, method: 'GET', url: `${d}/changes`, code },
         { template: `GET ${T}/fields`, method: 'GET', url: `${d}/fields`, code },
         { template: `POST ${T}/fields`, method: 'POST', url: `${d}/fields`, body: { key: 'planted', type: 'string' }, code },
         { template: `PATCH ${T}/fields/{key}`, method: 'PATCH', url: `${d}/fields/dept`, body: { label: 'Taken over' }, code },
@@ -292,6 +293,10 @@ describeEachEngine('API isolation between tenants and keys', (engine) => {
     if (bHist.statusCode === 200) expect(bHist.json().data).toEqual([])
     else expectProblem(bHist, 404, 'user_not_found', 'A user history via B directory')
     expect((await ok(b.request('GET', `/api/v1/directories/${bDir.id}/history?userId=${user.id}`))).json().data).toEqual([])
+    // A change feed cursor of A's directory, in B's: it names no record there, and nothing of A comes back.
+    const aCursor = (await ok(a.request('GET', `/api/v1/directories/${dir.id}/changes`))).json().nextCursor
+    expect(aCursor).toEqual(expect.any(String))
+    expectProblem(await b.request('GET', `/api/v1/directories/${bDir.id}/changes?after=${aCursor}`), 410, 'cursor_expired', 'A cursor in B')
 
     // B lists only its own directory, and gained no key.
     const bList = (await ok(b.request('GET', '/api/v1/directories'))).json().data as Directory[]

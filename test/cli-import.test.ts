@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli, serveCli, useChildProcesses } from './helpers/cli.js'
+import { CLI, REPO_ROOT, runCli, serveCli, useChildProcesses } from './helpers/cli.js'
 import { parseCsvAfterBom } from './helpers/csv.js'
 import { describeEachEngine, ownPostgresDatabase } from './helpers/engines.js'
 import { closedPort, closeServer, listenLocal } from './helpers/listen.js'
@@ -272,6 +273,56 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
       expect(refused.code).toBe(1)
       expect(refused.stderr).toContain("rollcall: No directory 'no-such-directory'")
       expect(existsSync(join(files, 'never.csv'))).toBe(false)
+    },
+    SLOW,
+  )
+
+  it(
+    'changes: the feed as NDJSON, resumed with --after; --follow prints records as they come and stops on SIGINT',
+    async () => {
+      const dir = await directory()
+      for (const email of ['a@x.io', 'b@x.io', 'c@x.io'])
+        expect((await api('POST', `/api/v1/directories/${dir}/users`, { email })).status).toBe(201)
+      const all = await cli('changes', '--directory', dir, '--limit', '2')
+      expect(all.code, all.stderr).toBe(0)
+      const records = all.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+      expect(records.map((r) => [r.action, r.changes.email[1]])).toEqual([
+        ['create', 'a@x.io'],
+        ['create', 'b@x.io'],
+        ['create', 'c@x.io'],
+      ])
+      expect(all.stderr).toBe(`3 change records. Resume with --after ${records[2].cursor}\n`)
+      const rest = await cli('changes', '--directory', dir, '--after', records[0].cursor)
+      expect(
+        rest.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).seq),
+      ).toEqual([records[1].seq, records[2].seq])
+      const bad = await cli('changes', '--directory', dir, '--limit', '0')
+      expect(bad.code).toBe(1)
+      expect(bad.stderr).toContain('--limit must be a whole number from 1 to 1000')
+
+      const child = spawn(process.execPath, [...CLI, 'changes', '--directory', dir, '--after', records[2].cursor, '--follow'], {
+        env: env(),
+        cwd: REPO_ROOT,
+      })
+      children.push(child)
+      let out = ''
+      let err = ''
+      child.stdout.on('data', (d) => (out += d))
+      child.stderr.on('data', (d) => (err += d))
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      expect((await api('POST', `/api/v1/directories/${dir}/users`, { email: 'd@x.io' })).status).toBe(201)
+      for (let i = 0; i < 100 && !out.includes('d@x.io'); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(JSON.parse(out.trim()).changes.email).toEqual([null, 'd@x.io'])
+      const exited = new Promise<number | null>((resolve) => child.once('close', resolve))
+      child.kill('SIGINT')
+      expect(await exited).toBe(0)
+      expect(err).toMatch(/^1 change records\. Resume with --after \S+\n$/)
     },
     SLOW,
   )

@@ -54,11 +54,12 @@ Environment:
   PORT, HOST           where serve listens (flags win)
   LOG_LEVEL            fatal|error|warn|info|debug|trace|silent (default info)
   ROLLCALL_BULK_MAX_ROWS, ROLLCALL_BULK_MAX_BYTES, ROLLCALL_BODY_LIMIT, ROLLCALL_BATCH_SIZE   see README
-  ROLLCALL_URL, ROLLCALL_KEY   the server and API key of import, export and jobs (--server, --key win)
+  ROLLCALL_URL, ROLLCALL_KEY   the server and API key of import, export, changes and jobs (--server, --key win)
 
 Against a running server:
   rollcall import people.csv --directory staff --mode upsert --match email
   rollcall export --directory staff --format ndjson --out staff.ndjson
+  rollcall changes --directory staff --follow > changes.ndjson
   rollcall jobs list --directory staff --state failed`,
   )
 

@@ -1,12 +1,13 @@
 import { basename } from 'node:path'
 import { type Command, Option } from 'commander'
 import { Client, targetOf } from './client.js'
+import { runChanges } from './changes.js'
 import { runExport } from './export.js'
 import { runImport } from './import.js'
 import { cancelJob, listJobs, revertJob, showJob } from './jobs.js'
 import { progressReporter } from './progress.js'
 
-/** Commands that talk to a running server: import, export, jobs. */
+/** Commands that talk to a running server: import, export, changes, jobs. */
 
 interface ServerFlags {
   server?: string
@@ -92,6 +93,23 @@ export function registerRemoteCommands(program: Command): void {
   ).action(async (opts) => {
     const toStdout = opts.out === undefined || opts.out === '-'
     await runExport(clientOf(opts), opts, { out: process.stdout, log: toStdout ? process.stderr : process.stdout })
+  })
+
+  withServer(
+    program
+      .command('changes')
+      .description("A directory's change feed as NDJSON: every change record after a cursor, oldest first")
+      .requiredOption('--directory <dir>', 'the directory (its id or externalId)')
+      .option('--after <cursor>', 'go on after this cursor (a record’s cursor, or the one printed at the end)')
+      .option('--follow', 'keep waiting for new records until interrupted (Ctrl-C)')
+      .option('--limit <n>', 'records per request, 1 to 1000 (default 1000)'),
+  ).action(async (opts) => {
+    const { signal, dispose } = interruptible()
+    try {
+      await runChanges(clientOf(opts), opts, { out: process.stdout, log: process.stderr, signal })
+    } finally {
+      dispose()
+    }
   })
 
   const jobs = program.command('jobs').description('Import jobs on a running server: list, show, cancel, revert')

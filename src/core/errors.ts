@@ -48,6 +48,7 @@ export const ERROR_CATALOGUE = {
   version_mismatch: { status: 412, title: 'The user changed since the version given' },
   // 410
   results_expired: { status: 410, title: 'Deleted under the retention settings' },
+  cursor_expired: { status: 410, title: 'The change feed no longer holds this position' },
   // 413
   payload_too_large: { status: 413, title: 'Payload too large' },
   // 422

@@ -139,6 +139,12 @@ export interface ChangeRecord extends ChangeContext {
   changes: ChangeSet
 }
 
+/** A place in a directory's change feed: the record's transaction (always '0' on SQLite) and sequence number. */
+export interface FeedPosition {
+  txid: string
+  seq: number
+}
+
 /** A named set of users in a directory. `kind` tells groups of different doors apart
  * (`group` for SCIM and the native API, `team` for One of None, `document`/`folder` for Velt). */
 export interface Group {

@@ -1,7 +1,7 @@
 import { errors, type FieldError, RollcallError } from '../core/errors.js'
 import { effectiveFields, withNeededFields } from '../core/fields.js'
 import { isConflict } from '../core/row-errors.js'
-import type { ChangeContext, ChangeSet, Directory, FieldInput, FieldType, UserRecord } from '../core/types.js'
+import type { ChangeContext, ChangeSet, Directory, FeedPosition, FieldInput, FieldType, UserRecord } from '../core/types.js'
 import { WRITABLE_FIELDS } from '../core/types.js'
 import type { ChangeQuery, Store, UserListQuery, UserLookup } from '../store/store.js'
 import { runBulk } from './bulk-engine.js'
@@ -151,6 +151,30 @@ export function createUserService(store: Store, defaults: { batchSize: number })
     },
 
     history: (dir: Directory, q: ChangeQuery) => store.listChanges(dir.id, q),
+
+    /**
+     * The change feed after `after`: what is there now, or, with `waitMs`, the first records to
+     * arrive within it (checked every `pollMs`; PostgreSQL's writers may be other processes).
+     * `stop()` ends the wait early (the client went away).
+     */
+    async changes(
+      dir: Directory,
+      after: FeedPosition | null,
+      limit: number,
+      wait: { waitMs: number; pollMs?: number; stop?: () => boolean } = { waitMs: 0 },
+    ) {
+      const deadline = Date.now() + wait.waitMs
+      for (;;) {
+        const page = await store.changeFeed(dir.id, after, limit)
+        if (page.expired)
+          throw new RollcallError(
+            'cursor_expired',
+            'The record this cursor follows was deleted (history retention): read the history, then start the feed again without a cursor',
+          )
+        if (page.items.length || Date.now() >= deadline || wait.stop?.()) return page.items
+        await new Promise((resolve) => setTimeout(resolve, Math.min(wait.pollMs ?? 200, Math.max(1, deadline - Date.now()))))
+      }
+    },
 
     /** Typed conditions (`fields.xp >= 10`, `createdAt <= 2024-01-31`) as a list filter, checked against the directory's fields. */
     /** With `needs`: a door's fields the directory lacks yet are known (and hold no value). */

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely'
-import type { FieldDefinition, UserRecord } from '../core/types.js'
+import type { FeedPosition, FieldDefinition, UserRecord } from '../core/types.js'
 import type { UserSearch } from '../core/user-filter.js'
 import type { DB } from './db-types.js'
 import type { StoreDialect } from './dialect.js'
@@ -187,6 +187,10 @@ export abstract class BaseStore implements Store {
 
   listChanges(directoryId: string, q: ChangeQuery) {
     return this.history.list(directoryId, q)
+  }
+
+  changeFeed(directoryId: string, after: FeedPosition | null, limit: number) {
+    return this.history.feed(directoryId, after, limit)
   }
 
   claimIdempotencyKey(rec: IdempotencyRecord, expiredBefore?: string) {

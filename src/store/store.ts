@@ -5,6 +5,7 @@ import type {
   ChangeRecord,
   ChangeSet,
   Directory,
+  FeedPosition,
   FieldDefinition,
   Group,
   JsonObject,
@@ -99,6 +100,13 @@ export interface Page<T> {
   items: T[]
   /** The sequence number to pass as `afterSeq`/`beforeSeq` for the next page, or null at the end. */
   nextSeq: number | null
+}
+
+export interface FeedPage {
+  /** Oldest first, each with its position (the cursor to resume after it). */
+  items: (ChangeRecord & { position: FeedPosition })[]
+  /** The position asked for is no longer in the feed: its record was deleted (history retention). */
+  expired: boolean
 }
 
 export interface ChangeQuery {
@@ -232,6 +240,8 @@ export interface Store {
 
   // history
   listChanges(directoryId: string, q: ChangeQuery): Promise<Page<ChangeRecord>>
+  /** The change feed: records after a position, in an order that never goes back (repos/history.ts). */
+  changeFeed(directoryId: string, after: FeedPosition | null, limit: number): Promise<FeedPage>
 
   // idempotency
   /**

@@ -37,6 +37,20 @@ const types = {
 const MIGRATION_LOCK = 0x726f6c6c63616c6cn
 
 /**
+ * The change feed orders records by the id of the transaction that wrote them (migration 007).
+ * Transaction ids grow for the life of a cluster, but a database restored into another cluster
+ * (pg_dump, then pg_restore elsewhere) keeps the old cluster's ids, which may be ahead of the new
+ * one's: the feed would hold those records back and put new records before them. At start, the
+ * records of a directory ahead of the cluster's current id (found by the feed index, per
+ * directory) are set to 0, before every other: a consumer whose cursor named one of them gets
+ * 410 cursor_expired (its record no longer matches) and starts again, rather than skip records.
+ */
+const FEED_REPAIR = `
+UPDATE changes SET txid = '0'
+WHERE txid > pg_current_xact_id() AND directory_id IN (
+  SELECT d.id FROM directories d WHERE (SELECT max(c.txid) FROM changes c WHERE c.directory_id = d.id) > pg_current_xact_id())`
+
+/**
  * PostgreSQL via pg. Batches lock the users they touch (`FOR UPDATE`) and write with
  * `unnest()` arrays: one statement per table per batch, whatever the batch size.
  */
@@ -56,6 +70,10 @@ export class PostgresStore extends BaseStore {
   /** Nothing to do: autovacuum makes the space of deleted rows reusable on its own. */
   async reclaimSpace(): Promise<void> {}
 
+  /**
+   * Applies the pending migrations, then repairs the change feed's order after a restore into
+   * another cluster (FEED_REPAIR), under the migration lock: every process runs it at start.
+   */
   async migrate(): Promise<string[]> {
     const client = await this.pool.connect()
     const applied: string[] = []
@@ -82,6 +100,7 @@ export class PostgresStore extends BaseStore {
           throw e
         }
       }
+      await client.query(FEED_REPAIR)
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch(() => {})
       client.release()
