@@ -78,13 +78,21 @@ describeEachEngine('GET /api/v1/directories/{dir}/export', (engine) => {
       ])
     ).id
     const n = EXPORT_PAGE + 30
-    const rows = Array.from({ length: n }, (_, i) => ({ email: `u${i}@x.io`, fields: { dept: i % 3 ? 'Support' : 'Sales', seats: i % 5 } }))
+    const rows = Array.from({ length: n }, (_, i) => ({
+      email: `u${i}@x.io`,
+      fields: { dept: i % 3 ? 'Support' : 'Sales', seats: i % 5 },
+      // Metadata as channels leave it: a source on most users, a number on some, none on others.
+      metadata: i % 4 === 0 ? {} : { source: i % 2 ? 'hr' : 'crm', 'sub.key': 'x', seats: i % 5 },
+    }))
     expect((await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { mode: 'create', rows })).statusCode).toBe(200)
 
     for (const filter of [
       'fields.dept=Sales',
       'fields.seats=3&fields.dept=Support',
       'email=U7@X.IO',
+      'metadata.source=hr',
+      'metadata.source=hr&fields.dept=Sales',
+      'metadata.sub.key=x',
       `createdBefore=2000-01-01T00:00:00Z`,
     ]) {
       const listed: User[] = []
@@ -110,6 +118,12 @@ describeEachEngine('GET /api/v1/directories/{dir}/export', (engine) => {
     // The filters narrow for real: Sales is every third user.
     const sales = (await c.request('GET', `/api/v1/directories/${dir}/export?fields.dept=Sales`)).body.trimEnd().split('\n')
     expect(sales).toHaveLength(Math.ceil(n / 3))
+    // Metadata equality is exact text: every odd user is from hr; a number is never text, nor is case ignored.
+    const hr = (await c.request('GET', `/api/v1/directories/${dir}/export?metadata.source=hr`)).body.trimEnd().split('\n')
+    expect(hr.map((l) => JSON.parse(l).email)).toEqual(rows.filter((_, i) => i % 4 !== 0 && i % 2).map((r) => r.email))
+    expect((await c.request('GET', `/api/v1/directories/${dir}/export?metadata.source=HR`)).body).toBe('')
+    expect((await c.request('GET', `/api/v1/directories/${dir}/export?metadata.seats=3`)).body).toBe('')
+    expect((await c.request('GET', `/api/v1/directories/${dir}/users?metadata.nothere=x`)).json().data).toEqual([])
 
     // A value the field's type refuses, or an unknown parameter, is a 400 before anything is sent.
     expect((await c.request('GET', `/api/v1/directories/${dir}/export?fields.seats=many`)).statusCode).toBe(400)

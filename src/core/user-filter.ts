@@ -19,7 +19,8 @@ export const BOOL_COLUMNS = DERIVED.boolColumns as ReadonlySet<FilterColumn>
 /** How a custom field's JSON value is compared: as text, as a number, or as a boolean. */
 export type CustomFieldKind = 'text' | 'number' | 'boolean'
 
-export type FilterField = { column: FilterColumn } | { custom: string; kind: CustomFieldKind }
+/** A built-in column, a custom field, or a top-level key of the free `metadata` object (read as `kind`). */
+export type FilterField = { column: FilterColumn } | { custom: string; kind: CustomFieldKind } | { metadata: string; kind: CustomFieldKind }
 
 export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le'
 

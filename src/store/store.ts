@@ -87,6 +87,8 @@ export interface UserListQuery {
   active?: boolean
   /** Custom field equality: `fields.department = 'Sales'`. */
   fields?: Record<string, string | number | boolean>
+  /** Metadata equality on text values, exact: `metadata.source = 'hr'`. */
+  metadata?: Record<string, string>
   createdAfter?: string
   createdBefore?: string
   updatedAfter?: string

@@ -26,9 +26,12 @@ import type { DB } from './db-types.js'
  * escaping is needed and case sensitivity does not depend on the engine's LIKE (SQLite's ignores
  * ASCII case, PostgreSQL's does not).
  */
+/** The JSON columns of `users` a filter reads keys of. */
+export type JsonBag = 'fields' | 'metadata'
+
 export interface UserFilterDialect {
-  /** A custom field's value read out of the JSON `fields` column as `kind`; NULL when absent or of another JSON type. */
-  customValue(key: string, kind: CustomFieldKind): Expression<unknown>
+  /** A key's value read out of a JSON column (`fields`, or `metadata`) as `kind`; NULL when absent or of another JSON type. */
+  customValue(key: string, kind: CustomFieldKind, bag?: JsonBag): Expression<unknown>
   /** Text compared and sorted in code-point order, whatever the database's collation. */
   binaryText(e: Expression<unknown>): Expression<unknown>
 }
@@ -60,8 +63,8 @@ interface Operand {
 const sqlLower = (v: string) => sql`lower(cast(${v} as text))`
 
 function operand(f: FilterField, d: UserFilterDialect): Operand {
-  if ('custom' in f) {
-    const raw = d.customValue(f.custom, f.kind)
+  if ('custom' in f || 'metadata' in f) {
+    const raw = 'custom' in f ? d.customValue(f.custom, f.kind) : d.customValue(f.metadata, f.kind, 'metadata')
     if (f.kind !== 'text') return { kind: f.kind, raw }
     return { kind: 'text', raw, folded: { expr: sql`lower(${raw})`, literal: sqlLower } }
   }

@@ -16,9 +16,12 @@ export const UserFilterProperties = {
   updatedBefore: Type.Optional(Timestamp),
 }
 
-/** `fields.<key>=<value>` query parameters: custom field equality. */
+/** `fields.<key>=<value>` and `metadata.<key>=<value>` query parameters: custom field and metadata equality. */
 export const FieldFilterPatterns = {
   '^fields\\.[A-Za-z][A-Za-z0-9_-]{0,63}$': Type.String({ description: 'Custom field equality: fields.<key>=<value>' }),
+  '^metadata\\.[^\\s]{1,200}$': Type.String({
+    description: 'Metadata equality: metadata.<key>=<value> keeps users whose metadata key holds this text (exactly, case included)',
+  }),
 }
 
 export type UserFilter = Omit<Parameters<Services['users']['list']>[1], 'afterSeq' | 'limit'>
@@ -27,7 +30,11 @@ export type UserFilter = Omit<Parameters<Services['users']['list']>[1], 'afterSe
 export async function userFilterOf(s: Services, dir: Directory, query: Record<string, unknown>): Promise<UserFilter> {
   const str = (k: string) => (typeof query[k] === 'string' ? (query[k] as string) : undefined)
   const rawFields: Record<string, string> = {}
-  for (const [k, v] of Object.entries(query)) if (k.startsWith('fields.') && typeof v === 'string') rawFields[k.slice(7)] = v
+  const metadata: Record<string, string> = {}
+  for (const [k, v] of Object.entries(query)) {
+    if (k.startsWith('fields.') && typeof v === 'string') rawFields[k.slice(7)] = v
+    if (k.startsWith('metadata.') && typeof v === 'string') metadata[k.slice(9)] = v
+  }
   return {
     email: str('email'),
     username: str('username'),
@@ -38,5 +45,6 @@ export async function userFilterOf(s: Services, dir: Directory, query: Record<st
     updatedAfter: str('updatedAfter'),
     updatedBefore: str('updatedBefore'),
     fields: await s.users.fieldFilters(dir, rawFields),
+    ...(Object.keys(metadata).length ? { metadata } : {}),
   }
 }

@@ -14,10 +14,11 @@ export const postgresDialect: StoreDialect = Object.freeze({
   nextDirectoryNumber: () => undefined,
   userFilter: Object.freeze({
     // CASE, not AND: PostgreSQL may run a cast before a guard beside it, and fail on another JSON type.
-    customValue: (key, kind) => {
-      if (kind === 'number') return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'number' THEN (fields ->> ${key})::numeric END)`
-      if (kind === 'boolean') return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'boolean' THEN (fields ->> ${key})::boolean END)`
-      return sql`(CASE WHEN json_typeof(fields -> ${key}) = 'string' THEN (fields ->> ${key}) END)`
+    customValue: (key, kind, bag = 'fields') => {
+      const col = sql.ref(bag)
+      if (kind === 'number') return sql`(CASE WHEN json_typeof(${col} -> ${key}) = 'number' THEN (${col} ->> ${key})::numeric END)`
+      if (kind === 'boolean') return sql`(CASE WHEN json_typeof(${col} -> ${key}) = 'boolean' THEN (${col} ->> ${key})::boolean END)`
+      return sql`(CASE WHEN json_typeof(${col} -> ${key}) = 'string' THEN (${col} ->> ${key}) END)`
     },
     // Code-point order, like SQLite, instead of the database's locale collation.
     binaryText: (e) => sql`(${e} COLLATE "C")`,

@@ -6,7 +6,7 @@ import { int, userFromRow } from '../codec.js'
 import type { DB } from '../db-types.js'
 import type { StoreDialect } from '../dialect.js'
 import type { Page, UserListQuery } from '../store.js'
-import { searchUsers } from '../user-filter.js'
+import { compileUserFilter, searchUsers } from '../user-filter.js'
 
 /** Users of a directory: reads. Writes go through the engine's writeBatch (the bulk hot path). */
 export function usersRepo(db: Kysely<DB>, d: StoreDialect) {
@@ -40,6 +40,8 @@ export function usersRepo(db: Kysely<DB>, d: StoreDialect) {
       if (q.updatedAfter) query = query.where('updated_at', '>=', q.updatedAfter)
       if (q.updatedBefore) query = query.where('updated_at', '<', q.updatedBefore)
       for (const [k, v] of Object.entries(q.fields ?? {})) query = query.where(d.customFieldEquals(k, v))
+      for (const [k, v] of Object.entries(q.metadata ?? {}))
+        query = query.where(compileUserFilter({ op: 'eq', field: { metadata: k, kind: 'text' }, value: v, caseExact: true }, d.userFilter))
       if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq)
       const rows = await query
         .orderBy('seq')

@@ -28,9 +28,10 @@ export const sqliteDialect: StoreDialect = Object.freeze({
   nextDirectoryNumber: () => sql<number>`(SELECT COALESCE(MAX(number), 0) + 1 FROM directories)`,
   userFilter: Object.freeze({
     // Guarded by the JSON type: SQLite would otherwise compare a number with text (every number sorts first).
-    customValue: (key, kind) => {
+    customValue: (key, kind, bag = 'fields') => {
+      const col = sql.ref(bag)
       const types = kind === 'number' ? sql`IN ('integer', 'real')` : kind === 'boolean' ? sql`IN ('true', 'false')` : sql`= 'text'`
-      return sql`(CASE WHEN json_type(fields, ${jsonPath(key)}) ${types} THEN json_extract(fields, ${jsonPath(key)}) END)`
+      return sql`(CASE WHEN json_type(${col}, ${jsonPath(key)}) ${types} THEN json_extract(${col}, ${jsonPath(key)}) END)`
     },
     // SQLite's default collation is already code-point order.
     binaryText: (e) => e,
