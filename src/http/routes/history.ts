@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { RollcallError } from '../../core/errors.js'
 import type { Services } from '../../jobs/services.js'
 import { principalOf } from '../auth.js'
+import { openEventStream } from '../event-stream.js'
 import { decodeCursor, decodeFeedCursor, encodeCursor, encodeFeedCursor } from '../cursor.js'
 import { ChangeSchema, DirParams, ListQuery, page, ProblemSchema } from '../schemas.js'
 
@@ -109,16 +110,7 @@ export const historyRoutes =
           const after = decodeFeedCursor(typeof resume === 'string' && resume !== '' ? resume : req.query.after)
           // The first page before the stream opens: a bad or expired cursor is still a plain 4xx answer.
           const first = await s.users.changes(dir, after, req.query.limit ?? 1000)
-          reply.hijack()
-          const res = reply.raw
-          res.writeHead(200, {
-            'content-type': 'text/event-stream',
-            'cache-control': 'no-store',
-            connection: 'keep-alive',
-            'x-request-id': String(req.id),
-          })
-          // Now, not with the first event: a client waits for the headers, and a feed may be quiet for long.
-          res.flushHeaders()
+          const res = openEventStream(req, reply)
           let open = true
           const end = () => {
             open = false

@@ -9,6 +9,7 @@ import { nativeContext, principalOf } from '../auth.js'
 import { DirParams, ProblemSchema, StringEnum } from '../schemas.js'
 import { viewJob } from '../../core/job-view.js'
 import { ImportQuery, type RawOptions, UPLOAD_TYPES, uploadOf } from './import-upload.js'
+import { openEventStream } from '../event-stream.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -239,14 +240,7 @@ export const importRoutes =
       async (req, reply) => {
         const p = principalOf(req)
         let job = await jobs.get(p, req.params.id)
-        reply.hijack()
-        const res = reply.raw
-        res.writeHead(200, {
-          'content-type': 'text/event-stream',
-          'cache-control': 'no-store',
-          connection: 'keep-alive',
-          'x-request-id': String(req.id),
-        })
+        const res = openEventStream(req, reply)
         let closed = false
         req.raw.on('close', () => (closed = true))
         const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
