@@ -4,6 +4,7 @@ import { WriteConflict } from '../src/store/store.js'
 import type { StoreTx } from '../src/store/store.js'
 import { describeEachEngine } from './helpers/engines.js'
 import { freshDirectory } from './helpers/fixtures.js'
+import { definitionOf } from '../src/core/fields.js'
 
 /**
  * The pipeline's own contract when a batch fails, with real transactions: each batch defines one
@@ -11,19 +12,7 @@ import { freshDirectory } from './helpers/fixtures.js'
  * checks what stayed and in which order batches were recorded.
  */
 describeEachEngine('pipeline failures', (engine) => {
-  const field = (key: string) => ({
-    key,
-    label: key,
-    type: 'string' as const,
-    required: false,
-    unique: false,
-    maxLength: null,
-    pattern: null,
-    enumValues: null,
-    builtIn: false,
-    createdAt: new Date().toISOString(),
-    updatedAt: new Date().toISOString(),
-  })
+  const field = (key: string) => definitionOf({ key, type: 'string' }, new Date().toISOString())
 
   async function run(failures: Record<string, (attempt: number) => Error | null>) {
     const store = engine.store()

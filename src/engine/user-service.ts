@@ -169,7 +169,7 @@ export function createUserService(store: Store, defaults: { batchSize: number })
         if (page.expired)
           throw new RollcallError(
             'cursor_expired',
-            'The record this cursor follows was deleted (history retention): read the history, then start the feed again without a cursor',
+            'The feed no longer holds the record this cursor follows (history retention deleted it, or a restore reset it): read the history, then start the feed again without a cursor',
           )
         if (page.items.length || Date.now() >= deadline || wait.stop?.()) return page.items
         await new Promise((resolve) => setTimeout(resolve, Math.min(wait.pollMs ?? 200, Math.max(1, deadline - Date.now()))))

@@ -17,6 +17,9 @@ import { DERIVED, USER_FIELDS, type UserFieldSpec } from '../core/user-fields.js
 import { type Codec, userFromRow } from './codec.js'
 import type { DB } from './db-types.js'
 
+/** The JSON columns of `users` a filter reads keys of. */
+export type JsonBag = 'fields' | 'metadata'
+
 /**
  * Compiles the core's user filter (src/core/user-filter.ts) to SQL that reads the same on
  * SQLite and PostgreSQL. The engine-specific pieces are the two hooks of `UserFilterDialect`.
@@ -26,9 +29,6 @@ import type { DB } from './db-types.js'
  * escaping is needed and case sensitivity does not depend on the engine's LIKE (SQLite's ignores
  * ASCII case, PostgreSQL's does not).
  */
-/** The JSON columns of `users` a filter reads keys of. */
-export type JsonBag = 'fields' | 'metadata'
-
 export interface UserFilterDialect {
   /** A key's value read out of a JSON column (`fields`, or `metadata`) as `kind`; NULL when absent or of another JSON type. */
   customValue(key: string, kind: CustomFieldKind, bag?: JsonBag): Expression<unknown>

@@ -19,7 +19,7 @@ const FieldPath = Type.String({
   description: 'Field path: email, metadata.tier, fields.department',
 })
 
-/** How often a change stream that has caught up looks for new records, and how often it says it is alive. */
+/** How often a change stream that has caught up looks for new records, and how long it stays quiet before it says it is alive. */
 const STREAM_POLL_MS = 250
 const STREAM_KEEPALIVE_MS = 15_000
 
@@ -119,7 +119,6 @@ export const historyRoutes =
           streams.add(end)
           req.raw.on('close', () => (open = false))
           let position = after
-          let quietSince = Date.now()
           try {
             for (let items = first; open;) {
               for (const { position: p, ...c } of items) {
@@ -128,15 +127,14 @@ export const historyRoutes =
                   await new Promise((resolve) => res.once('drain', resolve))
                 position = p
               }
-              if (items.length) quietSince = Date.now()
-              else {
-                if (Date.now() - quietSince >= STREAM_KEEPALIVE_MS) {
-                  res.write(': keep-alive\n\n')
-                  quietSince = Date.now()
-                }
-                await new Promise((resolve) => setTimeout(resolve, STREAM_POLL_MS))
-              }
-              if (open) items = await s.users.changes(dir, position, req.query.limit ?? 1000)
+              // Nothing came for a while (the wait ran out): a comment, so proxies keep the connection.
+              if (items.length === 0 && open) res.write(': keep-alive\n\n')
+              if (open)
+                items = await s.users.changes(dir, position, req.query.limit ?? 1000, {
+                  waitMs: STREAM_KEEPALIVE_MS,
+                  pollMs: STREAM_POLL_MS,
+                  stop: () => !open,
+                })
             }
           } catch (e) {
             // Said in the stream's own terms (the answer's status is sent), then closed; only a

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { ChangeRecord, FeedPosition } from '../../core/types.js'
 import { changeFromRow, int } from '../codec.js'
 import type { DB } from '../db-types.js'
@@ -25,35 +25,26 @@ export function historyRepo(db: Kysely<DB>, d: StoreDialect) {
     },
 
     /**
-     * The directory's change records after `after` (from the first without), oldest first, in an
-     * order no record can later appear before (migration 007): by `seq` where transactions run one
-     * at a time; else by (transaction id, seq), only records of transactions older than every one
-     * still running. `expired`: the record `after` names is gone (retention deleted it, or it
-     * belongs to another directory), so what followed it cannot be told.
+     * The directory's change records after `after` (from the first without), oldest first, by
+     * `seq`: the feed where one transaction writes at a time, so records commit in `seq` order
+     * (SQLite; PostgreSQL's store orders by transaction, postgres-store.ts `changeFeed`).
+     * `expired`: the record `after` names is gone (retention deleted it, or it belongs to another
+     * directory), so what followed it cannot be told.
      */
     async feed(directoryId: string, after: FeedPosition | null, limit: number): Promise<FeedPage> {
+      let q = db.selectFrom('changes').selectAll().where('directory_id', '=', directoryId)
       if (after) {
-        // The record itself, as the cursor names it: on PostgreSQL its transaction id too, which
-        // a restore into another cluster may have reset (postgres-store.ts FEED_REPAIR).
-        let q = db.selectFrom('changes').select('seq').where('seq', '=', after.seq).where('directory_id', '=', directoryId)
-        if (d.capabilities.concurrentTransactions) q = q.where(sql<boolean>`txid = ${after.txid}::xid8`)
-        if (!(await q.executeTakeFirst())) return { items: [], expired: true }
+        const still = await db
+          .selectFrom('changes')
+          .select('seq')
+          .where('seq', '=', after.seq)
+          .where('directory_id', '=', directoryId)
+          .executeTakeFirst()
+        if (!still) return { items: [], expired: true }
+        q = q.where('seq', '>', after.seq)
       }
-      if (!d.capabilities.concurrentTransactions) {
-        let q = db.selectFrom('changes').selectAll().where('directory_id', '=', directoryId)
-        if (after) q = q.where('seq', '>', after.seq)
-        const rows = await q.orderBy('seq').limit(limit).execute()
-        return { items: rows.map((r) => ({ ...changeFromRow(r, d.codec), position: { txid: '0', seq: int(r.seq) } })), expired: false }
-      }
-      const from = after ? sql`AND (txid, seq) > (${after.txid}::xid8, ${after.seq})` : sql``
-      const rows = await sql<Parameters<typeof changeFromRow>[0] & { txid_text: string }>`
-        SELECT *, txid::text AS txid_text FROM changes
-        WHERE directory_id = ${directoryId} AND txid < pg_snapshot_xmin(pg_current_snapshot()) ${from}
-        ORDER BY txid, seq LIMIT ${limit}`.execute(db)
-      return {
-        items: rows.rows.map((r) => ({ ...changeFromRow(r, d.codec), position: { txid: r.txid_text, seq: int(r.seq) } })),
-        expired: false,
-      }
+      const rows = await q.orderBy('seq').limit(limit).execute()
+      return { items: rows.map((r) => ({ ...changeFromRow(r, d.codec), position: { txid: '0', seq: int(r.seq) } })), expired: false }
     },
   }
 }
