@@ -18,6 +18,8 @@ function usersInFileAlone(file: string, copy: string): number {
   copyFileSync(file, copy)
   const db = new Database(copy, { readonly: true })
   try {
+    // Before the first checkpoint the file may not even hold the schema (the migrations sit in the WAL too).
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'").get()) return 0
     return (db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n
   } finally {
     db.close()
