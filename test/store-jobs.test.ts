@@ -80,6 +80,7 @@ describeEachEngine('Store contract: jobs', (engine) => {
       counts: EMPTY_COUNTS,
       checkpoint: 0,
       revert: null,
+      absent: null,
       error: null,
       cancelRequested: false,
       leaseOwner: null,

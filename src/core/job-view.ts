@@ -14,6 +14,8 @@ export interface JobView {
   inputBytes: number
   /** Once reverted (or reverting): users restored, deleted again, and conflicts left alone. */
   revert: Job['revert']
+  /** Mirror imports, once the input is in: the absent users and what was done to them. */
+  absent: Omit<NonNullable<Job['absent']>, 'afterSeq'> | null
   error: string | null
   /** Who started it: the key's id (null when the CLI ran it on the database) and the request's id. */
   keyId: string | null
@@ -48,6 +50,7 @@ export function viewJob(j: Job, now = Date.now()): JobView {
     etaSeconds: eta,
     inputBytes: j.inputBytes,
     revert: j.revert,
+    absent: j.absent && (({ afterSeq: _, ...rest }) => rest)(j.absent),
     error: j.error,
     keyId: j.keyId,
     requestId: j.requestId,

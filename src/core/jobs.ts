@@ -6,11 +6,26 @@ import type { BulkMode, Channel, ChangeSet, FieldInput, MatchKey, RowStatus } fr
 /**
  * uploading → queued → running → completed | failed | cancelled; a completed import may go
  * reverting → reverted. `uploading` jobs are invisible to workers until their input is stored.
+ * A mirror import whose absent users are over its `maxAbsent` stops in `needs_confirmation`
+ * before it writes any absent change: confirming queues it again (it goes on with the absent
+ * users only), cancelling ends it.
  */
-export const JOB_STATES = ['uploading', 'queued', 'running', 'completed', 'failed', 'cancelled', 'reverting', 'reverted'] as const
+export const JOB_STATES = [
+  'uploading',
+  'queued',
+  'running',
+  'needs_confirmation',
+  'completed',
+  'failed',
+  'cancelled',
+  'reverting',
+  'reverted',
+] as const
 export type JobState = (typeof JOB_STATES)[number]
 /** States in which a job still reads or writes its directory. */
-export const ACTIVE_JOB_STATES: readonly JobState[] = ['uploading', 'queued', 'running', 'reverting']
+export const ACTIVE_JOB_STATES: readonly JobState[] = ['uploading', 'queued', 'running', 'needs_confirmation', 'reverting']
+/** States a job does not leave by itself: a client waiting on a job stops at any of them. */
+export const RESTING_JOB_STATES: ReadonlySet<JobState> = new Set(['needs_confirmation', 'completed', 'failed', 'cancelled', 'reverted'])
 
 /** `import`: rows from an uploaded file. `apply`: the stored plan of a dry-run import, written as planned. */
 export type JobKind = 'import' | 'apply'
@@ -45,6 +60,65 @@ export interface ImportOptions {
   fileName?: string | null
   /** Custom fields the door needs, defined with the job's first write (BulkOptions.needsFields). */
   needsFields?: readonly FieldInput[]
+  /**
+   * Mirror mode: what happens, once the whole input is in, to the directory's users (in `scope`)
+   * that no row matched. `keep` (default): nothing, as for any import.
+   */
+  absent?: AbsentAction
+  /** Mirror mode: only users matching all of these equalities can be absent (`metadata.source`: `hr`). */
+  scope?: Record<string, string | number | boolean> | null
+  /** Mirror mode: the most absent users changed without a confirmation (default 10 % of the scoped users). */
+  maxAbsent?: MaxAbsent
+  /** Mirror mode: change absent users even though some rows failed (default false: a failed row may be a user who is still there). */
+  absentOnErrors?: boolean
+}
+
+/** What a mirror import does to users its input does not name. */
+export type AbsentAction = 'keep' | 'deactivate' | 'delete'
+/** A mirror import's safeguard: at most this many absent users, or this percentage of the scoped ones. */
+export type MaxAbsent = { count: number } | { percent: number }
+export const DEFAULT_MAX_ABSENT: MaxAbsent = { percent: 10 }
+
+/** `5%` or `200`: a maxAbsent option as the API and the CLI take it; null when it is neither. */
+export function parseMaxAbsent(text: string): MaxAbsent | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(text)
+  if (!m) return null
+  const n = Number(m[1])
+  if (m[2]) return n <= 100 ? { percent: n } : null
+  return Number.isSafeInteger(n) ? { count: n } : null
+}
+
+/** A user a mirror import found absent, as a safeguard's sample shows it. */
+export interface AbsentUserRef {
+  id: string
+  email: string | null
+  username: string | null
+  externalId: string | null
+}
+
+/**
+ * The absent phase of a mirror import, from when its input is in: `skipped` (rows failed, or the
+ * input stopped early), `needs_confirmation` (over `maxAbsent`), `running`, `done`.
+ */
+export interface AbsentSummary {
+  action: 'deactivate' | 'delete'
+  phase: 'skipped' | 'needs_confirmation' | 'running' | 'done'
+  /** Users in scope when the input was in (for `deactivate`: active ones). */
+  scoped: number
+  /** Of those, the ones no row matched. */
+  absent: number
+  /** The safeguard's limit, as a count. */
+  limit: number
+  /** Someone confirmed going over the limit. */
+  confirmed: boolean
+  deactivated: number
+  deleted: number
+  /** Why nothing absent was changed (`skipped`). */
+  reason: string | null
+  /** The first absent users (up to 10), for a person deciding whether to confirm. */
+  sample: AbsentUserRef[]
+  /** Internal, while running: the users' sequence number the next batch starts after (a resume goes on from it). */
+  afterSeq?: number
 }
 
 /** What an import does when a request leaves an option out. */
@@ -93,6 +167,8 @@ export interface Job {
   checkpoint: number
   /** Once a revert ran (or runs): what it did. */
   revert: RevertSummary | null
+  /** Mirror imports: the absent phase. */
+  absent: AbsentSummary | null
   error: string | null
   cancelRequested: boolean
   leaseOwner: string | null
@@ -116,12 +192,19 @@ export interface JobStats {
   oldestQueuedAt: string | null
 }
 
+/**
+ * A stored result's status: a row's, or, after the input's rows (indexes from the input's total
+ * on), a user a mirror import deactivated or deleted as absent.
+ */
+export type JobRowStatus = RowStatus | 'deactivated' | 'deleted'
+export const JOB_ROW_STATUSES: readonly JobRowStatus[] = ['created', 'updated', 'unchanged', 'failed', 'deactivated', 'deleted']
+
 /** One row's stored result. */
 export interface JobResultRow {
   index: number
-  /** 1-based line of the input where the row starts (CSV and NDJSON). */
+  /** 1-based line of the input where the row starts (CSV and NDJSON); null for absent users. */
   line: number | null
-  status: RowStatus
+  status: JobRowStatus
   userId: string | null
   changedFields: string[]
   errors: FieldError[]
@@ -141,6 +224,8 @@ export interface RowPlan {
   /** The user's version when planned (null: the row creates the user). */
   baseVersion: number | null
   changes: ChangeSet
+  /** A mirror plan's absent user: what applying does to it. */
+  absent?: 'deactivate' | 'delete'
 }
 
 export const EMPTY_COUNTS: JobCounts = { processed: 0, created: 0, updated: 0, unchanged: 0, failed: 0, conflicts: 0 }

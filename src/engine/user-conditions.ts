@@ -19,7 +19,7 @@ import {
  * tree, with the value checked against the directory's field definitions.
  */
 export interface UserCondition {
-  /** A built-in column (`email`, `firstName`, `createdAt`, `loginCount`, …) or `fields.<key>`. */
+  /** A built-in column (`email`, `firstName`, `createdAt`, `loginCount`, …), `fields.<key>` or `metadata.<key>`. */
   field: string
   op: 'eq' | 'gte' | 'lte'
   value: string | number | boolean
@@ -84,6 +84,13 @@ export function userFilterOf(definitions: readonly FieldDefinition[], conditions
         else parts.push(compare({ column }, c))
       } else if (typeof c.value !== 'string') bad(c.field, 'invalid_type', 'must be a string')
       else parts.push(compare({ column }, c))
+      continue
+    }
+    if (c.field.startsWith('metadata.') && c.field.length > 9) {
+      // Metadata is free-form: the value's own JSON type says how to compare.
+      const kind: CustomFieldKind = typeof c.value === 'number' ? 'number' : typeof c.value === 'boolean' ? 'boolean' : 'text'
+      if (kind === 'boolean' && c.op !== 'eq') bad(c.field, 'invalid_operation', `'${c.op}' needs a numeric, date or text field`)
+      else parts.push(compare({ metadata: c.field.slice(9), kind }, c))
       continue
     }
     const def = c.field.startsWith('fields.') ? custom.get(c.field.slice(7)) : undefined

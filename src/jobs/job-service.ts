@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import { RollcallError } from '../core/errors.js'
+import { errors, RollcallError } from '../core/errors.js'
 import { canSeeDirectory, type Principal } from '../core/keys.js'
 import type { Directory } from '../core/types.js'
 import type { Store } from '../store/store.js'
 import type { RowStatus } from '../engine/types.js'
-import type { ImportOptions, InputFormat, Job, JobResultRow, JobState } from '../core/jobs.js'
+import { ACTIVE_JOB_STATES, type ImportOptions, type InputFormat, type Job, type JobResultRow, type JobState } from '../core/jobs.js'
+import { userFilterOf } from '../engine/user-conditions.js'
+import { scopeConditions } from './mirror.js'
 
 /** Input is stored in chunks of this size: large enough to be few, small enough to stream. */
 export const CHUNK_BYTES = 1024 * 1024
@@ -29,6 +31,38 @@ export function createJobService(store: Store, limits: { maxImportBytes: number;
     const job = /^[0-9a-f-]{36}$/i.test(id) ? await store.jobs.get(p.tenantId, id) : null
     if (!job || job.state === 'uploading' || !canSeeDirectory(p, job.directoryId)) throw new RollcallError('not_found', `No import '${id}'`)
     return job
+  }
+
+  /** A mirror import's scope names fields the directory has, with values of their types (400 otherwise). */
+  async function checkScope(dir: Directory, options: ImportOptions): Promise<void> {
+    try {
+      userFilterOf(await store.listFields(dir.id), scopeConditions(options.scope))
+    } catch (e) {
+      if (e instanceof RollcallError && e.code === 'validation_failed')
+        throw errors.validation(e.errors.map((x) => ({ ...x, field: `scope.${x.field}`, message: `scope: ${x.message}` })))
+      throw e
+    }
+  }
+
+  /**
+   * Two mirror imports of one directory never interleave: one that finds another already queued,
+   * running or waiting for a confirmation (or uploading, and begun first) is refused.
+   */
+  async function refuseSecondMirror(dir: Directory, id: string): Promise<void> {
+    const active = await store.jobs.inStates(dir.id, ACTIVE_JOB_STATES)
+    const mine = active.find((j) => j.id === id)
+    const other = active.find(
+      (j) =>
+        j.id !== id &&
+        j.kind === 'import' &&
+        (j.options.absent === 'deactivate' || j.options.absent === 'delete') &&
+        (j.state !== 'uploading' || !mine || j.createdAt < mine.createdAt || (j.createdAt === mine.createdAt && j.id < id)),
+    )
+    if (other)
+      throw new RollcallError(
+        'conflict',
+        `Mirror import ${other.id} of this directory is ${other.state}; a second one could deactivate or delete what the first one brings. Wait for it to end, or cancel it`,
+      )
   }
 
   return {
@@ -65,6 +99,8 @@ export function createJobService(store: Store, limits: { maxImportBytes: number;
       },
     ): Promise<Job> {
       if (input.declaredBytes !== undefined && input.declaredBytes > limits.maxImportBytes) throw tooLarge(limits.maxImportBytes)
+      const mirror = input.options.absent === 'deactivate' || input.options.absent === 'delete'
+      if (mirror) await checkScope(dir, input.options)
       const id = randomUUID()
       await store.jobs.create({
         id,
@@ -101,6 +137,7 @@ export function createJobService(store: Store, limits: { maxImportBytes: number;
             errors: [{ field: 'file', code: 'empty', message: 'the file is empty' }],
           })
         await input.beforeQueue?.()
+        if (mirror) await refuseSecondMirror(dir, id)
         await store.jobs.finishUpload(id, bytes, seq)
       } catch (e) {
         await store.jobs.delete(id).catch(() => {})
@@ -160,11 +197,31 @@ export function createJobService(store: Store, limits: { maxImportBytes: number;
       return get(p, newId)
     },
 
+    /**
+     * Goes on with a mirror import stopped by its safeguard (needs_confirmation): it is queued
+     * again, and changes its absent users whatever their number.
+     */
+    async confirm(p: Principal, id: string): Promise<Job> {
+      const job = await get(p, id)
+      if (job.state !== 'needs_confirmation' || !job.absent)
+        throw new RollcallError('conflict', `The import is ${job.state}; only an import that needs a confirmation can be confirmed`)
+      if (!(await store.jobs.transition(p.tenantId, id, ['needs_confirmation'], 'queued', false, { ...job.absent, confirmed: true })))
+        throw new RollcallError('conflict', 'The import was confirmed or cancelled meanwhile')
+      onEnqueued()
+      return get(p, id)
+    },
+
     async cancel(p: Principal, id: string): Promise<Job> {
       const job = await get(p, id)
-      if (await store.jobs.transition(p.tenantId, id, ['queued'], 'cancelled', true)) return get(p, id)
+      if (await store.jobs.transition(p.tenantId, id, ['queued', 'needs_confirmation'], 'cancelled', true)) {
+        await store.jobs.clearMatched(id)
+        return get(p, id)
+      }
       if (job.state !== 'running')
-        throw new RollcallError('conflict', `The import is ${job.state}; only queued or running imports can be cancelled`)
+        throw new RollcallError(
+          'conflict',
+          `The import is ${job.state}; only queued or running imports, or those waiting for a confirmation, can be cancelled`,
+        )
       await store.jobs.requestCancel(p.tenantId, id)
       return get(p, id)
     },

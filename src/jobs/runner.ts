@@ -4,8 +4,9 @@ import { runBulk } from '../engine/bulk-engine.js'
 import { type BulkRow, type BulkStage, DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
 import type { Store } from '../store/store.js'
 import { InputError, type InputRow, rawText, readInputChunks } from './input.js'
-import type { Job, JobCounts, JobResultRow } from '../core/jobs.js'
+import type { AbsentSummary, Job, JobCounts, JobResultRow } from '../core/jobs.js'
 import { LeaseLost } from '../store/store.js'
+import { absentQuery, assessAbsent, runAbsentPhase } from './mirror.js'
 
 /** The job was cancelled between two batches. */
 class Cancelled extends Error {}
@@ -49,6 +50,9 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
   }
   const stored = await store.listFields(job.directoryId)
   const opts = job.options
+  /** Mirror mode: users no row matched are deactivated or deleted once the input is in (src/jobs/mirror.ts). */
+  const mirror = opts.absent === 'deactivate' || opts.absent === 'delete'
+  const context = { channel: opts.channel ?? 'native', keyId: job.keyId, requestId: job.requestId, jobId: job.id } as const
   const pending = new Map<number, InputRow>()
   let counts = { ...job.counts }
   /** Rows of the batch being committed, told to onRows once it is. */
@@ -92,7 +96,31 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
   )
   heartbeat.unref()
 
+  /** Between two batches: progress, and a cancel or a shutdown asked for meanwhile. */
+  const between = async () => {
+    const now = await store.jobs.get(job.tenantId, job.id)
+    if (now) ctx.onProgress?.(now)
+    if (now?.cancelRequested) throw new Cancelled()
+    if (ctx.stopping?.()) throw new Stopping()
+    // Let the HTTP server breathe between batches (SQLite runs the worker in-process).
+    await new Promise((r) => setImmediate(r))
+  }
+
+  /** The absent phase of a mirror import, from `summary` (its input is in) to the job's end. */
+  const absentPhase = async (summary: AbsentSummary, inputRows: number): Promise<Job['state']> => {
+    const q = absentQuery(job, stored)
+    const done = await runAbsentPhase(ctx, job, dirRow, q, summary, inputRows, context, between)
+    await store.jobs.update(job.id, owner, { state: 'completed', absent: done, finished: true, release: true })
+    await store.jobs.clearMatched(job.id)
+    return 'completed'
+  }
+
   try {
+    const resumed = job.absent
+    if (mirror && resumed && (resumed.phase === 'running' || (resumed.phase === 'needs_confirmation' && resumed.confirmed)))
+      // The input was in before: only absent users are left to do.
+      return await absentPhase(resumed, job.total ?? job.checkpoint)
+
     const result = await runBulk(
       store,
       {
@@ -105,7 +133,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
           maxErrors: opts.maxErrors == null ? null : Math.max(0, opts.maxErrors - counts.failed),
           batchSize: ctx.batchSize,
         },
-        context: { channel: opts.channel ?? 'native', keyId: job.keyId, requestId: job.requestId, jobId: job.id },
+        context,
       },
       rows(),
       {
@@ -118,6 +146,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
               for (const e of earlier) await tx.jobs.addWarning(job.id, e.index, e.warning)
               const next = add(counts, results)
               const last = results[results.length - 1]?.index ?? job.checkpoint - 1
+              if (mirror) await tx.jobs.addMatched(job.id, matchedIds(results))
               await tx.jobs.recordBatch(
                 job.id,
                 owner,
@@ -136,12 +165,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
           // An atomic or dry run holds one transaction from start to end; on SQLite that is the
           // only connection, so the job row cannot be read until it ends (no cancel meanwhile).
           if (whole && !store.capabilities.multiProcess) return
-          const now = await store.jobs.get(job.tenantId, job.id)
-          if (now) ctx.onProgress?.(now)
-          if (now?.cancelRequested) throw new Cancelled()
-          if (ctx.stopping?.()) throw new Stopping()
-          // Let the HTTP server breathe between batches (SQLite runs the worker in-process).
-          await new Promise((r) => setImmediate(r))
+          await between()
         },
       },
     )
@@ -150,6 +174,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
       // results are written once, after the outcome is known.
       const rows = result.results.map((r) => toResultRow(r, pending.get(r.index)))
       await store.transaction(async (tx) => {
+        if (mirror && !result.rolledBack) await tx.jobs.addMatched(job.id, matchedIds(result.results))
         for (let i = 0; i < rows.length; i += 1000)
           await tx.jobs.recordBatch(
             job.id,
@@ -163,6 +188,25 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
       ctx.onRows?.(result.results.length)
     }
     const failedAtomically = opts.atomic && result.rolledBack
+    if (mirror && !failedAtomically) {
+      const assessed = await assessAbsent(ctx, job, absentQuery(job, stored), { failed: counts.failed, stopped: result.stopped })
+      // A dry run plans the absent users whatever their number: the plan shows it, and applying it is the confirmation.
+      const summary: AbsentSummary = opts.dryRun && assessed.phase === 'needs_confirmation' ? { ...assessed, phase: 'running' } : assessed
+      if (summary.phase === 'running') {
+        await store.jobs.update(job.id, owner, { absent: summary, total })
+        return await absentPhase(summary, total)
+      }
+      const waits = summary.phase === 'needs_confirmation'
+      await store.jobs.update(job.id, owner, {
+        state: waits ? 'needs_confirmation' : 'completed',
+        absent: summary,
+        total,
+        finished: !waits,
+        release: true,
+      })
+      if (!waits) await store.jobs.clearMatched(job.id)
+      return waits ? 'needs_confirmation' : 'completed'
+    }
     await store.jobs.update(job.id, owner, {
       state: failedAtomically ? 'failed' : 'completed',
       error: failedAtomically
@@ -184,15 +228,24 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
     }
     if (e instanceof Cancelled) {
       await store.jobs.update(job.id, owner, { state: 'cancelled', finished: true, release: true })
+      if (mirror) await store.jobs.clearMatched(job.id)
       return 'cancelled'
     }
     const message = e instanceof InputError ? e.message : 'the job failed unexpectedly; see the server log'
     if (!(e instanceof InputError)) ctx.log?.error({ err: e, jobId: job.id }, 'import failed')
     await store.jobs.update(job.id, owner, { state: 'failed', error: message, finished: true, release: true }).catch(() => {})
+    if (mirror) await store.jobs.clearMatched(job.id).catch(() => {})
     return 'failed'
   } finally {
     clearInterval(heartbeat)
   }
+}
+
+/** The users a batch's rows named: written or not, each is in the source (a failed row's user too). */
+const matchedIds = (results: readonly RowResult[]): string[] => {
+  const ids: string[] = []
+  for (const r of results) if (r.userId !== null) ids.push(r.userId)
+  return ids
 }
 
 function pick(o: Job['options']) {

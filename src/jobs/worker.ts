@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js'
 import { runApply } from './apply.js'
 import { runRevert } from './revert.js'
 import { type RunContext, runImport } from './runner.js'
-import type { Job } from '../core/jobs.js'
+import { type Job, RESTING_JOB_STATES } from '../core/jobs.js'
 
 export interface WorkerOptions {
   store: Store
@@ -97,7 +97,7 @@ export class Worker {
         }
         const run = job.state === 'reverting' ? runRevert : job.kind === 'apply' ? runApply : runImport
         const end = await run(job, ctx)
-        if (end === 'completed' || end === 'failed' || end === 'cancelled' || end === 'reverted') {
+        if (RESTING_JOB_STATES.has(end)) {
           const done = await store.jobs.get(job.tenantId, job.id)
           if (done) await this.opts.onFinished?.(done)
         }

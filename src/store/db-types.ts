@@ -1,7 +1,6 @@
 import type { ColumnType, Generated } from 'kysely'
 import type { ChangeAction, Channel, FieldType } from '../core/types.js'
-import type { InputFormat, JobKind, JobState } from '../core/jobs.js'
-import type { RowStatus } from '../core/types.js'
+import type { InputFormat, JobKind, JobRowStatus, JobState } from '../core/jobs.js'
 import type { UserFieldRow } from '../core/user-fields.js'
 
 /**
@@ -156,6 +155,8 @@ export interface JobsTable {
   conflicts: Generated<number>
   checkpoint: Generated<number>
   revert: Json
+  /** Mirror imports: the absent phase's summary (AbsentSummary). */
+  absent: Json
   error: string | null
   cancel_requested: ColumnType<number | boolean, number | boolean | undefined, number | boolean>
   lease_owner: string | null
@@ -173,6 +174,12 @@ export interface JobsTable {
   results_purged_at: Timestamp | null
 }
 
+/** The users a mirror import's rows matched (migration 8). */
+export interface JobMatchedTable {
+  job_id: string
+  user_id: string
+}
+
 export interface JobChunksTable {
   job_id: string
   seq: number
@@ -184,7 +191,7 @@ export interface JobResultsTable {
   job_id: string
   row_index: number
   line: number | null
-  status: RowStatus
+  status: JobRowStatus
   user_id: string | null
   changed_fields: Json
   errors: Json
@@ -222,6 +229,7 @@ export interface WebhooksTable {
 export interface DB {
   jobs: JobsTable
   job_chunks: JobChunksTable
+  job_matched: JobMatchedTable
   job_results: JobResultsTable
   job_result_batches: JobResultBatchesTable
   job_conflicts: JobConflictsTable

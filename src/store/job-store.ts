@@ -1,14 +1,15 @@
 import type { Kysely } from 'kysely'
 import type { FieldError } from '../core/errors.js'
-import type { Job, JobCounts, JobResultRow, JobState, JobStats, RevertConflict, Webhook } from '../core/jobs.js'
-import type { ChangeRecord } from '../core/types.js'
+import type { AbsentSummary, Job, JobCounts, JobResultRow, JobState, JobStats, RevertConflict, Webhook } from '../core/jobs.js'
+import type { ChangeRecord, UserRecord } from '../core/types.js'
 import type { DB } from './db-types.js'
 import type { StoreDialect } from './dialect.js'
 import { jobResultsRepo } from './repos/job-results.js'
 import { type JobPatch, jobsRepo, type NewJob } from './repos/jobs.js'
 import { webhooksRepo } from './repos/webhooks.js'
+import { type AbsentQuery, mirrorRepo } from './repos/mirror.js'
 
-export type { NewJob }
+export type { AbsentQuery, NewJob }
 
 /**
  * Jobs, their input chunks, per-row results and webhooks, on either engine. Construct it over the
@@ -19,6 +20,7 @@ export class JobStore {
   private readonly jobs
   private readonly rows
   private readonly hooks
+  private readonly mirror
 
   /**
    * @param reader where a job's input chunks are read from. On SQLite this is a second, read-only
@@ -28,6 +30,7 @@ export class JobStore {
     this.jobs = jobsRepo(db, dialect, reader)
     this.rows = jobResultsRepo(db, dialect)
     this.hooks = webhooksRepo(db)
+    this.mirror = mirrorRepo(db, dialect)
   }
 
   create(j: NewJob): Promise<Job> {
@@ -87,6 +90,12 @@ export class JobStore {
     await this.rows.insert(jobId, rows)
   }
 
+  /** Inside an absent batch's transaction: its results and the job's absent summary, all or nothing. */
+  async recordAbsent(jobId: string, owner: string, rows: JobResultRow[], absent: AbsentSummary): Promise<void> {
+    await this.jobs.update(jobId, owner, { absent })
+    await this.rows.insert(jobId, rows)
+  }
+
   /** Adds a warning to a stored row result (a later row of the input named the same user). */
   addWarning(jobId: string, index: number, warning: FieldError): Promise<void> {
     return this.rows.addWarning(jobId, index, warning)
@@ -107,8 +116,40 @@ export class JobStore {
   }
 
   /** Moves a job between states only from the expected one (e.g. queued → cancelled); false when it was elsewhere. */
-  transition(tenantId: string, id: string, from: JobState[], to: JobState, finished = false): Promise<boolean> {
-    return this.jobs.transition(tenantId, id, from, to, finished)
+  transition(tenantId: string, id: string, from: JobState[], to: JobState, finished = false, absent?: AbsentSummary): Promise<boolean> {
+    return this.jobs.transition(tenantId, id, from, to, finished, absent)
+  }
+
+  /** A directory's jobs in any of `states`, oldest first. */
+  inStates(directoryId: string, states: readonly JobState[]): Promise<Job[]> {
+    return this.jobs.inStates(directoryId, states)
+  }
+
+  // ---- mirror imports
+
+  /** Inside a batch's transaction: users the job's rows matched. */
+  addMatched(jobId: string, userIds: readonly string[]): Promise<void> {
+    return this.mirror.addMatched(jobId, userIds)
+  }
+
+  clearMatched(jobId: string): Promise<void> {
+    return this.mirror.clearMatched(jobId)
+  }
+
+  /** Users in scope, and of those the ones the job did not match. */
+  countAbsent(directoryId: string, jobId: string, q: AbsentQuery): Promise<{ scoped: number; absent: number }> {
+    return this.mirror.countAbsent(directoryId, jobId, q)
+  }
+
+  /** The next absent users after `afterSeq`, in seq order. */
+  absentUsers(
+    directoryId: string,
+    jobId: string,
+    q: AbsentQuery,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ users: UserRecord[]; lastSeq: number | null }> {
+    return this.mirror.absentUsers(directoryId, jobId, q, afterSeq, limit)
   }
 
   // ---- revert

@@ -1,6 +1,5 @@
 import { deflateSync, inflateSync } from 'node:zlib'
-import type { JobResultRow } from '../core/jobs.js'
-import type { RowStatus } from '../core/types.js'
+import type { JobResultRow, JobRowStatus } from '../core/jobs.js'
 
 /**
  * A batch's per-row results as one compact record (`job_result_batches`), instead of one
@@ -26,7 +25,7 @@ const ZLIB_HEADER = 0x78
 
 /** The stored form: parallel per-row arrays, short keys, each list of changed fields kept once. */
 interface Encoded {
-  /** One character per row: c created, u updated, n unchanged, f failed. */
+  /** One character per row: c created, u updated, n unchanged, f failed; absent users d deactivated, x deleted. */
   s: string
   /** User ids (null: none, as for a failed new row). */
   u: (string | null)[]
@@ -38,8 +37,8 @@ interface Encoded {
   x: number[]
 }
 
-const CODE: Record<RowStatus, string> = { created: 'c', updated: 'u', unchanged: 'n', failed: 'f' }
-const STATUS: Record<string, RowStatus> = { c: 'created', u: 'updated', n: 'unchanged', f: 'failed' }
+const CODE: Record<JobRowStatus, string> = { created: 'c', updated: 'u', unchanged: 'n', failed: 'f', deactivated: 'd', deleted: 'x' }
+const STATUS: Record<string, JobRowStatus> = { c: 'created', u: 'updated', n: 'unchanged', f: 'failed', d: 'deactivated', x: 'deleted' }
 
 /** A row whose result needs a `job_results` row of its own. */
 export const needsDetail = (r: JobResultRow): boolean =>

@@ -22,6 +22,7 @@ import type { PendingMigration } from './migrations/index.js'
 import type { RetentionRepo } from './repos/retention.js'
 
 export type { Dialect, StoreCapabilities } from './dialect.js'
+export type { AbsentQuery } from './repos/mirror.js'
 import type { Dialect, StoreCapabilities } from './dialect.js'
 
 /** Values to look users up by, for one batch: one query answers them all. Emails and usernames are matched case-insensitively. */

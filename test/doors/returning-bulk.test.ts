@@ -537,7 +537,7 @@ describeEachEngine('Returning.AI door: bulk update, bulk import and the Api Log'
     expectReturningError(
       await c.key.request('GET', `${BASE}/communities/${c.cid}/api-logs?status=done`),
       400,
-      'querystring.status: must be one of "queued", "processing", "completed", "failed", "cancelled", "reverting", "reverted"',
+      'querystring.status: must be one of "queued", "processing", "needs_confirmation", "completed", "failed", "cancelled", "reverting", "reverted"',
       'application',
     )
     const ghost = randomUUID()

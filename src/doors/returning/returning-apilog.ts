@@ -18,16 +18,18 @@ const STATUS_OUT: Record<JobState, string> = {
   uploading: 'queued',
   queued: 'queued',
   running: 'processing',
+  needs_confirmation: 'needs_confirmation',
   completed: 'completed',
   failed: 'failed',
   cancelled: 'cancelled',
   reverting: 'reverting',
   reverted: 'reverted',
 }
-const STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled', 'reverting', 'reverted'] as const
+const STATUSES = ['queued', 'processing', 'needs_confirmation', 'completed', 'failed', 'cancelled', 'reverting', 'reverted'] as const
 const STATE_IN: Record<(typeof STATUSES)[number], JobState> = {
   queued: 'queued',
   processing: 'running',
+  needs_confirmation: 'needs_confirmation',
   completed: 'completed',
   failed: 'failed',
   cancelled: 'cancelled',

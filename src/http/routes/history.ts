@@ -166,10 +166,15 @@ export const historyRoutes =
         schema: {
           operationId: 'getDirectoryHistory',
           tags: ['history'],
-          summary: 'All changes in a directory, newest first; ?field= keeps those that touched one field',
+          summary: 'All changes in a directory, newest first; ?field= keeps those that touched one field, ?jobId= those an import made',
           params: DirParams,
           querystring: Type.Object(
-            { field: Type.Optional(FieldPath), userId: Type.Optional(Type.String()), ...ListQuery },
+            {
+              field: Type.Optional(FieldPath),
+              userId: Type.Optional(Type.String()),
+              jobId: Type.Optional(Type.String({ description: "Only an import's changes (its id)" })),
+              ...ListQuery,
+            },
             { additionalProperties: false },
           ),
           response: { 200: page(ChangeSchema), ...problems },
@@ -180,6 +185,7 @@ export const historyRoutes =
         const r = await s.users.history(dir, {
           userId: req.query.userId,
           field: req.query.field,
+          jobId: req.query.jobId,
           beforeSeq: decodeCursor(req.query.cursor),
           limit: req.query.limit ?? 100,
         })

@@ -1,7 +1,14 @@
 import { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { DEFAULT_IMPORT_OPTIONS, type ImportOptions, type InputFormat } from '../../core/jobs.js'
+import {
+  DEFAULT_IMPORT_OPTIONS,
+  DEFAULT_MAX_ABSENT,
+  type ImportOptions,
+  type InputFormat,
+  type MaxAbsent,
+  parseMaxAbsent,
+} from '../../core/jobs.js'
 import { errors, type FieldError, RollcallError } from '../../core/errors.js'
 import { own } from '../../core/merge.js'
 import { MATCH_KEYS, type MatchKey } from '../../core/types.js'
@@ -29,6 +36,25 @@ export const ImportQuery = Type.Object(
     delimiter: Type.Optional(Type.String({ description: 'One of , ; | or "tab"; detected when absent' })),
     quote: Type.Optional(Type.String({ minLength: 1, maxLength: 1 })),
     header: Type.Optional(Bool),
+    absent: Type.Optional(
+      StringEnum(['keep', 'deactivate', 'delete'] as const, {
+        description:
+          'Mirror mode: what happens, once the whole input is in, to users of the directory (in `scope`) that no row matched. `keep` (default) leaves them',
+      }),
+    ),
+    scope: Type.Optional(
+      Type.String({
+        description:
+          'Mirror mode: JSON object of equalities a user must meet to be absent, e.g. {"metadata.source":"hr"} (keys: built-in fields, fields.<key>, metadata.<key>)',
+      }),
+    ),
+    maxAbsent: Type.Optional(
+      Type.String({
+        description:
+          'Mirror mode: the most users changed as absent without a confirmation, a count (`200`) or a percentage of the scoped users (`5%`); default 10%. Over it the import stops in needs_confirmation',
+      }),
+    ),
+    absentOnErrors: Type.Optional(Bool),
   },
   { additionalProperties: false },
 )
@@ -68,8 +94,48 @@ export function parseImportOptions(raw: RawOptions): ImportOptions {
     delimiter = delimiters[String(raw.delimiter)] ?? null
     if (!delimiter) problems.push({ field: 'delimiter', code: 'invalid_value', message: 'delimiter must be one of , ; | tab' })
   }
+  const absent = (raw.absent as ImportOptions['absent']) ?? 'keep'
+  const mirrorOnly = ['scope', 'maxAbsent', 'absentOnErrors'].filter((k) => raw[k] !== undefined)
+  if (absent === 'keep')
+    for (const k of mirrorOnly)
+      problems.push({
+        field: k,
+        code: 'invalid_value',
+        message: `${k} applies to mirror imports only: set absent=deactivate or absent=delete`,
+      })
+  let scope: ImportOptions['scope'] = null
+  if (raw.scope !== undefined) {
+    try {
+      const v = JSON.parse(String(raw.scope)) as unknown
+      if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => x === null || typeof x === 'object'))
+        throw new Error('not an object of strings, numbers and booleans')
+      scope = v as Record<string, string | number | boolean>
+    } catch (e) {
+      problems.push({
+        field: 'scope',
+        code: 'invalid_json',
+        message: `scope must be a JSON object of field → value, e.g. {"metadata.source":"hr"} (${(e as Error).message})`,
+      })
+    }
+  }
+  let maxAbsent: MaxAbsent | undefined
+  if (raw.maxAbsent !== undefined) {
+    maxAbsent = parseMaxAbsent(String(raw.maxAbsent)) ?? undefined
+    if (!maxAbsent)
+      problems.push({
+        field: 'maxAbsent',
+        code: 'invalid_value',
+        message: 'maxAbsent must be a count (200) or a percentage up to 100 (5%)',
+      })
+  }
   if (problems.length) throw errors.validation(problems)
   return {
+    ...(absent !== 'keep' && {
+      absent,
+      scope,
+      maxAbsent: maxAbsent ?? DEFAULT_MAX_ABSENT,
+      absentOnErrors: raw.absentOnErrors === undefined ? false : truthy(raw.absentOnErrors),
+    }),
     mode: (raw.mode as ImportOptions['mode']) ?? D.mode,
     match: match as MatchKey[],
     metadata: (raw.metadata as ImportOptions['metadata']) ?? D.metadata,

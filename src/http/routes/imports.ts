@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/ty
 import { Type } from 'typebox'
 import type { Services } from '../../jobs/services.js'
 import { type JobService } from '../../jobs/job-service.js'
-import { JOB_STATES, type JobState } from '../../core/jobs.js'
+import { JOB_ROW_STATUSES, JOB_STATES, type JobState } from '../../core/jobs.js'
 import { nativeContext, principalOf } from '../auth.js'
 import { DirParams, ProblemSchema, StringEnum } from '../schemas.js'
 import { viewJob } from '../../core/job-view.js'
@@ -54,6 +54,32 @@ export const ImportJobSchema = Type.Object(
     inputBytes: Type.Integer(),
     revert: Type.Union([
       Type.Object({ users: Type.Integer(), restored: Type.Integer(), deleted: Type.Integer(), conflicts: Type.Integer() }),
+      Type.Null(),
+    ]),
+    absent: Type.Union([
+      Type.Object(
+        {
+          action: StringEnum(['deactivate', 'delete'] as const),
+          phase: StringEnum(['skipped', 'needs_confirmation', 'running', 'done'] as const),
+          scoped: Type.Integer({ description: 'Users in scope once the input was in (to deactivate: active ones)' }),
+          absent: Type.Integer({ description: 'Of those, the ones no row matched' }),
+          limit: Type.Integer({ description: "The safeguard's limit (maxAbsent) as a count" }),
+          confirmed: Type.Boolean(),
+          deactivated: Type.Integer(),
+          deleted: Type.Integer(),
+          reason: Type.Union([Type.String(), Type.Null()], { description: 'Why nobody was changed (skipped)' }),
+          sample: Type.Array(
+            Type.Object({
+              id: Type.String(),
+              email: Type.Union([Type.String(), Type.Null()]),
+              username: Type.Union([Type.String(), Type.Null()]),
+              externalId: Type.Union([Type.String(), Type.Null()]),
+            }),
+            { description: 'The first absent users (up to 10) when a confirmation is needed' },
+          ),
+        },
+        { description: 'Mirror imports, once the input is in: the users no row matched, and what was done to them' },
+      ),
       Type.Null(),
     ]),
     error: Type.Union([Type.String(), Type.Null()]),
@@ -176,12 +202,12 @@ export const importRoutes =
           tags: ['imports'],
           summary: "Every row's result in input order, streamed as NDJSON (default) or CSV",
           description:
-            'Pages: `limit` rows after the row `index` given as `after` (the last index of the previous page). `warning=duplicate_in_input` keeps the rows another row of the input names the same user as.',
+            'Pages: `limit` rows after the row `index` given as `after` (the last index of the previous page). `warning=duplicate_in_input` keeps the rows another row of the input names the same user as. A mirror import lists its absent users after the rows (status `deactivated` or `deleted`, no line).',
           params: ImportParams,
           response: { 200: Type.Unknown({ description: 'NDJSON or CSV, streamed' }), ...gone },
           querystring: Type.Object(
             {
-              status: Type.Optional(StringEnum(['created', 'updated', 'unchanged', 'failed'] as const)),
+              status: Type.Optional(StringEnum(JOB_ROW_STATUSES)),
               format: Type.Optional(StringEnum(['ndjson', 'csv'] as const)),
               after: Type.Optional(Type.Integer({ minimum: -1, maximum: Number.MAX_SAFE_INTEGER })),
               limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
@@ -333,13 +359,30 @@ export const importRoutes =
     )
 
     app.post(
+      '/imports/:id/confirm',
+      {
+        config: { scope: 'write' },
+        schema: {
+          operationId: 'confirmImport',
+          tags: ['imports'],
+          summary: 'Go on with a mirror import its safeguard stopped (needs_confirmation): its absent users are changed',
+          description:
+            'A mirror import whose absent users are more than `maxAbsent` stops before changing any of them, in state `needs_confirmation`, with the numbers and a sample in `absent`. Confirming queues it again; it then deactivates or deletes them all. `cancel` ends it instead (its rows stay written).',
+          params: ImportParams,
+          response: { 202: ImportJobSchema, ...problems },
+        },
+      },
+      async (req, reply) => reply.code(202).send(viewJob(await jobs.confirm(principalOf(req), req.params.id))),
+    )
+
+    app.post(
       '/imports/:id/cancel',
       {
         config: { scope: 'write' },
         schema: {
           operationId: 'cancelImport',
           tags: ['imports'],
-          summary: 'Cancel a queued or running import (it stops after the batch in flight)',
+          summary: 'Cancel a queued or running import (it stops after the batch in flight), or one waiting for a confirmation',
           params: ImportParams,
           response: { 200: ImportJobSchema, ...problems },
         },

@@ -7,8 +7,9 @@ import { m004 } from './004-result-batches.js'
 import { m005 } from './005-retention.js'
 import { m006 } from './006-active.js'
 import { m007 } from './007-change-feed.js'
+import { m008 } from './008-mirror.js'
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007]
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008]
 
 /** The newest schema version this release knows. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
-import type { ImportOptions, Job, JobCounts, JobState, JobStats, RevertSummary } from '../../core/jobs.js'
+import type { AbsentSummary, ImportOptions, Job, JobCounts, JobState, JobStats, RevertSummary } from '../../core/jobs.js'
 import { int } from '../codec.js'
 import type { DB, JobsTable } from '../db-types.js'
 import type { StoreDialect } from '../dialect.js'
@@ -21,6 +21,7 @@ export interface JobPatch {
   counts: JobCounts
   checkpoint: number
   revert: RevertSummary
+  absent: AbsentSummary
 }
 
 /** States a worker picks up; a running or reverting job whose lease expired is picked up again. */
@@ -57,6 +58,7 @@ export function jobsRepo(db: Kysely<DB>, d: StoreDialect, reader: Kysely<DB> = d
     },
     checkpoint: r.checkpoint,
     revert: r.revert == null ? null : c.readJson<RevertSummary>(r.revert),
+    absent: r.absent == null ? null : c.readJson<AbsentSummary>(r.absent),
     error: r.error,
     cancelRequested: c.readBool(r.cancel_requested),
     leaseOwner: r.lease_owner,
@@ -118,6 +120,19 @@ export function jobsRepo(db: Kysely<DB>, d: StoreDialect, reader: Kysely<DB> = d
     async get(tenantId: string, id: string): Promise<Job | null> {
       const r = await db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()
       return r ? fromRow(r) : null
+    },
+
+    /** A directory's jobs in any of `states`, oldest first (a mirror import looks for another one). */
+    async inStates(directoryId: string, states: readonly JobState[]): Promise<Job[]> {
+      const rows = await db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('directory_id', '=', directoryId)
+        .where('state', 'in', [...states])
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute()
+      return rows.map(fromRow)
     },
 
     async list(directoryId: string, q: { state?: JobState; beforeCreatedAt?: string; limit: number }): Promise<Job[]> {
@@ -183,6 +198,7 @@ export function jobsRepo(db: Kysely<DB>, d: StoreDialect, reader: Kysely<DB> = d
         ...(patch.release && { lease_owner: null, lease_until: null }),
         ...(patch.checkpoint !== undefined && { checkpoint: patch.checkpoint }),
         ...(patch.revert !== undefined && { revert: c.writeJson(patch.revert) }),
+        ...(patch.absent !== undefined && { absent: c.writeJson(patch.absent) }),
         ...(k && {
           processed: k.processed,
           created: k.created,
@@ -219,12 +235,22 @@ export function jobsRepo(db: Kysely<DB>, d: StoreDialect, reader: Kysely<DB> = d
       return { byState, oldestQueuedAt: (rows.find((r) => r.state === 'queued')?.oldest as string | undefined) ?? null }
     },
 
-    /** Moves a job between states only from the expected one (e.g. queued → cancelled); false when it was elsewhere. */
-    async transition(tenantId: string, id: string, from: JobState[], to: JobState, finished = false): Promise<boolean> {
+    /**
+     * Moves a job between states only from the expected one (e.g. queued → cancelled); false when
+     * it was elsewhere. `absent`: its absent summary changes with it (a confirmation).
+     */
+    async transition(
+      tenantId: string,
+      id: string,
+      from: JobState[],
+      to: JobState,
+      finished = false,
+      absent?: AbsentSummary,
+    ): Promise<boolean> {
       const now = new Date().toISOString()
       const r = await db
         .updateTable('jobs')
-        .set({ state: to, updated_at: now, ...(finished && { finished_at: now }) })
+        .set({ state: to, updated_at: now, ...(finished && { finished_at: now }), ...(absent && { absent: c.writeJson(absent) }) })
         .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .where('state', 'in', from)
