@@ -169,6 +169,14 @@ describeEachEngine('mirror imports', (engine) => {
     const history = (await c.request('GET', `/api/v1/directories/${dir}/history?jobId=${forced.id}`)).json().data
     expect(history).toEqual([expect.objectContaining({ action: 'delete', userId: deleted[0].userId })])
     expect(history[0].changes.email).toEqual([hr(7)[0], null])
+
+    // A revert makes the deleted user again: same id, same values.
+    expect((await c.request('POST', `/api/v1/imports/${forced.id}/revert`)).statusCode).toBe(202)
+    const reverted = (await waitForJob(c, forced.id)) as MirrorJob & { revert: { restored: number; conflicts: number } }
+    expect(reverted.state).toBe('reverted')
+    expect(reverted.revert).toMatchObject({ restored: 1, conflicts: 0 })
+    const back = (await usersOf(c, dir)).get(hr(7)[0])
+    expect(back).toMatchObject({ id: deleted[0].userId, active: true, metadata: { source: 'hr' } })
   })
 
   it('a dry run lists the absent users with what would happen, and changes nobody', async () => {
@@ -181,6 +189,38 @@ describeEachEngine('mirror imports', (engine) => {
     expect(rows).toHaveLength(2)
     expect(rows[0]).toMatchObject({ status: 'deactivated', line: null, changes: { active: [true, false] } })
     expect([...(await usersOf(c, dir)).values()].every((u) => u.active)).toBe(true)
+
+    // Applying the plan deactivates exactly the planned users.
+    const apply = await c.request('POST', `/api/v1/imports/${plan.id}/apply`)
+    expect(apply.statusCode, apply.body).toBe(202)
+    const applied = await settle(c, apply.json().id)
+    expect(applied.state).toBe('completed')
+    expect(applied.absent).toMatchObject({ phase: 'done', deactivated: 2, deleted: 0 })
+    expect((await results(c, applied.id, 'deactivated')).map((r) => r.userId).sort()).toEqual(rows.map((r) => r.userId).sort())
+    const users = await usersOf(c, dir)
+    expect(
+      [...users.values()]
+        .filter((u) => !u.active)
+        .map((u) => u.email)
+        .sort(),
+    ).toEqual(['crm0@example.com', 'crm1@example.com'])
+
+    // A deletion plan: a user changed since the plan is a conflict, left alone; the other is deleted.
+    const deletion = await settle(
+      c,
+      (await upload(c, dir, csv(hr(0, 1, 2, 3, 4, 5)), 'text/csv', 'absent=delete&dryRun=true&maxAbsent=100%25')).id,
+    )
+    expect(deletion.absent).toMatchObject({ phase: 'done', absent: 4, deleted: 4 })
+    const crm0 = users.get('crm0@example.com')!
+    expect((await c.request('PATCH', `/api/v1/directories/${dir}/users/${crm0.id}`, { firstName: 'Changed' })).statusCode).toBe(200)
+    const applyDeletion = await settle(c, (await c.request('POST', `/api/v1/imports/${deletion.id}/apply`)).json().id)
+    expect(applyDeletion.state).toBe('completed')
+    expect(applyDeletion.absent).toMatchObject({ deleted: 3 })
+    expect(applyDeletion.counts).toMatchObject({ conflicts: 1 })
+    const left = await usersOf(c, dir)
+    expect([...left.keys()].sort()).toEqual([...hr(0, 1, 2, 3, 4, 5), 'crm0@example.com'].sort())
+    const failed = await results(c, applyDeletion.id, 'failed')
+    expect(failed).toEqual([expect.objectContaining({ userId: crm0.id })])
   })
 
   it('refuses bad mirror options precisely, and a second mirror import of a directory while one waits', async () => {

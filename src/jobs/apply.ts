@@ -3,7 +3,8 @@ import { runBulk } from '../engine/bulk-engine.js'
 import { type BulkRow, DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
 import type { RunContext } from './runner.js'
 import type { Job, JobCounts, JobResultRow } from '../core/jobs.js'
-import { LeaseLost } from '../store/store.js'
+import { type ChangeWrite, LeaseLost } from '../store/store.js'
+import { deletionChanges } from '../engine/user-service.js'
 
 const PAGE = 1000
 
@@ -35,6 +36,8 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
     return 'failed'
   }
   const sourceIndex = new Map<number, number>()
+  /** Rows (by position in the apply) that deactivate a mirror plan's absent user. */
+  const deactivating = new Set<number>()
   let counts: JobCounts = { ...job.counts }
   let planned = 0
 
@@ -44,12 +47,19 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
     for (;;) {
       const page = await store.jobs.results(source!.id, { afterIndex: after, limit: PAGE })
       for (const r of page) {
-        if (!r.plan || r.status === 'unchanged' || r.status === 'failed') continue
+        // Planned deletions of absent users come after every other row (deleteAbsent below).
+        if (!r.plan || r.status === 'unchanged' || r.status === 'failed' || r.status === 'deleted') continue
         planned++
         if (n >= job.checkpoint) {
           sourceIndex.set(n, r.index)
-          const data = { ...(r.plan.data as object), ...(r.plan.userId ? { id: r.plan.userId } : {}) }
-          yield { data, ops: r.plan.ops, expectedVersion: r.status === 'created' ? null : r.plan.baseVersion }
+          if (r.status === 'deactivated') {
+            // An absent user of a mirror plan: deactivated if it is still as planned.
+            deactivating.add(n)
+            yield { data: { id: r.plan.userId, active: false }, expectedVersion: r.plan.baseVersion }
+          } else {
+            const data = { ...(r.plan.data as object), ...(r.plan.userId ? { id: r.plan.userId } : {}) }
+            yield { data, ops: r.plan.ops, expectedVersion: r.status === 'created' ? null : r.plan.baseVersion }
+          }
         }
         n++
       }
@@ -61,7 +71,7 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
   const toRow = (r: RowResult): JobResultRow => ({
     index: sourceIndex.get(r.index) ?? r.index,
     line: null,
-    status: r.status,
+    status: deactivating.has(r.index) && r.status === 'updated' ? 'deactivated' : r.status,
     userId: r.userId,
     changedFields: r.changedFields,
     errors: conflict(r.errors),
@@ -69,6 +79,81 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
     plan: null,
     raw: null,
   })
+
+  /** Absent users deactivated by this apply so far (a resumed apply counts its earlier ones from its results). */
+  let deactivated = job.absent?.deactivated ?? 0
+
+  /**
+   * The plan's deletions of absent users, after every other row, a batch per transaction with
+   * their results and checkpoint: a user changed (or gone) since the plan is a conflict, left alone.
+   */
+  async function deleteAbsent(before: number): Promise<{ planned: number; deleted: number }> {
+    let position = before
+    let deleted = job.absent?.deleted ?? 0
+    let after: number | undefined
+    for (;;) {
+      const page = await store.jobs.results(source!.id, { status: 'deleted', afterIndex: after, limit: ctx.batchSize })
+      if (page.length === 0) break
+      after = page[page.length - 1].index
+      const todo = page.filter((_, i) => position + i >= Math.max(job.checkpoint, before))
+      const first = position
+      position += page.length
+      if (todo.length === 0) continue
+      await store.transaction(async (tx) => {
+        const locked = new Map((await tx.lockUsers(dir!.id, { id: todo.map((r) => r.userId as string) })).map((u) => [u.id, u]))
+        const now = new Date().toISOString()
+        const gone: { userId: string; expectedVersion: number }[] = []
+        const changes: ChangeWrite[] = []
+        const rows: JobResultRow[] = todo.map((r) => {
+          const u = locked.get(r.userId as string)
+          const row: JobResultRow = {
+            index: r.index,
+            line: null,
+            status: 'deleted',
+            userId: r.userId,
+            changedFields: [],
+            errors: [],
+            warnings: [],
+            plan: null,
+            raw: null,
+          }
+          if (!u || u.version !== r.plan?.baseVersion)
+            return {
+              ...row,
+              status: 'failed',
+              errors: [
+                {
+                  field: 'version',
+                  code: 'conflict',
+                  message: u
+                    ? `changed since the plan: the user is at version ${u.version}, not ${r.plan?.baseVersion}`
+                    : 'changed since the plan: the user no longer exists',
+                },
+              ],
+            }
+          gone.push({ userId: u.id, expectedVersion: u.version })
+          changes.push({ ...context, userId: u.id, action: 'delete', at: now, changes: deletionChanges(u) })
+          return row
+        })
+        if (gone.length) await tx.writeBatch({ directoryId: dir!.id, inserts: [], updates: [], deletes: gone, changes })
+        const failed = rows.length - gone.length
+        const next = {
+          ...counts,
+          processed: counts.processed + rows.length,
+          failed: counts.failed + failed,
+          conflicts: counts.conflicts + failed,
+        }
+        deleted += gone.length
+        await tx.jobs.recordBatch(job.id, owner, rows, next, first + page.length)
+        if (source!.absent)
+          await tx.jobs.update(job.id, owner, { absent: { ...source!.absent, phase: 'running', deactivated, deleted, sample: [] } })
+        counts = next
+      })
+    }
+    return { planned: position - before, deleted }
+  }
+
+  const context = { channel: source.options.channel ?? 'native', keyId: job.keyId, requestId: job.requestId, jobId: job.id } as const
 
   try {
     await runBulk(
@@ -84,7 +169,7 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
           allowClientId: true,
           batchSize: ctx.batchSize,
         },
-        context: { channel: source.options.channel ?? 'native', keyId: job.keyId, requestId: job.requestId, jobId: job.id },
+        context,
       },
       rows(),
       {
@@ -96,13 +181,33 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
             next[r.status]++
             if (r.errors.some((e) => conflict([e])[0].code === 'conflict')) next.conflicts++
           }
-          await tx.jobs.recordBatch(job.id, owner, results.map(toRow), next, results[results.length - 1].index + 1)
+          const rows = results.map(toRow)
+          await tx.jobs.recordBatch(job.id, owner, rows, next, results[results.length - 1].index + 1)
           counts = next
-          for (const r of results) sourceIndex.delete(r.index)
+          const more = rows.filter((x) => x.status === 'deactivated').length
+          if (more && source.absent)
+            await tx.jobs.update(job.id, owner, {
+              absent: { ...source.absent, phase: 'running', deactivated: deactivated + more, deleted: 0, sample: [] },
+            })
+          deactivated += more
+          for (const r of results) {
+            sourceIndex.delete(r.index)
+            deactivating.delete(r.index)
+          }
         },
       },
     )
-    await store.jobs.update(job.id, owner, { state: 'completed', total: planned, finished: true, release: true })
+    const deleted = await deleteAbsent(planned)
+    const absent = source.absent
+      ? { ...source.absent, phase: 'done' as const, confirmed: true, deactivated, deleted: deleted.deleted, sample: [] }
+      : undefined
+    await store.jobs.update(job.id, owner, {
+      state: 'completed',
+      total: planned + deleted.planned,
+      finished: true,
+      release: true,
+      ...(absent && { absent }),
+    })
     return 'completed'
   } catch (e) {
     if (e instanceof LeaseLost) return job.state

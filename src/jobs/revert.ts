@@ -1,6 +1,7 @@
 import { jsonEqual, own, setOwn } from '../core/merge.js'
 import type { ChangeRecord, ChangeSet, Json, JsonObject, UserRecord, WritableField } from '../core/types.js'
 import { WRITABLE_FIELDS } from '../core/types.js'
+import { blankUser } from '../core/user-patch.js'
 import { deletionChanges } from '../engine/user-service.js'
 import { type BatchWrite, WriteConflict } from '../store/store.js'
 import type { RunContext } from './runner.js'
@@ -48,7 +49,8 @@ function netEffect(records: ChangeRecord[]): { created: boolean; before: Map<str
 /**
  * Reverts a completed import: for every user it changed, each field the job set goes back to
  * what it was before the job, unless someone changed that field since (a conflict, left as it
- * is and reported). Users the job created are deleted again, unless changed since. Runs as a job
+ * is and reported). Users the job created are deleted again, unless changed since; users it
+ * deleted are made again, same id and values (createdAt and loginCount start afresh). Runs as a job
  * in batches of users; running it again (after a crash) skips what is already back.
  */
 export async function runRevert(job: Job, ctx: RunContext): Promise<Job['state']> {
@@ -95,8 +97,33 @@ export async function runRevert(job: Job, ctx: RunContext): Promise<Job['state']
             for (const id of ids) {
               batch.users++
               const u = current.get(id)
-              const effect = netEffect(byUser.get(id) ?? [])
-              if (!u) continue
+              const list = byUser.get(id) ?? []
+              const effect = netEffect(list)
+              if (!u) {
+                // Deleted by the job (a mirror import's absent user, say): made again as it was before
+                // the job, same id, unless someone took one of its unique values since. A user the
+                // job both created and deleted is simply gone.
+                if (effect.created || list[list.length - 1]?.action !== 'delete') continue
+                const taken = (['email', 'username', 'externalId'] as const)
+                  .map((k) => ({ k, v: effect.before.get(k) ?? null, o: holder(k, effect.before.get(k) ?? null) }))
+                  .find((t) => t.o !== undefined)
+                if (taken) {
+                  conflicts.push({ userId: id, field: taken.k, expected: taken.v, actual: `taken by user ${taken.o?.id}` })
+                  continue
+                }
+                const user = blankUser(id, job.directoryId, now)
+                const changes: ChangeSet = {}
+                for (const [path, before] of effect.before)
+                  if (before !== null) {
+                    setAt(user, path, before)
+                    changes[path] = [null, before]
+                  }
+                user.version = 1
+                write.inserts.push(user)
+                write.changes.push({ ...context, userId: id, action: 'create', at: now, changes })
+                batch.restored++
+                continue
+              }
               if (effect.created) {
                 // Delete a user the job created only if it is still exactly as the job left it.
                 const changedSince = [...effect.after].filter(([path, v]) => !same(valueAt(u, path), v))
