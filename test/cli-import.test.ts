@@ -170,6 +170,62 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
   )
 
   it(
+    'sync: plans a mirror of the file, shows it, refuses without --yes off a terminal or over --max-absent, applies it with --yes; import --absent stops for a confirmation that jobs confirm gives',
+    async () => {
+      const dir = await directory()
+      const seed = ['email,metadata.source']
+      for (let i = 0; i < 6; i++) seed.push(`u${i}@x.io,hr`)
+      seed.push('other@x.io,crm')
+      await uploadAndWait(dir, `${seed.join('\n')}\n`, '?unmapped=metadata')
+      const file = join(files, 'hr-export.csv')
+      writeFileSync(file, 'email,firstName\nu0@x.io,Ada\nu1@x.io,\nu2@x.io,\nu3@x.io,\nnew@x.io,New\n')
+      const active = async () =>
+        (await users(dir))
+          .filter((u) => u.active)
+          .map((u) => u.email)
+          .sort()
+
+      // Not a terminal and no --yes: the plan is shown, nothing changes.
+      const asked = await cli('sync', file, '--directory', dir, '--scope', 'metadata.source=hr')
+      expect(asked.code).toBe(1)
+      expect(asked.stdout).toMatch(/Dry run: nothing was written/)
+      expect(asked.stdout).toMatch(/Absent users: 2 would be deactivated \(2 of 6 users in scope, over the limit of 0\)/)
+      expect(asked.stdout).toMatch(/e\.g\. u4@x\.io, u5@x\.io \(all of them/)
+      expect(asked.stderr).toMatch(/not a terminal.*--yes/)
+      // Over --max-absent, --yes refuses.
+      const over = await cli('sync', file, '--directory', dir, '--scope', 'metadata.source=hr', '--max-absent', '1', '--yes')
+      expect(over.code).toBe(1)
+      expect(over.stderr).toMatch(/2 absent users are over the limit of 1 \(--max-absent\); nothing was changed/)
+      expect((await users(dir)).length).toBe(7)
+      expect(await active()).toHaveLength(7)
+
+      const synced = await cli('sync', file, '--directory', dir, '--scope', 'metadata.source=hr', '--max-absent', '50%', '--yes')
+      expect(synced.stderr).toBe('')
+      expect(synced.code).toBe(0)
+      expect(synced.stdout).toMatch(/Apply [0-9a-f-]{36} completed.*2 rows: 1 created, 1 updated, 0 unchanged, 0 failed\./)
+      expect(synced.stdout).toMatch(/Absent users: 2 deactivated \(2 of 6 users in scope\)/)
+      expect(await active()).toEqual(['new@x.io', 'other@x.io', 'u0@x.io', 'u1@x.io', 'u2@x.io', 'u3@x.io'])
+      // In sync now: nothing to change.
+      const again = await cli('sync', file, '--directory', dir, '--scope', 'metadata.source=hr', '--yes')
+      expect(again.code).toBe(0)
+      expect(again.stdout).toContain('Nothing to change.')
+
+      // import --absent: the safeguard stops the job; jobs confirm goes on.
+      const stopped = await cli('import', file, '--directory', dir, '--absent', 'delete')
+      expect(stopped.code).toBe(1)
+      expect(stopped.stdout).toMatch(/would be deleted, over the limit of 0 \(maxAbsent\); nobody was deleted yet/)
+      const id = /rollcall jobs confirm ([0-9a-f-]{36})/.exec(stopped.stdout)?.[1]
+      expect(id).toBeTruthy()
+      const confirmed = await cli('jobs', 'confirm', id as string)
+      expect(confirmed.stderr).toBe('')
+      expect(confirmed.code).toBe(0)
+      expect(confirmed.stdout).toMatch(/Absent users: 3 deleted/)
+      expect((await users(dir)).map((u) => u.email).sort()).toEqual(['new@x.io', 'u0@x.io', 'u1@x.io', 'u2@x.io', 'u3@x.io'])
+    },
+    SLOW,
+  )
+
+  it(
     'import: a refused request, a bad option or a failed job exits non-zero with the reason',
     async () => {
       const dir = await directory()

@@ -25,6 +25,34 @@ export interface ImportFlags {
   quote?: string
   header?: boolean
   failedOut?: string | false
+  /** Mirror mode (rollcall sync, or import --absent). */
+  absent?: string
+  /** `key=value` equalities, each a flag of its own. */
+  scope?: string[]
+  maxAbsent?: string
+  absentOnErrors?: boolean
+  /** The caller handles a job that ends waiting for a confirmation. */
+  allowPending?: boolean
+}
+
+/** `--scope metadata.source=hr --scope fields.dept=Sales` as the JSON object the server takes (values are text; true/false and numbers as such). */
+export function scopeOf(pairs: readonly string[] | undefined): string | undefined {
+  if (!pairs?.length) return undefined
+  const scope: Record<string, string | number | boolean> = {}
+  for (const p of pairs) {
+    const eq = p.indexOf('=')
+    if (eq <= 0) throw new CliError(`--scope takes field=value (metadata.source=hr), got '${p}'`)
+    const raw = p.slice(eq + 1)
+    scope[p.slice(0, eq).trim()] =
+      raw === 'true'
+        ? true
+        : raw === 'false'
+          ? false
+          : raw !== '' && /^-?\d+(\.\d+)?$/.test(raw) && !p.startsWith('metadata.')
+            ? Number(raw)
+            : raw
+  }
+  return JSON.stringify(scope)
 }
 
 const CONTENT_TYPES = { csv: 'text/csv', ndjson: 'application/x-ndjson', json: 'application/json' } as const
@@ -71,6 +99,10 @@ async function queryOf(f: ImportFlags): Promise<Record<string, string | undefine
     delimiter: f.delimiter === '\t' ? 'tab' : f.delimiter,
     quote: f.quote,
     header: f.header === false ? 'false' : undefined,
+    absent: f.absent,
+    scope: scopeOf(f.scope),
+    maxAbsent: f.maxAbsent,
+    absentOnErrors: f.absentOnErrors ? 'true' : undefined,
   }
 }
 
@@ -175,6 +207,9 @@ export async function runImport(
       `${fmtInt(final.counts.failed)} row${final.counts.failed === 1 ? '' : 's'} failed: wrote ${target} (the rows in your columns plus an error column; fix them and import that file again).\n`,
     )
   }
-  if (final.state !== 'completed') throw new CliError(`import ${final.id} ${final.state}${final.error ? `: ${final.error}` : ''}`)
+  if (final.state === 'needs_confirmation' && !flags.allowPending)
+    throw new CliError(`import ${final.id} waits for a confirmation before it changes its absent users (see above)`)
+  if (final.state !== 'completed' && final.state !== 'needs_confirmation')
+    throw new CliError(`import ${final.id} ${final.state}${final.error ? `: ${final.error}` : ''}`)
   return final
 }

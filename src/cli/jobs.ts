@@ -1,9 +1,10 @@
 import { ApiError, type Client, CliError, serverEvents } from './client.js'
 import { fmtDuration, fmtInt } from './progress.js'
 import type { JobView } from '../core/job-view.js'
+import { RESTING_JOB_STATES } from '../core/jobs.js'
 
-/** States a job does not leave by itself. */
-export const END_STATES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'reverted'])
+/** States a job does not leave by itself (a mirror import waiting for a confirmation among them). */
+export const END_STATES: ReadonlySet<string> = RESTING_JOB_STATES
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -84,8 +85,29 @@ export function summaryOf(v: JobView): string {
   const what = v.kind === 'apply' ? 'Apply' : 'Import'
   const lines = [`${what} ${v.id} ${v.state}${took ? ` in ${took}` : ''}${rate}. ${countsLine(v)}.`]
   if (v.options?.dryRun && v.kind === 'import') lines.push('Dry run: nothing was written; the results hold the plan.')
+  const absent = absentLine(v)
+  if (absent) lines.push(absent)
   if (v.error) lines.push(`Reason: ${v.error}`)
   return lines.join('\n')
+}
+
+/** A mirror import's absent phase in a sentence; null for other imports. */
+export function absentLine(v: JobView): string | null {
+  const a = v.absent
+  if (!a) return null
+  const verb = a.action === 'delete' ? 'deleted' : 'deactivated'
+  const of = `${fmtInt(a.absent)} of ${fmtInt(a.scoped)} users in scope`
+  if (a.phase === 'skipped') return `Absent users: none ${verb}. ${a.reason ?? ''}`.trim()
+  if (a.phase === 'needs_confirmation') {
+    const sample = a.sample.map((u) => u.email ?? u.username ?? u.externalId ?? u.id).join(', ')
+    return (
+      `Absent users: ${of} would be ${verb}, over the limit of ${fmtInt(a.limit)} (maxAbsent); nobody was ${verb} yet.` +
+      `${sample ? ` For example: ${sample}.` : ''} Confirm with: rollcall jobs confirm ${v.id} (or cancel it: rollcall jobs cancel ${v.id})`
+    )
+  }
+  const done = a.action === 'delete' ? a.deleted : a.deactivated
+  const would = v.options?.dryRun && v.kind === 'import'
+  return `Absent users: ${fmtInt(done)} ${would ? `would be ${verb}` : verb} (${of}${a.absent > a.limit ? `, over the limit of ${fmtInt(a.limit)}` : ''}).`
 }
 
 function table(rows: string[][]): string {
@@ -146,6 +168,13 @@ export async function showJob(client: Client, id: string, opts: { json?: boolean
     ],
     ['Rows', countsLine(v)],
   ]
+  if (o.absent && o.absent !== 'keep')
+    lines.push([
+      'Mirror',
+      `absent users ${o.absent === 'delete' ? 'deleted' : 'deactivated'}${o.scope ? `, scope ${JSON.stringify(o.scope)}` : ''}`,
+    ])
+  const absent = absentLine(v)
+  if (absent) lines.push(['Absent', absent.replace(/^Absent users: /, '')])
   if (v.rowsPerSecond !== null) lines.push(['Rate', `${fmtInt(v.rowsPerSecond)} rows/s`])
   if (v.etaSeconds !== null && !END_STATES.has(v.state)) lines.push(['ETA', fmtDuration(v.etaSeconds)])
   if (v.error) lines.push(['Error', v.error])
@@ -155,6 +184,31 @@ export async function showJob(client: Client, id: string, opts: { json?: boolean
   if (v.counts.failed > 0) lines.push(['Failed rows', `${client.target.url}${jobPath(v.id)}/failed.csv`])
   const w = Math.max(...lines.map(([k]) => k.length)) + 1
   out.write(`${lines.map(([k, val]) => `${`${k}:`.padEnd(w)} ${val}`).join('\n')}\n`)
+}
+
+/** POST …/confirm: a mirror import stopped by its safeguard goes on; then follows it to its end. */
+export async function confirmJob(client: Client, id: string, out: NodeJS.WritableStream): Promise<JobView> {
+  const v = await client.json<JobView>('POST', `${jobPath(id)}/confirm`)
+  out.write(`Import ${v.id} confirmed: its absent users are being changed.\n`)
+  const end = await watchJob(client, v.id, () => {}, { until: (view) => END_STATES.has(view.state) && view.state !== 'needs_confirmation' })
+  out.write(`${summaryOf(end)}\n`)
+  if (end.state !== 'completed') throw new CliError(`import ${end.id} ${end.state}${end.error ? `: ${end.error}` : ''}`)
+  return end
+}
+
+/** POST …/apply: writes a dry run's plan as a new job, and follows it to its end. */
+export async function applyPlan(
+  client: Client,
+  id: string,
+  out: NodeJS.WritableStream,
+  onUpdate: (v: JobView) => void = () => {},
+): Promise<JobView> {
+  const v = await client.json<JobView>('POST', `${jobPath(id)}/apply`)
+  out.write(`Applying the plan of ${id} as import ${v.id}.\n`)
+  const end = await watchJob(client, v.id, onUpdate)
+  out.write(`${summaryOf(end)}\n`)
+  if (end.state !== 'completed') throw new CliError(`apply ${end.id} ${end.state}${end.error ? `: ${end.error}` : ''}`)
+  return end
 }
 
 export async function cancelJob(client: Client, id: string, out: NodeJS.WritableStream): Promise<void> {

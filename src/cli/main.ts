@@ -58,6 +58,7 @@ Environment:
 
 Against a running server:
   rollcall import people.csv --directory staff --mode upsert --match email
+  rollcall sync hr-export.csv --directory staff --absent deactivate --scope metadata.source=hr
   rollcall export --directory staff --format ndjson --out staff.ndjson
   rollcall changes --directory staff --follow > changes.ndjson
   rollcall jobs list --directory staff --state failed`,

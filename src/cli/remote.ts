@@ -4,7 +4,8 @@ import { Client, targetOf } from './client.js'
 import { runChanges } from './changes.js'
 import { runExport } from './export.js'
 import { runImport } from './import.js'
-import { cancelJob, listJobs, revertJob, showJob } from './jobs.js'
+import { applyPlan, cancelJob, confirmJob, listJobs, revertJob, showJob } from './jobs.js'
+import { runSync, terminalQuestion } from './sync.js'
 import { progressReporter } from './progress.js'
 
 /** Commands that talk to a running server: import, export, changes, jobs. */
@@ -20,6 +21,7 @@ const withServer = (cmd: Command): Command =>
     .option('--key <key>', 'an API key (default: $ROLLCALL_KEY)')
 
 const clientOf = (flags: ServerFlags) => new Client(targetOf(flags))
+const collect = (v: string, prev: string[] = []) => [...prev, v]
 
 /** Ctrl-C: aborts what is in flight; the caller decides what that means (an import keeps running on the server). */
 function interruptible(): { signal: AbortSignal; dispose: () => void } {
@@ -49,7 +51,19 @@ export function registerRemoteCommands(program: Command): void {
       .option('--quote <char>', 'CSV quote character (default ")')
       .option('--no-header', 'the CSV has no header row')
       .option('--failed-out <file>', 'where to write the failed rows (default: <name>.failed.csv beside the file)')
-      .option('--no-failed-out', 'do not write the failed rows'),
+      .option('--no-failed-out', 'do not write the failed rows')
+      .addOption(
+        new Option(
+          '--absent <what>',
+          'mirror: users of the directory the file does not name are kept (default), deactivated or deleted',
+        ).choices(['keep', 'deactivate', 'delete']),
+      )
+      .option('--scope <field=value>', 'mirror: only users with this value can be absent (metadata.source=hr); repeat for more', collect)
+      .option(
+        '--max-absent <n|p%>',
+        'mirror: stop for a confirmation over this many absent users, or this share of the scoped ones (default 10%)',
+      )
+      .option('--absent-on-errors', 'mirror: change absent users even though some rows failed'),
   ).action(async (file: string, opts) => {
     const client = clientOf(opts)
     const { signal, dispose } = interruptible()
@@ -85,6 +99,49 @@ export function registerRemoteCommands(program: Command): void {
 
   withServer(
     program
+      .command('sync <file>')
+      .description(
+        'Make a directory equal to a file: plan it (a dry-run mirror import), show what would be created, updated and deactivated or deleted, ask, then apply exactly that plan',
+      )
+      .requiredOption('--directory <dir>', 'the directory (its id or externalId)')
+      .addOption(
+        new Option(
+          '--absent <what>',
+          'users of the directory the file does not name: deactivate (default) or delete; keep changes nobody absent',
+        )
+          .choices(['deactivate', 'delete', 'keep'])
+          .default('deactivate'),
+      )
+      .option('--scope <field=value>', 'only users with this value can be absent (metadata.source=hr); repeat for more', collect)
+      .option('--max-absent <n|p%>', 'the most absent users changed without asking (default 10%); with --yes, more is refused')
+      .option('--absent-on-errors', 'change absent users even though some rows failed (default: a failed row changes nobody absent)')
+      .option('-y, --yes', 'apply without asking (scripts), unless the absent users are over --max-absent')
+      .addOption(new Option('--format <format>', 'the file format (default: from the file name)').choices(['csv', 'ndjson', 'json']))
+      .option('--mode <mode>', 'create | update | upsert (default upsert)')
+      .option('--match <keys>', 'match key(s), comma-separated: id, externalId, email, username (default email)')
+      .option('--metadata <how>', 'merge (JSON Merge Patch, default) | replace')
+      .option('--mapping <json>', 'JSON object column → field path, or @file.json')
+      .option('--unmapped <how>', 'columns that map to no field: fail (default) | metadata | ignore')
+      .option('--empty-means <what>', 'an empty cell: skip (default) | null')
+      .option('--delimiter <d>', 'CSV delimiter: , ; | or tab (default: detected)')
+      .option('--no-header', 'the CSV has no header row')
+      .option('--failed-out <file>', 'where to write the failed rows (default: <name>.failed.csv beside the file)'),
+  ).action(async (file: string, opts) => {
+    const { signal, dispose } = interruptible()
+    try {
+      await runSync(clientOf(opts), file, opts, {
+        out: process.stdout,
+        progress: progressReporter(process.stdout, basename(file)),
+        signal,
+        ask: terminalQuestion(),
+      })
+    } finally {
+      dispose()
+    }
+  })
+
+  withServer(
+    program
       .command('export')
       .description('Stream every user of a directory as CSV or NDJSON')
       .requiredOption('--directory <dir>', 'the directory (its id or externalId)')
@@ -112,14 +169,17 @@ export function registerRemoteCommands(program: Command): void {
     }
   })
 
-  const jobs = program.command('jobs').description('Import jobs on a running server: list, show, cancel, revert')
+  const jobs = program.command('jobs').description('Import jobs on a running server: list, show, confirm, apply, cancel, revert')
 
   withServer(
     jobs
       .command('list')
       .description("A directory's imports, newest first")
       .requiredOption('--directory <dir>', 'the directory (its id or externalId)')
-      .option('--state <state>', 'only imports in this state: queued, running, completed, failed, cancelled, reverting, reverted')
+      .option(
+        '--state <state>',
+        'only imports in this state: queued, running, needs_confirmation, completed, failed, cancelled, reverting, reverted',
+      )
       .option('--limit <n>', 'at most this many (default 50, at most 500)')
       .option('--json', 'print the jobs as JSON'),
   ).action(async (opts) => {
@@ -137,6 +197,20 @@ export function registerRemoteCommands(program: Command): void {
       await cancelJob(clientOf(opts), id, process.stdout)
     },
   )
+
+  withServer(
+    jobs
+      .command('confirm <id>')
+      .description('Let a mirror import its safeguard stopped (needs_confirmation) change its absent users, and follow it to its end'),
+  ).action(async (id: string, opts) => {
+    await confirmJob(clientOf(opts), id, process.stdout)
+  })
+
+  withServer(
+    jobs.command('apply <id>').description("Write a completed dry run's plan exactly as planned (a new job), and follow it"),
+  ).action(async (id: string, opts) => {
+    await applyPlan(clientOf(opts), id, process.stdout)
+  })
 
   withServer(
     jobs

@@ -115,7 +115,7 @@ export interface AbsentSummary {
   deleted: number
   /** Why nothing absent was changed (`skipped`). */
   reason: string | null
-  /** The first absent users (up to 10), for a person deciding whether to confirm. */
+  /** The first absent users (up to 10), for a person deciding whether to confirm (or to apply a plan). */
   sample: AbsentUserRef[]
   /** Internal, while running: the users' sequence number the next batch starts after (a resume goes on from it). */
   afterSeq?: number

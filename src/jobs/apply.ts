@@ -50,6 +50,7 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
         // Planned deletions of absent users come after every other row (deleteAbsent below).
         if (!r.plan || r.status === 'unchanged' || r.status === 'failed' || r.status === 'deleted') continue
         planned++
+        if (r.status === 'deactivated') absentPlanned++
         if (n >= job.checkpoint) {
           sourceIndex.set(n, r.index)
           if (r.status === 'deactivated') {
@@ -80,6 +81,8 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
     raw: null,
   })
 
+  /** Planned deactivations among the rows (the rest of `planned` are the input's rows). */
+  let absentPlanned = 0
   /** Absent users deactivated by this apply so far (a resumed apply counts its earlier ones from its results). */
   let deactivated = job.absent?.deactivated ?? 0
 
@@ -176,10 +179,14 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
         firstIndex: job.checkpoint,
         collect: false,
         beforeCommit: async (tx, results) => {
-          const next = { ...counts, processed: counts.processed + results.length }
+          const next = { ...counts }
           for (const r of results) {
+            const isConflict = r.errors.some((e) => conflict([e])[0].code === 'conflict')
+            if (isConflict) next.conflicts++
+            // Absent users are counted in the apply's absent summary, not among the rows.
+            if (deactivating.has(r.index)) continue
+            next.processed++
             next[r.status]++
-            if (r.errors.some((e) => conflict([e])[0].code === 'conflict')) next.conflicts++
           }
           const rows = results.map(toRow)
           await tx.jobs.recordBatch(job.id, owner, rows, next, results[results.length - 1].index + 1)
@@ -203,7 +210,7 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
       : undefined
     await store.jobs.update(job.id, owner, {
       state: 'completed',
-      total: planned + deleted.planned,
+      total: planned - absentPlanned,
       finished: true,
       release: true,
       ...(absent && { absent }),

@@ -21,7 +21,7 @@ export interface AbsentContext {
   batchSize: number
 }
 
-/** Absent users a safeguard's sample shows. */
+/** Absent users the summary's sample shows. */
 const SAMPLE = 10
 
 /** A mirror import's scope as the core's conditions: each key equal to its value (metadata text exactly, as the users list filters it). */
@@ -88,7 +88,7 @@ export async function assessAbsent(
     }
   const { scoped, absent } = await ctx.store.jobs.countAbsent(job.directoryId, job.id, q)
   const limit = absentLimit(job.options.maxAbsent, scoped)
-  const sample = absent > limit ? (await ctx.store.jobs.absentUsers(job.directoryId, job.id, q, 0, SAMPLE)).users.map(refOf) : []
+  const sample = absent > 0 ? (await ctx.store.jobs.absentUsers(job.directoryId, job.id, q, 0, SAMPLE)).users.map(refOf) : []
   return { ...base, phase: absent > limit ? 'needs_confirmation' : 'running', scoped, absent, limit, sample }
 }
 
