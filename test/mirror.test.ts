@@ -223,6 +223,45 @@ describeEachEngine('mirror imports', (engine) => {
     expect(failed).toEqual([expect.objectContaining({ userId: crm0.id })])
   })
 
+  it('the sync bulk endpoint mirrors too: it runs as an import and answers with its results, or 202 while a confirmation is needed', async () => {
+    const c = await h.client()
+    const dir = await seed(c, 'Sync bulk')
+    const bulk = `/api/v1/directories/${dir}/users/bulk`
+    const rows = [...hr(0, 1, 2, 3, 4).map((email) => ({ email, firstName: 'Kept' })), { email: 'new@example.com' }]
+    const r = await c.request('POST', bulk, { rows, absent: 'deactivate', scope: { 'metadata.source': 'hr' }, maxAbsent: '50%' })
+    expect(r.statusCode, r.body).toBe(200)
+    const body = r.json()
+    expect(body.summary).toEqual({ total: 6, created: 1, updated: 5, unchanged: 0, failed: 0 })
+    expect(body.results.map((x: { index: number; status: string }) => [x.index, x.status])).toEqual([
+      [0, 'updated'],
+      [1, 'updated'],
+      [2, 'updated'],
+      [3, 'updated'],
+      [4, 'updated'],
+      [5, 'created'],
+    ])
+    expect(body.absent).toMatchObject({ action: 'deactivate', phase: 'done', scoped: 8, absent: 3, deactivated: 3 })
+    expect((await c.request('GET', `/api/v1/imports/${body.importId}`)).json().state).toBe('completed')
+    const users = await usersOf(c, dir)
+    expect(
+      [...users.values()]
+        .filter((u) => !u.active)
+        .map((u) => u.email)
+        .sort(),
+    ).toEqual(hr(5, 6, 7))
+
+    // Over the limit: 202 with the job, which waits for a confirmation.
+    const over = await c.request('POST', bulk, { rows: rows.slice(0, 1), absent: 'delete', maxAbsent: 2 })
+    expect(over.statusCode, over.body).toBe(202)
+    expect(over.json()).toMatchObject({ state: 'needs_confirmation', absent: { action: 'delete', limit: 2 } })
+    expect(over.headers.location).toBe(`/api/v1/imports/${over.json().id}`)
+    expect((await c.request('POST', `/api/v1/imports/${over.json().id}/cancel`)).statusCode).toBe(200)
+
+    const bad = await c.request('POST', bulk, { rows, scope: { 'metadata.source': 'hr' } })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().errors).toEqual([expect.objectContaining({ field: 'scope' })])
+  })
+
   it('refuses bad mirror options precisely, and a second mirror import of a directory while one waits', async () => {
     const c = await h.client()
     const dir = await seed(c, 'Options')

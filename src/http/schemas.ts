@@ -217,6 +217,24 @@ export const BulkRequestSchema = Type.Object(
     atomic: Type.Optional(Type.Boolean({ default: false })),
     maxErrors: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }))),
     dryRun: Type.Optional(Type.Boolean({ default: false })),
+    absent: Type.Optional(
+      StringEnum(['keep', 'deactivate', 'delete'] as const, {
+        default: 'keep',
+        description:
+          'Mirror mode: users of the directory (in `scope`) no row matched are deactivated or deleted once every row is in. The request runs as an import job (its id is `importId`); the answer waits for it (Prefer: wait=<seconds>, default 30) and is 202 with the job if it is not done by then or waits for a confirmation',
+      }),
+    ),
+    scope: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+        description: 'Mirror mode: equalities a user must meet to be absent ({"metadata.source": "hr"})',
+      }),
+    ),
+    maxAbsent: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.String()], {
+        description: 'Mirror mode: the most absent users changed without a confirmation: a count, or a percentage like "5%" (default 10%)',
+      }),
+    ),
+    absentOnErrors: Type.Optional(Type.Boolean({ description: 'Mirror mode: change absent users even though some rows failed' })),
   },
   { additionalProperties: false },
 )
@@ -252,6 +270,8 @@ export const BulkResponseSchema = Type.Object({
   results: Type.Array(RowResultSchema),
   dryRun: Type.Boolean(),
   stopped: Type.Boolean({ description: 'The run stopped at maxErrors; later rows are failed with not_processed' }),
+  importId: Type.Optional(Type.String({ description: 'Mirror mode: the import job the request ran as' })),
+  absent: Type.Optional(Type.Unknown({ description: 'Mirror mode: the absent users and what was done to them (as an import’s `absent`)' })),
 })
 
 export const ListQuery = {

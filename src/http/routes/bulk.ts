@@ -8,6 +8,7 @@ import { BulkRequestSchema, BulkResponseSchema, DirParams, ProblemSchema } from 
 import { parseImportOptions } from './import-upload.js'
 import { ImportJobSchema } from './imports.js'
 import { viewJob } from '../../core/job-view.js'
+import { RESTING_JOB_STATES } from '../../core/jobs.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -15,6 +16,10 @@ declare module 'fastify' {
     tooLargeHint?: string
   }
 }
+
+/** How long a mirror request waits for its job by default, and at most (Prefer: wait=<seconds>). */
+const DEFAULT_WAIT_S = 30
+const MAX_WAIT_S = 120
 
 export interface BulkLimits {
   maxRows: number
@@ -55,28 +60,72 @@ export const bulkRoutes =
       async (req, reply) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
         const body = req.body
+        const mirror = body.absent === 'deactivate' || body.absent === 'delete'
+        /** The request as an import job's options (mirror requests, and those sent async). */
+        const importOptions = () => ({
+          ...parseImportOptions({
+            mode: body.mode,
+            metadata: body.metadata,
+            atomic: body.atomic,
+            dryRun: body.dryRun,
+            maxErrors: body.maxErrors ?? undefined,
+            absent: body.absent,
+            scope: body.scope === undefined ? undefined : JSON.stringify(body.scope),
+            maxAbsent: body.maxAbsent === undefined ? undefined : String(body.maxAbsent),
+            absentOnErrors: body.absentOnErrors,
+          }),
+          match: (Array.isArray(body.match) ? body.match : [body.match ?? 'email']) as MatchKey[],
+          channel: nativeContext(req).channel,
+        })
+        const asJob = () =>
+          s.jobs.upload(principalOf(req), dir, {
+            body: (function* () {
+              for (const row of body.rows) yield `${JSON.stringify(row)}\n`
+            })(),
+            format: 'ndjson',
+            options: importOptions(),
+            requestId: String(req.id),
+          })
+        if (mirror && body.rows.length <= limits.maxRows) {
+          // A mirror needs what only a job has: the safeguard's pause, and a resume after a crash.
+          // The answer waits for the job, and reads like any bulk answer when it ends in time.
+          const options = importOptions()
+          let job = await asJob()
+          const wait = Math.min(MAX_WAIT_S, Number(/(?:^|[\s,;])wait=(\d+)/i.exec(String(req.headers.prefer ?? ''))?.[1] ?? DEFAULT_WAIT_S))
+          const deadline = Date.now() + wait * 1000
+          while (!RESTING_JOB_STATES.has(job.state) && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 25))
+            job = await s.jobs.get(principalOf(req), job.id)
+          }
+          if (job.state === 'needs_confirmation' || !RESTING_JOB_STATES.has(job.state))
+            return reply.code(202).header('location', `/api/v1/imports/${job.id}`).send(viewJob(job))
+          if (job.state !== 'completed' && !(options.atomic && job.state === 'failed'))
+            throw new RollcallError('internal', `Import ${job.id} of this request ended ${job.state}${job.error ? `: ${job.error}` : ''}`)
+          const results = (await s.jobs.results(job, { afterIndex: -1, limit: body.rows.length })).map((r) => ({
+            index: r.index,
+            status: r.status as 'created' | 'updated' | 'unchanged' | 'failed',
+            userId: r.userId,
+            changedFields: r.changedFields,
+            errors: r.errors,
+            ...(r.warnings.length ? { warnings: r.warnings } : {}),
+            ...(r.plan ? { changes: r.plan.changes } : {}),
+          }))
+          const c = job.counts
+          const response = {
+            summary: { total: job.total ?? c.processed, created: c.created, updated: c.updated, unchanged: c.unchanged, failed: c.failed },
+            results,
+            dryRun: options.dryRun,
+            stopped: results.some((r) => r.errors.some((e) => e.code === 'not_processed')),
+            importId: job.id,
+            absent: viewJob(job).absent,
+          }
+          if (job.state === 'failed') throw new RollcallError('batch_failed', `${job.error ?? 'rows failed'}`, { extra: response })
+          return response
+        }
         if (body.rows.length > limits.maxRows) {
           // RFC 7240: a client that prefers an asynchronous answer gets the request as an import.
           if (/(^|[\s,;])respond-async([\s,;]|$)/i.test(String(req.headers.prefer ?? ''))) {
-            const p = principalOf(req)
-            const job = await s.jobs.upload(p, dir, {
-              body: (function* () {
-                for (const row of body.rows) yield `${JSON.stringify(row)}\n`
-              })(),
-              format: 'ndjson',
-              options: {
-                ...parseImportOptions({
-                  mode: body.mode,
-                  metadata: body.metadata,
-                  atomic: body.atomic,
-                  dryRun: body.dryRun,
-                  maxErrors: body.maxErrors ?? undefined,
-                }),
-                match: (Array.isArray(body.match) ? body.match : [body.match ?? 'email']) as MatchKey[],
-                channel: nativeContext(req).channel,
-              },
-              requestId: String(req.id),
-            })
+            const job = await asJob()
             return reply
               .code(202)
               .header('location', `/api/v1/imports/${job.id}`)
@@ -88,6 +137,7 @@ export const bulkRoutes =
             `${body.rows.length} rows is over the limit. ${hint(dir.id)}, or send Prefer: respond-async`,
           )
         }
+        if (body.scope !== undefined || body.maxAbsent !== undefined || body.absentOnErrors !== undefined) importOptions() // 400: mirror options without absent
         const context = nativeContext(req)
         const stop = metrics.bulkDuration.startTimer({ channel: context.channel })
         const result = await s.users.bulk(
