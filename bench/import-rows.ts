@@ -67,6 +67,40 @@ function csvLine(r: ImportRow, i: number): string {
 }
 
 /**
+ * A mirror's source of truth for a directory holding the first `rows` rows: every row but one in
+ * `absentEvery` (the users that left), and one in `changedEvery` under a new first name. Returns
+ * its size in bytes and its row count.
+ */
+export async function writeMirrorCsv(
+  file: string,
+  rows: number,
+  absentEvery: number,
+  changedEvery: number,
+): Promise<{ bytes: number; rows: number }> {
+  const out = createWriteStream(file)
+  const failed = new Promise<never>((_, reject) => out.once('error', reject))
+  let bytes = 0
+  let written = 0
+  const write = async (s: string): Promise<void> => {
+    bytes += Buffer.byteLength(s)
+    if (!out.write(s)) await Promise.race([once(out, 'drain'), failed])
+  }
+  await write(`${IMPORT_HEADER.join(',')}\n`)
+  for (let start = 0; start < rows; start += 1_000) {
+    let s = ''
+    for (let i = start; i < Math.min(start + 1_000, rows); i++) {
+      if (i % absentEvery === absentEvery - 1) continue
+      s += csvLine(makeImportRow(i, i % changedEvery === 0), i)
+      written++
+    }
+    await write(s)
+  }
+  out.end()
+  await Promise.race([once(out, 'finish'), failed])
+  return { bytes, rows: written }
+}
+
+/**
  * Writes a header and `rows` rows (`changed`: see makeImportRow) to `file`, about 1,000 lines per write and waiting for the
  * stream to drain, so the file is never held in memory. Returns its size in bytes.
  */

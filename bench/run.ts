@@ -1,17 +1,18 @@
 /**
- * `npm run bench`, in parts (BENCH_PARTS, default sync,imports,concurrent,feed):
+ * `npm run bench`, in parts (BENCH_PARTS, default sync,imports,concurrent,feed,mirror):
  * - sync: Rollcall's native bulk endpoint against the raw engine ceiling, on SQLite and
  *   PostgreSQL, in three phases (create, unchanged, half changed);
  * - imports: a generated CSV imported over HTTP as an async job, against the raw engine on the
  *   same rows and the CSV parsers alone on the same file; 100k vs 1M rows for memory.
  * See bench/README.md.
  *
- * Env: BENCH_PARTS (sync,imports,concurrent,feed; explain on request), BENCH_ENGINES (sqlite,postgres),
+ * Env: BENCH_PARTS (sync,imports,concurrent,feed,mirror; explain on request), BENCH_ENGINES (sqlite,postgres),
  * BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres);
  * sync: BENCH_ROWS (100000), BENCH_BATCH (1000);
  * imports: see imports.ts (BENCH_IMPORT_ROWS, BENCH_IMPORT_SMALL_ROWS, BENCH_IMPORT_BATCH, …);
  * concurrent (PostgreSQL only): see concurrent.ts (BENCH_CONCURRENT_ROWS, _IMPORTS, _WORKERS);
  * feed: the change feed followed during an import, see feed.ts (BENCH_FEED_ROWS);
+ * mirror: a directory mirrored from its source (0.5 % absent, 1 % changed), see mirror.ts (BENCH_MIRROR_ROWS);
  * explain (only when named in BENCH_PARTS): see explain.ts (BENCH_EXPLAIN_USERS, BENCH_EXPLAIN_BATCH);
  * storage (only when named): see storage.ts (BENCH_STORAGE_ROWS);
  * memory (only when named; 5,000,000 rows): see memory.ts (BENCH_MEMORY_ROWS).
@@ -37,6 +38,7 @@ import { runRollcall, withServer } from './http-driver.js'
 import { runConcurrentPart } from './concurrent.js'
 import { runExplainPart } from './explain.js'
 import { runFeedPart } from './feed.js'
+import { runMirrorPart } from './mirror.js'
 import { runImportsPart } from './imports.js'
 import { runMemoryPart } from './memory.js'
 import { runStoragePart } from './storage.js'
@@ -169,11 +171,12 @@ async function runSyncPart(): Promise<boolean> {
 
 async function main(): Promise<number> {
   // `explain`, `storage` and `memory` run only when asked for: plans, bytes, and 5,000,000 rows.
-  const parts = listOf('BENCH_PARTS', ['sync', 'imports', 'concurrent', 'feed', 'explain', 'storage', 'memory'] as const, [
+  const parts = listOf('BENCH_PARTS', ['sync', 'imports', 'concurrent', 'feed', 'mirror', 'explain', 'storage', 'memory'] as const, [
     'sync',
     'imports',
     'concurrent',
     'feed',
+    'mirror',
   ])
   let ok = true
   if (parts.includes('sync')) ok = (await runSyncPart()) && ok
@@ -181,6 +184,7 @@ async function main(): Promise<number> {
   if (parts.includes('imports')) ok = (await runImportsPart()) && ok
   if (parts.includes('concurrent') && engines().includes('postgres')) ok = (await runConcurrentPart()) && ok
   if (parts.includes('feed')) ok = (await runFeedPart()) && ok
+  if (parts.includes('mirror')) ok = (await runMirrorPart()) && ok
   if (parts.includes('explain')) ok = (await runExplainPart()) && ok
   if (parts.includes('storage')) ok = (await runStoragePart()) && ok
   if (parts.includes('memory')) ok = (await runMemoryPart()) && ok
