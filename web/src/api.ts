@@ -113,6 +113,32 @@ export interface ImportCounts {
   conflicts: number
 }
 
+/** A user a mirror import found absent, as its sample shows it. */
+export interface AbsentUserRef {
+  id: string
+  email: string | null
+  username: string | null
+  externalId: string | null
+}
+
+/**
+ * A mirror import's absent phase: `skipped` (rows failed, or the input stopped early: nobody is
+ * changed, `reason` says why), `needs_confirmation` (more than `limit`: the job waits),
+ * `running`, `done`. For a dry run, `deactivated` and `deleted` count the planned changes.
+ */
+export interface AbsentSummary {
+  action: 'deactivate' | 'delete'
+  phase: 'skipped' | 'needs_confirmation' | 'running' | 'done'
+  scoped: number
+  absent: number
+  limit: number
+  confirmed: boolean
+  deactivated: number
+  deleted: number
+  reason: string | null
+  sample: AbsentUserRef[]
+}
+
 export interface ImportJob {
   id: string
   directoryId: string
@@ -126,6 +152,8 @@ export interface ImportJob {
   etaSeconds: number | null
   inputBytes: number
   revert: { users: number; restored: number; deleted: number; conflicts: number } | null
+  /** Mirror imports (absent=deactivate|delete), once the input is in: the users no row named, and what was done to them. */
+  absent: AbsentSummary | null
   error: string | null
   keyId: string | null
   requestId: string | null

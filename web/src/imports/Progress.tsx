@@ -1,5 +1,5 @@
 import type { ImportJob } from '../api'
-import { END_STATES, formatDuration } from './use-import'
+import { formatDuration, RESTING_STATES } from './use-import'
 
 /** How far a job is: `processed` of `total` (unknown until the input has been read to the end). */
 export function percentOf(job: ImportJob): number | null {
@@ -14,11 +14,16 @@ export function ImportProgress({ job }: { job: ImportJob }) {
   const pct = percentOf(job)
   const c = job.counts
   const label = job.options.dryRun ? 'Dry run progress' : job.kind === 'apply' ? 'Apply progress' : 'Import progress'
+  // A mirror import over its limit has read every row and waits: nothing moves until someone decides.
+  const waiting = job.state === 'needs_confirmation'
   return (
     <div className="progress-block">
       <div className="progress-head">
         <span id={`progress-${job.id}`}>{label}</span>
-        <span aria-hidden="true">{pct === null ? 'reading…' : `${pct} %`}</span>
+        <span aria-hidden="true">
+          {pct === null ? 'reading…' : `${pct} %`}
+          {waiting && ' · waiting for a confirmation'}
+        </span>
       </div>
       <div
         className="progress"
@@ -29,12 +34,16 @@ export function ImportProgress({ job }: { job: ImportJob }) {
         aria-valuenow={pct ?? undefined}
         aria-valuetext={pct === null ? `${c.processed} rows so far` : `${pct} %, ${c.processed} of ${c.total ?? '?'} rows`}
       >
-        <div className={`bar${pct === null ? ' indeterminate' : ''}`} style={{ width: `${pct ?? 100}%` }} />
+        <div
+          className={`bar${pct === null && !waiting ? ' indeterminate' : ''}${waiting ? ' waiting' : ''}`}
+          style={{ width: `${pct ?? 100}%` }}
+        />
       </div>
       <p className="muted" aria-live="polite">
         {c.processed.toLocaleString()} of {c.total === null ? 'an unknown number of' : c.total.toLocaleString()} rows ·{' '}
         {job.rowsPerSecond === null ? '—' : `${job.rowsPerSecond.toLocaleString()} rows/s`}
-        {!END_STATES.has(job.state) && <> · ETA {formatDuration(job.etaSeconds)}</>}
+        {!RESTING_STATES.has(job.state) && <> · ETA {formatDuration(job.etaSeconds)}</>}
+        {waiting && <> · the rows are written; the users missing from the file wait for a confirmation</>}
       </p>
     </div>
   )

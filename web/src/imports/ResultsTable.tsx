@@ -3,7 +3,10 @@ import { enc } from '../api'
 import { ErrorNote, formatValue, Link } from '../ui'
 import { type ResultRow, resultsPage } from './transfer'
 
-const STATUSES = ['created', 'updated', 'unchanged', 'failed'] as const
+/** Every status a result has: a row's, then (mirror imports) a user missing from the file. */
+const STATUSES = ['created', 'updated', 'unchanged', 'failed', 'deactivated', 'deleted'] as const
+/** A mirror import's users missing from the file come after the rows, with no line. */
+const ABSENT: ReadonlySet<string> = new Set(['deactivated', 'deleted'])
 
 /**
  * A table of an import's per-row results, read a page at a time from the API: every row, one
@@ -114,12 +117,16 @@ export function ResultRows({ rows, dir, labelledBy }: { rows: readonly ResultRow
       <tbody>
         {rows.map((r) => (
           <tr key={r.index} className={`status-${r.status}`}>
-            <td>{r.line ?? `row ${r.index + 1}`}</td>
+            <td>{r.line ?? (ABSENT.has(r.status) ? <span className="muted">not in the file</span> : `row ${r.index + 1}`)}</td>
             <td>
               <span className={`badge ${r.status}`}>{r.status}</span>
             </td>
             <td>
-              {r.userId ? (
+              {r.userId && r.status === 'deleted' ? (
+                <code className="small" title={r.userId}>
+                  {r.userId.slice(-8)}
+                </code>
+              ) : r.userId ? (
                 <Link to={`/directories/${enc(dir)}/users/${enc(r.userId)}`}>{r.userId.slice(-8)}</Link>
               ) : (
                 <span className="muted">new</span>
@@ -162,6 +169,7 @@ function RowDetail({ row }: { row: ResultRow }) {
       {changes.length === 0 && row.errors.length === 0 && row.changedFields.length > 0 && (
         <p className="muted">{row.changedFields.join(', ')}</p>
       )}
+      {row.status === 'deleted' && changes.length === 0 && <p className="muted">deleted: no row of the file names this user</p>}
     </>
   )
 }

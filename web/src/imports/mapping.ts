@@ -15,9 +15,56 @@ export interface ImportSettings {
   emptyMeans: 'skip' | 'null'
   atomic: boolean
   maxErrors: string
+  /** Mirror mode: what happens to the directory's users (in `scope`) that no row names. `keep`: nothing (no mirror). */
+  absent: 'keep' | 'deactivate' | 'delete'
+  /** Mirror mode: only users with all of these values can be absent. */
+  scope: ScopeRow[]
+  /** Mirror mode: a count (`200`) or a percentage (`5%`); '' for the server's default (10%). */
+  maxAbsent: string
+  /** Mirror mode: change absent users even though some rows failed. */
+  absentOnErrors: boolean
 }
 
-export const DEFAULT_SETTINGS: ImportSettings = { mode: 'upsert', match: 'email', emptyMeans: 'skip', atomic: false, maxErrors: '' }
+/** One condition of a mirror import's scope, as typed: a field path (`metadata.source`) and its value (`hr`). */
+export interface ScopeRow {
+  field: string
+  value: string
+}
+
+export const DEFAULT_SETTINGS: ImportSettings = {
+  mode: 'upsert',
+  match: 'email',
+  emptyMeans: 'skip',
+  atomic: false,
+  maxErrors: '',
+  absent: 'keep',
+  scope: [],
+  maxAbsent: '',
+  absentOnErrors: false,
+}
+
+/**
+ * The scope's rows as the JSON object the server takes (`{"metadata.source":"hr"}`), each value
+ * of its field's type: numbers for number and integer fields, true/false for boolean ones, text
+ * otherwise (metadata too: a CSV import stores its values as text), spaces around it trimmed. A
+ * value that is not of its field's type is sent as text, for the server to name. Rows with no
+ * field are left out; null when none is left.
+ */
+export function scopeObject(rows: readonly ScopeRow[], fields: readonly Field[]): Record<string, string | number | boolean> | null {
+  const types = new Map<string, string>()
+  for (const f of fields) types.set(f.builtIn ? f.key : `fields.${f.key}`, f.type)
+  const scope: Record<string, string | number | boolean> = {}
+  for (const r of rows) {
+    const key = r.field.trim()
+    if (!key) continue
+    const type = types.get(key)
+    const text = r.value.trim()
+    if ((type === 'number' || type === 'integer') && text !== '' && Number.isFinite(Number(text))) scope[key] = Number(text)
+    else if (type === 'boolean' && (text === 'true' || text === 'false')) scope[key] = text === 'true'
+    else scope[key] = text
+  }
+  return Object.keys(scope).length ? scope : null
+}
 
 export interface TargetOption {
   value: string
@@ -89,8 +136,18 @@ export function mappingProblems(
 
 export const hasProblems = (p: MappingProblems) => Object.keys(p.columns).length > 0 || p.match !== null || p.general.length > 0
 
-/** The upload's query: the options and the whole mapping (every column named, '' for the ignored ones). */
-export function importQuery(format: Format, mapping: Mapping, s: ImportSettings, dryRun: boolean, delimiter?: string): URLSearchParams {
+/**
+ * The upload's query: the options and the whole mapping (every column named, '' for the ignored
+ * ones); the mirror options only for a mirror import (the server refuses them otherwise).
+ */
+export function importQuery(
+  format: Format,
+  mapping: Mapping,
+  s: ImportSettings,
+  dryRun: boolean,
+  delimiter?: string,
+  fields: readonly Field[] = [],
+): URLSearchParams {
   const q = new URLSearchParams({
     format,
     mode: s.mode,
@@ -103,5 +160,12 @@ export function importQuery(format: Format, mapping: Mapping, s: ImportSettings,
   })
   if (s.maxErrors.trim()) q.set('maxErrors', s.maxErrors.trim())
   if (format === 'csv' && delimiter && [',', ';', '|', '\t'].includes(delimiter)) q.set('delimiter', delimiter === '\t' ? 'tab' : delimiter)
+  if (s.absent !== 'keep') {
+    q.set('absent', s.absent)
+    const scope = scopeObject(s.scope, fields)
+    if (scope) q.set('scope', JSON.stringify(scope))
+    if (s.maxAbsent.trim()) q.set('maxAbsent', s.maxAbsent.trim())
+    q.set('absentOnErrors', String(s.absentOnErrors))
+  }
   return q
 }

@@ -42,7 +42,7 @@ export interface RowError {
 export interface ResultRow {
   index: number
   line: number | null
-  status: 'created' | 'updated' | 'unchanged' | 'failed'
+  status: 'created' | 'updated' | 'unchanged' | 'failed' | 'deactivated' | 'deleted'
   userId: string | null
   changedFields: string[]
   errors: RowError[]

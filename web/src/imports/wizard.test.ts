@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parseEvent } from './events'
-import { DEFAULT_SETTINGS, importQuery, mappingProblems, suggest, targetOptions } from './mapping'
+import { DEFAULT_SETTINGS, importQuery, mappingProblems, scopeObject, suggest, targetOptions } from './mapping'
 import { FileProblem, leadingArrayItems, sampleFile } from './sample'
 import { field } from './test-fields'
 
@@ -83,6 +83,49 @@ describe('the mapping screen', () => {
       maxErrors: '5',
       delimiter: 'tab',
     })
+  })
+})
+
+describe('the mirror options', () => {
+  const typed = [
+    field('email', true),
+    { ...field('active', true), type: 'boolean' },
+    { ...field('level', false), type: 'integer' },
+    field('dept', false),
+  ]
+
+  it('are sent only for a mirror import, the scope as a JSON object of typed values', () => {
+    const keep = { ...DEFAULT_SETTINGS, scope: [{ field: 'metadata.source', value: 'hr' }], maxAbsent: '5%', absentOnErrors: true }
+    expect([...importQuery('csv', { a: 'email' }, keep, false).keys()]).not.toContain('absent')
+    const q = importQuery('csv', { a: 'email' }, { ...keep, absent: 'deactivate' }, false, undefined, typed)
+    expect(Object.fromEntries(q)).toMatchObject({
+      absent: 'deactivate',
+      scope: '{"metadata.source":"hr"}',
+      maxAbsent: '5%',
+      absentOnErrors: 'true',
+    })
+    const bare = importQuery('csv', { a: 'email' }, { ...DEFAULT_SETTINGS, absent: 'delete' }, false)
+    expect(Object.fromEntries(bare)).toMatchObject({ absent: 'delete', absentOnErrors: 'false' })
+    expect([...bare.keys()]).not.toContain('scope')
+    expect([...bare.keys()]).not.toContain('maxAbsent')
+  })
+
+  it('types each scope value by its field: numbers, booleans, text (metadata too); rows with no field are left out', () => {
+    expect(
+      scopeObject(
+        [
+          { field: ' fields.level ', value: '3' },
+          { field: 'active', value: 'true' },
+          { field: 'fields.dept', value: ' Navy ' },
+          { field: 'metadata.n', value: '7' },
+          { field: 'fields.level2', value: 'x' },
+          { field: '', value: 'ignored' },
+        ],
+        typed,
+      ),
+    ).toEqual({ 'fields.level': 3, active: true, 'fields.dept': 'Navy', 'metadata.n': '7', 'fields.level2': 'x' })
+    expect(scopeObject([{ field: 'fields.level', value: 'high' }], typed)).toEqual({ 'fields.level': 'high' })
+    expect(scopeObject([{ field: ' ', value: '' }], typed)).toBeNull()
   })
 })
 

@@ -1,9 +1,10 @@
 import { api, type Directory, enc, type ImportJob } from '../api'
 import { ImportActions } from '../imports/Actions'
+import { MirrorSummary, mirrorOptionsText } from '../imports/MirrorSummary'
 import { Counts, ImportProgress } from '../imports/Progress'
 import { ResultsTable } from '../imports/ResultsTable'
 import { RevertResult } from '../imports/RevertResult'
-import { END_STATES, useImportJob } from '../imports/use-import'
+import { END_STATES, stateLabel, useImportJob } from '../imports/use-import'
 import { KeyName, useKeyNames } from '../key-names'
 import { ErrorNote, formatTime, Link, useLoad } from '../ui'
 
@@ -24,6 +25,9 @@ export function ImportPage({ id }: { id: string }) {
   )
   const dir = directory.data ? (directory.data.externalId ?? directory.data.id) : dirId
   const ended = j !== null && END_STATES.has(j.state)
+  // A mirror import waiting for a confirmation has written its rows: their results can be read already.
+  const rowsIn = ended || j?.state === 'needs_confirmation'
+  const mirrorOptions = j ? mirrorOptionsText(j.options) : null
 
   return (
     <section>
@@ -48,7 +52,7 @@ export function ImportPage({ id }: { id: string }) {
             <div>
               <dt>State</dt>
               <dd>
-                <strong className={`state ${j.state}`}>{j.state}</strong>
+                <strong className={`state ${j.state}`}>{stateLabel(j.state)}</strong>
               </dd>
             </div>
             <div>
@@ -69,6 +73,7 @@ export function ImportPage({ id }: { id: string }) {
                 {j.format.toUpperCase()} · mode {j.options.mode} · match {j.options.match.join(', ')}
                 {j.options.atomic ? ' · atomic' : ''}
                 {j.options.maxErrors ? ` · at most ${j.options.maxErrors} errors` : ''}
+                {mirrorOptions ? ` · ${mirrorOptions}` : ''}
               </dd>
             </div>
             <div>
@@ -106,10 +111,11 @@ export function ImportPage({ id }: { id: string }) {
           )}
           <ImportProgress job={j} />
           <Counts job={j} caption={j.options.dryRun ? 'What applying the plan will do' : 'Counts'} />
+          <MirrorSummary job={j} dir={dir} update={update} />
           <ImportActions job={j} update={update} />
           <RevertResult job={j} />
           {ended && j.options.dryRun && j.state === 'completed' && <PlanView job={j} dir={dir} />}
-          {ended && !j.options.dryRun && (
+          {rowsIn && !j.options.dryRun && (
             <ResultsTable key={`results:${j.state}`} jobId={j.id} dir={dir} title="Results" filter empty="No rows." />
           )}
         </>
@@ -118,7 +124,7 @@ export function ImportPage({ id }: { id: string }) {
   )
 }
 
-/** A dry run's plan: a sample of rows with their per-field changes, every failed row, duplicates. */
+/** A dry run's plan: a sample of rows with their per-field changes, every failed row, duplicates, the users missing from the file. */
 function PlanView({ job, dir }: { job: ImportJob; dir: string }) {
   return (
     <>
@@ -131,6 +137,15 @@ function PlanView({ job, dir }: { job: ImportJob; dir: string }) {
         warning="duplicate_in_input"
         empty="No user appears twice in the file."
       />
+      {job.absent && job.absent.phase !== 'skipped' && (
+        <ResultsTable
+          jobId={job.id}
+          dir={dir}
+          title={`Users the plan ${job.absent.action === 'delete' ? 'deletes' : 'deactivates'}`}
+          status={job.absent.action === 'delete' ? 'deleted' : 'deactivated'}
+          empty="Every user in scope is in the file."
+        />
+      )}
     </>
   )
 }

@@ -1,12 +1,16 @@
 import { useEffect, useState } from 'react'
 import { api, type Directory, enc, type ImportJob } from '../api'
-import { ACTIVE_STATES } from '../imports/use-import'
+import { ACTIVE_STATES, stateLabel } from '../imports/use-import'
 import { KeyName, useKeyNames } from '../key-names'
 import { ErrorNote, formatTime, Link, useLoad } from '../ui'
 
 const PAGE = 50
 
-/** A directory's imports, newest first: state, counts, when; each links to its page; a running one can be cancelled. */
+/**
+ * A directory's imports, newest first: state, counts, when; each links to its page; a queued or
+ * running one, or one waiting for a confirmation, can be cancelled (confirming is on its page,
+ * next to the users it would change).
+ */
 export function ImportsPage({ dir }: { dir: string }) {
   const base = `/directories/${enc(dir)}`
   const directory = useLoad(`dir:${dir}`, (signal) => api<Directory>('GET', base, undefined, { signal }))
@@ -94,7 +98,7 @@ export function ImportsPage({ dir }: { dir: string }) {
                 </td>
                 <td>{j.kind === 'apply' ? 'apply' : j.options.dryRun ? 'dry run' : 'import'}</td>
                 <td>
-                  <span className={`state ${j.state}`}>{j.state}</span>
+                  <span className={`state ${j.state}`}>{stateLabel(j.state)}</span>
                 </td>
                 <td>
                   {j.counts.processed}
@@ -109,7 +113,7 @@ export function ImportsPage({ dir }: { dir: string }) {
                 <td>{typeof j.options.channel === 'string' ? j.options.channel : 'native'}</td>
                 <td>{formatTime(j.createdAt)}</td>
                 <td className="actions">
-                  {(j.state === 'queued' || j.state === 'running') && (
+                  {(j.state === 'queued' || j.state === 'running' || j.state === 'needs_confirmation') && (
                     <button
                       type="button"
                       className="quiet danger"

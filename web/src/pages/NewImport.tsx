@@ -3,12 +3,14 @@ import { api, ApiError, type Directory, enc, type Field } from '../api'
 import { ColumnsTable } from '../imports/ColumnsTable'
 import { DEFAULT_SETTINGS, hasProblems, importQuery, type ImportSettings, type Mapping, mappingProblems, suggest } from '../imports/mapping'
 import { FileProblem, type Sample, sampleFile } from '../imports/sample'
+import { MirrorForm } from '../imports/MirrorForm'
 import { SettingsForm } from '../imports/SettingsForm'
 import { uploadImport } from '../imports/transfer'
 import { navigate } from '../router'
 import { ErrorNote, Link, useLoad } from '../ui'
 
 const SETTING_KEYS: readonly string[] = ['mode', 'match', 'emptyMeans', 'atomic', 'maxErrors']
+const MIRROR_KEYS: readonly string[] = ['absent', 'scope', 'maxAbsent', 'absentOnErrors']
 const formatBytes = (n: number) =>
   n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 ** 2).toFixed(1)} MB`
 
@@ -55,13 +57,24 @@ export function NewImportPage({ dir }: { dir: string }) {
   const problems = sample && fields ? mappingProblems(sample.columns, mapping, fields, settings) : null
   const serverProblems = serverError instanceof ApiError ? (serverError.problem.errors ?? []) : []
   const serverFor = (field: string) => serverProblems.find((p) => p.field === field)?.message ?? null
+  // The mirror options' errors show next to them while they are shown (not once "Keep" is chosen again).
+  const mirror = settings.absent !== 'keep'
+  const shownNextToOption = (field: string) =>
+    SETTING_KEYS.includes(field) || (mirror && (MIRROR_KEYS.includes(field) || field.startsWith('scope.')))
   const otherServerError =
-    serverError && !(serverProblems.length > 0 && serverProblems.every((p) => SETTING_KEYS.includes(p.field))) ? serverError : null
+    serverError && !(serverProblems.length > 0 && serverProblems.every((p) => shownNextToOption(p.field))) ? serverError : null
+  // A scope condition's error (`scope.fields.dept`) goes next to its row (none once the row names another field).
+  const scopeFields: Record<string, string> = {}
+  const scopeGeneral: string[] = []
+  for (const p of serverProblems) {
+    if (p.field === 'scope') scopeGeneral.push(p.message)
+    else if (p.field.startsWith('scope.')) scopeFields[p.field.slice('scope.'.length)] = p.message
+  }
 
   async function preview(e: FormEvent) {
     e.preventDefault()
     setAttempted(true)
-    if (!file || !sample || !problems || hasProblems(problems)) return
+    if (!file || !sample || !fields || !problems || hasProblems(problems)) return
     setServerError(null)
     setUpload({ sent: 0, total: file.size })
     abort.current = new AbortController()
@@ -70,7 +83,7 @@ export function NewImportPage({ dir }: { dir: string }) {
         dir,
         file,
         sample.format,
-        importQuery(sample.format, mapping, settings, true, sample.delimiter),
+        importQuery(sample.format, mapping, settings, true, sample.delimiter, fields),
         (sent, total) => setUpload({ sent, total }),
         abort.current.signal,
       )
@@ -165,11 +178,26 @@ export function NewImportPage({ dir }: { dir: string }) {
                 atomic: serverFor('atomic'),
               }}
             />
+            <h3>Mirror</h3>
+            <MirrorForm
+              settings={settings}
+              onChange={setSettings}
+              fields={fields}
+              problems={{
+                absent: serverFor('absent'),
+                maxAbsent: serverFor('maxAbsent'),
+                absentOnErrors: serverFor('absentOnErrors'),
+                scope: scopeGeneral,
+                scopeFields,
+              }}
+            />
 
             <h2>4. Preview</h2>
             <p className="muted">
               Preview uploads the file as a dry run: the server validates and compares every row, writes nothing, and shows the plan, which
               you can then apply.
+              {mirror &&
+                ` The plan also lists the users missing from the file, and applying it ${settings.absent === 'delete' ? 'deletes' : 'deactivates'} them.`}
             </p>
             {upload && (
               <div className="progress-block">
