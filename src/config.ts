@@ -38,10 +38,18 @@ export interface Config {
   jobPollMs: number
   /** How long in-flight requests and the batch in flight get on SIGTERM before the process exits anyway (10 s). */
   shutdownGraceMs: number
-  /** First webhook retry delay (1 s; doubling: 1, 2, 4, 8 s between the default 5 attempts). */
+  /** First webhook retry delay (1 s), doubling up to webhookMaxBackoffMs. */
   webhookBackoffMs: number
-  /** Attempts per webhook delivery, the first included (5: a receiver down for half a minute still gets the news). */
+  /** The longest wait between two attempts of a webhook delivery (10 min: a receiver that comes back is served soon). */
+  webhookMaxBackoffMs: number
+  /**
+   * Attempts per webhook delivery, the first included, before it goes to the webhook's dead letters
+   * (30: with the backoff capped at 10 min, about 3.6 hours; a receiver down for an hour misses
+   * nothing). Attempts are durable: a restart goes on counting.
+   */
   webhookAttempts: number
+  /** How often the webhook dispatcher looks for new user.* records when nothing woke it (1 s). */
+  webhookPollMs: number
   /** Per webhook attempt, connection to end of answer (10 s: a receiver should acknowledge, not work, before answering). */
   webhookTimeoutMs: number
   /**
@@ -138,7 +146,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     jobPollMs: flags.jobPollMs ?? int('ROLLCALL_JOB_POLL_MS', 1000, 10, 600_000),
     shutdownGraceMs: flags.shutdownGraceMs ?? int('ROLLCALL_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     webhookBackoffMs: flags.webhookBackoffMs ?? int('ROLLCALL_WEBHOOK_BACKOFF_MS', 1000, 1, 600_000),
-    webhookAttempts: flags.webhookAttempts ?? int('ROLLCALL_WEBHOOK_ATTEMPTS', 5, 1, 20),
+    webhookMaxBackoffMs: flags.webhookMaxBackoffMs ?? int('ROLLCALL_WEBHOOK_MAX_BACKOFF_MS', 600_000, 1, 86_400_000),
+    webhookAttempts: flags.webhookAttempts ?? int('ROLLCALL_WEBHOOK_ATTEMPTS', 30, 1, 1000),
+    webhookPollMs: flags.webhookPollMs ?? int('ROLLCALL_WEBHOOK_POLL_MS', 1000, 10, 600_000),
     webhookTimeoutMs: flags.webhookTimeoutMs ?? int('ROLLCALL_WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
     webhookAllowPrivate: flags.webhookAllowPrivate ?? bool('ROLLCALL_WEBHOOK_ALLOW_PRIVATE', false),
     bodyIdleTimeoutMs: flags.bodyIdleTimeoutMs ?? int('ROLLCALL_BODY_IDLE_TIMEOUT_MS', 5000, 100, 600_000),

@@ -3,7 +3,8 @@ import { ConfigError, loadConfig } from '../src/config.js'
 
 it('the webhook and body-timeout settings: defaults, values from the environment, refusals', () => {
   expect(loadConfig({})).toMatchObject({
-    webhookAttempts: 5,
+    webhookAttempts: 30,
+    webhookMaxBackoffMs: 600_000,
     webhookTimeoutMs: 10_000,
     webhookAllowPrivate: false,
     bodyIdleTimeoutMs: 5000,
@@ -27,7 +28,7 @@ it('the webhook and body-timeout settings: defaults, values from the environment
   }
   expect(err).toBeInstanceOf(ConfigError)
   expect((err as ConfigError).problems).toEqual([
-    "ROLLCALL_WEBHOOK_ATTEMPTS must be an integer from 1 to 20, got '0'",
+    "ROLLCALL_WEBHOOK_ATTEMPTS must be an integer from 1 to 1000, got '0'",
     "ROLLCALL_WEBHOOK_ALLOW_PRIVATE must be 1 or 0 (true or false), got 'maybe'",
     "ROLLCALL_BODY_IDLE_TIMEOUT_MS must be an integer from 100 to 600000, got 'soon'",
   ])

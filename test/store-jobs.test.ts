@@ -365,13 +365,19 @@ describeEachEngine('Store contract: jobs', (engine) => {
     })
     const b = hook('2026-01-02T00:00:00.000Z')
     const a = hook('2026-01-01T00:00:00.000Z')
-    await s.jobs.addWebhook(b)
-    await s.jobs.addWebhook(a)
-    expect(await s.jobs.listWebhooks(dir.id)).toEqual([a, b])
-    expect(await s.jobs.listWebhooks(other.id)).toEqual([])
-    expect(await s.jobs.deleteWebhook(other.id, a.id)).toBe(false)
-    expect(await s.jobs.deleteWebhook(dir.id, a.id)).toBe(true)
-    expect(await s.jobs.deleteWebhook(dir.id, a.id)).toBe(false)
-    expect(await s.jobs.listWebhooks(dir.id)).toEqual([b])
+    await s.webhooks.add(b)
+    await s.webhooks.add({ ...a, events: ['user.created', 'import.failed'], batchSize: 7 })
+    // Made without events: the import.* events, 100 user events a POST; nothing delivered yet.
+    const fresh = { feed: null, importSeq: 0, failures: 0, failingSince: null, nextAttemptAt: null, lastError: null, lastDeliveredAt: null }
+    const imports = ['import.completed', 'import.failed', 'import.cancelled', 'import.reverted', 'import.needs_confirmation']
+    expect(await s.webhooks.list(dir.id)).toEqual([
+      { ...a, events: ['user.created', 'import.failed'], batchSize: 7, ...fresh },
+      { ...b, events: imports, batchSize: 100, ...fresh },
+    ])
+    expect(await s.webhooks.list(other.id)).toEqual([])
+    expect(await s.webhooks.delete(other.id, a.id)).toBe(false)
+    expect(await s.webhooks.delete(dir.id, a.id)).toBe(true)
+    expect(await s.webhooks.delete(dir.id, a.id)).toBe(false)
+    expect((await s.webhooks.list(dir.id)).map((w) => w.id)).toEqual([b.id])
   })
 })

@@ -138,7 +138,7 @@ describeEachEngine('webhooks: delivery refuses private addresses and redirects',
       const c = await clientOf(strict, engine.store())
       const dir = (await makeDirectory(c, { name: 'Rebound' })).id
       const hookId = randomUUID()
-      await engine.store().jobs.addWebhook({
+      await engine.store().webhooks.add({
         id: hookId,
         directoryId: dir,
         url: `http://localhost:${target.port()}/hook`,

@@ -9,6 +9,7 @@ import { createServices, type Services } from '../jobs/services.js'
 import { createWebhookService, type WebhookService } from '../jobs/webhooks.js'
 import { Retention } from '../jobs/retention.js'
 import { Worker } from '../jobs/worker.js'
+import { WebhookDispatcher } from '../jobs/webhook-dispatcher.js'
 import type { Store } from '../store/store.js'
 
 /**
@@ -32,6 +33,8 @@ interface Core {
   worker: Worker | null
   /** Deletes what retention says has expired (role worker or all). */
   retention: Retention | null
+  /** Delivers webhooks from the database (role worker or all). */
+  dispatcher: WebhookDispatcher | null
   log: FastifyBaseLogger
 }
 
@@ -56,12 +59,28 @@ function compose(opts: AppOptions): Core {
     onJobQueued: () => worker?.wake(),
   })
   const metrics = createMetrics(() => store.jobs.stats())
+  // Deliveries run where jobs run (roles worker and all), from the database: a restart loses none.
+  const dispatcher =
+    config.role === 'api'
+      ? null
+      : new WebhookDispatcher({
+          store,
+          backoffMs: config.webhookBackoffMs,
+          maxBackoffMs: config.webhookMaxBackoffMs,
+          attempts: config.webhookAttempts,
+          timeoutMs: config.webhookTimeoutMs,
+          allowPrivate: config.webhookAllowPrivate,
+          pollMs: config.webhookPollMs,
+          leaseMs: config.jobLeaseMs,
+          log,
+        })
   const webhooks = createWebhookService(store, {
     backoffMs: config.webhookBackoffMs,
     attempts: config.webhookAttempts,
     timeoutMs: config.webhookTimeoutMs,
     allowPrivate: config.webhookAllowPrivate,
     log,
+    onQueued: () => dispatcher?.wake(),
   })
   if (config.role !== 'api') {
     retention = new Retention({
@@ -88,14 +107,15 @@ function compose(opts: AppOptions): Core {
       },
     })
   }
-  return { services, metrics, webhooks, worker, retention, log }
+  return { services, metrics, webhooks, worker, retention, dispatcher, log }
 }
 
-/** Starts a worker and retention: on SQLite (one process), a lease still held at start was this process's before a crash. */
-async function startWorker(store: Store, worker: Worker, retention: Retention | null): Promise<void> {
+/** Starts a worker, retention and webhook deliveries: on SQLite (one process), a lease still held at start was this process's before a crash. */
+async function startWorker(store: Store, worker: Worker, retention: Retention | null, dispatcher: WebhookDispatcher | null): Promise<void> {
   if (!store.capabilities.multiProcess) await store.jobs.releaseAll()
   worker.start()
   retention?.start()
+  dispatcher?.start()
 }
 
 export interface App {
@@ -113,13 +133,13 @@ export interface App {
 export async function buildApp(opts: AppOptions): Promise<App> {
   if (opts.config.role === 'worker') throw new Error("role 'worker' serves no HTTP: use startWorkerRole")
   const core = compose(opts)
-  const { services, metrics, webhooks, worker, retention, log } = core
+  const { services, metrics, webhooks, worker, retention, dispatcher, log } = core
   const app = await buildHttpApp({ services, metrics, webhooks, config: opts.config, log })
   await registerDoors(app, services, { maxRows: opts.config.bulkMaxRows, maxBytes: opts.config.bulkMaxBytes })
   await registerConsole(app)
   if (worker) {
-    app.addHook('onReady', () => startWorker(opts.store, worker, retention))
-    app.addHook('onClose', () => Promise.all([worker.stop(), retention?.stop()]).then(() => undefined))
+    app.addHook('onReady', () => startWorker(opts.store, worker, retention, dispatcher))
+    app.addHook('onClose', () => Promise.all([worker.stop(), retention?.stop(), dispatcher?.stop()]).then(() => undefined))
   }
   return { app, services, metrics, jobs: services.jobs, worker, retention }
 }
@@ -134,8 +154,13 @@ export interface WorkerRole {
 
 /** Role `worker`: runs jobs, serves no HTTP. */
 export async function startWorkerRole(opts: AppOptions): Promise<WorkerRole> {
-  const { services, worker, retention, log } = compose({ ...opts, config: { ...opts.config, role: 'worker' } })
+  const { services, worker, retention, dispatcher, log } = compose({ ...opts, config: { ...opts.config, role: 'worker' } })
   if (!worker) throw new Error('a worker role without a worker')
-  await startWorker(opts.store, worker, retention)
-  return { services, worker, log, stop: () => Promise.all([worker.stop(), retention?.stop()]).then(() => undefined) }
+  await startWorker(opts.store, worker, retention, dispatcher)
+  return {
+    services,
+    worker,
+    log,
+    stop: () => Promise.all([worker.stop(), retention?.stop(), dispatcher?.stop()]).then(() => undefined),
+  }
 }

@@ -1,7 +1,7 @@
 // Jobs as the domain sees them: states, options, counts, stored results. Pure types, shared by the
 // store that keeps them, the engine and the worker that runs them.
 import type { FieldError } from './errors.js'
-import type { BulkMode, Channel, ChangeSet, FieldInput, MatchKey, RowStatus } from './types.js'
+import type { BulkMode, Channel, ChangeSet, FeedPosition, FieldInput, MatchKey, RowStatus } from './types.js'
 
 /**
  * uploading → queued → running → completed | failed | cancelled; a completed import may go
@@ -253,11 +253,64 @@ export interface RevertConflict {
   actual: unknown
 }
 
-/** A URL told when an import of the directory ends (signed with the secret). */
+/** The events a webhook can subscribe to: users changing (from history), and imports resting. */
+export const USER_EVENTS = ['user.created', 'user.updated', 'user.deactivated', 'user.deleted'] as const
+export const IMPORT_EVENTS = [
+  'import.completed',
+  'import.failed',
+  'import.cancelled',
+  'import.reverted',
+  'import.needs_confirmation',
+] as const
+export type WebhookEvent = (typeof USER_EVENTS)[number] | (typeof IMPORT_EVENTS)[number]
+
+/** A URL told of a directory's events (signed with the secret), with its delivery state. */
 export interface Webhook {
   id: string
   directoryId: string
   url: string
   secret: string
+  createdAt: string
+  events: WebhookEvent[]
+  /** user.* events per POST, at most. */
+  batchSize: number
+}
+
+/** Where a webhook's deliveries stand (durable: a restart goes on from here). */
+export interface WebhookState extends Webhook {
+  /** The change-feed position of the last user.* record delivered (null: none yet, from the start). */
+  feed: FeedPosition | null
+  /** The last import.* event delivered. */
+  importSeq: number
+  /** Failed attempts in a row (0: all well). */
+  failures: number
+  failingSince: string | null
+  nextAttemptAt: string | null
+  lastError: string | null
+  lastDeliveredAt: string | null
+}
+
+/** A delivery given up after every attempt: its body, kept for an admin to read and replay. */
+export interface DeadLetter {
+  id: string
+  webhookId: string
+  /** `batch` (user.* events) or the import event. */
+  event: string
+  /** Events in the body. */
+  events: number
+  body: string
+  error: string
+  attempts: number
+  createdAt: string
+  replayedAt: string | null
+}
+
+/** An import.* event waiting in the outbox. */
+export interface ImportEventRecord {
+  seq: number
+  id: string
+  directoryId: string
+  event: string
+  payload: unknown
   createdAt: string
 }

@@ -4,8 +4,7 @@ import type { FeedPosition } from '../core/types.js'
 /** Opaque cursors: base64url of the position, so clients cannot come to rely on its form. */
 export const encodeCursor = (seq: number | null): string | null => (seq === null ? null : Buffer.from(`s:${seq}`).toString('base64url'))
 
-/** A change feed position (core/types.ts FeedPosition) as an opaque cursor. */
-export const encodeFeedCursor = (p: FeedPosition): string => Buffer.from(`f:${p.txid}:${p.seq}`).toString('base64url')
+export { encodeFeedCursor } from '../core/feed-cursor.js'
 
 export function decodeFeedCursor(cursor: string | undefined): FeedPosition | null {
   if (cursor === undefined) return null

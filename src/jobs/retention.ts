@@ -37,6 +37,8 @@ export interface SweepReport {
   resultRows: number
   idempotencyRecords: number
   historyRecords: number
+  /** import.* events every webhook of their directory had, a day after they happened. */
+  webhookEvents: number
 }
 
 const emptyReport = (): SweepReport => ({
@@ -47,6 +49,7 @@ const emptyReport = (): SweepReport => ({
   resultRows: 0,
   idempotencyRecords: 0,
   historyRecords: 0,
+  webhookEvents: 0,
 })
 
 /**
@@ -54,7 +57,7 @@ const emptyReport = (): SweepReport => ({
  * keep their own cells in their results, for failed.csv; a dry run's plan is in its results);
  * results and plans expire `resultDays` after the job's end; idempotency records after
  * `idempotencyHours`; history after the directory's own `historyRetentionDays`, if it has one;
- * uploads never finished after a day. Everything is deleted a page at a time with a yield between
+ * uploads never finished after a day; import.* webhook events a day after every webhook had them. Everything is deleted a page at a time with a yield between
  * pages, so imports go on beside it; the space is then given back (store.reclaimSpace).
  * `start`/`stop` as the Worker's; `sweep` runs one pass (tests pass a `now` to age things).
  */
@@ -174,6 +177,8 @@ export class Retention {
         (n) => n === ROWS_PER_PAGE,
       )
     }
+
+    report.webhookEvents += await store.webhooks.purgeEvents(ago(DAY))
 
     if (report.chunks > 0 || report.resultRows > 0 || report.historyRecords > ROWS_PER_PAGE) await store.reclaimSpace()
     return report

@@ -9,7 +9,7 @@ import type { Directory } from '../core/types.js'
 import type { Store } from '../store/store.js'
 import type { Job } from '../core/jobs.js'
 import { literalHostReason, nonPublicReason } from './webhook-target.js'
-import type { Webhook } from '../core/jobs.js'
+import { type DeadLetter, IMPORT_EVENTS, USER_EVENTS, type Webhook, type WebhookEvent, type WebhookState } from '../core/jobs.js'
 import { viewJob } from '../core/job-view.js'
 
 /** Resolves a host name to all its addresses (dns.lookup with `all: true` by default; tests swap it). */
@@ -39,7 +39,7 @@ export interface DeliveryOutcome {
 }
 
 /** A delivery that must not be retried: the target is not allowed. */
-class RefusedTarget extends Error {}
+export class RefusedTarget extends Error {}
 
 /**
  * One POST to a webhook URL, answered by its status, or thrown with the reason. The host is
@@ -132,7 +132,12 @@ export function sign(secret: string, body: string, t = Math.floor(Date.now() / 1
  * Posts one event to one webhook, signed, retried with backoff on errors and error answers (a 3xx
  * included); a refused target (a private address) is not retried. Every failed attempt is logged.
  */
-export async function deliverWebhook(hook: Webhook, event: string, payload: unknown, opts: WebhookOptions): Promise<DeliveryOutcome> {
+export async function deliverWebhook(
+  hook: Pick<Webhook, 'id' | 'url' | 'secret'>,
+  event: string,
+  payload: unknown,
+  opts: WebhookOptions,
+): Promise<DeliveryOutcome> {
   const body = JSON.stringify({ event, deliveryId: randomUUID(), ...(payload as object) })
   let reason = ''
   for (let attempt = 1; attempt <= opts.attempts; attempt++) {
@@ -155,9 +160,46 @@ export async function deliverWebhook(hook: Webhook, event: string, payload: unkn
   return { webhookId: hook.id, delivered: false, attempts: opts.attempts, reason }
 }
 
-export function createWebhookService(store: Store, opts: WebhookOptions) {
+/** What a webhook subscribes to and how, as a client asks for it. */
+export interface WebhookRequest {
+  url: string
+  /** Event types; `import.*` and `user.*` name all of theirs. Default: the import.* events. */
+  events?: string[]
+  batchSize?: number
+}
+
+const ALL_EVENTS: readonly string[] = [...USER_EVENTS, ...IMPORT_EVENTS]
+
+/** `user.*` and `import.*` spelled out; an unknown name is a 400 naming the known ones. */
+function eventsOf(names: readonly string[] | undefined): WebhookEvent[] {
+  if (names === undefined) return [...IMPORT_EVENTS]
+  const out = new Set<WebhookEvent>()
+  for (const n of names) {
+    if (n === 'user.*') USER_EVENTS.forEach((e) => out.add(e))
+    else if (n === 'import.*') IMPORT_EVENTS.forEach((e) => out.add(e))
+    else if (ALL_EVENTS.includes(n)) out.add(n as WebhookEvent)
+    else
+      throw new RollcallError('validation_failed', `'${n}' is not an event`, {
+        errors: [
+          { field: 'events', code: 'invalid_value', message: `'${n}' is not an event: use ${ALL_EVENTS.join(', ')}, user.* or import.*` },
+        ],
+      })
+  }
+  if (out.size === 0)
+    throw new RollcallError('validation_failed', 'events is empty', {
+      errors: [{ field: 'events', code: 'invalid_value', message: 'name at least one event' }],
+    })
+  return ALL_EVENTS.filter((e) => out.has(e as WebhookEvent)) as WebhookEvent[]
+}
+
+export function createWebhookService(store: Store, opts: WebhookOptions & { onQueued?: () => void }) {
   return {
-    async create(dir: Directory, url: string): Promise<Webhook> {
+    /**
+     * Registers a webhook. It hears what happens from now on: its user.* events start after the
+     * newest change record the feed hands out now, its import.* events after the newest queued.
+     */
+    async create(dir: Directory, req: WebhookRequest): Promise<Webhook> {
+      const { url } = req
       let parsed: URL
       try {
         parsed = new URL(url)
@@ -181,24 +223,64 @@ export function createWebhookService(store: Store, opts: WebhookOptions) {
         url: parsed.toString(),
         secret: `whsec_${randomBytes(24).toString('base64url')}`,
         createdAt: new Date().toISOString(),
+        events: eventsOf(req.events),
+        batchSize: req.batchSize ?? 100,
       }
-      await store.jobs.addWebhook(hook)
+      const [feed, importSeq] = await Promise.all([store.feedHead(dir.id), store.webhooks.lastEventSeq(dir.id)])
+      await store.webhooks.add(hook, { feed, importSeq })
       return hook
     },
-    list: (dir: Directory) => store.jobs.listWebhooks(dir.id),
+    list: (dir: Directory): Promise<WebhookState[]> => store.webhooks.list(dir.id),
+    async get(dir: Directory, id: string): Promise<WebhookState> {
+      const hook = await store.webhooks.get(dir.id, id)
+      if (!hook) throw new RollcallError('not_found', `No webhook '${id}' in this directory`)
+      return hook
+    },
     async remove(dir: Directory, id: string): Promise<void> {
-      if (!(await store.jobs.deleteWebhook(dir.id, id))) throw new RollcallError('not_found', `No webhook '${id}' in this directory`)
+      if (!(await store.webhooks.delete(dir.id, id))) throw new RollcallError('not_found', `No webhook '${id}' in this directory`)
+    },
+
+    /** A webhook's dead letters, newest first. */
+    async deadLetters(dir: Directory, id: string, limit: number): Promise<DeadLetter[]> {
+      await this.get(dir, id)
+      return store.webhooks.deadLetters(id, limit)
+    },
+
+    /** Sends a dead letter again, once, now (signed afresh); says how it went. */
+    async replay(dir: Directory, id: string, letterId: string): Promise<DeliveryOutcome> {
+      const hook = await this.get(dir, id)
+      const letter = await store.webhooks.deadLetter(id, letterId)
+      if (!letter) throw new RollcallError('not_found', `No dead letter '${letterId}' of this webhook`)
+      try {
+        const headers = {
+          'content-type': 'application/json',
+          'rollcall-event': letter.event,
+          'rollcall-signature': sign(hook.secret, letter.body),
+        }
+        const status = await postOnce(hook.url, headers, letter.body, opts)
+        if (status >= 200 && status < 300) {
+          await store.webhooks.markReplayed(letter.id, new Date().toISOString())
+          return { webhookId: id, delivered: true, attempts: 1 }
+        }
+        return { webhookId: id, delivered: false, attempts: 1, reason: `answered ${status}` }
+      } catch (e) {
+        return { webhookId: id, delivered: false, attempts: 1, reason: (e as Error).message }
+      }
     },
 
     /**
-     * Posts a finished job's summary to each of its directory's webhooks, retried with backoff.
-     * Deliveries run in the background and are not durable: a restart drops the retries in flight.
-     * A failed delivery is logged (warn) with its reason, and so is each failed attempt.
+     * Queues a job's import.* event (it ended, or waits for a confirmation) for the directory's
+     * webhooks: it is stored first, so a restart does not lose it, then delivered by the dispatcher.
      */
-    notifyFinished(job: Job): Promise<DeliveryOutcome[]> {
-      return store.jobs
-        .listWebhooks(job.directoryId)
-        .then((hooks) => Promise.all(hooks.map((h) => deliverWebhook(h, `import.${job.state}`, { import: viewJob(job) }, opts))))
+    async notifyFinished(job: Job): Promise<void> {
+      const queued = await store.webhooks.addEvent({
+        id: randomUUID(),
+        directoryId: job.directoryId,
+        event: `import.${job.state}`,
+        payload: { import: viewJob(job) },
+        createdAt: new Date().toISOString(),
+      })
+      if (queued) opts.onQueued?.()
     },
   }
 }

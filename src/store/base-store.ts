@@ -11,6 +11,7 @@ import { historyRepo } from './repos/history.js'
 import { idempotencyRepo } from './repos/idempotency.js'
 import { keysRepo } from './repos/keys.js'
 import { retentionRepo } from './repos/retention.js'
+import { webhooksRepo } from './repos/webhooks.js'
 import { tenantsRepo } from './repos/tenants.js'
 import { usersRepo } from './repos/users.js'
 import type { ChangeQuery, DirectoryPatch, IdempotencyRecord, NewKey, Store, StoreTx, UserListQuery, UserLookup } from './store.js'
@@ -33,6 +34,7 @@ export abstract class BaseStore implements Store {
   protected readonly history
   protected readonly idempotency
   readonly retention
+  readonly webhooks
 
   constructor(
     protected readonly db: Kysely<DB>,
@@ -49,6 +51,7 @@ export abstract class BaseStore implements Store {
     this.history = historyRepo(db, sd)
     this.idempotency = idempotencyRepo(db, sd)
     this.retention = retentionRepo(db)
+    this.webhooks = webhooksRepo(db, sd)
   }
 
   abstract migrate(): Promise<string[]>
@@ -191,6 +194,10 @@ export abstract class BaseStore implements Store {
 
   changeFeed(directoryId: string, after: FeedPosition | null, limit: number) {
     return this.history.feed(directoryId, after, limit)
+  }
+
+  feedHead(directoryId: string) {
+    return this.history.head(directoryId)
   }
 
   claimIdempotencyKey(rec: IdempotencyRecord, expiredBefore?: string) {

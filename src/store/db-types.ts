@@ -224,6 +224,42 @@ export interface WebhooksTable {
   url: string
   secret: string
   created_at: Timestamp
+  /** Event types (JSON list); null: made before migration 9, the import.* events only. */
+  events: Json
+  batch_size: Generated<number>
+  /** Where its user.* events are in the change feed (null: from the start). */
+  feed_txid: string | null
+  feed_seq: Int8 | null
+  import_seq: Generated<Int8>
+  failures: Generated<number>
+  failing_since: Timestamp | null
+  next_attempt_at: Timestamp | null
+  last_error: string | null
+  last_delivered_at: Timestamp | null
+  lease_owner: string | null
+  lease_until: Timestamp | null
+}
+
+/** import.* events, delivered from here (migration 9). */
+export interface WebhookEventsTable {
+  seq: Generated<Int8>
+  id: string
+  directory_id: string
+  event: string
+  payload: Json
+  created_at: Timestamp
+}
+
+export interface WebhookDeadLettersTable {
+  id: string
+  webhook_id: string
+  event: string
+  events: number
+  body: string
+  error: string
+  attempts: number
+  created_at: Timestamp
+  replayed_at: Timestamp | null
 }
 
 export interface DB {
@@ -234,6 +270,8 @@ export interface DB {
   job_result_batches: JobResultBatchesTable
   job_conflicts: JobConflictsTable
   webhooks: WebhooksTable
+  webhook_events: WebhookEventsTable
+  webhook_dead_letters: WebhookDeadLettersTable
   tenants: TenantsTable
   api_keys: ApiKeysTable
   directories: DirectoriesTable

@@ -1,25 +1,23 @@
 import type { Kysely } from 'kysely'
 import type { FieldError } from '../core/errors.js'
-import type { AbsentSummary, Job, JobCounts, JobResultRow, JobState, JobStats, RevertConflict, Webhook } from '../core/jobs.js'
+import type { AbsentSummary, Job, JobCounts, JobResultRow, JobState, JobStats, RevertConflict } from '../core/jobs.js'
 import type { ChangeRecord, UserRecord } from '../core/types.js'
 import type { DB } from './db-types.js'
 import type { StoreDialect } from './dialect.js'
 import { jobResultsRepo } from './repos/job-results.js'
 import { type JobPatch, jobsRepo, type NewJob } from './repos/jobs.js'
-import { webhooksRepo } from './repos/webhooks.js'
 import { type AbsentQuery, mirrorRepo } from './repos/mirror.js'
 
 export type { AbsentQuery, NewJob }
 
 /**
- * Jobs, their input chunks, per-row results and webhooks, on either engine. Construct it over the
+ * Jobs, their input chunks and per-row results, on either engine. Construct it over the
  * store's Kysely instance, or over a transaction to write inside one. The work is done by
- * repos/jobs.ts, repos/job-results.ts and repos/webhooks.ts.
+ * repos/jobs.ts, repos/job-results.ts and repos/mirror.ts.
  */
 export class JobStore {
   private readonly jobs
   private readonly rows
-  private readonly hooks
   private readonly mirror
 
   /**
@@ -29,7 +27,6 @@ export class JobStore {
   constructor(db: Kysely<DB>, dialect: StoreDialect, reader: Kysely<DB> = db) {
     this.jobs = jobsRepo(db, dialect, reader)
     this.rows = jobResultsRepo(db, dialect)
-    this.hooks = webhooksRepo(db)
     this.mirror = mirrorRepo(db, dialect)
   }
 
@@ -170,20 +167,6 @@ export class JobStore {
 
   conflicts(jobId: string, q: { afterSeq?: number; limit: number }): Promise<(RevertConflict & { seq: number })[]> {
     return this.rows.conflicts(jobId, q)
-  }
-
-  // ---- webhooks
-
-  addWebhook(w: Webhook): Promise<void> {
-    return this.hooks.add(w)
-  }
-
-  listWebhooks(directoryId: string): Promise<Webhook[]> {
-    return this.hooks.list(directoryId)
-  }
-
-  deleteWebhook(directoryId: string, id: string): Promise<boolean> {
-    return this.hooks.delete(directoryId, id)
   }
 }
 

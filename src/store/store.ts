@@ -20,6 +20,7 @@ import type { UniqueKey } from '../core/user-fields.js'
 import type { JobStore } from './job-store.js'
 import type { PendingMigration } from './migrations/index.js'
 import type { RetentionRepo } from './repos/retention.js'
+import type { WebhooksRepo } from './repos/webhooks.js'
 
 export type { Dialect, StoreCapabilities } from './dialect.js'
 export type { AbsentQuery } from './repos/mirror.js'
@@ -161,10 +162,12 @@ export interface DirectoryPatch {
 export interface Store {
   readonly dialect: Dialect
   readonly capabilities: StoreCapabilities
-  /** Jobs, their input, results and webhooks. */
+  /** Jobs, their input and results. */
   readonly jobs: JobStore
   /** What retention deletes, a page at a time (src/jobs/retention.ts). */
   readonly retention: RetentionRepo
+  /** Webhooks, their delivery state, the import.* outbox and the dead letters (src/jobs/webhook-dispatcher.ts). */
+  readonly webhooks: WebhooksRepo
 
   /**
    * Applies pending migrations; returns the names applied. Safe to call concurrently. Throws
@@ -245,6 +248,8 @@ export interface Store {
   listChanges(directoryId: string, q: ChangeQuery): Promise<Page<ChangeRecord>>
   /** The change feed: records after a position, in an order that never goes back (repos/history.ts). */
   changeFeed(directoryId: string, after: FeedPosition | null, limit: number): Promise<FeedPage>
+  /** The position of the newest record the feed hands out now (null: none): a consumer starting there gets only what comes after. */
+  feedHead(directoryId: string): Promise<FeedPosition | null>
 
   // idempotency
   /**

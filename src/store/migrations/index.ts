@@ -8,8 +8,9 @@ import { m005 } from './005-retention.js'
 import { m006 } from './006-active.js'
 import { m007 } from './007-change-feed.js'
 import { m008 } from './008-mirror.js'
+import { m009 } from './009-webhook-deliveries.js'
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008]
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009]
 
 /** The newest schema version this release knows. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version

@@ -171,6 +171,15 @@ export class PostgresStore extends BaseStore {
     }
   }
 
+  /** The newest record the feed hands out now: of the transactions older than every running one, the last in (txid, seq) order. */
+  override async feedHead(directoryId: string): Promise<FeedPosition | null> {
+    const r = await sql<{ txid_text: string; seq: string | number }>`
+      SELECT txid::text AS txid_text, seq FROM changes
+      WHERE directory_id = ${directoryId} AND txid < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY txid DESC, seq DESC LIMIT 1`.execute(this.db)
+    return r.rows[0] ? { txid: r.rows[0].txid_text, seq: int(r.rows[0].seq) } : null
+  }
+
   protected override async findUsersWith(db: Kysely<DB>, directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]> {
     const branches = []
     for (const l of USER_LOOKUPS) {

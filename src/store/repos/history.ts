@@ -31,6 +31,18 @@ export function historyRepo(db: Kysely<DB>, d: StoreDialect) {
      * `expired`: the record `after` names is gone (retention deleted it, or it belongs to another
      * directory), so what followed it cannot be told.
      */
+    /** The newest record's position (seq order: SQLite's feed). */
+    async head(directoryId: string): Promise<FeedPosition | null> {
+      const r = await db
+        .selectFrom('changes')
+        .select('seq')
+        .where('directory_id', '=', directoryId)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+      return r ? { txid: '0', seq: int(r.seq) } : null
+    },
+
     async feed(directoryId: string, after: FeedPosition | null, limit: number): Promise<FeedPage> {
       let q = db.selectFrom('changes').selectAll().where('directory_id', '=', directoryId)
       if (after) {
