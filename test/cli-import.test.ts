@@ -430,7 +430,9 @@ describeEachEngine('rollcall import | export | jobs against a running server', (
       ])
       expect(cancelledList.stdout).toContain(queued.body.id)
       expect(again.code).toBe(1)
-      expect(again.stderr).toContain('rollcall: The import is cancelled; only queued or running imports can be cancelled')
+      expect(again.stderr).toContain(
+        'rollcall: The import is cancelled; only queued or running imports, or those waiting for a confirmation, can be cancelled',
+      )
 
       // Revert: the users the import created are gone again.
       expect((await users(dir)).map((u) => u.email).sort()).toEqual(['ada@x.io', 'grace@x.io'])

@@ -12,6 +12,12 @@ import { makeDirectory } from './helpers/directories.js'
 import { webhookReceiver } from './helpers/webhook-receiver.js'
 import { sleep } from './helpers/sleep.js'
 
+/**
+ * In a database of its own: every server of a database delivers its webhooks, and one of another
+ * test file (which refuses loopback receivers) would take these over.
+ */
+const OWN = { ownDatabase: true }
+
 const refusedAtRegistration = [
   ['http://127.0.0.1/hook', 'loopback'],
   ['http://localhost:8080/hook', 'loopback'],
@@ -83,93 +89,97 @@ describeEachEngine('webhooks: private targets are refused by default', (engine) 
   })
 })
 
-describeEachEngine('webhooks: delivery refuses private addresses and redirects', (engine) => {
-  const logs: Array<Record<string, unknown>> = []
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>)
-      done()
-    },
-  })
-  const build = (allowPrivate: boolean) =>
-    buildApp({
-      store: engine.store(),
-      config: loadConfig({}, { batchSize: 100, webhookBackoffMs: 10, webhookAttempts: 2, webhookAllowPrivate: allowPrivate }),
-      logger: { level: 'warn', stream: sink },
+describeEachEngine(
+  'webhooks: delivery refuses private addresses and redirects',
+  (engine) => {
+    const logs: Array<Record<string, unknown>> = []
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>)
+        done()
+      },
     })
-  let strict: App
-  let lenient: App
-  beforeAll(async () => {
-    strict = await build(false)
-    lenient = await build(true)
-    await strict.app.ready()
-    await lenient.app.ready()
-  })
-  afterAll(async () => {
-    await strict?.app.close()
-    await lenient?.app.close()
-  })
-
-  async function importInto(built: App, url: string): Promise<string> {
-    const c = await clientOf(built, engine.store())
-    const dir = (await makeDirectory(c, { name: 'Hooked' })).id
-    const created = await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url })
-    expect(created.statusCode).toBe(201)
-    await waitForJob(c, (await upload(c, dir, 'email\nssrf@x.io\n')).id)
-    return created.json().id as string
-  }
-
-  async function logFor(hook: string, message: string, within = 5000): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + within
-    for (;;) {
-      const line = logs.find((l) => l.webhook === hook && l.msg === message)
-      if (line) return line
-      if (Date.now() > deadline)
-        throw new Error(`no log '${message}' for ${hook}: ${JSON.stringify(logs.filter((l) => l.webhook === hook))}`)
-      await sleep(20)
-    }
-  }
-
-  it('a stored webhook to a loopback host is not sent to at delivery, and the refusal is logged with its reason', async () => {
-    const target = webhookReceiver()
-    await target.start()
-    try {
-      // Stored as if registered before the server ran with the default: a name is judged when delivering.
-      const c = await clientOf(strict, engine.store())
-      const dir = (await makeDirectory(c, { name: 'Rebound' })).id
-      const hookId = randomUUID()
-      await engine.store().webhooks.add({
-        id: hookId,
-        directoryId: dir,
-        url: `http://localhost:${target.port()}/hook`,
-        secret: 'whsec_x',
-        createdAt: new Date().toISOString(),
+    const build = (allowPrivate: boolean) =>
+      buildApp({
+        store: engine.store(),
+        config: loadConfig({}, { batchSize: 100, webhookBackoffMs: 10, webhookAttempts: 2, webhookAllowPrivate: allowPrivate }),
+        logger: { level: 'warn', stream: sink },
       })
-      await waitForJob(c, (await upload(c, dir, 'email\nssrf@x.io\n')).id)
-      const line = await logFor(hookId, 'webhook target refused; not retried')
-      expect(line.reason).toBe(
-        'localhost is loopback (localhost, RFC 6761), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
-      )
-      expect(target.got).toHaveLength(0)
-    } finally {
-      await target.stop()
-    }
-  })
+    let strict: App
+    let lenient: App
+    beforeAll(async () => {
+      strict = await build(false)
+      lenient = await build(true)
+      await strict.app.ready()
+      await lenient.app.ready()
+    })
+    afterAll(async () => {
+      await strict?.app.close()
+      await lenient?.app.close()
+    })
 
-  it('a 3xx answer is a failed attempt: the redirect is not followed and the reason is logged', async () => {
-    const target = webhookReceiver(302)
-    await target.start()
-    try {
-      const hook = await importInto(lenient, target.url())
-      const line = await logFor(hook, 'webhook delivery failed')
-      expect(String(line.reason)).toBe('answered 302, a redirect; redirects are not followed')
-      await sleep(100)
-      expect(target.got.map((s) => s.url)).toEqual(['/hook', '/hook'])
-    } finally {
-      await target.stop()
+    async function importInto(built: App, url: string): Promise<string> {
+      const c = await clientOf(built, engine.store())
+      const dir = (await makeDirectory(c, { name: 'Hooked' })).id
+      const created = await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url })
+      expect(created.statusCode).toBe(201)
+      await waitForJob(c, (await upload(c, dir, 'email\nssrf@x.io\n')).id)
+      return created.json().id as string
     }
-  })
-})
+
+    async function logFor(hook: string, message: string, within = 5000): Promise<Record<string, unknown>> {
+      const deadline = Date.now() + within
+      for (;;) {
+        const line = logs.find((l) => l.webhook === hook && l.msg === message)
+        if (line) return line
+        if (Date.now() > deadline)
+          throw new Error(`no log '${message}' for ${hook}: ${JSON.stringify(logs.filter((l) => l.webhook === hook))}`)
+        await sleep(20)
+      }
+    }
+
+    it('a stored webhook to a loopback host is not sent to at delivery, and the refusal is logged with its reason', async () => {
+      const target = webhookReceiver()
+      await target.start()
+      try {
+        // Stored as if registered before the server ran with the default: a name is judged when delivering.
+        const c = await clientOf(strict, engine.store())
+        const dir = (await makeDirectory(c, { name: 'Rebound' })).id
+        const hookId = randomUUID()
+        await engine.store().webhooks.add({
+          id: hookId,
+          directoryId: dir,
+          url: `http://localhost:${target.port()}/hook`,
+          secret: 'whsec_x',
+          createdAt: new Date().toISOString(),
+        })
+        await waitForJob(c, (await upload(c, dir, 'email\nssrf@x.io\n')).id)
+        const line = await logFor(hookId, 'webhook target refused; not retried')
+        expect(line.reason).toBe(
+          'localhost is loopback (localhost, RFC 6761), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
+        )
+        expect(target.got).toHaveLength(0)
+      } finally {
+        await target.stop()
+      }
+    })
+
+    it('a 3xx answer is a failed attempt: the redirect is not followed and the reason is logged', async () => {
+      const target = webhookReceiver(302)
+      await target.start()
+      try {
+        const hook = await importInto(lenient, target.url())
+        const line = await logFor(hook, 'webhook delivery failed')
+        expect(String(line.reason)).toBe('answered 302, a redirect; redirects are not followed')
+        await sleep(100)
+        expect(target.got.map((s) => s.url)).toEqual(['/hook', '/hook'])
+      } finally {
+        await target.stop()
+      }
+    })
+  },
+  OWN,
+)
 
 describe('webhook delivery: every resolved address is checked, and the connection goes to the checked one', () => {
   const target = webhookReceiver()

@@ -74,6 +74,8 @@ export class WebhookDispatcher {
   private state: 'idle' | 'running' | 'stopping' = 'idle'
   private loop: Promise<void> | null = null
   private wakeUp: (() => void) | undefined
+  /** Aborts the POSTs in flight when the process stops (their deliveries are tried again at the next start). */
+  private readonly halt = new AbortController()
 
   constructor(private readonly o: DispatcherOptions) {}
 
@@ -90,6 +92,7 @@ export class WebhookDispatcher {
 
   async stop(): Promise<void> {
     if (this.state === 'running') this.state = 'stopping'
+    this.halt.abort()
     this.wake()
     await this.loop
     this.state = 'idle'
@@ -143,6 +146,8 @@ export class WebhookDispatcher {
           continue
         }
         const outcome = await this.post(h, pending)
+        // Stopped mid-POST: not the receiver's failure; the next start sends it again.
+        if (!outcome.ok && this.halt.signal.aborted) return
         const now = new Date().toISOString()
         if (outcome.ok) {
           if (!(await store.webhooks.progress(h.id, this.owner, { ...this.clear(), ...pending.next, lastDeliveredAt: now }))) return
@@ -233,7 +238,7 @@ export class WebhookDispatcher {
   private async post(h: WebhookState, p: Pending): Promise<{ ok: true } | { ok: false; refused: boolean; reason: string }> {
     try {
       const headers = { 'content-type': 'application/json', 'rollcall-event': p.event, 'rollcall-signature': sign(h.secret, p.body) }
-      const status = await postOnce(h.url, headers, p.body, this.o)
+      const status = await postOnce(h.url, headers, p.body, { ...this.o, signal: this.halt.signal })
       if (status >= 200 && status < 300) return { ok: true }
       return { ok: false, refused: false, reason: `answered ${status}` }
     } catch (e) {

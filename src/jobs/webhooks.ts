@@ -52,7 +52,7 @@ export function postOnce(
   url: string,
   headers: Record<string, string>,
   body: string,
-  opts: { timeoutMs: number; allowPrivate: boolean; resolve?: Resolver },
+  opts: { timeoutMs: number; allowPrivate: boolean; resolve?: Resolver; signal?: AbortSignal },
 ): Promise<number> {
   const target = new URL(url)
   if (!opts.allowPrivate) {
@@ -92,7 +92,7 @@ export function postOnce(
     headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
     // A fresh connection per attempt: each is looked up and checked again.
     agent: false,
-    signal: AbortSignal.timeout(opts.timeoutMs),
+    signal: opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]) : AbortSignal.timeout(opts.timeoutMs),
     ...(isIP(host) ? {} : { lookup }),
     ...(target.username || target.password
       ? { auth: `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}` }
