@@ -12,24 +12,12 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildServer, type Build } from './build.js'
-import { owe, tempDir } from './cleanup.js'
-import {
-  ADMIN_KEY,
-  engines,
-  load,
-  machine,
-  positiveInt,
-  postgresAdminUrl,
-  READY_TIMEOUT_MS,
-  REPO_ROOT,
-  RESULTS_DIR,
-  safeUrl,
-  type Engine,
-} from './env.js'
-import { call, startServer, type ServerHandle } from './http-driver.js'
+import { tempDir } from './cleanup.js'
+import { ADMIN_KEY, engines, load, machine, positiveInt, REPO_ROOT, RESULTS_DIR, type Engine } from './env.js'
+import type { ServerHandle } from './http-driver.js'
 import { countsProblem, getJob, uploadFile } from './import-driver.js'
 import { writeImportCsv } from './import-rows.js'
-import { createBenchDatabase } from './pg-admin.js'
+import { newDirectory, withFreshServer } from './fresh-server.js'
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US')
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -53,12 +41,6 @@ interface FeedFigures {
   /** All records ÷ (job start → consumer caught up). */
   consumerPerSec: number
   requests: number
-}
-
-async function newDirectory(server: ServerHandle, name: string): Promise<string> {
-  const d = (await call(`${server.baseUrl}/api/v1/directories`, ADMIN_KEY, JSON.stringify({ name }), 201)) as { id?: string }
-  if (typeof d.id !== 'string') throw new Error(`POST /api/v1/directories returned no id: ${JSON.stringify(d)}`)
-  return d.id
 }
 
 /** Uploads the file into `dir` and waits for the job's end (checked: every row created). */
@@ -107,30 +89,7 @@ async function follow(server: ServerHandle, dir: string, rows: number, stop: Abo
 }
 
 async function benchEngine(engine: Engine, build: Build, file: string, bytes: number, rows: number): Promise<FeedFigures | string> {
-  const tmp = tempDir()
-  let dropDb: (() => Promise<void>) | null = null
-  let server: ServerHandle | null = null
-  try {
-    let databaseUrl: string | undefined
-    if (engine === 'postgres') {
-      const adminUrl = postgresAdminUrl()
-      try {
-        const db = await createBenchDatabase(adminUrl, 'feed')
-        dropDb = owe(() => db.drop())
-        databaseUrl = db.url
-      } catch (err) {
-        return `PostgreSQL at ${safeUrl(adminUrl)} did not answer: ${err instanceof Error ? err.message : String(err)}`
-      }
-    }
-    server = await startServer({
-      repoRoot: REPO_ROOT,
-      adminKey: ADMIN_KEY,
-      readyTimeoutMs: READY_TIMEOUT_MS,
-      dataDir: tmp.path,
-      databaseUrl,
-      env: { LOG_LEVEL: 'warn' },
-      entry: build.entry,
-    })
+  return withFreshServer(engine, build, 'feed', async (server) => {
     console.log(`feed ${engine}: import of ${int(rows)} rows alone`)
     const alone = await importInto(server, await newDirectory(server, 'feed-alone'), file, bytes, rows)
     console.log(`  ${int(alone.rowsPerSec)} rows/s`)
@@ -163,11 +122,7 @@ async function benchEngine(engine: Engine, build: Build, file: string, bytes: nu
         `${int(readDuringJob)} read while the job ran, caught up ${figures.catchUpSeconds.toFixed(1)} s after its end`,
     )
     return figures
-  } finally {
-    await server?.stop()
-    await tmp.remove()
-    await dropDb?.()
-  }
+  })
 }
 
 function toMarkdown(results: (FeedFigures | { engine: Engine; skipped: string })[], header: string): string {

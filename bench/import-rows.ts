@@ -67,16 +67,11 @@ function csvLine(r: ImportRow, i: number): string {
 }
 
 /**
- * A mirror's source of truth for a directory holding the first `rows` rows: every row but one in
- * `absentEvery` (the users that left), and one in `changedEvery` under a new first name. Returns
- * its size in bytes and its row count.
+ * Writes a header and the lines `lineOf(i)` for i in [0, rows) (null: no line) to `file`, about
+ * 1,000 lines per write and waiting for the stream to drain, so the file is never held in memory.
+ * Returns its size in bytes and the lines written.
  */
-export async function writeMirrorCsv(
-  file: string,
-  rows: number,
-  absentEvery: number,
-  changedEvery: number,
-): Promise<{ bytes: number; rows: number }> {
+async function streamCsv(file: string, rows: number, lineOf: (i: number) => string | null): Promise<{ bytes: number; rows: number }> {
   const out = createWriteStream(file)
   const failed = new Promise<never>((_, reject) => out.once('error', reject))
   let bytes = 0
@@ -89,8 +84,9 @@ export async function writeMirrorCsv(
   for (let start = 0; start < rows; start += 1_000) {
     let s = ''
     for (let i = start; i < Math.min(start + 1_000, rows); i++) {
-      if (i % absentEvery === absentEvery - 1) continue
-      s += csvLine(makeImportRow(i, i % changedEvery === 0), i)
+      const line = lineOf(i)
+      if (line === null) continue
+      s += line
       written++
     }
     await write(s)
@@ -100,27 +96,23 @@ export async function writeMirrorCsv(
   return { bytes, rows: written }
 }
 
-/**
- * Writes a header and `rows` rows (`changed`: see makeImportRow) to `file`, about 1,000 lines per write and waiting for the
- * stream to drain, so the file is never held in memory. Returns its size in bytes.
- */
+/** A header and `rows` rows (`changed`: see makeImportRow) in `file`; its size in bytes. */
 export async function writeImportCsv(file: string, rows: number, changed = false): Promise<number> {
-  const out = createWriteStream(file)
-  const failed = new Promise<never>((_, reject) => out.once('error', reject))
-  let bytes = 0
-  const write = async (s: string): Promise<void> => {
-    bytes += Buffer.byteLength(s)
-    if (!out.write(s)) await Promise.race([once(out, 'drain'), failed])
-  }
-  await write(`${IMPORT_HEADER.join(',')}\n`)
-  for (let start = 0; start < rows; start += 1_000) {
-    let s = ''
-    for (let i = start; i < Math.min(start + 1_000, rows); i++) s += csvLine(makeImportRow(i, changed), i)
-    await write(s)
-  }
-  out.end()
-  await Promise.race([once(out, 'finish'), failed])
-  return bytes
+  return (await streamCsv(file, rows, (i) => csvLine(makeImportRow(i, changed), i))).bytes
+}
+
+/**
+ * A mirror's source of truth for a directory holding the first `rows` rows: every row but one in
+ * `absentEvery` (the users that left), and one in `changedEvery` under a new first name. Returns
+ * its size in bytes and its row count.
+ */
+export function writeMirrorCsv(
+  file: string,
+  rows: number,
+  absentEvery: number,
+  changedEvery: number,
+): Promise<{ bytes: number; rows: number }> {
+  return streamCsv(file, rows, (i) => (i % absentEvery === absentEvery - 1 ? null : csvLine(makeImportRow(i, i % changedEvery === 0), i)))
 }
 
 let pool = Buffer.alloc(0)

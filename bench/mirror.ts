@@ -14,24 +14,12 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildServer, type Build } from './build.js'
-import { owe, tempDir } from './cleanup.js'
-import {
-  ADMIN_KEY,
-  engines,
-  load,
-  machine,
-  positiveInt,
-  postgresAdminUrl,
-  READY_TIMEOUT_MS,
-  REPO_ROOT,
-  RESULTS_DIR,
-  safeUrl,
-  type Engine,
-} from './env.js'
-import { call, startServer, type ServerHandle } from './http-driver.js'
+import { tempDir } from './cleanup.js'
+import { ADMIN_KEY, engines, load, machine, positiveInt, REPO_ROOT, RESULTS_DIR, type Engine } from './env.js'
+import type { ServerHandle } from './http-driver.js'
 import { uploadFile } from './import-driver.js'
 import { writeImportCsv, writeMirrorCsv } from './import-rows.js'
-import { createBenchDatabase } from './pg-admin.js'
+import { newDirectory, withFreshServer } from './fresh-server.js'
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US')
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -63,12 +51,6 @@ interface MirrorFigures {
   seed: Run
   plain: Run
   mirror: Run
-}
-
-async function newDirectory(server: ServerHandle, name: string): Promise<string> {
-  const d = (await call(`${server.baseUrl}/api/v1/directories`, ADMIN_KEY, JSON.stringify({ name }), 201)) as { id?: string }
-  if (typeof d.id !== 'string') throw new Error(`POST /api/v1/directories returned no id: ${JSON.stringify(d)}`)
-  return d.id
 }
 
 async function job(server: ServerHandle, id: string): Promise<Job> {
@@ -114,30 +96,7 @@ async function benchEngine(
   source: { path: string; bytes: number; rows: number },
   users: number,
 ): Promise<MirrorFigures | string> {
-  const tmp = tempDir()
-  let dropDb: (() => Promise<void>) | null = null
-  let server: ServerHandle | null = null
-  try {
-    let databaseUrl: string | undefined
-    if (engine === 'postgres') {
-      const adminUrl = postgresAdminUrl()
-      try {
-        const db = await createBenchDatabase(adminUrl, 'mirror')
-        dropDb = owe(() => db.drop())
-        databaseUrl = db.url
-      } catch (err) {
-        return `PostgreSQL at ${safeUrl(adminUrl)} did not answer: ${err instanceof Error ? err.message : String(err)}`
-      }
-    }
-    server = await startServer({
-      repoRoot: REPO_ROOT,
-      adminKey: ADMIN_KEY,
-      readyTimeoutMs: READY_TIMEOUT_MS,
-      dataDir: tmp.path,
-      databaseUrl,
-      env: { LOG_LEVEL: 'warn' },
-      entry: build.entry,
-    })
+  return withFreshServer(engine, build, 'mirror', async (server) => {
     const plainDir = await newDirectory(server, 'mirror-plain')
     const mirrorDir = await newDirectory(server, 'mirror')
     console.log(`mirror ${engine}: two directories of ${int(users)} users`)
@@ -154,11 +113,7 @@ async function benchEngine(
       throw new Error(`the mirror deactivated ${JSON.stringify(mirror.job.absent)}, expected ${gone}`)
     console.log(`  ${int(mirror.rowsPerSec)} rows/s, absent phase ${mirror.absentSeconds?.toFixed(1)} s for ${int(gone)} users`)
     return { engine, users, fileRows: source.rows, seed, plain, mirror }
-  } finally {
-    await server?.stop()
-    await tmp.remove()
-    await dropDb?.()
-  }
+  })
 }
 
 function toMarkdown(results: (MirrorFigures | { engine: Engine; skipped: string })[], header: string): string {
