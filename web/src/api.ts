@@ -1,3 +1,4 @@
+import type { AbsentSummary as CoreAbsentSummary } from '../../src/core/jobs'
 import { getKey, signOut } from './session'
 
 /** RFC 9457 problem details, as every Rollcall error is sent. */
@@ -113,31 +114,9 @@ export interface ImportCounts {
   conflicts: number
 }
 
-/** A user a mirror import found absent, as its sample shows it. */
-export interface AbsentUserRef {
-  id: string
-  email: string | null
-  username: string | null
-  externalId: string | null
-}
-
-/**
- * A mirror import's absent phase: `skipped` (rows failed, or the input stopped early: nobody is
- * changed, `reason` says why), `needs_confirmation` (more than `limit`: the job waits),
- * `running`, `done`. For a dry run, `deactivated` and `deleted` count the planned changes.
- */
-export interface AbsentSummary {
-  action: 'deactivate' | 'delete'
-  phase: 'skipped' | 'needs_confirmation' | 'running' | 'done'
-  scoped: number
-  absent: number
-  limit: number
-  confirmed: boolean
-  deactivated: number
-  deleted: number
-  reason: string | null
-  sample: AbsentUserRef[]
-}
+// A mirror import's absent phase, as the job shows it (the server's own type, less its internal cursor).
+export type { AbsentUserRef } from '../../src/core/jobs'
+export type AbsentSummary = Omit<CoreAbsentSummary, 'afterSeq'>
 
 export interface ImportJob {
   id: string
