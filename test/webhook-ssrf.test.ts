@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config.js'
 import { type App, buildApp } from '../src/app/app.js'
 import { nonPublicReason } from '../src/jobs/webhook-target.js'
-import { deliverWebhook, postOnce, type Resolver } from '../src/jobs/webhooks.js'
+import { postOnce, RefusedTarget, type Resolver } from '../src/jobs/webhooks.js'
 import { clientOf, useApp } from './helpers/app.js'
 import { describeEachEngine } from './helpers/engines.js'
 import { upload, waitForJob } from './helpers/jobs.js'
@@ -159,6 +159,9 @@ describeEachEngine(
           'localhost is loopback (localhost, RFC 6761), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
         )
         expect(target.got).toHaveLength(0)
+        // Not retried: given up after its one attempt, kept in the dead letters.
+        const letters = (await c.request('GET', `/api/v1/directories/${dir}/webhooks/${hookId}/dead-letters`)).json().data
+        expect(letters).toEqual([expect.objectContaining({ event: 'import.completed', attempts: 1, error: line.reason })])
       } finally {
         await target.stop()
       }
@@ -239,31 +242,17 @@ describe('webhook delivery: every resolved address is checked, and the connectio
     expect(target.got.at(-1)).toMatchObject({ url: '/hook?a=1', headers: { host: `hook.test:${target.port()}` } })
   })
 
-  it('a delivery to a name that resolves to a private address fails at once, not retried, with the reason', async () => {
+  it('a POST to a name that resolves to a private address is refused before connecting, with the reason', async () => {
     let calls = 0
     const resolve: Resolver = async () => {
       calls++
       return [{ address: '::1', family: 6 }]
     }
-    const hook = {
-      id: 'h1',
-      directoryId: 'd',
-      url: `http://hook.test:${target.port()}/hook`,
-      secret: 'whsec_x',
-      createdAt: new Date().toISOString(),
-    }
-    const outcome = await deliverWebhook(
-      hook,
-      'import.completed',
-      {},
-      { attempts: 3, backoffMs: 10, timeoutMs: 1000, allowPrivate: false, resolve },
+    const refused = postOnce(`http://hook.test:${target.port()}/hook`, {}, '{}', { timeoutMs: 1000, allowPrivate: false, resolve })
+    await expect(refused).rejects.toBeInstanceOf(RefusedTarget)
+    await expect(refused).rejects.toThrow(
+      'hook.test resolves to ::1, loopback (::1/128), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
     )
-    expect(outcome).toEqual({
-      webhookId: 'h1',
-      delivered: false,
-      attempts: 1,
-      reason: 'hook.test resolves to ::1, loopback (::1/128), not a public address; set ROLLCALL_WEBHOOK_ALLOW_PRIVATE=1 to allow it',
-    })
     expect(calls).toBe(1)
     expect(target.got.filter((s) => s.headers.host?.startsWith('hook.test'))).toHaveLength(1) // only the allowed test's
   })

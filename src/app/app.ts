@@ -75,11 +75,8 @@ function compose(opts: AppOptions): Core {
           log,
         })
   const webhooks = createWebhookService(store, {
-    backoffMs: config.webhookBackoffMs,
-    attempts: config.webhookAttempts,
     timeoutMs: config.webhookTimeoutMs,
     allowPrivate: config.webhookAllowPrivate,
-    log,
     onQueued: () => dispatcher?.wake(),
   })
   if (config.role !== 'api') {

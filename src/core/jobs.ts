@@ -75,6 +75,8 @@ export interface ImportOptions {
 
 /** What a mirror import does to users its input does not name. */
 export type AbsentAction = 'keep' | 'deactivate' | 'delete'
+/** An import that mirrors its source: users its input does not name are deactivated or deleted. */
+export const isMirror = (o: Pick<ImportOptions, 'absent'>): boolean => o.absent === 'deactivate' || o.absent === 'delete'
 /** A mirror import's safeguard: at most this many absent users, or this percentage of the scoped ones. */
 export type MaxAbsent = { count: number } | { percent: number }
 export const DEFAULT_MAX_ABSENT: MaxAbsent = { percent: 10 }
@@ -224,8 +226,6 @@ export interface RowPlan {
   /** The user's version when planned (null: the row creates the user). */
   baseVersion: number | null
   changes: ChangeSet
-  /** A mirror plan's absent user: what applying does to it. */
-  absent?: 'deactivate' | 'delete'
 }
 
 export const EMPTY_COUNTS: JobCounts = { processed: 0, created: 0, updated: 0, unchanged: 0, failed: 0, conflicts: 0 }

@@ -2,7 +2,7 @@ import type { FieldError } from '../core/errors.js'
 import { runBulk } from '../engine/bulk-engine.js'
 import { type BulkRow, DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
 import type { RunContext } from './runner.js'
-import type { Job, JobCounts, JobResultRow } from '../core/jobs.js'
+import type { AbsentSummary, Job, JobCounts, JobResultRow } from '../core/jobs.js'
 import { type ChangeWrite, LeaseLost } from '../store/store.js'
 import { deletionChanges } from '../engine/user-service.js'
 
@@ -83,14 +83,17 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
 
   /** Planned deactivations among the rows (the rest of `planned` are the input's rows). */
   let absentPlanned = 0
-  /** Absent users deactivated by this apply so far (a resumed apply counts its earlier ones from its results). */
+  /** Absent users deactivated by this apply so far (a resumed apply goes on from its summary). */
   let deactivated = job.absent?.deactivated ?? 0
+  /** The apply's own absent summary (a mirror plan's), as it stands. */
+  const absentSummary = (phase: 'running' | 'done', deleted: number): AbsentSummary | undefined =>
+    source?.absent ? { ...source.absent, phase, confirmed: true, deactivated, deleted, sample: [] } : undefined
 
   /**
    * The plan's deletions of absent users, after every other row, a batch per transaction with
    * their results and checkpoint: a user changed (or gone) since the plan is a conflict, left alone.
    */
-  async function deleteAbsent(before: number): Promise<{ planned: number; deleted: number }> {
+  async function deleteAbsent(before: number): Promise<number> {
     let position = before
     let deleted = job.absent?.deleted ?? 0
     let after: number | undefined
@@ -139,21 +142,16 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
           return row
         })
         if (gone.length) await tx.writeBatch({ directoryId: dir!.id, inserts: [], updates: [], deletes: gone, changes })
-        const failed = rows.length - gone.length
-        const next = {
-          ...counts,
-          processed: counts.processed + rows.length,
-          failed: counts.failed + failed,
-          conflicts: counts.conflicts + failed,
-        }
+        // As for deactivations: absent users count in the absent summary, and their conflicts as conflicts.
+        const next = { ...counts, conflicts: counts.conflicts + rows.length - gone.length }
         deleted += gone.length
         await tx.jobs.recordBatch(job.id, owner, rows, next, first + page.length)
-        if (source!.absent)
-          await tx.jobs.update(job.id, owner, { absent: { ...source!.absent, phase: 'running', deactivated, deleted, sample: [] } })
+        const summary = absentSummary('running', deleted)
+        if (summary) await tx.jobs.update(job.id, owner, { absent: summary })
         counts = next
       })
     }
-    return { planned: position - before, deleted }
+    return deleted
   }
 
   const context = { channel: source.options.channel ?? 'native', keyId: job.keyId, requestId: job.requestId, jobId: job.id } as const
@@ -192,11 +190,9 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
           await tx.jobs.recordBatch(job.id, owner, rows, next, results[results.length - 1].index + 1)
           counts = next
           const more = rows.filter((x) => x.status === 'deactivated').length
-          if (more && source.absent)
-            await tx.jobs.update(job.id, owner, {
-              absent: { ...source.absent, phase: 'running', deactivated: deactivated + more, deleted: 0, sample: [] },
-            })
           deactivated += more
+          const summary = absentSummary('running', 0)
+          if (more && summary) await tx.jobs.update(job.id, owner, { absent: summary })
           for (const r of results) {
             sourceIndex.delete(r.index)
             deactivating.delete(r.index)
@@ -204,10 +200,7 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
         },
       },
     )
-    const deleted = await deleteAbsent(planned)
-    const absent = source.absent
-      ? { ...source.absent, phase: 'done' as const, confirmed: true, deactivated, deleted: deleted.deleted, sample: [] }
-      : undefined
+    const absent = absentSummary('done', await deleteAbsent(planned))
     await store.jobs.update(job.id, owner, {
       state: 'completed',
       total: planned - absentPlanned,

@@ -5,7 +5,16 @@ import { canSeeDirectory, type Principal } from '../core/keys.js'
 import type { Directory } from '../core/types.js'
 import type { Store } from '../store/store.js'
 import type { RowStatus } from '../engine/types.js'
-import { ACTIVE_JOB_STATES, type ImportOptions, type InputFormat, type Job, type JobResultRow, type JobState } from '../core/jobs.js'
+import {
+  ACTIVE_JOB_STATES,
+  RESTING_JOB_STATES,
+  type ImportOptions,
+  isMirror,
+  type InputFormat,
+  type Job,
+  type JobResultRow,
+  type JobState,
+} from '../core/jobs.js'
 import { userFilterOf } from '../engine/user-conditions.js'
 import { scopeConditions } from './mirror.js'
 
@@ -55,7 +64,7 @@ export function createJobService(store: Store, limits: { maxImportBytes: number;
       (j) =>
         j.id !== id &&
         j.kind === 'import' &&
-        (j.options.absent === 'deactivate' || j.options.absent === 'delete') &&
+        isMirror(j.options) &&
         (j.state !== 'uploading' || !mine || j.createdAt < mine.createdAt || (j.createdAt === mine.createdAt && j.id < id)),
     )
     if (other)
@@ -67,6 +76,17 @@ export function createJobService(store: Store, limits: { maxImportBytes: number;
 
   return {
     get,
+
+    /** The job once it rests (ended, or waits for a confirmation), or as it is after `waitMs`. */
+    async settle(p: Principal, id: string, waitMs: number): Promise<Job> {
+      const deadline = Date.now() + waitMs
+      let job = await get(p, id)
+      while (!RESTING_JOB_STATES.has(job.state) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25))
+        job = await get(p, id)
+      }
+      return job
+    },
 
     list: (dir: Directory, q: { state?: JobState; limit: number; beforeCreatedAt?: string }) => store.jobs.list(dir.id, q),
 
@@ -99,7 +119,7 @@ export function createJobService(store: Store, limits: { maxImportBytes: number;
       },
     ): Promise<Job> {
       if (input.declaredBytes !== undefined && input.declaredBytes > limits.maxImportBytes) throw tooLarge(limits.maxImportBytes)
-      const mirror = input.options.absent === 'deactivate' || input.options.absent === 'delete'
+      const mirror = isMirror(input.options)
       if (mirror) await checkScope(dir, input.options)
       const id = randomUUID()
       await store.jobs.create({

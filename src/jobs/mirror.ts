@@ -107,7 +107,7 @@ export async function changeAbsent(
   dryRun: boolean,
 ): Promise<JobResultRow[]> {
   if (candidates.length === 0) return []
-  const locked = dryRun ? [...candidates] : await tx.lockUsers(dir.id, { id: candidates.map((u) => u.id) })
+  const locked = dryRun ? candidates : await tx.lockUsers(dir.id, { id: candidates.map((u) => u.id) })
   const byId = new Map(locked.map((u) => [u.id, u]))
   const now = new Date().toISOString()
   const updates: { user: UserRecord; expectedVersion: number }[] = []
@@ -129,7 +129,7 @@ export async function changeAbsent(
       changedFields: action === 'delete' ? [] : ['active'],
       errors: [],
       warnings: [],
-      plan: dryRun ? { data: null, userId: u.id, baseVersion: u.version, changes: set, absent: action } : null,
+      plan: dryRun ? { data: null, userId: u.id, baseVersion: u.version, changes: set } : null,
       raw: null,
     })
   }

@@ -4,7 +4,7 @@ import { runBulk } from '../engine/bulk-engine.js'
 import { type BulkRow, type BulkStage, DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
 import type { Store } from '../store/store.js'
 import { InputError, type InputRow, rawText, readInputChunks } from './input.js'
-import type { AbsentSummary, Job, JobCounts, JobResultRow } from '../core/jobs.js'
+import { type AbsentSummary, isMirror, type Job, type JobCounts, type JobResultRow } from '../core/jobs.js'
 import { LeaseLost } from '../store/store.js'
 import { absentQuery, assessAbsent, runAbsentPhase } from './mirror.js'
 
@@ -51,7 +51,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
   const stored = await store.listFields(job.directoryId)
   const opts = job.options
   /** Mirror mode: users no row matched are deactivated or deleted once the input is in (src/jobs/mirror.ts). */
-  const mirror = opts.absent === 'deactivate' || opts.absent === 'delete'
+  const mirror = isMirror(opts)
   const context = { channel: opts.channel ?? 'native', keyId: job.keyId, requestId: job.requestId, jobId: job.id } as const
   const pending = new Map<number, InputRow>()
   let counts = { ...job.counts }

@@ -3,7 +3,6 @@ import { lookup as dnsLookup } from 'node:dns/promises'
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isIP, type LookupFunction } from 'node:net'
-import type { Logger } from 'pino'
 import { RollcallError } from '../core/errors.js'
 import type { Directory } from '../core/types.js'
 import type { Store } from '../store/store.js'
@@ -17,24 +16,18 @@ export type Resolver = (hostname: string) => Promise<Array<{ address: string; fa
 
 const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true, verbatim: true })
 
+/** What a webhook POST needs (src/jobs/webhook-dispatcher.ts has the retry policy). */
 export interface WebhookOptions {
-  /** First retry delay; each next one doubles (1 s, 2 s, 4 s, 8 s, 16 s). */
-  backoffMs: number
-  /** Attempts per delivery, the first included. */
-  attempts: number
   /** Per attempt. */
   timeoutMs: number
   /** Send to loopback, private, link-local… addresses too (on-premises receivers); refused otherwise. */
   allowPrivate: boolean
   resolve?: Resolver
-  log?: Pick<Logger, 'warn' | 'info'>
 }
 
-/** How one delivery went: `reason` says why the last attempt failed. */
-export interface DeliveryOutcome {
-  webhookId: string
+/** How a replay went: `reason` says why it failed. */
+export interface ReplayOutcome {
   delivered: boolean
-  attempts: number
   reason?: string
 }
 
@@ -128,38 +121,6 @@ export function sign(secret: string, body: string, t = Math.floor(Date.now() / 1
   return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`
 }
 
-/**
- * Posts one event to one webhook, signed, retried with backoff on errors and error answers (a 3xx
- * included); a refused target (a private address) is not retried. Every failed attempt is logged.
- */
-export async function deliverWebhook(
-  hook: Pick<Webhook, 'id' | 'url' | 'secret'>,
-  event: string,
-  payload: unknown,
-  opts: WebhookOptions,
-): Promise<DeliveryOutcome> {
-  const body = JSON.stringify({ event, deliveryId: randomUUID(), ...(payload as object) })
-  let reason = ''
-  for (let attempt = 1; attempt <= opts.attempts; attempt++) {
-    try {
-      const headers = { 'content-type': 'application/json', 'rollcall-event': event, 'rollcall-signature': sign(hook.secret, body) }
-      const status = await postOnce(hook.url, headers, body, opts)
-      if (status >= 200 && status < 300) return { webhookId: hook.id, delivered: true, attempts: attempt }
-      reason = `answered ${status}`
-      opts.log?.warn({ webhook: hook.id, status, attempt }, 'webhook answered an error')
-    } catch (e) {
-      reason = (e as Error).message
-      if (e instanceof RefusedTarget) {
-        opts.log?.warn({ webhook: hook.id, attempt, reason }, 'webhook target refused; not retried')
-        return { webhookId: hook.id, delivered: false, attempts: attempt, reason }
-      }
-      opts.log?.warn({ webhook: hook.id, attempt, reason }, 'webhook delivery failed')
-    }
-    if (attempt < opts.attempts) await new Promise((r) => setTimeout(r, opts.backoffMs * 2 ** (attempt - 1)))
-  }
-  return { webhookId: hook.id, delivered: false, attempts: opts.attempts, reason }
-}
-
 /** What a webhook subscribes to and how, as a client asks for it. */
 export interface WebhookRequest {
   url: string
@@ -247,7 +208,7 @@ export function createWebhookService(store: Store, opts: WebhookOptions & { onQu
     },
 
     /** Sends a dead letter again, once, now (signed afresh); says how it went. */
-    async replay(dir: Directory, id: string, letterId: string): Promise<DeliveryOutcome> {
+    async replay(dir: Directory, id: string, letterId: string): Promise<ReplayOutcome> {
       const hook = await this.get(dir, id)
       const letter = await store.webhooks.deadLetter(id, letterId)
       if (!letter) throw new RollcallError('not_found', `No dead letter '${letterId}' of this webhook`)
@@ -260,11 +221,11 @@ export function createWebhookService(store: Store, opts: WebhookOptions & { onQu
         const status = await postOnce(hook.url, headers, letter.body, opts)
         if (status >= 200 && status < 300) {
           await store.webhooks.markReplayed(letter.id, new Date().toISOString())
-          return { webhookId: id, delivered: true, attempts: 1 }
+          return { delivered: true }
         }
-        return { webhookId: id, delivered: false, attempts: 1, reason: `answered ${status}` }
+        return { delivered: false, reason: `answered ${status}` }
       } catch (e) {
-        return { webhookId: id, delivered: false, attempts: 1, reason: (e as Error).message }
+        return { delivered: false, reason: (e as Error).message }
       }
     },
 

@@ -116,6 +116,19 @@ describeEachEngine(
       expect(state).not.toHaveProperty('secret')
     })
 
+    it('a mirror import stopped by its safeguard is told as import.needs_confirmation', async () => {
+      hook.got.length = 0
+      answer = 204
+      const c = await h.client()
+      const dir = (await makeDirectory(c, { name: 'Safeguard told' })).id
+      await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, { rows: [{ email: 'a@x.io' }, { email: 'b@x.io' }] })
+      await c.request('POST', `/api/v1/directories/${dir}/webhooks`, { url: hook.url('/confirm'), events: ['import.needs_confirmation'] })
+      const job = await upload(c, dir, 'email\na@x.io\n', 'text/csv', 'absent=deactivate')
+      await until(() => hook.got.some((d) => d.url === '/confirm'))
+      const [told] = batchesOf(hook.got.filter((d) => d.url === '/confirm'))
+      expect(told).toMatchObject({ event: 'import.needs_confirmation', import: { id: job.id, state: 'needs_confirmation' } })
+    })
+
     it('a receiver that is down gets everything once it is back, in order, across a restart of the server', async () => {
       hook.got.length = 0
       answer = 503

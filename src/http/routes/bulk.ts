@@ -8,7 +8,7 @@ import { BulkRequestSchema, BulkResponseSchema, DirParams, ProblemSchema } from 
 import { parseImportOptions } from './import-upload.js'
 import { ImportJobSchema } from './imports.js'
 import { viewJob } from '../../core/job-view.js'
-import { RESTING_JOB_STATES } from '../../core/jobs.js'
+import { isMirror, RESTING_JOB_STATES } from '../../core/jobs.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -60,7 +60,7 @@ export const bulkRoutes =
       async (req, reply) => {
         const dir = await s.directories.resolve(principalOf(req), req.params.dir)
         const body = req.body
-        const mirror = body.absent === 'deactivate' || body.absent === 'delete'
+        const mirror = isMirror(body)
         /** The request as an import job's options (mirror requests, and those sent async). */
         const importOptions = () => ({
           ...parseImportOptions({
@@ -90,13 +90,8 @@ export const bulkRoutes =
           // A mirror needs what only a job has: the safeguard's pause, and a resume after a crash.
           // The answer waits for the job, and reads like any bulk answer when it ends in time.
           const options = importOptions()
-          let job = await asJob()
           const wait = Math.min(MAX_WAIT_S, Number(/(?:^|[\s,;])wait=(\d+)/i.exec(String(req.headers.prefer ?? ''))?.[1] ?? DEFAULT_WAIT_S))
-          const deadline = Date.now() + wait * 1000
-          while (!RESTING_JOB_STATES.has(job.state) && Date.now() < deadline) {
-            await new Promise((r) => setTimeout(r, 25))
-            job = await s.jobs.get(principalOf(req), job.id)
-          }
+          const job = await s.jobs.settle(principalOf(req), (await asJob()).id, wait * 1000)
           if (job.state === 'needs_confirmation' || !RESTING_JOB_STATES.has(job.state))
             return reply.code(202).header('location', `/api/v1/imports/${job.id}`).send(viewJob(job))
           if (job.state !== 'completed' && !(options.atomic && job.state === 'failed'))
