@@ -24,6 +24,17 @@ export interface Config {
   batchSize: number
   /** Bytes per uploaded import file (2 GiB): the input is streamed to the database, never held in memory. */
   importMaxBytes: number
+  /**
+   * Imports of at least this many bytes read, validate and plan their rows on a thread of their own
+   * while the job writes the batches before them (src/jobs/planner.ts). Off unless set (null): on
+   * the 2-core benchmark machine the thread made SQLite imports 7-15 % slower, not faster (A/B in
+   * bench/README.md, "The planner's thread"): the job's one thread, SQLite's checkpoint thread and
+   * V8's collector already kept both cores busy, and handing plans between threads costs CPU of
+   * its own. On PostgreSQL two batches are in flight already (src/engine/pipeline.ts). A machine
+   * with cores to spare may gain; atomic, dry-run and maxErrors imports, and imports into an
+   * in-memory database, always plan on the job's thread.
+   */
+  plannerThreadMinBytes: number | null
   /** `api` serves HTTP only, `worker` runs jobs only, `all` both (one node, or SQLite). */
   role: 'api' | 'worker' | 'all'
   /**
@@ -141,6 +152,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     bodyLimit: flags.bodyLimit ?? int('ROLLCALL_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     batchSize: flags.batchSize ?? int('ROLLCALL_BATCH_SIZE', 1000, 1, 100_000),
     importMaxBytes: flags.importMaxBytes ?? int('ROLLCALL_IMPORT_MAX_BYTES', 2 * 1024 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
+    plannerThreadMinBytes:
+      flags.plannerThreadMinBytes !== undefined
+        ? flags.plannerThreadMinBytes
+        : env.ROLLCALL_PLANNER_THREAD_MIN_BYTES
+          ? int('ROLLCALL_PLANNER_THREAD_MIN_BYTES', 0, 0, Number.MAX_SAFE_INTEGER)
+          : null,
     role: flags.role ?? role,
     jobLeaseMs: flags.jobLeaseMs ?? int('ROLLCALL_JOB_LEASE_MS', 30_000, 500, 3_600_000),
     jobPollMs: flags.jobPollMs ?? int('ROLLCALL_JOB_POLL_MS', 1000, 10, 600_000),

@@ -91,6 +91,7 @@ function compose(opts: AppOptions): Core {
     worker = new Worker({
       store,
       batchSize: config.batchSize,
+      plannerThreadMinBytes: config.plannerThreadMinBytes,
       leaseMs: config.jobLeaseMs,
       pollMs: config.jobPollMs,
       log,

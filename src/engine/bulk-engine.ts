@@ -1,37 +1,17 @@
-import { type FieldError, RollcallError } from '../core/errors.js'
-import { effectiveFields, withNeededFields } from '../core/fields.js'
-import { compileRowValidator } from '../core/schema.js'
-import type { UserRecord } from '../core/types.js'
+import { RollcallError } from '../core/errors.js'
 import { type Store, type StoreTx, type UserLookup, WriteConflict } from '../store/store.js'
+import { BatchPlanner, type Planned } from './batch-planner.js'
 import { Pipeline } from './pipeline.js'
-import {
-  addUserNames,
-  clientIds,
-  lookupFor,
-  lookupNames,
-  notProcessed,
-  type PlannedBatch,
-  planBatch,
-  type PreparedRow,
-  prepareRow,
-  uniqueCustomKeys,
-} from './plan.js'
+import { clientIds, lookupNames, notProcessed, type PreparedRow } from './plan.js'
 import type { BulkCommand, BulkHooks, BulkResult, BulkRow, BulkStage, BulkSummary, RowResult, RowSource } from './types.js'
 
 /** How often a batch that lost a race (a unique value taken meanwhile) is re-read and re-planned. */
-const MAX_BATCH_ATTEMPTS = 5
+export const MAX_BATCH_ATTEMPTS = 5
 
 const ROLLBACK = Symbol('rollback')
 
-const gaveUp = (e: WriteConflict) =>
+export const gaveUp = (e: WriteConflict) =>
   new RollcallError('conflict', 'Other writers kept changing the same users; retry the request', { cause: e })
-
-/**
- * How many distinct users of an input are remembered to flag a later row naming one of them
- * again (`duplicate_in_input`): 100,000 keys, a few MiB. Repeats further apart go unflagged
- * (they still apply in order).
- */
-const DUPLICATE_WINDOW = 100_000
 
 /**
  * Runs a bulk command over rows from any source, in batches:
@@ -43,13 +23,9 @@ const DUPLICATE_WINDOW = 100_000
  */
 export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, hooks: BulkHooks = {}): Promise<BulkResult> {
   const { options } = cmd
+  const planner = new BatchPlanner(cmd)
   // Fields the door needs and the directory lacks: defined with the first batch that writes.
-  const { pending: needed } = withNeededFields(cmd.fields, options.needsFields)
-  let pending = needed
-  const fields = [...cmd.fields, ...needed]
-  const validate = compileRowValidator(fields)
-  const definitions = effectiveFields(fields)
-  const uniqueFields = uniqueCustomKeys(definitions)
+  let pending = planner.needed
   const collect = hooks.collect ?? true
   const summary: BulkSummary = { total: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }
   const results: RowResult[] = []
@@ -63,57 +39,17 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
     return t
   }
 
-  /** Users named by committed batches (key → first row index); a batch adds its own only once it commits. */
-  const seen = new Map<string, number>()
   const firstIndex = hooks.firstIndex ?? 0
 
-  /** A batch read and planned inside its transaction, not yet written. */
-  interface Planned {
-    existing: UserRecord[]
-    planned: PlannedBatch
-    local: Map<string, number>
-    earlier: { index: number; warning: FieldError }[]
-  }
-
   /** Reads the batch's users (locked) and plans its rows. */
-  async function planIn(tx: StoreTx, batch: PreparedRow[], lookup: UserLookup = lookupFor(batch, uniqueFields)): Promise<Planned> {
+  async function planIn(tx: StoreTx, batch: PreparedRow[], lookup: UserLookup = planner.lookup(batch)): Promise<Planned> {
     let t = performance.now()
     const existing = await tx.lockUsers(cmd.directory.id, lookup)
     const takenIds = options.allowClientId ? new Set(await tx.idsTakenElsewhere(cmd.directory.id, clientIds(batch))) : undefined
     t = lap('lookup', t)
-    const local = new Map<string, number>()
-    const duplicates: { earlier: number; later: number; field: string }[] = []
-    // Keys of earlier batches only: an attempt run again must not find its own rows there.
-    const before = (k: string) => {
-      const i = seen.get(k)
-      return i === undefined || i >= batch[0].index ? undefined : i
-    }
-    const planned = planBatch(batch, existing, {
-      directoryId: cmd.directory.id,
-      definitions,
-      options,
-      context: cmd.context,
-      now: new Date().toISOString(),
-      errorBudget: budget(),
-      seen: { get: (k) => local.get(k) ?? before(k), set: (k, i) => void local.set(k, i) },
-      onDuplicate: (earlier, later, field) => duplicates.push({ earlier, later, field }),
-      takenIds,
-    })
-    // The earlier row of a duplicate gets a warning too: in this batch, or told to the caller.
-    const earlier: { index: number; warning: FieldError }[] = []
-    const byIndex = duplicates.length ? new Map(planned.results.map((r) => [r.index, r])) : null
-    for (const d of duplicates) {
-      const warning: FieldError = {
-        field: d.field,
-        code: 'duplicate_in_input',
-        message: `row ${d.later} names the same user again and applies on top of this row`,
-      }
-      const r = byIndex?.get(d.earlier)
-      if (r) r.warnings = [...(r.warnings ?? []), warning]
-      else earlier.push({ index: d.earlier, warning })
-    }
+    const p = planner.plan(batch, existing, budget(), takenIds)
     lap('plan', t)
-    return { existing, planned, local, earlier }
+    return p
   }
 
   /** Writes the batch's users and history (and the door's fields, with the first batch that writes). */
@@ -135,12 +71,7 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
       await hooks.beforeCommit(tx, p.planned.results, p.earlier)
       lap('results', t)
     }
-    for (const [k, i] of p.local) seen.set(k, i)
-    // Bounded, so memory stays flat for inputs of any size: the oldest keys go first.
-    for (const k of seen.keys()) {
-      if (seen.size <= DUPLICATE_WINDOW) break
-      seen.delete(k)
-    }
+    planner.remember(p.local)
     if (collect)
       for (const e of p.earlier) {
         const r = results[e.index - firstIndex]
@@ -179,7 +110,7 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
     /** Adds a row to the batch; true when the batch is full. */
     const add = (row: BulkRow): boolean => {
       summary.total++
-      batch.push(stopped() ? { index, patch: null, errors: [] } : prepareRow(row, index, validate))
+      batch.push(stopped() ? { index, patch: null, errors: [] } : planner.prepare(row, index))
       index++
       return batch.length >= options.batchSize
     }
@@ -218,7 +149,7 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
     // the failures of the batches before it, known only once they are planned.
     const pipeline = new Pipeline(store, MAX_BATCH_ATTEMPTS, gaveUp)
     await consume(async (batch) => {
-      const lookup = lookupFor(batch, uniqueFields)
+      const lookup = planner.lookup(batch)
       let undefinedYet = pending
       let finished = 0
       await pipeline.submit<Planned, RowResult[]>(
@@ -227,15 +158,7 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
           plan: async (tx) => {
             undefinedYet = pending
             const p = await planIn(tx, batch, lookup)
-            const holds = new Set<string>()
-            addUserNames(holds, p.existing, uniqueFields)
-            addUserNames(holds, p.planned.write.inserts, uniqueFields)
-            addUserNames(
-              holds,
-              p.planned.write.updates.map((u) => u.user),
-              uniqueFields,
-            )
-            return { plan: p, holds }
+            return { plan: p, holds: planner.holds(p) }
           },
           write: writeIn,
           finish: async (tx, p) => {

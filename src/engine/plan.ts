@@ -302,8 +302,8 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
       before = blankUser(patch.id ?? uuidv7(), ctx.directoryId, now)
     }
 
-    const { id: _id, ...fields } = patch
-    const applied = applyPatch(before, fields, definitions, row.ops ? { ...applyOpts, ops: row.ops } : applyOpts)
+    // The id is not a writable field: applyPatch leaves it alone.
+    const applied = applyPatch(before, patch, definitions, row.ops ? { ...applyOpts, ops: row.ops } : applyOpts)
     errors.push(...applied.errors)
     for (const { key: k } of USER_LOOKUPS) {
       const v = applied.after[k]

@@ -1,12 +1,22 @@
 import type { Logger } from 'pino'
 import { withNeededFields } from '../core/fields.js'
 import { runBulk } from '../engine/bulk-engine.js'
-import { type BulkRow, type BulkStage, DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
+import { runPlanned } from '../engine/planned-run.js'
+import {
+  type BulkCommand,
+  type BulkHooks,
+  type BulkResult,
+  type BulkRow,
+  type BulkStage,
+  DEFAULT_OPTIONS,
+  type RowResult,
+} from '../engine/types.js'
 import type { Store } from '../store/store.js'
 import { InputError, type InputRow, rawText, readInputChunks } from './input.js'
 import { type AbsentSummary, isMirror, type Job, type JobCounts, type JobResultRow } from '../core/jobs.js'
 import { LeaseLost } from '../store/store.js'
 import { absentQuery, assessAbsent, runAbsentPhase } from './mirror.js'
+import { PlannerThread } from './planner.js'
 
 /** The job was cancelled between two batches. */
 class Cancelled extends Error {}
@@ -27,6 +37,11 @@ export interface RunContext {
   onStage?: (stage: BulkStage, seconds: number) => void
   /** Told of the rows an import committed, batch by batch (an atomic or dry run: at its end). */
   onRows?: (rows: number) => void
+  /**
+   * Imports whose input has at least this many bytes plan on a thread of their own (planner.ts)
+   * when they can. Unset: never (Config.plannerThreadMinBytes says why).
+   */
+  plannerThreadMinBytes?: number | null
 }
 
 const add = (c: JobCounts, results: RowResult[]): JobCounts => {
@@ -60,18 +75,39 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
   let total = 0
   let columnsSaved = job.columns !== null
   const whole = opts.atomic || opts.dryRun
+  const needed = withNeededFields(stored, opts.needsFields)
+  const onColumns = (columns: string[]) => {
+    if (!columnsSaved) {
+      columnsSaved = true
+      void store.jobs.update(job.id, owner, { columns }).catch(() => {})
+    }
+  }
+  /**
+   * Planned on a thread of its own while this one writes: a large input, best effort without
+   * maxErrors (a batch's error budget would depend on the batches before it being written), no
+   * field to define first, and a database the thread can open too.
+   */
+  const threaded =
+    !whole &&
+    opts.maxErrors == null &&
+    needed.pending.length === 0 &&
+    store.location !== null &&
+    job.inputBytes >= (ctx.plannerThreadMinBytes ?? Infinity)
+  let planner: PlannerThread | undefined
+  /** A row's result as the job keeps it: its line and, when it failed, its text. */
+  const resultRow = (r: RowResult): JobResultRow => {
+    const input = pending.get(r.index)
+    if (input) return toResultRow(r, input.line, r.status === 'failed' ? rawText(input) : null, input.row)
+    const planned = planner?.inputs.get(r.index)
+    return toResultRow(r, planned?.line ?? null, planned?.raw ?? null)
+  }
 
   async function* rows() {
     const input = readInputChunks(store.jobs.chunks(job.id, job.inputChunks), {
       format: job.format,
       options: opts,
-      definitions: withNeededFields(stored, opts.needsFields).fields,
-      onColumns: (columns) => {
-        if (!columnsSaved) {
-          columnsSaved = true
-          void store.jobs.update(job.id, owner, { columns }).catch(() => {})
-        }
-      },
+      definitions: needed.fields,
+      onColumns,
     })
     let index = 0
     for await (const chunk of input) {
@@ -121,58 +157,70 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
       // The input was in before: only absent users are left to do.
       return await absentPhase(resumed, job.total ?? job.checkpoint)
 
-    const result = await runBulk(
-      store,
-      {
-        directory: dirRow,
-        fields: stored,
-        // A resumed job has used part of its error budget already.
-        options: {
-          ...DEFAULT_OPTIONS,
-          ...pick(opts),
-          maxErrors: opts.maxErrors == null ? null : Math.max(0, opts.maxErrors - counts.failed),
+    const cmd: BulkCommand = {
+      directory: dirRow,
+      fields: stored,
+      // A resumed job has used part of its error budget already.
+      options: {
+        ...DEFAULT_OPTIONS,
+        ...pick(opts),
+        maxErrors: opts.maxErrors == null ? null : Math.max(0, opts.maxErrors - counts.failed),
+        batchSize: ctx.batchSize,
+      },
+      context,
+    }
+    const hooks: BulkHooks = {
+      firstIndex: job.checkpoint,
+      collect: whole,
+      onStage: ctx.onStage,
+      beforeCommit: whole
+        ? undefined
+        : async (tx, results, earlier) => {
+            for (const e of earlier) await tx.jobs.addWarning(job.id, e.index, e.warning)
+            const next = add(counts, results)
+            const last = results[results.length - 1]?.index ?? job.checkpoint - 1
+            if (mirror) await tx.jobs.addMatched(job.id, matchedIds(results))
+            await tx.jobs.recordBatch(job.id, owner, results.map(resultRow), next, last + 1)
+            counts = next
+            for (const r of results) {
+              pending.delete(r.index)
+              planner?.inputs.delete(r.index)
+            }
+            recorded = results.length
+          },
+      onProgress: async () => {
+        // After the commit: the batch's rows are in.
+        ctx.onRows?.(recorded)
+        recorded = 0
+        // An atomic or dry run holds one transaction from start to end; on SQLite that is the
+        // only connection, so the job row cannot be read until it ends (no cancel meanwhile).
+        if (whole && !store.capabilities.multiProcess) return
+        await between()
+      },
+    }
+    let result: BulkResult
+    if (threaded) {
+      planner = new PlannerThread(
+        {
+          location: store.location,
+          jobId: job.id,
+          inputChunks: job.inputChunks,
+          format: job.format,
+          importOptions: opts,
+          definitions: needed.fields,
+          cmd,
+          firstIndex: job.checkpoint,
           batchSize: ctx.batchSize,
         },
-        context,
-      },
-      rows(),
-      {
-        firstIndex: job.checkpoint,
-        collect: whole,
-        onStage: ctx.onStage,
-        beforeCommit: whole
-          ? undefined
-          : async (tx, results, earlier) => {
-              for (const e of earlier) await tx.jobs.addWarning(job.id, e.index, e.warning)
-              const next = add(counts, results)
-              const last = results[results.length - 1]?.index ?? job.checkpoint - 1
-              if (mirror) await tx.jobs.addMatched(job.id, matchedIds(results))
-              await tx.jobs.recordBatch(
-                job.id,
-                owner,
-                results.map((r) => toResultRow(r, pending.get(r.index))),
-                next,
-                last + 1,
-              )
-              counts = next
-              for (const r of results) pending.delete(r.index)
-              recorded = results.length
-            },
-        onProgress: async () => {
-          // After the commit: the batch's rows are in.
-          ctx.onRows?.(recorded)
-          recorded = 0
-          // An atomic or dry run holds one transaction from start to end; on SQLite that is the
-          // only connection, so the job row cannot be read until it ends (no cancel meanwhile).
-          if (whole && !store.capabilities.multiProcess) return
-          await between()
-        },
-      },
-    )
+        onColumns,
+      )
+      result = await runPlanned(store, planner, hooks)
+      total = planner.total ?? total
+    } else result = await runBulk(store, cmd, rows(), hooks)
     if (whole) {
       // Atomic and dry runs are one transaction, rolled back on failure (or always): their
       // results are written once, after the outcome is known.
-      const rows = result.results.map((r) => toResultRow(r, pending.get(r.index)))
+      const rows = result.results.map(resultRow)
       await store.transaction(async (tx) => {
         if (mirror && !result.rolledBack) await tx.jobs.addMatched(job.id, matchedIds(result.results))
         for (let i = 0; i < rows.length; i += 1000)
@@ -238,6 +286,7 @@ export async function runImport(job: Job, ctx: RunContext): Promise<Job['state']
     return 'failed'
   } finally {
     clearInterval(heartbeat)
+    await planner?.stop()
   }
 }
 
@@ -260,10 +309,11 @@ function pick(o: Job['options']) {
   }
 }
 
-function toResultRow(r: RowResult, input: InputRow | undefined): JobResultRow {
+/** `row`: the input row, for a dry run's plan (the planner's thread serves no dry run). */
+function toResultRow(r: RowResult, line: number | null, raw: string | null, row?: BulkRow): JobResultRow {
   return {
     index: r.index,
-    line: input?.line ?? null,
+    line,
     status: r.status,
     userId: r.userId,
     changedFields: r.changedFields,
@@ -271,8 +321,8 @@ function toResultRow(r: RowResult, input: InputRow | undefined): JobResultRow {
     warnings: r.warnings ?? [],
     plan:
       r.changes && r.status !== 'failed'
-        ? { data: input?.row.data ?? null, ops: input?.row.ops, userId: r.userId, baseVersion: r.baseVersion ?? null, changes: r.changes }
+        ? { data: row?.data ?? null, ops: row?.ops, userId: r.userId, baseVersion: r.baseVersion ?? null, changes: r.changes }
         : null,
-    raw: r.status === 'failed' && input ? rawText(input) : null,
+    raw,
   }
 }

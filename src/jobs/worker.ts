@@ -9,6 +9,8 @@ import { type Job, RESTING_JOB_STATES } from '../core/jobs.js'
 export interface WorkerOptions {
   store: Store
   batchSize: number
+  /** Imports of at least this many bytes plan on a thread of their own (RunContext.plannerThreadMinBytes). */
+  plannerThreadMinBytes?: number | null
   /** How long a lease lasts without a heartbeat; a crashed worker's job is picked up after it. */
   leaseMs?: number
   /** How often an idle worker looks for work (a job enqueued by this process wakes it at once). */
@@ -89,6 +91,7 @@ export class Worker {
           owner: this.id,
           leaseMs: this.leaseMs,
           batchSize: this.opts.batchSize,
+          plannerThreadMinBytes: this.opts.plannerThreadMinBytes,
           log,
           onProgress: this.opts.onProgress,
           onStage: this.opts.onStage,

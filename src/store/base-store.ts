@@ -14,7 +14,17 @@ import { retentionRepo } from './repos/retention.js'
 import { webhooksRepo } from './repos/webhooks.js'
 import { tenantsRepo } from './repos/tenants.js'
 import { usersRepo } from './repos/users.js'
-import type { ChangeQuery, DirectoryPatch, IdempotencyRecord, NewKey, Store, StoreTx, UserListQuery, UserLookup } from './store.js'
+import type {
+  ChangeQuery,
+  DirectoryPatch,
+  IdempotencyRecord,
+  NewKey,
+  Store,
+  StoreLocation,
+  StoreTx,
+  UserListQuery,
+  UserLookup,
+} from './store.js'
 
 /**
  * The Store as both engines share it: one repository per aggregate (repos/*.ts) over the
@@ -25,6 +35,7 @@ export abstract class BaseStore implements Store {
   readonly dialect: StoreDialect['name']
   readonly capabilities: StoreDialect['capabilities']
   abstract readonly jobs: JobStore
+  abstract readonly location: StoreLocation | null
   protected readonly tenants
   protected readonly keys
   protected readonly directories

@@ -26,8 +26,7 @@ export type { Dialect, StoreCapabilities } from './dialect.js'
 export type { AbsentQuery } from './repos/mirror.js'
 import type { Dialect, StoreCapabilities } from './dialect.js'
 
-/** Values to look users up by, for one batch: one query answers them all. Emails and usernames are matched case-insensitively. */
-/** Values to look users up by: each unique built-in (USER_LOOKUPS), and unique custom fields. */
+/** Values to look users up by: each unique built-in (USER_LOOKUPS), and unique custom fields. Emails and usernames match case-insensitively. */
 export interface UserLookup extends Partial<Record<UniqueKey, string[]>> {
   /** Values of unique custom fields, by field key. */
   fields?: Record<string, (string | number)[]>
@@ -49,6 +48,23 @@ export interface BatchWrite {
   updates: { user: UserRecord; expectedVersion: number }[]
   deletes?: { userId: string; expectedVersion: number }[]
   changes: ChangeWrite[]
+}
+
+/**
+ * A BatchWrite as rows of column values (codec.ts, encodeBatch), for the engine named: made where a
+ * batch is planned (the import planner's thread), so the writer only binds the values. Rows of
+ * plain values also cross between threads for a fraction of what user objects cost.
+ */
+export interface EncodedBatch {
+  encodedFor: 'sqlite' | 'postgres'
+  directoryId: string
+  /** Per new user, its values in USER_COLUMNS order. */
+  inserts: unknown[][]
+  /** Per updated user, its values in USER_SET_COLUMNS order, then its id and the version it was read at. */
+  updates: unknown[][]
+  deletes: { userId: string; expectedVersion: number }[]
+  /** Per history record: user id, action, at, channel, key id, request id, job id, and its change set as JSON. */
+  changes: unknown[][]
 }
 
 export { LeaseLost, UniqueViolation, WriteConflict } from './errors.js'
@@ -78,7 +94,10 @@ export interface StoreTx {
   idsTakenElsewhere(directoryId: string, ids: readonly string[]): Promise<string[]>
   /** Stores field definitions the directory lacks (a door's fields, with its first write); existing keys are left alone. */
   defineFields(directoryId: string, defs: readonly FieldDefinition[]): Promise<void>
+  /** Writes a batch's users and history; a user changed since it was read, or a unique value taken, is a WriteConflict. */
   writeBatch(batch: BatchWrite): Promise<void>
+  /** writeBatch for a batch encoded beforehand (for this engine). */
+  writeEncoded(batch: EncodedBatch): Promise<void>
 }
 
 export interface UserListQuery {
@@ -159,9 +178,17 @@ export interface DirectoryPatch {
  * (test/store.contract.test.ts). Every method that reads or writes users is scoped by directory,
  * and every directory lookup by tenant, so no call can reach across tenants.
  */
+/**
+ * Where a store's data lives, for another thread to open it (openReader): a SQLite file, or a
+ * PostgreSQL database.
+ */
+export type StoreLocation = { engine: 'sqlite'; filename: string } | { engine: 'postgres'; connectionString: string }
+
 export interface Store {
   readonly dialect: Dialect
   readonly capabilities: StoreCapabilities
+  /** Null for an in-memory SQLite database, which only its own connection sees. */
+  readonly location: StoreLocation | null
   /** Jobs, their input and results. */
   readonly jobs: JobStore
   /** What retention deletes, a page at a time (src/jobs/retention.ts). */

@@ -10,86 +10,89 @@ const ROWS = 12_000
 
 /**
  * kill -9 in the middle of an import, start again, and the job finishes from its checkpoint:
- * every row applied exactly once, no duplicate history, a result for every row.
+ * every row applied exactly once, no duplicate history, a result for every row. Also with the
+ * import planned on its own thread (planner.ts), killed while the thread plans ahead of the writes.
  */
-for (const def of ENGINES) {
-  const run = def.skip ? describe.skip : describe
-  run(`${def.name}: an import killed with SIGKILL resumes from its checkpoint`, () => {
-    const dataDir = useTempDir('resume')
-    let databaseUrl = ''
-    let dropDatabase: (() => Promise<void>) | undefined
-    afterAll(async () => {
-      await dropDatabase?.()
-    })
-    // Registered last, so run first after the block (hooks run as a stack): the servers go before their database.
-    const children = useChildProcesses()
-
-    /** `rollcall serve` on the test's data directory (or database), its admin key ROLLCALL_ADMIN_KEY. */
-    const start = () =>
-      serveCli({
-        data: dataDir,
-        env: {
-          ...process.env,
-          ROLLCALL_ADMIN_KEY: KEY,
-          ROLLCALL_BATCH_SIZE: '100',
-          ROLLCALL_JOB_LEASE_MS: '1500',
-          LOG_LEVEL: 'warn',
-          DATABASE_URL: databaseUrl,
-        },
-        children,
+for (const def of ENGINES)
+  for (const threaded of [false, true]) {
+    const run = def.skip ? describe.skip : describe
+    run(`${def.name}: an import killed with SIGKILL resumes from its checkpoint${threaded ? ', planned on its own thread' : ''}`, () => {
+      const dataDir = useTempDir('resume')
+      let databaseUrl = ''
+      let dropDatabase: (() => Promise<void>) | undefined
+      afterAll(async () => {
+        await dropDatabase?.()
       })
+      // Registered last, so run first after the block (hooks run as a stack): the servers go before their database.
+      const children = useChildProcesses()
 
-    const api = (url: string, path: string, init: RequestInit = {}) =>
-      fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}`, ...(init.headers as Record<string, string>) } })
-
-    async function job(url: string, id: string) {
-      return (await (await api(url, `/api/v1/imports/${id}`)).json()) as { state: string; counts: Record<string, number> }
-    }
-
-    it('exact counts, no duplicate history, a result per row', async () => {
-      if (def.name === 'postgres') {
-        const db = await ownPostgresDatabase('resume')
-        databaseUrl = db.url
-        dropDatabase = db.drop
-      }
-      const first = await start()
-      const dir = (await (
-        await api(first.url, '/api/v1/directories', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ name: 'Resume' }),
+      /** `rollcall serve` on the test's data directory (or database), its admin key ROLLCALL_ADMIN_KEY. */
+      const start = () =>
+        serveCli({
+          data: dataDir,
+          env: {
+            ...process.env,
+            ROLLCALL_ADMIN_KEY: KEY,
+            ROLLCALL_BATCH_SIZE: '100',
+            ROLLCALL_JOB_LEASE_MS: '1500',
+            LOG_LEVEL: 'warn',
+            DATABASE_URL: databaseUrl,
+            ROLLCALL_PLANNER_THREAD_MIN_BYTES: threaded ? '0' : '',
+          },
+          children,
         })
-      ).json()) as { id: string }
-      const lines = ['email,firstName,externalId']
-      for (let i = 0; i < ROWS; i++) lines.push(`user${i}@example.com,First${i},X${i}`)
-      const up = await api(first.url, `/api/v1/directories/${dir.id}/imports`, {
-        method: 'POST',
-        headers: { 'content-type': 'text/csv' },
-        body: lines.join('\n'),
-      })
-      expect(up.status).toBe(202)
-      const { id } = (await up.json()) as { id: string }
 
-      // Kill it somewhere in the middle.
-      const deadline = Date.now() + 30_000
-      let seen = await job(first.url, id)
-      while (seen.counts.processed < 1500 && Date.now() < deadline) {
-        await sleep(10)
-        seen = await job(first.url, id)
-      }
-      first.child.kill('SIGKILL')
-      await new Promise((r) => first.child.once('exit', r))
-      expect(seen.counts.processed).toBeGreaterThan(0)
-      expect(seen.counts.processed).toBeLessThan(ROWS)
+      const api = (url: string, path: string, init: RequestInit = {}) =>
+        fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}`, ...(init.headers as Record<string, string>) } })
 
-      const second = await start()
-      let done = await job(second.url, id)
-      while (!['completed', 'failed'].includes(done.state) && Date.now() < deadline + 30_000) {
-        await sleep(100)
-        done = await job(second.url, id)
+      async function job(url: string, id: string) {
+        return (await (await api(url, `/api/v1/imports/${id}`)).json()) as { state: string; counts: Record<string, number> }
       }
-      await second.stop()
-      await expectCreatedExactlyOnce(done, { databaseUrl, dataDir }, { directoryId: dir.id, jobId: id }, ROWS)
-    }, 120_000)
-  })
-}
+
+      it('exact counts, no duplicate history, a result per row', async () => {
+        if (def.name === 'postgres') {
+          const db = await ownPostgresDatabase('resume')
+          databaseUrl = db.url
+          dropDatabase = db.drop
+        }
+        const first = await start()
+        const dir = (await (
+          await api(first.url, '/api/v1/directories', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ name: 'Resume' }),
+          })
+        ).json()) as { id: string }
+        const lines = ['email,firstName,externalId']
+        for (let i = 0; i < ROWS; i++) lines.push(`user${i}@example.com,First${i},X${i}`)
+        const up = await api(first.url, `/api/v1/directories/${dir.id}/imports`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/csv' },
+          body: lines.join('\n'),
+        })
+        expect(up.status).toBe(202)
+        const { id } = (await up.json()) as { id: string }
+
+        // Kill it somewhere in the middle.
+        const deadline = Date.now() + 30_000
+        let seen = await job(first.url, id)
+        while (seen.counts.processed < 1500 && Date.now() < deadline) {
+          await sleep(10)
+          seen = await job(first.url, id)
+        }
+        first.child.kill('SIGKILL')
+        await new Promise((r) => first.child.once('exit', r))
+        expect(seen.counts.processed).toBeGreaterThan(0)
+        expect(seen.counts.processed).toBeLessThan(ROWS)
+
+        const second = await start()
+        let done = await job(second.url, id)
+        while (!['completed', 'failed'].includes(done.state) && Date.now() < deadline + 30_000) {
+          await sleep(100)
+          done = await job(second.url, id)
+        }
+        await second.stop()
+        await expectCreatedExactlyOnce(done, { databaseUrl, dataDir }, { directoryId: dir.id, jobId: id }, ROWS)
+      }, 120_000)
+    })
+  }

@@ -6,12 +6,14 @@ import { errorCode } from '../dialect.js'
 import { changeFromRow, int, postgresCodec, USER_COLUMNS, USER_SET_COLUMNS, type UserColumn, userFromRow, type UserRow } from '../codec.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
+import { assertEncodedFor, encodeBatch } from '../encode.js'
 import { checkSchemaVersion, MIGRATIONS, type PendingMigration, pendingOf } from '../migrations/index.js'
 import {
-  type BatchWrite,
+  type EncodedBatch,
   type FeedPage,
   observeQueries,
   type QueryObserver,
+  type StoreLocation,
   type StoreTx,
   type UserLookup,
   WriteConflict,
@@ -65,6 +67,7 @@ WHERE txid > pg_current_xact_id() AND directory_id IN (
 export class PostgresStore extends BaseStore {
   readonly pool: pg.Pool
   readonly jobs: JobStore
+  readonly location: StoreLocation
 
   constructor(opts: PostgresStoreOptions) {
     const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10, types, options: '-c TimeZone=UTC' })
@@ -73,6 +76,18 @@ export class PostgresStore extends BaseStore {
     super(new Kysely<DB>({ dialect: new PostgresDialect({ pool }), ...observeQueries(opts.onQuery) }), postgresDialect)
     this.pool = pool
     this.jobs = new JobStore(this.db, postgresDialect)
+    this.location = { engine: 'postgres', connectionString: opts.connectionString }
+  }
+
+  /**
+   * Outside a transaction, a batch's users are read in one of their own with the settings the
+   * batches use (batchSettings): the import planner's thread reads them so, beside the writer.
+   */
+  override findUsers(directoryId: string, lookup: UserLookup): Promise<UserRecord[]> {
+    return this.db.transaction().execute(async (trx) => {
+      await batchSettings(trx)
+      return this.findUsersWith(trx, directoryId, lookup, false)
+    })
   }
 
   /** Nothing to do: autovacuum makes the space of deleted rows reusable on its own. */
@@ -233,19 +248,15 @@ export class PostgresStore extends BaseStore {
       return await this.db
         .transaction()
         .execute(async (trx) => {
-          // Batches join a few hundred rows to users by key. Without statistics (a directory that
-          // was just bulk-loaded, before autovacuum analyses it) the planner would hash the whole
-          // directory; nested loops over the unique indexes are right for batch-sized joins. With
-          // statistics, it read a whole 100,000-user directory (65 ms) rather than probe the email
-          // and external-id indexes 2,000 times (its cost model takes each probe for a disk read,
-          // but a batch's pages are in shared buffers): a batch reads by key, never by scan.
-          // One round trip for the four (set_config(…, true) is SET LOCAL).
-          await sql`SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-            set_config('enable_material', 'off', true), set_config('enable_seqscan', 'off', true)`.execute(trx)
+          await batchSettings(trx)
           return fn({
             jobs: new JobStore(trx, postgresDialect),
             ...this.txParts(trx),
             writeBatch: (batch) => {
+              written += batch.inserts.length + batch.updates.length
+              return this.writeBatchWith(trx, encodeBatch(batch, 'postgres'))
+            },
+            writeEncoded: (batch) => {
               written += batch.inserts.length + batch.updates.length
               return this.writeBatchWith(trx, batch)
             },
@@ -263,10 +274,11 @@ export class PostgresStore extends BaseStore {
     }
   }
 
-  private async writeBatchWith(trx: Kysely<DB>, b: BatchWrite): Promise<void> {
+  private async writeBatchWith(trx: Kysely<DB>, b: EncodedBatch): Promise<void> {
+    assertEncodedFor(b, 'postgres')
     try {
       if (b.updates.length) await this.updateUsers(trx, b)
-      if (b.deletes?.length) {
+      if (b.deletes.length) {
         const ids = b.deletes.map((d) => d.userId)
         const versions = b.deletes.map((d) => d.expectedVersion)
         const r = await sql`
@@ -280,12 +292,11 @@ export class PostgresStore extends BaseStore {
       // Inserts after updates and deletes: those may free a unique value a new user takes.
       if (b.inserts.length) await this.insertUsers(trx, b)
       if (b.changes.length) {
-        const col = <K extends keyof BatchWrite['changes'][number]>(k: K) => b.changes.map((c) => c[k])
+        const col = (i: number) => b.changes.map((row) => row[i])
         await sql`
           INSERT INTO changes (directory_id, user_id, action, at, channel, key_id, request_id, job_id, changes)
-          SELECT ${b.directoryId}, * FROM unnest(${col('userId')}::text[], ${col('action')}::text[], ${col('at')}::timestamptz[],
-            ${col('channel')}::text[], ${col('keyId')}::text[], ${col('requestId')}::text[], ${col('jobId')}::text[],
-            ${b.changes.map((c) => JSON.stringify(c.changes))}::json[])`.execute(trx)
+          SELECT ${b.directoryId}, * FROM unnest(${col(0)}::text[], ${col(1)}::text[], ${col(2)}::timestamptz[],
+            ${col(3)}::text[], ${col(4)}::text[], ${col(5)}::text[], ${col(6)}::text[], ${col(7)}::json[])`.execute(trx)
       }
     } catch (e) {
       if (postgresDialect.isUniqueViolation(e)) {
@@ -298,26 +309,40 @@ export class PostgresStore extends BaseStore {
   }
 
   /** Each column's values for unnest(), as typed arrays: one parameter per column, whatever the batch size. */
-  private arrays(users: readonly UserRecord[], columns: readonly UserColumn[]) {
-    return columns.map((col) => sql`${users.map((u) => col.value(u, postgresCodec))}::${sql.raw(col.pgType)}[]`)
+  private arrays(rows: readonly unknown[][], columns: readonly UserColumn[]) {
+    return columns.map((col, i) => sql`${rows.map((r) => r[i])}::${sql.raw(col.pgType)}[]`)
   }
 
-  private async insertUsers(trx: Kysely<DB>, b: BatchWrite): Promise<void> {
+  private async insertUsers(trx: Kysely<DB>, b: EncodedBatch): Promise<void> {
     await sql`
       INSERT INTO users (${sql.join(USER_COLUMNS.map((c) => sql.ref(c.name)))})
       SELECT * FROM unnest(${sql.join(this.arrays(b.inserts, USER_COLUMNS))})`.execute(trx)
   }
 
-  private async updateUsers(trx: Kysely<DB>, b: BatchWrite): Promise<void> {
-    const users = b.updates.map((u) => u.user)
+  private async updateUsers(trx: Kysely<DB>, b: EncodedBatch): Promise<void> {
+    // Each row: the USER_SET_COLUMNS values, then the user's id and the version it was read at.
+    const n = USER_SET_COLUMNS.length
     const r = await sql`
       UPDATE users AS u SET ${sql.join(USER_SET_COLUMNS.map((c) => sql`${sql.ref(c.name)} = ${sql.ref(`v.${c.name}`)}`))}
-      FROM unnest(${users.map((u) => u.id)}::text[], ${sql.join(this.arrays(users, USER_SET_COLUMNS))},
-        ${b.updates.map((u) => u.expectedVersion)}::int[])
+      FROM unnest(${b.updates.map((row) => row[n])}::text[], ${sql.join(this.arrays(b.updates, USER_SET_COLUMNS))},
+        ${b.updates.map((row) => row[n + 1])}::int[])
         AS v(id, ${sql.join(USER_SET_COLUMNS.map((c) => sql.ref(c.name)))}, expected_version)
       WHERE u.directory_id = ${b.directoryId} AND u.id = v.id AND u.version = v.expected_version`.execute(trx)
     if (Number(r.numAffectedRows) !== b.updates.length) throw new WriteConflict('a user changed concurrently', 'version')
   }
+}
+
+/**
+ * Batches join a few hundred rows to users by key. Without statistics (a directory that was just
+ * bulk-loaded, before autovacuum analyses it) the planner would hash the whole directory; nested
+ * loops over the unique indexes are right for batch-sized joins. With statistics, it read a whole
+ * 100,000-user directory (65 ms) rather than probe the email and external-id indexes 2,000 times
+ * (its cost model takes each probe for a disk read, but a batch's pages are in shared buffers): a
+ * batch reads by key, never by scan. One round trip for the four (set_config(…, true) is SET LOCAL).
+ */
+async function batchSettings(trx: Kysely<DB>): Promise<void> {
+  await sql`SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+    set_config('enable_material', 'off', true), set_config('enable_seqscan', 'off', true)`.execute(trx)
 }
 
 /** The unique field a violation names: its detail reads `Key (directory_id, email_norm)=(…) already exists.` */

@@ -4,12 +4,21 @@ import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect, sql } from 'kysely'
 import type { UserRecord } from '../../core/types.js'
 import { BaseStore } from '../base-store.js'
-import { sqliteCodec, USER_COLUMNS, USER_READ_COLUMNS, USER_SET_COLUMNS, userFromArray, userValues } from '../codec.js'
+import { sqliteCodec, USER_COLUMNS, USER_READ_COLUMNS, USER_SET_COLUMNS, userFromArray } from '../codec.js'
 import { USER_LOOKUPS } from '../../core/user-fields.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
+import { assertEncodedFor, encodeBatch } from '../encode.js'
 import { checkSchemaVersion, MIGRATIONS, type PendingMigration, pendingOf } from '../migrations/index.js'
-import { type BatchWrite, observeQueries, type QueryObserver, type StoreTx, type UserLookup, WriteConflict } from '../store.js'
+import {
+  type EncodedBatch,
+  observeQueries,
+  type QueryObserver,
+  type StoreLocation,
+  type StoreTx,
+  type UserLookup,
+  WriteConflict,
+} from '../store.js'
 import { Checkpointer } from './checkpointer.js'
 import { sqliteDialect, uniqueFieldExpr } from './sqlite-dialect.js'
 import { assertDdlSafe } from '../dialect.js'
@@ -19,6 +28,8 @@ export interface SqliteStoreOptions {
   /** Path of the database file, or ':memory:'. */
   filename: string
   onQuery?: QueryObserver
+  /** Opens an existing file to read only (openReader): no pragma that writes, no second connection. */
+  readonly?: boolean
 }
 
 /**
@@ -37,14 +48,24 @@ export class SqliteStore extends BaseStore {
   private readonly filename: string
   /** Started by the first batch write (checkpointer.ts); a store that only reads never starts one. */
   private checkpointer?: Checkpointer
+  readonly location: StoreLocation | null
 
   constructor(opts: SqliteStoreOptions) {
-    if (opts.filename !== ':memory:') mkdirSync(dirname(opts.filename), { recursive: true })
-    const raw = new Database(opts.filename)
+    const memory = opts.filename === ':memory:'
+    if (!memory && !opts.readonly) mkdirSync(dirname(opts.filename), { recursive: true })
+    const raw = new Database(opts.filename, opts.readonly ? { readonly: true, fileMustExist: true } : {})
     super(new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }), ...observeQueries(opts.onQuery) }), sqliteDialect)
     this.raw = raw
     this.onQuery = opts.onQuery
     this.filename = opts.filename
+    this.location = memory ? null : { engine: 'sqlite', filename: opts.filename }
+    if (opts.readonly) {
+      this.raw.pragma('busy_timeout = 10000')
+      this.raw.pragma('cache_size = -16384')
+      this.reader = this.db
+      this.jobs = new JobStore(this.db, sqliteDialect, this.reader)
+      return
+    }
     // Space freed by large deletes (a discarded upload) can be given back to the file system
     // (reclaimSpace); takes effect on a new file, and migrate() converts an older one.
     this.raw.pragma('auto_vacuum = INCREMENTAL')
@@ -58,13 +79,12 @@ export class SqliteStore extends BaseStore {
     // update) and raised the server's peak RSS by 45-50 MiB; 16 MiB was as fast again.
     this.raw.pragma('cache_size = -32768')
     this.raw.pragma('temp_store = MEMORY')
-    this.reader =
-      opts.filename === ':memory:'
-        ? this.db
-        : new Kysely<DB>({
-            dialect: new SqliteDialect({ database: new Database(opts.filename, { readonly: true }) }),
-            ...observeQueries(opts.onQuery),
-          })
+    this.reader = memory
+      ? this.db
+      : new Kysely<DB>({
+          dialect: new SqliteDialect({ database: new Database(opts.filename, { readonly: true }) }),
+          ...observeQueries(opts.onQuery),
+        })
     this.jobs = new JobStore(this.db, sqliteDialect, this.reader)
   }
 
@@ -218,7 +238,8 @@ export class SqliteStore extends BaseStore {
       find,
       read: this.raw.prepare(`SELECT ${USER_READ_COLUMNS.join(', ')} FROM users WHERE seq IN (SELECT value FROM json_each(?))`).raw(),
       insertUser: this.raw.prepare(`INSERT INTO users (${cols}) VALUES (${marks})`),
-      updateUser: this.raw.prepare(`UPDATE users SET ${sets} WHERE directory_id = ? AND id = ? AND version = ?`),
+      // Its parameters in EncodedBatch's order: the new values, the id, the version read; then the directory.
+      updateUser: this.raw.prepare(`UPDATE users SET ${sets} WHERE id = ? AND version = ? AND directory_id = ?`),
       deleteUser: this.raw.prepare('DELETE FROM users WHERE directory_id = ? AND id = ? AND version = ?'),
       deleteMemberships: this.raw.prepare(
         'DELETE FROM group_members WHERE user_id = ? AND group_id IN (SELECT id FROM groups WHERE directory_id = ?)',
@@ -236,7 +257,8 @@ export class SqliteStore extends BaseStore {
         const result = await fn({
           jobs: new JobStore(conn, sqliteDialect, this.reader),
           ...this.txParts(conn),
-          writeBatch: async (batch: BatchWrite) => this.writeBatchSync(batch),
+          writeBatch: async (batch) => this.writeBatchSync(encodeBatch(batch, 'sqlite')),
+          writeEncoded: async (batch) => this.writeBatchSync(batch),
         })
         await sql`COMMIT`.execute(conn)
         return result
@@ -248,39 +270,27 @@ export class SqliteStore extends BaseStore {
   }
 
   /** Runs inside transaction(): the connection is ours until COMMIT. */
-  private writeBatchSync(b: BatchWrite): void {
+  private writeBatchSync(b: EncodedBatch): void {
+    assertEncodedFor(b, 'sqlite')
     const s = (this.stmts ??= this.prepare())
     if (!this.checkpointer && this.filename !== ':memory:') {
       this.checkpointer = new Checkpointer(this.filename)
       // 16 MiB: the writer checkpoints itself only when the thread falls that far behind.
       this.raw.pragma('wal_autocheckpoint = 4096')
     }
-    const c = sqliteCodec
     try {
-      for (const { user, expectedVersion } of b.updates) {
-        const r = s.updateUser.run(...userValues(user, c, USER_SET_COLUMNS), user.directoryId, user.id, expectedVersion)
-        if (r.changes !== 1) throw new WriteConflict(`user ${user.id} changed concurrently`, 'version')
+      for (const row of b.updates) {
+        const r = s.updateUser.run(...row, b.directoryId)
+        if (r.changes !== 1) throw new WriteConflict(`user ${String(row.at(-2))} changed concurrently`, 'version')
       }
-      for (const d of b.deletes ?? []) {
+      for (const d of b.deletes) {
         const r = s.deleteUser.run(b.directoryId, d.userId, d.expectedVersion)
         if (r.changes !== 1) throw new WriteConflict(`user ${d.userId} changed concurrently`, 'version')
         s.deleteMemberships.run(d.userId, b.directoryId)
       }
       // Inserts last: an update in the same batch may free a unique value a new user takes.
-      for (const u of b.inserts) s.insertUser.run(userValues(u, c))
-      for (const ch of b.changes) {
-        s.insertChange.run(
-          b.directoryId,
-          ch.userId,
-          ch.action,
-          ch.at,
-          ch.channel,
-          ch.keyId,
-          ch.requestId,
-          ch.jobId,
-          JSON.stringify(ch.changes),
-        )
-      }
+      for (const row of b.inserts) s.insertUser.run(row)
+      for (const c of b.changes) s.insertChange.run(b.directoryId, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
     } catch (e) {
       if (sqliteDialect.isUniqueViolation(e)) {
         const message = e instanceof Error ? e.message : String(e)
