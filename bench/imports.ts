@@ -154,7 +154,8 @@ export async function importOnce(
     },
     nodeArgs: [
       ...s.nodeArgs,
-      ...(s.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${s.cpuProfDir}`, `--cpu-prof-name=server-${stamp}.cpuprofile`] : []),
+      // A directory per server: its threads (the import planner's) write profiles of their own, by Node's default names.
+      ...(s.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(s.cpuProfDir, `server-${stamp}`)}`] : []),
       ...(timingFile ? ['--import', join(REPO_ROOT, 'bench', 'sql-timing.ts')] : []),
       ...(allocFile ? ['--import', join(REPO_ROOT, 'bench', 'alloc-profile.ts')] : []),
     ],

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL ceiling: per batch, `COPY` into a temporary staging table and one
  * `INSERT … SELECT … ON CONFLICT DO UPDATE` into a table with the columns and unique indexes of
- * Rollcall's `users` table (migration 001, minus the foreign key), in one transaction.
+ * Rollcall's `users` table (migrations 1 and 3: the id unique across directories, minus the foreign key), in one transaction.
  */
 import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
@@ -41,7 +41,7 @@ CREATE TABLE ${TABLE} (
   metadata JSON NOT NULL,
   fields JSON NOT NULL
 );
-CREATE UNIQUE INDEX ${TABLE}_dir_id ON ${TABLE}(directory_id, id);
+CREATE UNIQUE INDEX ${TABLE}_id ON ${TABLE}(id);
 CREATE UNIQUE INDEX ${TABLE}_dir_email ON ${TABLE}(directory_id, email_norm);
 CREATE UNIQUE INDEX ${TABLE}_dir_username ON ${TABLE}(directory_id, username_norm);
 CREATE UNIQUE INDEX ${TABLE}_dir_external ON ${TABLE}(directory_id, external_id);

@@ -1,7 +1,7 @@
 /**
  * The SQLite ceiling: bare better-sqlite3 prepared statements, one transaction per batch, into a
- * table with the columns and unique indexes of Rollcall's `users` table (migration 001, minus the
- * foreign key to `directories`) and the store's pragmas. Whatever Rollcall does beyond this
+ * table with the columns and unique indexes of Rollcall's `users` table (migrations 1 and 3:
+ * the id unique across directories; minus the foreign key to `directories`) and the store's pragmas. Whatever Rollcall does beyond this
  * (HTTP, JSON, validation, diff, history, results) shows up as the ratio.
  */
 import { randomUUID } from 'node:crypto'
@@ -37,7 +37,7 @@ CREATE TABLE users (
   metadata TEXT NOT NULL,
   fields TEXT NOT NULL
 );
-CREATE UNIQUE INDEX users_dir_id ON users(directory_id, id);
+CREATE UNIQUE INDEX users_id ON users(id);
 CREATE UNIQUE INDEX users_dir_email ON users(directory_id, email_norm);
 CREATE UNIQUE INDEX users_dir_username ON users(directory_id, username_norm);
 CREATE UNIQUE INDEX users_dir_external ON users(directory_id, external_id);
