@@ -33,7 +33,13 @@ describeEachEngine('a batch planned outside its transaction', (engine) => {
     const plan = async (): Promise<PlannedBatchIn> => {
       plans++
       const p = planner.plan(rows, await store.findUsers(dir.id, planner.lookup(rows)), Infinity)
-      return { no: 0, results: p.planned.results, write: encodeBatch(p.planned.write, store.dialect), earlier: p.earlier, stages: {} }
+      return {
+        no: 0,
+        results: p.planned.results,
+        write: encodeBatch(p.planned.write, store.dialect),
+        earlier: p.earlier,
+        stages: { plan: 1 },
+      }
     }
     const stale = await plan()
     const committed: number[] = []
@@ -53,8 +59,11 @@ describeEachEngine('a batch planned outside its transaction', (engine) => {
     // Another writer, between the plan and its write.
     await bulk(store, dir, [{ email: 'ann@x.io', lastName: 'New' }])
 
-    const r = await runPlanned(store, source)
+    const planSeconds: number[] = []
+    const r = await runPlanned(store, source, { onStage: (stage, s) => void (stage === 'plan' && planSeconds.push(s)) })
     expect(plans()).toBe(2)
+    // Both plans' time is told: the one refused and the one written.
+    expect(planSeconds).toEqual([1, 1])
     expect(committed).toEqual([0])
     expect(r.summary).toEqual({ total: 2, created: 1, updated: 1, unchanged: 0, failed: 0 })
     const [ann] = await store.findUsers(dir.id, { email: ['ann@x.io'] })

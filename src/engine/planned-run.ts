@@ -45,8 +45,12 @@ export async function runPlanned(store: Store, source: PlannedSource, hooks: Bul
     hooks.onStage?.(stage, (t - since) / 1000)
     return t
   }
+  /** The planner's own stages for a batch, as planned the first time or again. */
+  const tell = (b: PlannedBatchIn) => {
+    for (const [stage, seconds] of Object.entries(b.stages)) hooks.onStage?.(stage as BulkStage, seconds)
+  }
   for await (let batch of source.batches()) {
-    for (const [stage, seconds] of Object.entries(batch.stages)) hooks.onStage?.(stage as BulkStage, seconds)
+    tell(batch)
     for (let attempt = 1; ; attempt++) {
       try {
         let t = performance.now()
@@ -65,6 +69,7 @@ export async function runPlanned(store: Store, source: PlannedSource, hooks: Bul
         if (!(e instanceof WriteConflict)) throw e
         if (attempt >= MAX_BATCH_ATTEMPTS) throw gaveUp(e)
         batch = await source.replan(batch.no)
+        tell(batch)
       }
     }
     source.committed(batch.no)

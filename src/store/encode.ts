@@ -2,7 +2,7 @@ import { postgresCodec, sqliteCodec, USER_SET_COLUMNS, userValues, type Codec } 
 import type { BatchWrite, EncodedBatch } from './store.js'
 
 /** The codec of an engine. */
-export const codecFor = (engine: 'sqlite' | 'postgres'): Codec => (engine === 'sqlite' ? sqliteCodec : postgresCodec)
+const codecFor = (engine: 'sqlite' | 'postgres'): Codec => (engine === 'sqlite' ? sqliteCodec : postgresCodec)
 
 /** A batch's users and history as rows of column values for `engine` (EncodedBatch). */
 export function encodeBatch(b: BatchWrite, engine: 'sqlite' | 'postgres'): EncodedBatch {

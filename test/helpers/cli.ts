@@ -2,6 +2,8 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll } from 'vitest'
+import { ownPostgresDatabase } from './engines.js'
+import { useTempDir } from './temp-dir.js'
 
 /** Running the `rollcall` CLI from source (through tsx) as a child process, as a user would. */
 
@@ -85,4 +87,48 @@ export function serveCli(opts: { data: string; env: NodeJS.ProcessEnv; children:
     })
     child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)))
   })
+}
+
+/**
+ * A `rollcall serve` to kill and start again on one store, for a describe block (the resume
+ * tests): a data directory of its own and, once the test asks (`ownDatabase`), a PostgreSQL
+ * database of its own, dropped after the servers are gone. `api` calls it with `key`.
+ */
+export function useRestartableServer(name: string, key: string, env: NodeJS.ProcessEnv = {}) {
+  const dataDir = useTempDir(name)
+  let databaseUrl = ''
+  let drop: (() => Promise<void>) | undefined
+  afterAll(async () => {
+    await drop?.()
+  })
+  // Registered last, so run first after the block (hooks run as a stack): the servers go before their database.
+  const children = useChildProcesses()
+  return {
+    dataDir,
+    databaseUrl: () => databaseUrl,
+    /** On PostgreSQL, a database of the test's own (SQLite's file is the block's own already). */
+    async ownDatabase(engine: 'sqlite' | 'postgres'): Promise<void> {
+      if (engine !== 'postgres') return
+      const db = await ownPostgresDatabase(name.replace(/\W/g, '_'))
+      databaseUrl = db.url
+      drop = db.drop
+    },
+    /** `rollcall serve` on that store, batches of 100, a 1.5 s lease, its admin key `key`. */
+    start: () =>
+      serveCli({
+        data: dataDir,
+        env: {
+          ...process.env,
+          ROLLCALL_ADMIN_KEY: key,
+          ROLLCALL_BATCH_SIZE: '100',
+          ROLLCALL_JOB_LEASE_MS: '1500',
+          LOG_LEVEL: 'warn',
+          DATABASE_URL: databaseUrl,
+          ...env,
+        },
+        children,
+      }),
+    api: (url: string, path: string, init: RequestInit = {}) =>
+      fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string>) } }),
+  }
 }

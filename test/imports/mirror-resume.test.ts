@@ -1,7 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest'
-import { serveCli, useChildProcesses } from '../helpers/cli.js'
-import { ENGINES, ownPostgresDatabase } from '../helpers/engines.js'
-import { useTempDir } from '../helpers/temp-dir.js'
+import { describe, expect, it } from 'vitest'
+import { useRestartableServer } from '../helpers/cli.js'
+import { ENGINES } from '../helpers/engines.js'
 import { sleep } from '../helpers/sleep.js'
 import { storeAt } from '../helpers/exact.js'
 
@@ -25,30 +24,9 @@ interface Job {
 for (const def of ENGINES) {
   const run = def.skip ? describe.skip : describe
   run(`${def.name}: a mirror import killed during its absent phase resumes it`, () => {
-    const dataDir = useTempDir('mirror-resume')
-    let databaseUrl = ''
-    let dropDatabase: (() => Promise<void>) | undefined
-    afterAll(async () => {
-      await dropDatabase?.()
-    })
-    const children = useChildProcesses()
+    const server = useRestartableServer('mirror-resume', KEY)
+    const { start, api, dataDir } = server
 
-    const start = () =>
-      serveCli({
-        data: dataDir,
-        env: {
-          ...process.env,
-          ROLLCALL_ADMIN_KEY: KEY,
-          ROLLCALL_BATCH_SIZE: '100',
-          ROLLCALL_JOB_LEASE_MS: '1500',
-          LOG_LEVEL: 'warn',
-          DATABASE_URL: databaseUrl,
-        },
-        children,
-      })
-
-    const api = (url: string, path: string, init: RequestInit = {}) =>
-      fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}`, ...(init.headers as Record<string, string>) } })
     const job = async (url: string, id: string) => (await (await api(url, `/api/v1/imports/${id}`)).json()) as Job
     const uploadCsv = async (url: string, dir: string, body: string, query = '') => {
       const r = await api(url, `/api/v1/directories/${dir}/imports${query}`, {
@@ -70,11 +48,7 @@ for (const def of ENGINES) {
     }
 
     it('nobody deactivated twice, nobody left out', async () => {
-      if (def.name === 'postgres') {
-        const db = await ownPostgresDatabase('mirror_resume')
-        databaseUrl = db.url
-        dropDatabase = db.drop
-      }
+      await server.ownDatabase(def.name)
       const first = await start()
       const dir = (await (
         await api(first.url, '/api/v1/directories', {
@@ -105,7 +79,7 @@ for (const def of ENGINES) {
       expect(done.counts).toMatchObject({ total: KEPT, processed: KEPT, unchanged: KEPT, failed: 0 })
       expect(done.absent).toMatchObject({ phase: 'done', absent: USERS - KEPT, deactivated: USERS - KEPT })
 
-      const store = storeAt(databaseUrl, dataDir)
+      const store = storeAt(server.databaseUrl(), dataDir)
       try {
         const history = await store.listChanges(dir.id, { jobId: id, limit: USERS * 2 })
         expect(history.items).toHaveLength(USERS - KEPT)

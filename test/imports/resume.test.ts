@@ -1,7 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest'
-import { serveCli, useChildProcesses } from '../helpers/cli.js'
-import { ENGINES, ownPostgresDatabase } from '../helpers/engines.js'
-import { useTempDir } from '../helpers/temp-dir.js'
+import { describe, expect, it } from 'vitest'
+import { useRestartableServer } from '../helpers/cli.js'
+import { ENGINES } from '../helpers/engines.js'
 import { sleep } from '../helpers/sleep.js'
 import { expectCreatedExactlyOnce } from '../helpers/exact.js'
 
@@ -17,44 +16,15 @@ for (const def of ENGINES)
   for (const threaded of [false, true]) {
     const run = def.skip ? describe.skip : describe
     run(`${def.name}: an import killed with SIGKILL resumes from its checkpoint${threaded ? ', planned on its own thread' : ''}`, () => {
-      const dataDir = useTempDir('resume')
-      let databaseUrl = ''
-      let dropDatabase: (() => Promise<void>) | undefined
-      afterAll(async () => {
-        await dropDatabase?.()
-      })
-      // Registered last, so run first after the block (hooks run as a stack): the servers go before their database.
-      const children = useChildProcesses()
-
-      /** `rollcall serve` on the test's data directory (or database), its admin key ROLLCALL_ADMIN_KEY. */
-      const start = () =>
-        serveCli({
-          data: dataDir,
-          env: {
-            ...process.env,
-            ROLLCALL_ADMIN_KEY: KEY,
-            ROLLCALL_BATCH_SIZE: '100',
-            ROLLCALL_JOB_LEASE_MS: '1500',
-            LOG_LEVEL: 'warn',
-            DATABASE_URL: databaseUrl,
-            ROLLCALL_PLANNER_THREAD_MIN_BYTES: threaded ? '0' : '',
-          },
-          children,
-        })
-
-      const api = (url: string, path: string, init: RequestInit = {}) =>
-        fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}`, ...(init.headers as Record<string, string>) } })
+      const server = useRestartableServer('resume', KEY, { ROLLCALL_PLANNER_THREAD_MIN_BYTES: threaded ? '0' : '' })
+      const { start, api, dataDir } = server
 
       async function job(url: string, id: string) {
         return (await (await api(url, `/api/v1/imports/${id}`)).json()) as { state: string; counts: Record<string, number> }
       }
 
       it('exact counts, no duplicate history, a result per row', async () => {
-        if (def.name === 'postgres') {
-          const db = await ownPostgresDatabase('resume')
-          databaseUrl = db.url
-          dropDatabase = db.drop
-        }
+        await server.ownDatabase(def.name)
         const first = await start()
         const dir = (await (
           await api(first.url, '/api/v1/directories', {
@@ -92,7 +62,7 @@ for (const def of ENGINES)
           done = await job(second.url, id)
         }
         await second.stop()
-        await expectCreatedExactlyOnce(done, { databaseUrl, dataDir }, { directoryId: dir.id, jobId: id }, ROWS)
+        await expectCreatedExactlyOnce(done, { databaseUrl: server.databaseUrl(), dataDir }, { directoryId: dir.id, jobId: id }, ROWS)
       }, 120_000)
     })
   }
