@@ -5,7 +5,7 @@ import { isPlainObject, own } from '../core/merge.js'
 import type { RowValidator } from '../core/schema.js'
 import type { ChangeContext, FieldDefinition, MatchKey, UserRecord } from '../core/types.js'
 import { type ApplyOptions, applyPatch, blankUser, type FieldOp, type UserPatch } from '../core/user-patch.js'
-import type { BatchWrite, ChangeWrite, UserLookup } from '../store/store.js'
+import { type BatchWrite, type ChangeWrite, changeWrite, type UserLookup } from '../store/store.js'
 import type { BulkOptions, BulkRow, RowResult } from './types.js'
 import { normEmail } from '../core/normalize.js'
 import { type UniqueKey, USER_LOOKUPS } from '../core/user-fields.js'
@@ -342,7 +342,7 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
 
     state.put(applied.after)
     state.touched.set(applied.after.id, applied.after)
-    changes.push({ ...ctx.context, userId: applied.after.id, action: target ? 'update' : 'create', at: now, changes: applied.changes })
+    changes.push(changeWrite(ctx.context, applied.after.id, target ? 'update' : 'create', now, applied.changes))
     return result
   }
 

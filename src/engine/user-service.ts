@@ -3,7 +3,7 @@ import { effectiveFields, withNeededFields } from '../core/fields.js'
 import { isConflict } from '../core/row-errors.js'
 import type { ChangeContext, ChangeSet, Directory, FeedPosition, FieldInput, FieldType, UserRecord } from '../core/types.js'
 import { WRITABLE_FIELDS } from '../core/types.js'
-import type { ChangeQuery, Store, UserListQuery, UserLookup } from '../store/store.js'
+import { type ChangeQuery, changeWrite, type Store, type UserListQuery, type UserLookup } from '../store/store.js'
 import { runBulk } from './bulk-engine.js'
 import type { UserFilterExpr, UserSearch } from '../core/user-filter.js'
 import { type UserCondition, userFilterOf } from './user-conditions.js'
@@ -145,7 +145,7 @@ export function createUserService(store: Store, defaults: { batchSize: number })
           inserts: [],
           updates: [],
           deletes: [{ userId: id, expectedVersion: user.version }],
-          changes: [{ ...context, userId: id, action: 'delete', at: new Date().toISOString(), changes: deletionChanges(user) }],
+          changes: [changeWrite(context, id, 'delete', new Date().toISOString(), deletionChanges(user))],
         })
       })
     },

@@ -3,7 +3,7 @@ import { runBulk } from '../engine/bulk-engine.js'
 import { type BulkRow, DEFAULT_OPTIONS, type RowResult } from '../engine/types.js'
 import type { RunContext } from './runner.js'
 import type { AbsentSummary, Job, JobCounts, JobResultRow } from '../core/jobs.js'
-import { type ChangeWrite, LeaseLost } from '../store/store.js'
+import { type ChangeWrite, changeWrite, LeaseLost } from '../store/store.js'
 import { deletionChanges } from '../engine/user-service.js'
 
 const PAGE = 1000
@@ -138,7 +138,7 @@ export async function runApply(job: Job, ctx: RunContext): Promise<Job['state']>
               ],
             }
           gone.push({ userId: u.id, expectedVersion: u.version })
-          changes.push({ ...context, userId: u.id, action: 'delete', at: now, changes: deletionChanges(u) })
+          changes.push(changeWrite(context, u.id, 'delete', now, deletionChanges(u)))
           return row
         })
         if (gone.length) await tx.writeBatch({ directoryId: dir!.id, inserts: [], updates: [], deletes: gone, changes })

@@ -11,7 +11,7 @@ import type { ChangeContext, Directory, FieldDefinition, UserRecord } from '../c
 import { uf } from '../core/user-filter.js'
 import { type UserCondition, userFilterOf } from '../engine/user-conditions.js'
 import { deletionChanges } from '../engine/user-service.js'
-import type { AbsentQuery, ChangeWrite, Store, StoreTx } from '../store/store.js'
+import { type AbsentQuery, type ChangeWrite, changeWrite, type Store, type StoreTx } from '../store/store.js'
 
 /** What the absent phase needs of a running job's context. */
 export interface AbsentContext {
@@ -120,7 +120,7 @@ export async function changeAbsent(
     const set = action === 'delete' ? deletionChanges(u) : { active: [true, false] as [boolean, boolean] }
     if (action === 'delete') deletes.push({ userId: u.id, expectedVersion: u.version })
     else updates.push({ user: { ...u, active: false, version: u.version + 1, updatedAt: now }, expectedVersion: u.version })
-    changes.push({ ...context, userId: u.id, action: action === 'delete' ? 'delete' : 'update', at: now, changes: set })
+    changes.push(changeWrite(context, u.id, action === 'delete' ? 'delete' : 'update', now, set))
     rows.push({
       index: firstIndex + rows.length,
       line: null,

@@ -3,7 +3,7 @@ import type { ChangeRecord, ChangeSet, Json, JsonObject, UserRecord, WritableFie
 import { WRITABLE_FIELDS } from '../core/types.js'
 import { blankUser } from '../core/user-patch.js'
 import { deletionChanges } from '../engine/user-service.js'
-import { type BatchWrite, WriteConflict } from '../store/store.js'
+import { type BatchWrite, changeWrite, WriteConflict } from '../store/store.js'
 import type { RunContext } from './runner.js'
 import type { Job, RevertConflict, RevertSummary } from '../core/jobs.js'
 import { LeaseLost } from '../store/store.js'
@@ -120,7 +120,7 @@ export async function runRevert(job: Job, ctx: RunContext): Promise<Job['state']
                   }
                 user.version = 1
                 write.inserts.push(user)
-                write.changes.push({ ...context, userId: id, action: 'create', at: now, changes })
+                write.changes.push(changeWrite(context, id, 'create', now, changes))
                 batch.restored++
                 continue
               }
@@ -136,7 +136,7 @@ export async function runRevert(job: Job, ctx: RunContext): Promise<Job['state']
                   })
                 else {
                   write.deletes?.push({ userId: id, expectedVersion: u.version })
-                  write.changes.push({ ...context, userId: id, action: 'delete', at: now, changes: deletionChanges(u) })
+                  write.changes.push(changeWrite(context, id, 'delete', now, deletionChanges(u)))
                   batch.deleted++
                 }
                 continue
@@ -162,7 +162,7 @@ export async function runRevert(job: Job, ctx: RunContext): Promise<Job['state']
               next.version = u.version + 1
               next.updatedAt = now
               write.updates.push({ user: next, expectedVersion: u.version })
-              write.changes.push({ ...context, userId: id, action: 'update', at: now, changes })
+              write.changes.push(changeWrite(context, id, 'update', now, changes))
               batch.restored++
             }
             await tx.writeBatch(write)
