@@ -4,6 +4,8 @@ import { definitionOf } from '../src/core/fields.js'
 import type { UserRecord } from '../src/core/types.js'
 import { blankUser } from '../src/core/user-patch.js'
 import { RollcallError } from '../src/core/errors.js'
+import type { PostgresStore } from '../src/store/postgres/postgres-store.js'
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js'
 import type { Store } from '../src/store/store.js'
 import { describeEachEngine } from './helpers/engines.js'
 import { bulk, freshDirectory } from './helpers/fixtures.js'
@@ -23,6 +25,18 @@ async function insert(store: Store, directoryId: string, users: Partial<UserReco
     }),
   )
   return rows
+}
+
+/** The change-sets of a directory's history as stored (JSON text on SQLite, parsed on PostgreSQL), oldest first. */
+async function storedChangeSets(store: Store, directoryId: string): Promise<unknown[]> {
+  if (store instanceof SqliteStore)
+    return store.raw
+      .prepare('SELECT changes FROM changes WHERE directory_id = ? ORDER BY seq')
+      .pluck()
+      .all(directoryId)
+      .map((t) => JSON.parse(t as string))
+  const r = await (store as PostgresStore).pool.query('SELECT changes FROM changes WHERE directory_id = $1 ORDER BY seq', [directoryId])
+  return r.rows.map((x: { changes: unknown }) => x.changes)
 }
 
 describeEachEngine('Store contract: users, transactions, history', (engine) => {
@@ -237,6 +251,56 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
       jobId: 'job-1',
       changes: { email: [null, 'a@x.io'] },
     })
+  })
+
+  it("a create's history is stored as its paths and values, and reads back as [before, after] pairs; other records keep their pairs", async () => {
+    const store = engine.store()
+    const dir = await freshDirectory(store)
+    const r = await bulk(store, dir, [{ email: 'c@x.io', firstName: 'Cy', active: false, metadata: { tier: 'gold', tags: ['a', 'b'] } }])
+    const id = r.results[0].userId as string
+    await bulk(store, dir, [{ email: 'c@x.io', firstName: 'Cyd' }], { mode: 'update', match: ['email'] })
+    const at = new Date().toISOString()
+    // A create whose befores are not a new user's (a revert that brings a user back, say) keeps the object form.
+    const other = { ...blankUser(randomUUID(), dir.id, at), email: 'o@x.io', version: 1 }
+    await store.transaction((tx) =>
+      tx.writeBatch({
+        directoryId: dir.id,
+        inserts: [other],
+        updates: [],
+        changes: [{ ...ctx, userId: other.id, action: 'create', at, changes: { email: ['old@x.io', 'o@x.io'] } }],
+      }),
+    )
+    expect(await storedChangeSets(store, dir.id)).toEqual([
+      ['email', 'c@x.io', 'firstName', 'Cy', 'active', false, 'metadata.tier', 'gold', 'metadata.tags', ['a', 'b']],
+      { firstName: ['Cy', 'Cyd'] },
+      { email: ['old@x.io', 'o@x.io'] },
+    ])
+    const h = await store.listChanges(dir.id, { limit: 10 })
+    expect(h.items.map((x) => x.changes)).toEqual([
+      { email: ['old@x.io', 'o@x.io'] },
+      { firstName: ['Cy', 'Cyd'] },
+      // Before the create: null, and `active`'s default, true.
+      {
+        email: [null, 'c@x.io'],
+        firstName: [null, 'Cy'],
+        active: [true, false],
+        'metadata.tier': [null, 'gold'],
+        'metadata.tags': [null, ['a', 'b']],
+      },
+    ])
+    const touching = async (field: string) => (await store.listChanges(dir.id, { limit: 10, field })).items.map((x) => [x.userId, x.action])
+    expect(await touching('metadata.tags')).toEqual([[id, 'create']])
+    expect(await touching('firstName')).toEqual([
+      [id, 'update'],
+      [id, 'create'],
+    ])
+    expect(await touching('email')).toEqual([
+      [other.id, 'create'],
+      [id, 'create'],
+    ])
+    // A value is not a path: 'gold' is what metadata.tier got, at an odd position of the array.
+    expect(await touching('gold')).toEqual([])
+    expect((await store.changeFeed(dir.id, null, 10)).items.map((x) => x.changes)).toEqual(h.items.map((x) => x.changes).reverse())
   })
 
   it('listChanges filters by user, field path, job and action', async () => {

@@ -34,6 +34,14 @@ export interface Applied {
 /** A new user's writable fields: null, or the field's default (`active`: true). */
 const EMPTY_WRITABLE = Object.fromEntries(WRITABLE_FIELDS.map((f) => [f, DERIVED.defaults[f] ?? null])) as UserWritable
 
+/**
+ * What a path of a new user's change-set held before the create: the field's default for a
+ * built-in (`active`: true, the rest null), null for every `metadata.*` and `fields.*` key.
+ * The history stores a create's change-set without these (codec.ts, changeSetText).
+ */
+export const createdBefore = (path: string): Json =>
+  Object.hasOwn(EMPTY_WRITABLE, path) ? (EMPTY_WRITABLE[path as WritableField] as Json) : null
+
 /** Built-in timestamp columns: PostgreSQL stores them as timestamptz, SQLite as text. */
 const INSTANT_FIELDS: ReadonlySet<WritableField> = new Set(['emailVerifiedAt', 'lastLoginAt'])
 

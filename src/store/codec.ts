@@ -1,7 +1,20 @@
 import type { Selectable } from 'kysely'
 import { normEmail } from '../core/normalize.js'
 import { type FieldType, USER_FIELDS, type UserFieldSpec } from '../core/user-fields.js'
-import type { ApiKey, ChangeRecord, ChangeSet, Directory, FieldDefinition, Group, Scope, Tenant, UserRecord } from '../core/types.js'
+import { createdBefore } from '../core/user-patch.js'
+import type {
+  ApiKey,
+  ChangeAction,
+  ChangeRecord,
+  ChangeSet,
+  Directory,
+  FieldDefinition,
+  Group,
+  Json,
+  Scope,
+  Tenant,
+  UserRecord,
+} from '../core/types.js'
 import type {
   ApiKeysTable,
   ChangesTable,
@@ -40,6 +53,42 @@ export const postgresCodec: Codec = {
   writeJson,
   readBool: (v) => v === true,
   writeBool: (b) => b,
+}
+
+/**
+ * A history record's change-set as stored. An update's is its JSON object, `{"path": [before,
+ * after], …}`. A create's is a JSON array of paths and the values they got, `["email", "a@x.io",
+ * "firstName", "Ann", …]`, when every path held what a new user holds (createdBefore): the
+ * befores are known, and leaving out their `null`s and a pair's brackets makes an import's
+ * history a third smaller, written and checkpointed once per user. Records keep the object
+ * form otherwise, and every record written before this is one.
+ */
+export function changeSetText(action: ChangeAction, changes: ChangeSet): string {
+  if (action === 'create') {
+    const flat: Json[] = []
+    let compact = true
+    for (const path in changes) {
+      const pair = changes[path]
+      if (pair[0] !== createdBefore(path)) {
+        compact = false
+        break
+      }
+      flat.push(path, pair[1])
+    }
+    if (compact) return JSON.stringify(flat)
+  }
+  return JSON.stringify(changes)
+}
+
+/** A stored change-set (changeSetText), parsed: either form, as the object of pairs. */
+export function changeSetOf(stored: Json): ChangeSet {
+  if (!Array.isArray(stored)) return stored as ChangeSet
+  const changes: ChangeSet = {}
+  for (let i = 0; i + 1 < stored.length; i += 2) {
+    const path = stored[i] as string
+    changes[path] = [createdBefore(path), stored[i + 1]]
+  }
+  return changes
 }
 
 /** A BIGINT or identity column (pg returns int8 as text). */
@@ -230,6 +279,6 @@ export function changeFromRow(r: Selectable<ChangesTable>, c: Codec): ChangeReco
     keyId: r.key_id,
     requestId: r.request_id,
     jobId: r.job_id,
-    changes: c.readJson<ChangeSet>(r.changes),
+    changes: changeSetOf(c.readJson<Json>(r.changes)),
   }
 }

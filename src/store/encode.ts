@@ -1,4 +1,4 @@
-import { postgresCodec, sqliteCodec, USER_SET_COLUMNS, userValues, type Codec } from './codec.js'
+import { changeSetText, postgresCodec, sqliteCodec, USER_SET_COLUMNS, userValues, type Codec } from './codec.js'
 import type { BatchWrite, EncodedBatch } from './store.js'
 
 /** The codec of an engine. */
@@ -17,7 +17,16 @@ export function encodeBatch(b: BatchWrite, engine: 'sqlite' | 'postgres'): Encod
       return row
     }),
     deletes: b.deletes ?? [],
-    changes: b.changes.map((ch) => [ch.userId, ch.action, ch.at, ch.channel, ch.keyId, ch.requestId, ch.jobId, JSON.stringify(ch.changes)]),
+    changes: b.changes.map((ch) => [
+      ch.userId,
+      ch.action,
+      ch.at,
+      ch.channel,
+      ch.keyId,
+      ch.requestId,
+      ch.jobId,
+      changeSetText(ch.action, ch.changes),
+    ]),
   }
 }
 

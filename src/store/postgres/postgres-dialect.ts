@@ -9,7 +9,11 @@ export const postgresDialect: StoreDialect = Object.freeze({
   codec: postgresCodec,
   isUniqueViolation: (e: unknown) => errorCode(e) === '23505',
   customFieldEquals: (key: string, value: string | number | boolean) => sql<SqlBool>`(fields ->> ${key}) = ${String(value)}`,
-  changeTouches: (field: string) => sql<SqlBool>`json_extract_path(changes, ${field}) IS NOT NULL`,
+  // A create's record may be an array of paths and values (codec.ts, changeSetText): its paths are at odd ordinals.
+  changeTouches: (field: string) =>
+    sql<SqlBool>`(CASE json_typeof(changes) WHEN 'array'
+      THEN EXISTS (SELECT 1 FROM json_array_elements_text(changes) WITH ORDINALITY AS e(v, n) WHERE n % 2 = 1 AND e.v = ${field})
+      ELSE json_extract_path(changes, ${field}) IS NOT NULL END)`,
   // An identity column numbers directories.
   nextDirectoryNumber: () => undefined,
   userFilter: Object.freeze({

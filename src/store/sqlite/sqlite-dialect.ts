@@ -24,7 +24,11 @@ export const sqliteDialect: StoreDialect = Object.freeze({
     const v = typeof value === 'boolean' ? (value ? 1 : 0) : value
     return sql<SqlBool>`json_extract(fields, ${jsonPath(key)}) = ${v}`
   },
-  changeTouches: (field: string) => sql<SqlBool>`json_type(changes, ${jsonPath(field)}) IS NOT NULL`,
+  // A create's record may be an array of paths and values (codec.ts, changeSetText): its paths are at even positions.
+  changeTouches: (field: string) =>
+    sql<SqlBool>`(CASE json_type(changes) WHEN 'array'
+      THEN EXISTS (SELECT 1 FROM json_each(changes) AS e WHERE e.key % 2 = 0 AND e.value = ${field})
+      ELSE json_type(changes, ${jsonPath(field)}) IS NOT NULL END)`,
   nextDirectoryNumber: () => sql<number>`(SELECT COALESCE(MAX(number), 0) + 1 FROM directories)`,
   userFilter: Object.freeze({
     // Guarded by the JSON type: SQLite would otherwise compare a number with text (every number sorts first).
