@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { expect, it } from 'vitest'
 import { definitionOf } from '../src/core/fields.js'
+import { INDEXED_SET_COLUMNS, USER_SET_COLUMNS } from '../src/store/codec.js'
 import type { UserRecord } from '../src/core/types.js'
 import { blankUser } from '../src/core/user-patch.js'
 import { RollcallError } from '../src/core/errors.js'
@@ -301,6 +302,77 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
     // A value is not a path: 'gold' is what metadata.tier got, at an odd position of the array.
     expect(await touching('gold')).toEqual([])
     expect((await store.changeFeed(dir.id, null, 10)).items.map((x) => x.changes)).toEqual(h.items.map((x) => x.changes).reverse())
+  })
+
+  it('every column an update sets that an index of users reads is one the writer compares before setting it', async () => {
+    const store = engine.store()
+    const dir = await freshDirectory(store)
+    await store.putField(dir.id, definitionOf({ key: 'badge', type: 'string', unique: true }, null))
+    await store.setUniqueFieldIndex(dir.id, 'badge', true)
+    const defs: string[] =
+      store instanceof SqliteStore
+        ? store.raw
+            .prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL")
+            .pluck()
+            .all()
+            .map(String)
+        : (await (store as PostgresStore).pool.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'users'")).rows.map(
+            (r: { indexdef: string }) => r.indexdef,
+          )
+    expect(defs.some((d) => d.includes('badge'))).toBe(true)
+    const indexed = USER_SET_COLUMNS.filter((c) => defs.some((d) => new RegExp(`\\b${c.name}\\b`).test(d))).map((c) => c.name)
+    expect(indexed.sort()).toEqual(INDEXED_SET_COLUMNS.map((i) => USER_SET_COLUMNS[i].name).sort())
+  })
+
+  it('an update writes every column that changed, indexed or not, and the indexes find users by their new values only', async () => {
+    const store = engine.store()
+    const dir = await freshDirectory(store)
+    await store.putField(dir.id, definitionOf({ key: 'badge', type: 'string', unique: true }, null))
+    await store.setUniqueFieldIndex(dir.id, 'badge', true)
+    const names = ['a', 'b', 'c', 'd', 'e', 'f']
+    const made = await bulk(
+      store,
+      dir,
+      names.map((n) => ({ email: `${n}@x.io`, externalId: `ext-${n}`, username: `user-${n}`, firstName: n, fields: { badge: `B-${n}` } })),
+    )
+    const ids = made.results.map((x) => x.userId as string)
+    // One batch, each row changing other columns: each user's UPDATE sets a different set of them.
+    const changes = [
+      { firstName: 'Ann' },
+      { externalId: 'ext-b2' },
+      { username: 'user-c2', active: false },
+      { fields: { badge: 'B-d2' } },
+      { email: 'E2@x.io' },
+      { metadata: { note: 'kept' }, username: 'USER-F' },
+    ]
+    const r = await bulk(
+      store,
+      dir,
+      changes.map((c, i) => ({ id: ids[i], ...c })),
+      { match: ['id'] },
+    )
+    expect(r.results.map((x) => [x.userId, x.status])).toEqual(ids.map((id) => [id, 'updated']))
+    const users = await Promise.all(ids.map((id) => store.getUser(dir.id, id)))
+    expect(users.map((u) => [u?.email, u?.externalId, u?.username, u?.active, u?.firstName, u?.fields.badge, u?.version])).toEqual([
+      ['a@x.io', 'ext-a', 'user-a', true, 'Ann', 'B-a', 2],
+      ['b@x.io', 'ext-b2', 'user-b', true, 'b', 'B-b', 2],
+      ['c@x.io', 'ext-c', 'user-c2', false, 'c', 'B-c', 2],
+      ['d@x.io', 'ext-d', 'user-d', true, 'd', 'B-d2', 2],
+      ['E2@x.io', 'ext-e', 'user-e', true, 'e', 'B-e', 2],
+      ['f@x.io', 'ext-f', 'USER-F', true, 'f', 'B-f', 2],
+    ])
+    expect(users.every((u) => u && u.updatedAt > u.createdAt)).toBe(true)
+    const found = async (lookup: Parameters<Store['findUsers']>[1]) => (await store.findUsers(dir.id, lookup)).map((u) => u.id).sort()
+    expect(await found({ externalId: ['ext-b2', 'ext-a'] })).toEqual([ids[1], ids[0]].sort())
+    expect(await found({ externalId: ['ext-b'] })).toEqual([])
+    expect(await found({ username: ['user-c2', 'user-f'] })).toEqual([ids[2], ids[5]].sort())
+    expect(await found({ username: ['user-c'] })).toEqual([])
+    expect(await found({ email: ['e2@x.io'] })).toEqual([ids[4]])
+    expect(await found({ email: ['e@x.io'] })).toEqual([])
+    expect(await found({ fields: { badge: ['B-d2'] } })).toEqual([ids[3]])
+    expect(await found({ fields: { badge: ['B-d'] } })).toEqual([])
+    const inactive = await store.listUsers(dir.id, { limit: 10, active: false })
+    expect(inactive.items.map((u) => u.id)).toEqual([ids[2]])
   })
 
   it('listChanges filters by user, field path, job and action', async () => {

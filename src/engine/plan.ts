@@ -349,7 +349,7 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
   const write: BatchWrite = { directoryId: ctx.directoryId, inserts: [], updates: [], changes }
   for (const [id, user] of state.touched) {
     const loaded = state.loaded.get(id)
-    if (loaded) write.updates.push({ user, expectedVersion: loaded.version })
+    if (loaded) write.updates.push({ user, expectedVersion: loaded.version, before: loaded })
     else write.inserts.push(user)
   }
   return { results, write, failures }

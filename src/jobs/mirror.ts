@@ -11,7 +11,7 @@ import type { ChangeContext, Directory, FieldDefinition, UserRecord } from '../c
 import { uf } from '../core/user-filter.js'
 import { type UserCondition, userFilterOf } from '../engine/user-conditions.js'
 import { deletionChanges } from '../engine/user-service.js'
-import { type AbsentQuery, type ChangeWrite, changeWrite, type Store, type StoreTx } from '../store/store.js'
+import { type AbsentQuery, type BatchWrite, type ChangeWrite, changeWrite, type Store, type StoreTx } from '../store/store.js'
 
 /** What the absent phase needs of a running job's context. */
 export interface AbsentContext {
@@ -110,7 +110,7 @@ export async function changeAbsent(
   const locked = dryRun ? candidates : await tx.lockUsers(dir.id, { id: candidates.map((u) => u.id) })
   const byId = new Map(locked.map((u) => [u.id, u]))
   const now = new Date().toISOString()
-  const updates: { user: UserRecord; expectedVersion: number }[] = []
+  const updates: BatchWrite['updates'] = []
   const deletes: { userId: string; expectedVersion: number }[] = []
   const changes: ChangeWrite[] = []
   const rows: JobResultRow[] = []
@@ -119,7 +119,7 @@ export async function changeAbsent(
     if (!u || (action === 'deactivate' && !u.active)) continue
     const set = action === 'delete' ? deletionChanges(u) : { active: [true, false] as [boolean, boolean] }
     if (action === 'delete') deletes.push({ userId: u.id, expectedVersion: u.version })
-    else updates.push({ user: { ...u, active: false, version: u.version + 1, updatedAt: now }, expectedVersion: u.version })
+    else updates.push({ user: { ...u, active: false, version: u.version + 1, updatedAt: now }, expectedVersion: u.version, before: u })
     changes.push(changeWrite(context, u.id, action === 'delete' ? 'delete' : 'update', now, set))
     rows.push({
       index: firstIndex + rows.length,

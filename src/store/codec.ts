@@ -159,6 +159,35 @@ export const USER_COLUMNS = userColumns(USER_FIELDS)
 /** The columns an update rewrites: all but the user's identity (id, directory). */
 export const USER_SET_COLUMNS = USER_COLUMNS.filter((c) => c.name !== 'id' && c.name !== 'directory_id')
 
+/**
+ * The columns an update may set that an index of `users` reads (migrations 1, 3 and 6, and the
+ * expression indexes of unique custom fields over `fields`), as positions in USER_SET_COLUMNS.
+ * Writing one of them costs an index entry rewritten even when its value is the same.
+ */
+export const INDEXED_SET_COLUMNS: readonly number[] = [
+  'external_id',
+  'email_norm',
+  'username_norm',
+  'active',
+  'created_at',
+  'updated_at',
+  'fields',
+].map((name) => {
+  const i = USER_SET_COLUMNS.findIndex((c) => c.name === name)
+  if (i < 0) throw new Error(`INDEXED_SET_COLUMNS: no column ${name}`)
+  return i
+})
+
+/** Which INDEXED_SET_COLUMNS of `row` (USER_SET_COLUMNS values of an update) hold what `before` holds: bit k for the k-th. */
+export function unchangedIndexed(row: readonly unknown[], before: UserRecord, c: Codec): number {
+  let skip = 0
+  for (let k = 0; k < INDEXED_SET_COLUMNS.length; k++) {
+    const i = INDEXED_SET_COLUMNS[k]
+    if (row[i] === USER_SET_COLUMNS[i].value(before, c)) skip |= 1 << k
+  }
+  return skip
+}
+
 type ValuesOf = (u: UserRecord, c: Codec) => unknown[]
 const valuesFns = new WeakMap<readonly UserColumn[], ValuesOf>()
 

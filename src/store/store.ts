@@ -59,8 +59,12 @@ export const changeWrite = (context: ChangeContext, userId: string, action: Chan
 export interface BatchWrite {
   directoryId: string
   inserts: UserRecord[]
-  /** Final state of existing users, each with the version it was read at (optimistic check). */
-  updates: { user: UserRecord; expectedVersion: number }[]
+  /**
+   * Final state of existing users, each with the version it was read at (optimistic check) and,
+   * where the writer has it, the user as read: columns an index reads that kept their value are
+   * then left out of the UPDATE (encodeBatch, `updateSkips`).
+   */
+  updates: { user: UserRecord; expectedVersion: number; before?: UserRecord }[]
   deletes?: { userId: string; expectedVersion: number }[]
   changes: ChangeWrite[]
 }
@@ -77,6 +81,13 @@ export interface EncodedBatch {
   inserts: unknown[][]
   /** Per updated user, its values in USER_SET_COLUMNS order, then its id and the version it was read at. */
   updates: unknown[][]
+  /**
+   * Per updated user, which columns of INDEXED_SET_COLUMNS kept their value (bit k: the k-th), so
+   * the UPDATE need not set them; 0 sets every column. SQLite rewrites the entry of every index
+   * over a column an UPDATE sets, changed or not: setting only what changed halved the cost of an
+   * update that leaves email, external id and the rest alone. Absent: 0 for every user.
+   */
+  updateSkips?: number[]
   deletes: { userId: string; expectedVersion: number }[]
   /** Per history record: user id, action, at, channel, key id, request id, job id, and its change set as JSON. */
   changes: unknown[][]

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect, sql } from 'kysely'
 import type { UserRecord } from '../../core/types.js'
 import { BaseStore } from '../base-store.js'
-import { sqliteCodec, USER_COLUMNS, USER_READ_COLUMNS, USER_SET_COLUMNS, userFromArray } from '../codec.js'
+import { INDEXED_SET_COLUMNS, sqliteCodec, USER_COLUMNS, USER_READ_COLUMNS, USER_SET_COLUMNS, userFromArray } from '../codec.js'
 import { USER_LOOKUPS } from '../../core/user-fields.js'
 import type { DB } from '../db-types.js'
 import { JobStore } from '../job-store.js'
@@ -269,6 +269,23 @@ export class SqliteStore extends BaseStore {
     })
   }
 
+  /** Update statements that leave out some INDEXED_SET_COLUMNS (by EncodedBatch's skip bits), and which values of an update row they bind. */
+  private updatesSkipping = new Map<number, { stmt: Database.Statement; keep: number[] }>()
+
+  private updateSkipping(skip: number): { stmt: Database.Statement; keep: number[] } {
+    let u = this.updatesSkipping.get(skip)
+    if (!u) {
+      const left = new Set(INDEXED_SET_COLUMNS.filter((_, k) => skip & (1 << k)))
+      const keep = USER_SET_COLUMNS.map((_, i) => i).filter((i) => !left.has(i))
+      const sets = keep.map((i) => `${USER_SET_COLUMNS[i].name} = ?`).join(', ')
+      // Then the id and the version read, as in every update row; the directory is bound last.
+      keep.push(USER_SET_COLUMNS.length, USER_SET_COLUMNS.length + 1)
+      u = { stmt: this.raw.prepare(`UPDATE users SET ${sets} WHERE id = ? AND version = ? AND directory_id = ?`), keep }
+      this.updatesSkipping.set(skip, u)
+    }
+    return u
+  }
+
   /** Runs inside transaction(): the connection is ours until COMMIT. */
   private writeBatchSync(b: EncodedBatch): void {
     assertEncodedFor(b, 'sqlite')
@@ -279,8 +296,17 @@ export class SqliteStore extends BaseStore {
       this.raw.pragma('wal_autocheckpoint = 4096')
     }
     try {
-      for (const row of b.updates) {
-        const r = s.updateUser.run(...row, b.directoryId)
+      for (let j = 0; j < b.updates.length; j++) {
+        const row = b.updates[j]
+        const skip = b.updateSkips?.[j] ?? 0
+        let r: Database.RunResult
+        if (skip === 0) r = s.updateUser.run(...row, b.directoryId)
+        else {
+          const { stmt, keep } = this.updateSkipping(skip)
+          const args = keep.map((i) => row[i])
+          args.push(b.directoryId)
+          r = stmt.run(args)
+        }
         if (r.changes !== 1) throw new WriteConflict(`user ${String(row.at(-2))} changed concurrently`, 'version')
       }
       for (const d of b.deletes) {
