@@ -17,8 +17,6 @@ const DUPLICATE_WINDOW = 100_000
 export interface Planned {
   existing: UserRecord[]
   planned: PlannedBatch
-  /** The users its rows named (key → first row index), for `remember`. */
-  local: Map<string, number>
   /** Warnings for rows of earlier batches: a row of this batch named the same user. */
   earlier: { index: number; warning: FieldError }[]
 }
@@ -34,7 +32,7 @@ export class BatchPlanner {
   readonly uniqueFields: readonly string[]
   private readonly validate: RowValidator
   private readonly definitions: readonly FieldDefinition[]
-  /** Users named by earlier batches (key → first row index); a batch's own are added by `remember`. */
+  /** Users named so far (key → first row index), each batch's added as it is planned. */
   private seen = new Map<string, number>()
   /** The window's older half: `seen` moves here when full, and what was here is dropped. */
   private older = new Map<string, number>()
@@ -64,13 +62,8 @@ export class BatchPlanner {
    */
   plan(batch: PreparedRow[], existing: UserRecord[], errorBudget: number, takenIds?: ReadonlySet<string>): Planned {
     const { cmd } = this
-    const local = new Map<string, number>()
     const duplicates: { earlier: number; later: number; field: string }[] = []
-    const first = batch[0]?.index ?? 0
-    const before = (k: string) => {
-      const i = this.seen.get(k) ?? this.older.get(k)
-      return i === undefined || i >= first ? undefined : i
-    }
+    this.rotate()
     const planned = planBatch(batch, existing, {
       directoryId: cmd.directory.id,
       definitions: this.definitions,
@@ -78,7 +71,7 @@ export class BatchPlanner {
       context: cmd.context,
       now: new Date().toISOString(),
       errorBudget,
-      seen: { get: (k) => local.get(k) ?? before(k), set: (k, i) => void local.set(k, i) },
+      seen: { get: (k) => this.seen.get(k) ?? this.older.get(k), set: (k, i) => void this.seen.set(k, i) },
       onDuplicate: (earlier, later, field) => duplicates.push({ earlier, later, field }),
       takenIds,
     })
@@ -95,7 +88,7 @@ export class BatchPlanner {
       if (r) r.warnings = [...(r.warnings ?? []), warning]
       else earlier.push({ index: d.earlier, warning })
     }
-    return { existing, planned, local, earlier }
+    return { existing, planned, earlier }
   }
 
   /**
@@ -111,13 +104,13 @@ export class BatchPlanner {
   }
 
   /**
-   * Adds the users a batch named to those later batches check for duplicates. Bounded, so memory
-   * stays flat for inputs of any size: two generations of DUPLICATE_WINDOW keys at most, the older
-   * dropped whole (deleting the oldest keys one by one left a Map's iteration walking its holes).
+   * Keeps the users named so far bounded, so memory stays flat for inputs of any size: two
+   * generations of DUPLICATE_WINDOW keys at most, the older dropped whole when the newer is full
+   * (deleting the oldest keys one by one left a Map's iteration walking its holes). A batch's
+   * keys go straight into the newer one as it is planned: one Map write per row, where a batch
+   * map of its own and a copy of it cost three more Map operations per row.
    */
-  remember(local: ReadonlyMap<string, number>): void {
-    // A batch's own keys are those no earlier batch named (planBatch looked them up first).
-    for (const [k, i] of local) this.seen.set(k, i)
+  private rotate(): void {
     if (this.seen.size < DUPLICATE_WINDOW) return
     this.older = this.seen
     this.seen = new Map()

@@ -180,6 +180,7 @@ export interface PlanContext {
   /**
    * The users named so far in this input (match key and value → first row index), across
    * batches: a row naming a user an earlier row named gets a warning, and so does the earlier row.
+   * An index at or after the row's own is not an earlier row: it was set by an earlier plan of the batch.
    */
   seen: { get(key: string): number | undefined; set(key: string, index: number): void }
   /** Told when a row names the same user as an earlier one. */
@@ -232,7 +233,8 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
       const v = patch[matchKey] as string
       const key = `${matchKey}\u0000${matchKey === 'email' || matchKey === 'username' ? v.toLowerCase() : v}`
       const earlier = ctx.seen.get(key)
-      if (earlier === undefined) ctx.seen.set(key, row.index)
+      // A row at or after this one named it first only in an earlier plan of this batch (it lost a race and is planned again).
+      if (earlier === undefined || earlier >= row.index) ctx.seen.set(key, row.index)
       else {
         warnings = [
           { field: matchKey, code: 'duplicate_in_input', message: `row ${earlier} names the same user; this row applies on top of it` },

@@ -56,7 +56,6 @@ async function plan(no: number, f: Flight): Promise<PlannedBatchIn> {
   const existing = await store.findUsers(data.cmd.directory.id, f.lookup)
   t = lap('lookup', t)
   const p: Planned = planner.plan(f.rows, existing, Infinity)
-  planner.remember(p.local)
   const claims = planner.holds(p)
   for (const name of lookupNames(f.lookup)) claims.add(name)
   f.claims = claims
