@@ -96,7 +96,9 @@ const int = (n: number): string => Math.round(n).toLocaleString('en-US')
 /** Where the CPU went while the import ran: the server's share of one core, and PostgreSQL's. */
 export function cpuNote(run: ImportRun): string {
   const share = (cpu: number | null): string =>
-    cpu === null ? '?' : `${cpu.toFixed(0)} s (${((cpu / run.measuredSeconds) * 100).toFixed(0)} % of a core)`
+    cpu === null
+      ? '?'
+      : `${cpu.toFixed(1)} s (${((cpu / run.measuredSeconds) * 100).toFixed(0)} % of a core, ${((cpu * 1e6) / run.rows).toFixed(0)} µs a row)`
   return `server CPU ${share(run.serverCpuSeconds)}${run.databaseCpuSeconds === null ? '' : `, PostgreSQL backends CPU ${share(run.databaseCpuSeconds)}`}`
 }
 
