@@ -71,7 +71,7 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
       await hooks.beforeCommit(tx, p.planned.results, p.earlier)
       lap('results', t)
     }
-      if (collect)
+    if (collect)
       for (const e of p.earlier) {
         const r = results[e.index - firstIndex]
         if (r) r.warnings = [...(r.warnings ?? []), e.warning]
