@@ -103,6 +103,8 @@ export function useRestartableServer(name: string, key: string, env: NodeJS.Proc
   })
   // Registered last, so run first after the block (hooks run as a stack): the servers go before their database.
   const children = useChildProcesses()
+  const api = (url: string, path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string>) } })
   return {
     dataDir,
     databaseUrl: () => databaseUrl,
@@ -128,7 +130,15 @@ export function useRestartableServer(name: string, key: string, env: NodeJS.Proc
         },
         children,
       }),
-    api: (url: string, path: string, init: RequestInit = {}) =>
-      fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string>) } }),
+    api,
+    /** A new directory named `name`, made through the API of the server at `url`. */
+    async createDirectory(url: string, name: string): Promise<{ id: string }> {
+      const r = await api(url, '/api/v1/directories', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name }),
+      })
+      return (await r.json()) as { id: string }
+    },
   }
 }

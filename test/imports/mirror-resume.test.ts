@@ -25,7 +25,7 @@ for (const def of ENGINES) {
   const run = def.skip ? describe.skip : describe
   run(`${def.name}: a mirror import killed during its absent phase resumes it`, () => {
     const server = useRestartableServer('mirror-resume', KEY)
-    const { start, api, dataDir } = server
+    const { start, api, dataDir, createDirectory } = server
 
     const job = async (url: string, id: string) => (await (await api(url, `/api/v1/imports/${id}`)).json()) as Job
     const uploadCsv = async (url: string, dir: string, body: string, query = '') => {
@@ -50,13 +50,7 @@ for (const def of ENGINES) {
     it('nobody deactivated twice, nobody left out', async () => {
       await server.ownDatabase(def.name)
       const first = await start()
-      const dir = (await (
-        await api(first.url, '/api/v1/directories', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ name: 'Mirror resume' }),
-        })
-      ).json()) as { id: string }
+      const dir = await createDirectory(first.url, 'Mirror resume')
       const emails = Array.from({ length: USERS }, (_, i) => `user${i}@example.com`)
       const seeded = await until(
         first.url,

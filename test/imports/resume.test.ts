@@ -17,7 +17,7 @@ for (const def of ENGINES)
     const run = def.skip ? describe.skip : describe
     run(`${def.name}: an import killed with SIGKILL resumes from its checkpoint${threaded ? ', planned on its own thread' : ''}`, () => {
       const server = useRestartableServer('resume', KEY, { ROLLCALL_PLANNER_THREAD_MIN_BYTES: threaded ? '0' : '' })
-      const { start, api, dataDir } = server
+      const { start, api, dataDir, createDirectory } = server
 
       async function job(url: string, id: string) {
         return (await (await api(url, `/api/v1/imports/${id}`)).json()) as { state: string; counts: Record<string, number> }
@@ -26,13 +26,7 @@ for (const def of ENGINES)
       it('exact counts, no duplicate history, a result per row', async () => {
         await server.ownDatabase(def.name)
         const first = await start()
-        const dir = (await (
-          await api(first.url, '/api/v1/directories', {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ name: 'Resume' }),
-          })
-        ).json()) as { id: string }
+        const dir = await createDirectory(first.url, 'Resume')
         const lines = ['email,firstName,externalId']
         for (let i = 0; i < ROWS; i++) lines.push(`user${i}@example.com,First${i},X${i}`)
         const up = await api(first.url, `/api/v1/directories/${dir.id}/imports`, {

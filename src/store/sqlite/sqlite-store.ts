@@ -219,7 +219,6 @@ export class SqliteStore extends BaseStore {
   private prepare() {
     const cols = USER_COLUMNS.map((c) => c.name).join(', ')
     const marks = USER_COLUMNS.map(() => '?').join(', ')
-    const sets = USER_SET_COLUMNS.map((c) => `${c.name} = ?`).join(', ')
     // One statement per unique field, by the column its lookups read (its index holds the seq).
     // Ids are unique across directories, and their index is `users(id)`: without statistics
     // (SQLite has none unless ANALYZE ran) the planner preferred `directory_id = ?` on
@@ -238,8 +237,6 @@ export class SqliteStore extends BaseStore {
       find,
       read: this.raw.prepare(`SELECT ${USER_READ_COLUMNS.join(', ')} FROM users WHERE seq IN (SELECT value FROM json_each(?))`).raw(),
       insertUser: this.raw.prepare(`INSERT INTO users (${cols}) VALUES (${marks})`),
-      // Its parameters in EncodedBatch's order: the new values, the id, the version read; then the directory.
-      updateUser: this.raw.prepare(`UPDATE users SET ${sets} WHERE id = ? AND version = ? AND directory_id = ?`),
       deleteUser: this.raw.prepare('DELETE FROM users WHERE directory_id = ? AND id = ? AND version = ?'),
       deleteMemberships: this.raw.prepare(
         'DELETE FROM group_members WHERE user_id = ? AND group_id IN (SELECT id FROM groups WHERE directory_id = ?)',
@@ -269,19 +266,23 @@ export class SqliteStore extends BaseStore {
     })
   }
 
-  /** Update statements that leave out some INDEXED_SET_COLUMNS (by EncodedBatch's skip bits), and which values of an update row they bind. */
-  private updatesSkipping = new Map<number, { stmt: Database.Statement; keep: number[] }>()
+  /**
+   * The UPDATE of a user for EncodedBatch's skip bits: every USER_SET_COLUMNS column but the
+   * INDEXED_SET_COLUMNS the bits leave out, then `WHERE id = ? AND version = ? AND directory_id = ?`.
+   * `keep`: the positions of an update row it binds (the row's id and version read are its last
+   * two), the directory after them; null when it binds the whole row (nothing left out).
+   */
+  private updates = new Map<number, { stmt: Database.Statement; keep: number[] | null }>()
 
-  private updateSkipping(skip: number): { stmt: Database.Statement; keep: number[] } {
-    let u = this.updatesSkipping.get(skip)
+  private updateStatement(skip: number): { stmt: Database.Statement; keep: number[] | null } {
+    let u = this.updates.get(skip)
     if (!u) {
       const left = new Set(INDEXED_SET_COLUMNS.filter((_, k) => skip & (1 << k)))
-      const keep = USER_SET_COLUMNS.map((_, i) => i).filter((i) => !left.has(i))
-      const sets = keep.map((i) => `${USER_SET_COLUMNS[i].name} = ?`).join(', ')
-      // Then the id and the version read, as in every update row; the directory is bound last.
-      keep.push(USER_SET_COLUMNS.length, USER_SET_COLUMNS.length + 1)
-      u = { stmt: this.raw.prepare(`UPDATE users SET ${sets} WHERE id = ? AND version = ? AND directory_id = ?`), keep }
-      this.updatesSkipping.set(skip, u)
+      const set = USER_SET_COLUMNS.map((_, i) => i).filter((i) => !left.has(i))
+      const sets = set.map((i) => `${USER_SET_COLUMNS[i].name} = ?`).join(', ')
+      const stmt = this.raw.prepare(`UPDATE users SET ${sets} WHERE id = ? AND version = ? AND directory_id = ?`)
+      u = { stmt, keep: skip === 0 ? null : [...set, USER_SET_COLUMNS.length, USER_SET_COLUMNS.length + 1] }
+      this.updates.set(skip, u)
     }
     return u
   }
@@ -298,15 +299,8 @@ export class SqliteStore extends BaseStore {
     try {
       for (let j = 0; j < b.updates.length; j++) {
         const row = b.updates[j]
-        const skip = b.updateSkips?.[j] ?? 0
-        let r: Database.RunResult
-        if (skip === 0) r = s.updateUser.run(...row, b.directoryId)
-        else {
-          const { stmt, keep } = this.updateSkipping(skip)
-          const args = keep.map((i) => row[i])
-          args.push(b.directoryId)
-          r = stmt.run(args)
-        }
+        const { stmt, keep } = this.updateStatement(b.updateSkips?.[j] ?? 0)
+        const r = keep ? stmt.run(...keep.map((i) => row[i]), b.directoryId) : stmt.run(...row, b.directoryId)
         if (r.changes !== 1) throw new WriteConflict(`user ${String(row.at(-2))} changed concurrently`, 'version')
       }
       for (const d of b.deletes) {
