@@ -70,13 +70,12 @@ const pendingDepths: number[] = []
 function anyProblem(value: unknown, max: number, check: Check): boolean {
   const values = pending
   const depths = pendingDepths
-  // An explicit top, not push/pop down to length 0: emptying an array gives its storage back.
+  // An explicit top, not push/pop down to length 0: emptying an array gives its storage back. The
+  // pushes are written out, not a closure over `top`: that closure and its context were allocated
+  // on every call, the most of what checking a row allocated.
   let top = 0
-  const push = (v: unknown, depth: number) => {
-    values[top] = v
-    depths[top++] = depth
-  }
-  push(value, 1)
+  values[top] = value
+  depths[top++] = 1
   let found = false
   while (top > 0 && !found) {
     const v = values[--top]
@@ -89,7 +88,11 @@ function anyProblem(value: unknown, max: number, check: Check): boolean {
       if (check === 'input' && !Number.isFinite(v)) found = true
     } else if (Array.isArray(v)) {
       if (depth > max) found = check !== 'metadataKeys'
-      else for (let i = 0; i < v.length; i++) push(v[i], depth + 1)
+      else
+        for (let i = 0; i < v.length; i++) {
+          values[top] = v[i]
+          depths[top++] = depth + 1
+        }
     } else if (isDataObject(v)) {
       if (depth > max) found = check !== 'metadataKeys'
       else
@@ -98,7 +101,8 @@ function anyProblem(value: unknown, max: number, check: Check): boolean {
           if (check === 'input' && (FORBIDDEN_KEYS.has(k) || (SUSPECT.test(k) && (k.includes('\u0000') || hasLoneSurrogate(k)))))
             found = true
           else if (check === 'metadataKeys' && (FORBIDDEN_KEYS.has(k) || hasControlChar(k))) found = true
-          push(v[k], depth + 1)
+          values[top] = v[k]
+          depths[top++] = depth + 1
         }
     }
   }

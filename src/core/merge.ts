@@ -38,8 +38,67 @@ export function mergePatch(target: Json | undefined, patch: Json, depth = 1): Js
   return out
 }
 
-/** Deep equality of JSON values; key order does not matter. Iterative: no depth can overflow it. */
+/**
+ * Whether `mergePatch(target, patch)` could differ from `target`, without building it: false only
+ * when the merge would give a value equal to `target` (jsonEqual). What lets a re-sent row whose
+ * metadata is already stored cost a compare instead of a copy of the metadata. Conservative: a
+ * patch that is not an object, or nested past the limit, answers true (the caller then merges and
+ * compares the result).
+ */
+export function mergeChanges(target: Json | undefined, patch: Json, depth = 1): boolean {
+  if (!isPlainObject(patch) || !isPlainObject(target) || depth > MAX_JSON_DEPTH) return true
+  for (const key in patch) {
+    if (!Object.hasOwn(patch, key)) continue
+    const value = patch[key]
+    const has = Object.hasOwn(target, key)
+    if (value === null) {
+      if (has) return true
+    } else if (!has) return true
+    else if (isPlainObject(value)) {
+      if (mergeChanges(target[key], value, depth + 1)) return true
+    } else if (!jsonEqual(target[key], value)) return true
+  }
+  return false
+}
+
+/** Depth to which jsonEqual compares by recursion (no allocation) before its iterative walk. */
+const RECURSE_DEPTH = 32
+
+/** Deep equality of JSON values; key order does not matter. No depth can overflow it. */
 export function jsonEqual(x: Json | undefined, y: Json | undefined): boolean {
+  const r = equalTo(x, y, RECURSE_DEPTH)
+  return r === undefined ? equalIterative(x, y) : r
+}
+
+/** jsonEqual by recursion, allocating nothing; undefined when the values nest deeper than `left`. */
+function equalTo(a: Json | undefined, b: Json | undefined, left: number): boolean | undefined {
+  if (a === b) return true
+  if (a === null || b === null || a === undefined || b === undefined) return false
+  if (typeof a !== 'object' || typeof b !== 'object') return false
+  if (left === 0) return undefined
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) {
+      const r = equalTo(a[i], b[i], left - 1)
+      if (r !== true) return r
+    }
+    return true
+  }
+  if (Array.isArray(b)) return false
+  let count = 0
+  for (const k in a) {
+    if (!Object.hasOwn(a, k)) continue
+    count++
+    if (!Object.hasOwn(b, k)) return false
+    const r = equalTo(a[k], b[k], left - 1)
+    if (r !== true) return r
+  }
+  for (const k in b) if (Object.hasOwn(b, k)) count--
+  return count === 0
+}
+
+/** jsonEqual with an explicit stack: any depth. */
+function equalIterative(x: Json | undefined, y: Json | undefined): boolean {
   const stack: [Json | undefined, Json | undefined][] = [[x, y]]
   while (stack.length) {
     const [a, b] = stack.pop() as [Json | undefined, Json | undefined]

@@ -24,4 +24,25 @@ describe('applyPatch', () => {
     expect(changes).toEqual({})
     expect(after.version).toBe(before.version)
   })
+
+  it('a patch that changes nothing returns the user itself, unversioned, and one that does a new record', () => {
+    const before = { ...blankUser('u1', 'd1', now), email: 'a@x.io', metadata: { plan: 'gold', seats: 3, tags: ['a'] }, version: 4 }
+    const same = applyPatch(before, { email: 'a@x.io', metadata: { plan: 'gold', tags: ['a'], gone: null } }, BUILT_IN_FIELDS, opts)
+    expect(same.changes).toEqual({})
+    expect(same.after).toBe(before)
+
+    const changed = applyPatch(before, { metadata: { seats: 4 } }, BUILT_IN_FIELDS, { ...opts, now: '2026-02-01T00:00:00.000Z' })
+    expect(changed.changes).toEqual({ 'metadata.seats': [3, 4] })
+    expect(changed.after).not.toBe(before)
+    expect(changed.after).toMatchObject({
+      version: 5,
+      updatedAt: '2026-02-01T00:00:00.000Z',
+      metadata: { plan: 'gold', seats: 4, tags: ['a'] },
+    })
+    expect(before).toMatchObject({ version: 4, metadata: { plan: 'gold', seats: 3, tags: ['a'] } })
+
+    const cleared = applyPatch(before, { metadata: { plan: null } }, BUILT_IN_FIELDS, opts)
+    expect(cleared.changes).toEqual({ 'metadata.plan': ['gold', null] })
+    expect(cleared.after.metadata).toEqual({ seats: 3, tags: ['a'] })
+  })
 })

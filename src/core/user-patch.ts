@@ -1,5 +1,5 @@
 import type { FieldError } from './errors.js'
-import { isPlainObject, jsonEqual, mergePatch, setOwn } from './merge.js'
+import { isPlainObject, jsonEqual, mergeChanges, mergePatch, setOwn } from './merge.js'
 import type { ChangeSet, FieldDefinition, Json, JsonObject, UserRecord, WritableField } from './types.js'
 import { WRITABLE_FIELDS } from './types.js'
 import { DERIVED, type UserWritable } from './user-fields.js'
@@ -75,8 +75,11 @@ export function blankUser(id: string, directoryId: string, now: string): UserRec
  * Pure: `before` is not modified. `after.version`/`updatedAt` move only when something changed.
  */
 export function applyPatch(before: UserRecord, patch: UserPatch, definitions: readonly FieldDefinition[], opts: ApplyOptions): Applied {
-  const after: UserRecord = { ...before }
+  // The copy is made at the first change: a row that changes nothing (most rows of a re-sent
+  // export) allocates no user, and its `after` is `before` itself.
+  let after: UserRecord | null = null
   const changes: ChangeSet = {}
+  let changed = false
   const errors: FieldError[] = []
 
   for (const f of WRITABLE_FIELDS) {
@@ -85,14 +88,18 @@ export function applyPatch(before: UserRecord, patch: UserPatch, definitions: re
     const v = typeof raw === 'string' && INSTANT_FIELDS.has(f) ? instant(raw) : raw
     if (v !== before[f]) {
       changes[f] = [before[f], v]
+      changed = true
+      after ??= { ...before }
       ;(after as Record<WritableField, unknown>)[f] = v
     }
   }
 
-  if (patch.metadata !== undefined) {
+  // Merged only when the merge changes something (mergeChanges says so without building it).
+  if (patch.metadata !== undefined && (opts.metadata === 'replace' || mergeChanges(before.metadata, patch.metadata))) {
     const next = opts.metadata === 'replace' ? (patch.metadata ?? {}) : (mergePatch(before.metadata, patch.metadata) as JsonObject)
+    after ??= { ...before }
     after.metadata = isPlainObject(next) ? next : {}
-    diffObject('metadata', before.metadata, after.metadata, changes)
+    changed = diffObject('metadata', before.metadata, after.metadata, changes) || changed
   }
 
   if (patch.fields !== undefined || opts.ops) {
@@ -120,31 +127,48 @@ export function applyPatch(before: UserRecord, patch: UserPatch, definitions: re
       } else if (value === null) delete next[key]
       else setOwn(next, key, value)
     }
+    after ??= { ...before }
     after.fields = next
-    diffObject('fields', before.fields, after.fields, changes)
+    changed = diffObject('fields', before.fields, after.fields, changes) || changed
   }
 
+  const result = after ?? before
   for (const def of definitions) {
     if (!def.required) continue
-    const value = def.builtIn ? after[def.key as WritableField] : Object.hasOwn(after.fields, def.key) ? after.fields[def.key] : undefined
+    const value = def.builtIn
+      ? result[def.key as WritableField]
+      : Object.hasOwn(result.fields, def.key)
+        ? result.fields[def.key]
+        : undefined
     if (value === null || value === undefined || value === '') {
       const field = def.builtIn ? def.key : `fields.${def.key}`
       errors.push({ field, code: 'required', message: `'${field}' is required` })
     }
   }
 
-  if (Object.keys(changes).length > 0) {
-    after.version = before.version + 1
-    after.updatedAt = opts.now
-  }
-  return { after, changes, errors }
+  if (!changed) return { after: before, changes, errors }
+  const out = after ?? { ...before }
+  out.version = before.version + 1
+  out.updatedAt = opts.now
+  return { after: out, changes, errors }
 }
 
-/** Records per top-level key of an object which values changed (`metadata.tier: [old, new]`). */
-function diffObject(prefix: string, before: JsonObject, after: JsonObject, changes: ChangeSet): void {
+/** Records per top-level key of an object which values changed (`metadata.tier: [old, new]`); true when any did. */
+function diffObject(prefix: string, before: JsonObject, after: JsonObject, changes: ChangeSet): boolean {
+  let any = false
   for (const k of Object.keys(before)) {
-    if (!Object.hasOwn(after, k)) changes[`${prefix}.${k}`] = [before[k], null]
-    else if (!jsonEqual(before[k], after[k])) changes[`${prefix}.${k}`] = [before[k], after[k] as Json]
+    if (!Object.hasOwn(after, k)) {
+      changes[`${prefix}.${k}`] = [before[k], null]
+      any = true
+    } else if (!jsonEqual(before[k], after[k])) {
+      changes[`${prefix}.${k}`] = [before[k], after[k] as Json]
+      any = true
+    }
   }
-  for (const k of Object.keys(after)) if (!Object.hasOwn(before, k)) changes[`${prefix}.${k}`] = [null, after[k]]
+  for (const k of Object.keys(after))
+    if (!Object.hasOwn(before, k)) {
+      changes[`${prefix}.${k}`] = [null, after[k]]
+      any = true
+    }
+  return any
 }

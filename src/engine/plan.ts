@@ -23,23 +23,37 @@ export interface PreparedRow {
 const SECONDARY_KEYS = USER_LOOKUPS.filter((l) => l.key !== 'id')
 const folded = (l: { folded: boolean }, v: string): string => (l.folded ? (normEmail(v) as string) : v)
 
-/** Validates one input row against the directory's schema: every error of the row, not only the first. */
+/** Keys a row may not hold control characters in (what JSON Schema's patterns cannot say). */
+const NO_CONTROL_KEYS = ['id', 'externalId'] as const
+
+/** True when an object has no own key (without building the list of its keys). */
+function hasNoKeys(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return false
+  return true
+}
+
+/**
+ * Validates one input row against the directory's schema: every error of the row, not only the
+ * first. A valid row allocates no more than its PreparedRow and an empty error list.
+ */
 export function prepareRow(row: BulkRow, index: number, validate: RowValidator): PreparedRow {
-  const errors: FieldError[] = [...(row.errors ?? [])]
+  const errors: FieldError[] = row.errors?.length ? [...row.errors] : []
   const data = row.data
   if (!isPlainObject(data)) {
     errors.push({ field: '', code: 'invalid_type', message: 'a row must be a JSON object' })
     return { index, patch: null, errors }
   }
-  if (Object.keys(data).length === 0 && !row.ops && errors.length === 0) {
+  if (!row.ops && errors.length === 0 && hasNoKeys(data)) {
     errors.push({ field: '', code: 'empty_row', message: 'the row sets no field' })
   }
   // Checked before the schema: the schema's validator walks the value, which must be sane first.
   const unsafe = inputProblems(data)
   if (unsafe.length) return { index, patch: null, errors: [...errors, ...unsafe] }
-  errors.push(...validate(data))
-  errors.push(...metadataKeyProblems(data.metadata))
-  for (const k of ['id', 'externalId'] as const) {
+  const invalid = validate(data)
+  if (invalid.length) errors.push(...invalid)
+  const badKeys = metadataKeyProblems(data.metadata)
+  if (badKeys.length) errors.push(...badKeys)
+  for (const k of NO_CONTROL_KEYS) {
     const v = data[k]
     if (typeof v === 'string' && hasControlChar(v))
       errors.push({ field: k, code: 'invalid_character', message: `'${k}' may not contain a control character (U+0000–U+001F, U+007F)` })
@@ -134,9 +148,12 @@ class BatchState {
 
   find(key: UniqueKey, value: string): UserRecord | undefined {
     if (key === 'id') return this.byId.get(value)
-    const k = this.keys.find((k) => k.key === key)
-    const id = k?.index.get(folded(k, value))
-    return id === undefined ? undefined : this.byId.get(id)
+    for (const k of this.keys) {
+      if (k.key !== key) continue
+      const id = k.index.get(folded(k, value))
+      return id === undefined ? undefined : this.byId.get(id)
+    }
+    return undefined
   }
 
   /** The user holding `value` in unique custom field `key`. */
@@ -226,7 +243,12 @@ export function planBatch(rows: PreparedRow[], existing: UserRecord[], ctx: Plan
   function planRow(row: PreparedRow): RowResult {
     if (!row.patch) return fail(row.index, row.errors)
     const patch = row.patch
-    const matchKey = options.match.find((k) => typeof patch[k] === 'string')
+    let matchKey: MatchKey | undefined
+    for (const k of options.match)
+      if (typeof patch[k] === 'string') {
+        matchKey = k
+        break
+      }
     const target = matchKey ? state.find(matchKey, patch[matchKey] as string) : undefined
     let warnings: FieldError[] | undefined
     if (matchKey) {
