@@ -29,8 +29,20 @@ export interface PostgresStoreOptions {
   onQuery?: QueryObserver
 }
 
-/** `2026-01-31 12:00:00.123+00` (PostgreSQL's ISO DateStyle) → `2026-01-31T12:00:00.123Z`. */
+/**
+ * `2026-01-31 12:00:00.123+00` (PostgreSQL's ISO DateStyle) → `2026-01-31T12:00:00.123Z`.
+ * The pool's sessions run in UTC, so nearly every value is a four-digit year at `+00`: those are
+ * rewritten as text (the fraction cut to milliseconds, as Date does), without the regex and the
+ * Date each value cost before (8 % of the server's time re-reading a batch of unchanged users).
+ * Anything else (another offset, a year past 9999, BC) takes the general path.
+ */
 export function pgTimestampToIso(text: string): string {
+  const n = text.length
+  if (n >= 22 && n <= 29 && text.charCodeAt(4) === 45 && text.charCodeAt(10) === 32 && text.endsWith('+00')) {
+    const at = `${text.slice(0, 10)}T${text.slice(11, 19)}`
+    if (n === 22) return `${at}.000Z`
+    if (text.charCodeAt(19) === 46 && n >= 24) return `${at}.${n >= 26 ? text.slice(20, 23) : text.slice(20, n - 3).padEnd(3, '0')}Z`
+  }
   const m = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d)(?::?(\d\d))?(?::?(\d\d))?$/.exec(text)
   if (!m) return new Date(text).toISOString()
   return new Date(`${m[1]}T${m[2]}${m[3]}:${m[4] ?? '00'}`).toISOString()
