@@ -72,7 +72,8 @@ export function blankUser(id: string, directoryId: string, now: string): UserRec
 
 /**
  * Applies a validated patch on top of a user and reports, per field path, what changed.
- * Pure: `before` is not modified. `after.version`/`updatedAt` move only when something changed.
+ * Pure: `before` is not modified. `after.version`/`updatedAt` move only when something changed;
+ * when nothing did, `after` is `before` itself (no copy), so a caller must not modify `after`.
  */
 export function applyPatch(before: UserRecord, patch: UserPatch, definitions: readonly FieldDefinition[], opts: ApplyOptions): Applied {
   // The copy is made at the first change: a row that changes nothing (most rows of a re-sent
