@@ -41,6 +41,22 @@ describe('applyPatch', () => {
     })
     expect(before).toMatchObject({ version: 4, metadata: { plan: 'gold', seats: 3, tags: ['a'] } })
 
+    const replaced = applyPatch(before, { metadata: { tags: ['a'], seats: 3, plan: 'gold' } }, BUILT_IN_FIELDS, {
+      ...opts,
+      metadata: 'replace',
+    })
+    expect(replaced.changes).toEqual({})
+    expect(replaced.after).toBe(before)
+
+    const withFields = { ...before, fields: { team: 'ops', level: 2 } }
+    const sameFields = applyPatch(withFields, { fields: { team: 'ops', level: 2 } }, BUILT_IN_FIELDS, opts)
+    expect(sameFields.changes).toEqual({})
+    expect(sameFields.after).toBe(withFields)
+    const newLevel = applyPatch(withFields, { fields: { level: 3 } }, BUILT_IN_FIELDS, opts)
+    expect(newLevel.changes).toEqual({ 'fields.level': [2, 3] })
+    expect(newLevel.after).toMatchObject({ version: 5, fields: { team: 'ops', level: 3 } })
+    expect(withFields.fields).toEqual({ team: 'ops', level: 2 })
+
     const cleared = applyPatch(before, { metadata: { plan: null } }, BUILT_IN_FIELDS, opts)
     expect(cleared.changes).toEqual({ 'metadata.plan': ['gold', null] })
     expect(cleared.after.metadata).toEqual({ seats: 3, tags: ['a'] })

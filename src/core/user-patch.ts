@@ -98,9 +98,12 @@ export function applyPatch(before: UserRecord, patch: UserPatch, definitions: re
   // Merged only when the merge changes something (mergeChanges says so without building it).
   if (patch.metadata !== undefined && (opts.metadata === 'replace' || mergeChanges(before.metadata, patch.metadata))) {
     const next = opts.metadata === 'replace' ? (patch.metadata ?? {}) : (mergePatch(before.metadata, patch.metadata) as JsonObject)
-    after ??= { ...before }
-    after.metadata = isPlainObject(next) ? next : {}
-    changed = diffObject('metadata', before.metadata, after.metadata, changes) || changed
+    const metadata = isPlainObject(next) ? next : {}
+    if (diffObject('metadata', before.metadata, metadata, changes)) {
+      after ??= { ...before }
+      after.metadata = metadata
+      changed = true
+    }
   }
 
   if (patch.fields !== undefined || opts.ops) {
@@ -128,9 +131,11 @@ export function applyPatch(before: UserRecord, patch: UserPatch, definitions: re
       } else if (value === null) delete next[key]
       else setOwn(next, key, value)
     }
-    after ??= { ...before }
-    after.fields = next
-    changed = diffObject('fields', before.fields, after.fields, changes) || changed
+    if (diffObject('fields', before.fields, next, changes)) {
+      after ??= { ...before }
+      after.fields = next
+      changed = true
+    }
   }
 
   const result = after ?? before

@@ -161,7 +161,7 @@ export async function runRevert(job: Job, ctx: RunContext): Promise<Job['state']
               if (Object.keys(changes).length === 0) continue
               next.version = u.version + 1
               next.updatedAt = now
-              write.updates.push({ user: next, expectedVersion: u.version })
+              write.updates.push({ user: next, expectedVersion: u.version, before: u })
               write.changes.push(changeWrite(context, id, 'update', now, changes))
               batch.restored++
             }

@@ -58,6 +58,30 @@ describeEachEngine('imports: revert and plan/apply', (engine) => {
     expect(again.statusCode).toBe(409)
   })
 
+  it('revert gives back a changed email and external id: the user is found by the old ones again, not the new', async () => {
+    const c = await h.client()
+    const dir = (await makeDirectory(c, { name: 'Revert keys' })).id
+    await c.request('POST', `/api/v1/directories/${dir}/users/bulk`, {
+      rows: [
+        { email: 'old@x.io', externalId: 'K1', firstName: 'Kim' },
+        { email: 'same@x.io', externalId: 'K2', firstName: 'Lee' },
+      ],
+    })
+    const job = await waitForJob(
+      c,
+      (await upload(c, dir, 'externalId,email,firstName\nK1,new@x.io,Kim\nK2,same@x.io,Leo\n', 'text/csv', 'match=externalId')).id,
+    )
+    expect(job.counts).toMatchObject({ updated: 2 })
+    expect(await byEmail(c, dir, 'old@x.io')).toBeUndefined()
+
+    expect((await waitForJob(c, (await c.request('POST', `/api/v1/imports/${job.id}/revert`)).json().id)).state).toBe('reverted')
+    expect(await byEmail(c, dir, 'old@x.io')).toMatchObject({ externalId: 'K1', firstName: 'Kim' })
+    expect(await byEmail(c, dir, 'new@x.io')).toBeUndefined()
+    expect(await byEmail(c, dir, 'same@x.io')).toMatchObject({ externalId: 'K2', firstName: 'Lee' })
+    const byExternal = (await c.request('GET', `/api/v1/directories/${dir}/users?externalId=K1`)).json().data
+    expect(byExternal.map((u: { email: string }) => u.email)).toEqual(['old@x.io'])
+  })
+
   it('a dry run keeps its plan; apply writes exactly it, and a user changed since becomes a conflict', async () => {
     const c = await h.client()
     const dir = (await makeDirectory(c, { name: 'Revert' })).id
