@@ -69,6 +69,31 @@ describeEachEngine('Store contract: users, transactions, history', (engine) => {
     expect(await store.findUsers(dir.id, { id: [], email: [], fields: { code: [] } })).toEqual([])
   })
 
+  it('findUsers finds the holder of every value when one key names more users than another, whichever key a user is found by', async () => {
+    const store = engine.store()
+    const dir = await freshDirectory(store)
+    const [a, b, c, d] = await insert(store, dir.id, [
+      { email: 'a@x.io', externalId: 'ext-a', username: 'ua' },
+      { email: 'b@x.io', externalId: 'ext-b' },
+      { email: 'c@x.io' },
+      { externalId: 'ext-d', username: 'ud' },
+    ])
+    const ids = (us: UserRecord[]) => us.map((u) => u.id).sort()
+    // The key with the most values finds a, b and c; ext-a is theirs, ext-d and ud another's.
+    expect(ids(await store.findUsers(dir.id, { email: ['a@x.io', 'B@x.io', 'c@x.io'], externalId: ['ext-a', 'ext-d'] }))).toEqual(
+      ids([a, b, c, d]),
+    )
+    expect(ids(await store.findUsers(dir.id, { email: ['a@x.io', 'b@x.io', 'c@x.io'], username: ['UA', 'ud'] }))).toEqual(ids([a, b, c, d]))
+    // The other way round: external ids name more users; an email held by none of them is looked up too.
+    expect(ids(await store.findUsers(dir.id, { externalId: ['ext-a', 'ext-b', 'ext-d'], email: ['C@X.IO'] }))).toEqual(ids([a, b, c, d]))
+    // Values nobody holds find nothing more.
+    expect(ids(await store.findUsers(dir.id, { externalId: ['ext-a', 'ext-b', 'none'], email: ['none@x.io', 'a@x.io'] }))).toEqual(
+      ids([a, b]),
+    )
+    const read = await store.transaction((tx) => tx.readUsers(dir.id, { email: ['a@x.io', 'b@x.io'], externalId: ['ext-d'] }))
+    expect(ids(read)).toEqual(ids([a, b, d]))
+  })
+
   it('listUsers pages in insertion order and filters by each key, custom field and time window', async () => {
     const store = engine.store()
     const dir = await freshDirectory(store)

@@ -41,10 +41,17 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
 
   const firstIndex = hooks.firstIndex ?? 0
 
-  /** Reads the batch's users (locked) and plans its rows. */
-  async function planIn(tx: StoreTx, batch: PreparedRow[], lookup: UserLookup = planner.lookup(batch)): Promise<Planned> {
+  /**
+   * Reads the batch's users and plans its rows. A first attempt reads them unlocked (`lock`
+   * false): the writes check every version, so a user changed meanwhile fails the batch with a
+   * WriteConflict, and the next attempt reads locked, as contention calls for. Rows that change
+   * nothing then lock nothing, and a batch of them writes nothing (on PostgreSQL a lock is a
+   * write, and its commit waited for the WAL). An atomic or dry run, one transaction that cannot
+   * be tried again, reads locked.
+   */
+  async function planIn(tx: StoreTx, batch: PreparedRow[], lock: boolean, lookup: UserLookup = planner.lookup(batch)): Promise<Planned> {
     let t = performance.now()
-    const existing = await tx.lockUsers(cmd.directory.id, lookup)
+    const existing = await (lock ? tx.lockUsers(cmd.directory.id, lookup) : tx.readUsers(cmd.directory.id, lookup))
     const takenIds = options.allowClientId ? new Set(await tx.idsTakenElsewhere(cmd.directory.id, clientIds(batch))) : undefined
     t = lap('lookup', t)
     const p = planner.plan(batch, existing, budget(), takenIds)
@@ -80,8 +87,8 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
   }
 
   /** Plans and writes one batch inside `tx`; returns its results without counting them. */
-  async function applyBatch(tx: StoreTx, batch: PreparedRow[]): Promise<RowResult[]> {
-    const p = await planIn(tx, batch)
+  async function applyBatch(tx: StoreTx, batch: PreparedRow[], lock: boolean): Promise<RowResult[]> {
+    const p = await planIn(tx, batch, lock)
     await writeIn(tx, p)
     return finishIn(tx, p)
   }
@@ -140,7 +147,7 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
   if (options.atomic || options.dryRun) {
     try {
       await store.transaction(async (tx) => {
-        await consume(async (batch) => record(await applyBatch(tx, batch)))
+        await consume(async (batch) => record(await applyBatch(tx, batch, true)))
         if (options.dryRun || summary.failed > 0) throw ROLLBACK
       })
     } catch (e) {
@@ -158,12 +165,13 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
       const lookup = planner.lookup(batch)
       let undefinedYet = pending
       let finished = 0
+      let attempts = 0
       await pipeline.submit<Planned, RowResult[]>(
         {
           names: lookupNames(lookup),
           plan: async (tx) => {
             undefinedYet = pending
-            const p = await planIn(tx, batch, lookup)
+            const p = await planIn(tx, batch, ++attempts > 1, lookup)
             return { plan: p, holds: planner.holds(p) }
           },
           write: writeIn,
@@ -192,7 +200,7 @@ export async function runBulk(store: Store, cmd: BulkCommand, rows: RowSource, h
         try {
           let written = 0
           done = await store.transaction(async (tx) => {
-            const r = await applyBatch(tx, batch)
+            const r = await applyBatch(tx, batch, attempt > 1)
             written = performance.now()
             return r
           })

@@ -26,6 +26,9 @@ import type {
   UserLookup,
 } from './store.js'
 
+/** How findUsersWith reads: see there. */
+export type UserRead = 'lock' | 'read' | 'outside'
+
 /**
  * The Store as both engines share it: one repository per aggregate (repos/*.ts) over the
  * engine's Kysely instance and its dialect (dialect.ts). Engine classes add migrations,
@@ -72,17 +75,18 @@ export abstract class BaseStore implements Store {
   abstract transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
 
   /**
-   * The users of a batch's lookups (each key by its own index; see the engines' stores); `lock`
-   * holds the rows until the transaction ends.
+   * The users of a batch's lookups (each key by its own index; see the engines' stores): in the
+   * transaction `db` is, locked until it ends (`lock`) or not (`read`), or outside any (`outside`).
    */
-  protected abstract findUsersWith(db: Kysely<DB>, directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]>
+  protected abstract findUsersWith(db: Kysely<DB>, directoryId: string, lookup: UserLookup, how: UserRead): Promise<UserRecord[]>
 
   /** The parts of a transaction both engines share, over the transaction's connection. */
-  protected txParts(db: Kysely<DB>): Pick<StoreTx, 'lockUsers' | 'idsTakenElsewhere' | 'defineFields'> {
+  protected txParts(db: Kysely<DB>): Pick<StoreTx, 'lockUsers' | 'readUsers' | 'idsTakenElsewhere' | 'defineFields'> {
     const users = usersRepo(db, this.sd)
     const fields = fieldsRepo(db, this.sd)
     return {
-      lockUsers: (directoryId: string, lookup: UserLookup) => this.findUsersWith(db, directoryId, lookup, true),
+      lockUsers: (directoryId: string, lookup: UserLookup) => this.findUsersWith(db, directoryId, lookup, 'lock'),
+      readUsers: (directoryId: string, lookup: UserLookup) => this.findUsersWith(db, directoryId, lookup, 'read'),
       idsTakenElsewhere: (directoryId: string, ids: readonly string[]) => users.idsTakenElsewhere(directoryId, ids),
       defineFields: (directoryId: string, defs: readonly FieldDefinition[]) => fields.define(directoryId, defs),
     }
@@ -159,7 +163,7 @@ export abstract class BaseStore implements Store {
     return this.users.get(directoryId, id)
   }
   findUsers(directoryId: string, lookup: UserLookup) {
-    return this.findUsersWith(this.db, directoryId, lookup, false)
+    return this.findUsersWith(this.db, directoryId, lookup, 'outside')
   }
   listUsers(directoryId: string, q: UserListQuery) {
     return this.users.list(directoryId, q)

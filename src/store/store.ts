@@ -116,6 +116,12 @@ export interface StoreTx {
   readonly jobs: JobStore
   /** Users of a directory matching any of the lookups; locked for update until the transaction ends. */
   lockUsers(directoryId: string, lookup: UserLookup): Promise<UserRecord[]>
+  /**
+   * lockUsers without the locks, for a writer that checks versions (writeBatch does): a user
+   * another transaction changes meanwhile makes the write a WriteConflict, and the caller plans
+   * again (locked). Rows that change nothing then cost no lock, and on PostgreSQL no write at all.
+   */
+  readUsers(directoryId: string, lookup: UserLookup): Promise<UserRecord[]>
   /** Which of `ids` are held by users of other directories (user ids are unique across the service). */
   idsTakenElsewhere(directoryId: string, ids: readonly string[]): Promise<string[]>
   /** Stores field definitions the directory lacks (a door's fields, with its first write); existing keys are left alone. */

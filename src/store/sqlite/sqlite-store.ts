@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect, sql } from 'kysely'
 import type { UserRecord } from '../../core/types.js'
-import { BaseStore } from '../base-store.js'
+import { BaseStore, type UserRead } from '../base-store.js'
 import { INDEXED_SET_COLUMNS, sqliteCodec, USER_COLUMNS, USER_READ_COLUMNS, USER_SET_COLUMNS, userFromArray } from '../codec.js'
 import { USER_LOOKUPS } from '../../core/user-fields.js'
 import type { DB } from '../db-types.js'
@@ -163,7 +163,7 @@ export class SqliteStore extends BaseStore {
    * email and its external id) is read and decoded once: reading whole rows per key cost twice
    * the time, nearly all of it the driver building row objects (13 against 5 ms per 1,000 users).
    */
-  protected override async findUsersWith(_db: Kysely<DB>, directoryId: string, lookup: UserLookup, lock: boolean): Promise<UserRecord[]> {
+  protected override async findUsersWith(_db: Kysely<DB>, directoryId: string, lookup: UserLookup, how: UserRead): Promise<UserRecord[]> {
     const run = (): UserRecord[] => {
       const s = (this.stmts ??= this.prepare())
       const seqs = new Set<number>()
@@ -180,8 +180,9 @@ export class SqliteStore extends BaseStore {
       // Raw rows are arrays of USER_READ_COLUMNS.
       return (this.all(s.read, JSON.stringify([...seqs])) as unknown[][]).map((r) => userFromArray(r, sqliteCodec))
     }
-    // Inside a transaction the connection is ours already; outside, take it so no open transaction is read from.
-    return lock ? run() : await this.db.connection().execute(async () => run())
+    // Inside a transaction the connection is ours already, and it holds the database (no row locks
+    // to take); outside, take the connection so no open transaction is read from.
+    return how !== 'outside' ? run() : await this.db.connection().execute(async () => run())
   }
 
   /** Unique-field lookup statements, by directory and key (their text names both). */
