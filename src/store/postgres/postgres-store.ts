@@ -263,24 +263,36 @@ export class PostgresStore extends BaseStore {
   /**
    * Rows written since the last ANALYZE we ran. A bulk import grows a table faster than
    * autovacuum analyses it (and autovacuum may be off): with statistics that still say "a few
-   * hundred users", the planner scans a whole directory for every batch. So the store analyses
-   * the tables it bulk-writes itself once they grew by a fifth (ANALYZE samples a bounded number
-   * of rows and does not block writers).
+   * hundred users", the planner would misjudge every query of a directory outside the batches
+   * (which read by index whatever the statistics say, batchSettings). So the store analyses the
+   * tables it bulk-writes itself, each time they doubled: statistics stay within a factor of two
+   * of the table. ANALYZE samples a bounded number of rows and does not block writers, but it is
+   * not free: 0.6 s of the database's CPU each time beside 200,000 users and their history.
+   * Analysing at every fifth more (as before) ran it 19 times in two 200,000-row imports, 11 of
+   * the database's 32 s of CPU. A table that held rows before this process started counts them,
+   * as its statistics do already (`reltuples`): a restart does not start over from 5,000.
    */
-  private analyze = { written: 0, baseline: 0, running: false }
+  private analyze = { written: 0, baseline: 0, running: false, known: false }
 
   private noteWrites(n: number): void {
     const a = this.analyze
     a.written += n
-    if (a.running || a.written < Math.max(5_000, a.baseline / 5)) return
+    if (a.running || a.written < Math.max(5_000, a.baseline)) return
     a.running = true
     const written = a.written
-    void sql`ANALYZE users, changes`
-      .execute(this.db)
-      .then(() => {
-        a.baseline += written
-        a.written -= written
-      })
+    void (async () => {
+      if (!a.known) {
+        const r = await sql<{ n: number }>`SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = 'users'::regclass`.execute(
+          this.db,
+        )
+        a.known = true
+        a.baseline = Number(r.rows[0]?.n ?? 0)
+        if (written < a.baseline) return
+      }
+      await sql`ANALYZE users, changes`.execute(this.db)
+      a.baseline += written
+      a.written -= written
+    })()
       .catch(() => {})
       .finally(() => {
         a.running = false

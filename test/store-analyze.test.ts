@@ -1,0 +1,71 @@
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PostgresStore } from '../src/store/postgres/postgres-store.js'
+import { engineSkip, ownPostgresDatabase } from './helpers/engines.js'
+import { bulk, freshDirectory } from './helpers/fixtures.js'
+
+/**
+ * The PostgreSQL store analyses `users` and `changes` itself as bulk writes grow them (each time
+ * they doubled), so queries outside the batches keep fitting statistics however fast an import
+ * fills a directory; and no more often, since each ANALYZE costs the database's CPU.
+ */
+describe.skipIf(engineSkip('postgres') !== undefined)('postgres: the statistics the store keeps up to date', () => {
+  let db: Awaited<ReturnType<typeof ownPostgresDatabase>>
+  let admin: pg.Client
+  beforeAll(async () => {
+    db = await ownPostgresDatabase('analyze')
+    admin = new pg.Client({ connectionString: db.url })
+    await admin.connect()
+  })
+  afterAll(async () => {
+    await admin?.end()
+    await db?.drop()
+  })
+
+  const analyses = async (): Promise<number> => {
+    await admin.query('SELECT pg_stat_clear_snapshot()')
+    const r = await admin.query<{ n: string }>("SELECT analyze_count AS n FROM pg_stat_user_tables WHERE relname = 'users'")
+    return Number(r.rows[0].n)
+  }
+  /** The count once the store's ANALYZE (run in the background) is done: waits for `n`, then a moment more for any other. */
+  const settlesAt = async (n: number): Promise<number> => {
+    for (let waited = 0; waited < 15_000 && (await analyses()) < n; waited += 100) await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => setTimeout(r, 1500))
+    return analyses()
+  }
+  const users = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ email: `u${from + i}@x.io` }))
+
+  it('analyses after the first 5,000 rows written, then each time as many again were written', async () => {
+    const store = new PostgresStore({ connectionString: db.url })
+    try {
+      await store.migrate()
+      const dir = await freshDirectory(store)
+      expect(await analyses()).toBe(0)
+      await bulk(store, dir, users(0, 4_000))
+      expect(await settlesAt(0)).toBe(0)
+      await bulk(store, dir, users(4_000, 2_000))
+      expect(await settlesAt(1)).toBe(1)
+      // Analysed at 5,000 rows: the next ANALYZE comes once 5,000 more are written (at 10,000).
+      await bulk(store, dir, users(6_000, 3_000))
+      expect(await settlesAt(1)).toBe(1)
+      await bulk(store, dir, users(9_000, 2_000))
+      expect(await settlesAt(2)).toBe(2)
+    } finally {
+      await store.close()
+    }
+  }, 60_000)
+
+  it('a store opened on a table with statistics counts the rows they describe: 6,000 rows beside 11,000 analyse nothing, 12,000 do', async () => {
+    const store = new PostgresStore({ connectionString: db.url })
+    try {
+      const before = await analyses()
+      const dir = await freshDirectory(store)
+      await bulk(store, dir, users(0, 6_000))
+      expect(await settlesAt(before)).toBe(before)
+      await bulk(store, dir, users(6_000, 6_000))
+      expect(await settlesAt(before + 1)).toBe(before + 1)
+    } finally {
+      await store.close()
+    }
+  }, 60_000)
+})
