@@ -59,7 +59,7 @@ function batchRows(users: number, size: number): BulkRow[] {
 function whatOf(sql: string): string {
   const s = sql.replace(/\s+/g, ' ').trim()
   if (/^select set_config/i.test(s)) return 'planner settings'
-  if (/^select .* from users .*for update/i.test(s)) return 'batch lookup (locks the batch’s users)'
+  if (/^(with .*)?select .* from users .*for update/i.test(s)) return 'batch lookup (locks the batch’s users)'
   if (/^select seq from users/i.test(s)) return `batch lookup: seqs by ${/AND \+?(\w+) IN/i.exec(s)?.[1] ?? 'key'}`
   if (/^select .* from users where seq in/i.test(s)) return 'batch lookup: the rows by seq'
   if (/^insert into users/i.test(s)) return 'insert the new users'
@@ -86,7 +86,7 @@ async function captureBatch(store: Store, capture: Captured[], dir: Directory, u
   const half = Math.ceil(size / 2)
   if (r.summary.updated !== half || r.summary.created !== size - half)
     throw new Error(`the dry-run batch planned ${JSON.stringify(r.summary)}, expected ${half} updates and ${size - half} creates`)
-  return capture.filter((q) => /^\s*(select|insert|update)\b/i.test(q.sql) && /\b(users|changes)\b/i.test(q.sql))
+  return capture.filter((q) => /^\s*(with|select|insert|update)\b/i.test(q.sql) && /\b(users|changes)\b/i.test(q.sql))
 }
 
 async function explainPostgres(users: number, size: number): Promise<Explained[]> {
