@@ -28,6 +28,7 @@ import {
   type UserLookup,
   WriteConflict,
 } from '../store.js'
+import { pgArray } from './pg-array.js'
 import { postgresDialect } from './postgres-dialect.js'
 import { normEmail } from '../../core/normalize.js'
 import { USER_LOOKUPS } from '../../core/user-fields.js'
@@ -236,7 +237,7 @@ export class PostgresStore extends BaseStore {
       return values?.length ? [{ ...l, values: l.folded ? values.map(normEmail) : values }] : []
     })
     const probe = (l: (typeof keys)[number], columns: RawBuilder<unknown>) =>
-      sql`unnest(${l.values}::text[]) AS k(v)
+      sql`unnest(${pgArray(l.values)}::text[]) AS k(v)
         CROSS JOIN LATERAL (SELECT ${columns} FROM users WHERE directory_id = ${directoryId} AND ${sql.ref(l.column)} = k.v) AS x`
     const anchor = keys.reduce<(typeof keys)[number] | null>((best, l) => (best && best.values.length >= l.values.length ? best : l), null)
     const branches = []
@@ -340,7 +341,7 @@ export class PostgresStore extends BaseStore {
         const ids = deletes.map((d) => d.userId)
         const versions = deletes.map((d) => d.expectedVersion)
         const r = await sql`
-          DELETE FROM users u USING unnest(${ids}::text[], ${versions}::int[]) AS v(id, version)
+          DELETE FROM users u USING unnest(${pgArray(ids)}::text[], ${pgArray(versions)}::int[]) AS v(id, version)
           WHERE u.directory_id = ${b.directoryId} AND u.id = v.id AND u.version = v.version`.execute(trx)
         if (Number(r.numAffectedRows) !== ids.length) throw new WriteConflict('a user changed concurrently', 'version')
         await sql`
@@ -350,7 +351,7 @@ export class PostgresStore extends BaseStore {
       // Inserts after updates and deletes: those may free a unique value a new user takes.
       if (b.inserts.length) await this.insertUsers(trx, b)
       if (b.changes.length) {
-        const col = (i: number) => b.changes.map((row) => row[i])
+        const col = (i: number) => pgArray(b.changes.map((row) => row[i]))
         await sql`
           INSERT INTO changes (directory_id, user_id, action, at, channel, key_id, request_id, job_id, changes)
           SELECT ${b.directoryId}, * FROM unnest(${col(0)}::text[], ${col(1)}::text[], ${col(2)}::timestamptz[],
@@ -366,9 +367,9 @@ export class PostgresStore extends BaseStore {
     }
   }
 
-  /** Each column's values for unnest(), as typed arrays: one parameter per column, whatever the batch size. */
+  /** Each column's values for unnest(), as typed arrays (pgArray): one parameter per column, whatever the batch size. */
   private arrays(rows: readonly unknown[][], columns: readonly UserColumn[]) {
-    return columns.map((col, i) => sql`${rows.map((r) => r[i])}::${sql.raw(col.pgType)}[]`)
+    return columns.map((col, i) => sql`${pgArray(rows.map((r) => r[i]))}::${sql.raw(col.pgType)}[]`)
   }
 
   private async insertUsers(trx: Kysely<DB>, b: EncodedBatch): Promise<void> {
@@ -385,8 +386,8 @@ export class PostgresStore extends BaseStore {
     const rows = inIdOrder(b.updates, (row) => row[n] as string)
     const r = await sql`
       UPDATE users AS u SET ${sql.join(USER_SET_COLUMNS.map((c) => sql`${sql.ref(c.name)} = ${sql.ref(`v.${c.name}`)}`))}
-      FROM unnest(${rows.map((row) => row[n])}::text[], ${sql.join(this.arrays(rows, USER_SET_COLUMNS))},
-        ${rows.map((row) => row[n + 1])}::int[])
+      FROM unnest(${pgArray(rows.map((row) => row[n]))}::text[], ${sql.join(this.arrays(rows, USER_SET_COLUMNS))},
+        ${pgArray(rows.map((row) => row[n + 1]))}::int[])
         AS v(id, ${sql.join(USER_SET_COLUMNS.map((c) => sql.ref(c.name)))}, expected_version)
       WHERE u.directory_id = ${b.directoryId} AND u.id = v.id AND u.version = v.expected_version`.execute(trx)
     if (Number(r.numAffectedRows) !== b.updates.length) throw new WriteConflict('a user changed concurrently', 'version')
