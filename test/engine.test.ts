@@ -282,5 +282,11 @@ describeEachEngine('bulk engine', (engine) => {
     )
     expect(again.summary.updated).toBe(3)
     expect((await store.getUser(dir.id, r.results[0].userId as string))?.firstName).toBe('say "hi" \\"again"')
+    for (const [i, row] of awkward.entries()) {
+      const u = await store.getUser(dir.id, r.results[i].userId as string)
+      expect(u).toMatchObject({ ...row, firstName: `${row.firstName} \\"again"` })
+      const [change] = (await store.listChanges(dir.id, { userId: u!.id, limit: 5 })).items
+      expect(change.changes).toEqual({ firstName: [row.firstName, `${row.firstName} \\"again"`] })
+    }
   })
 })
