@@ -225,9 +225,10 @@ export class PostgresStore extends BaseStore {
    * probes took 20-39 ms (PostgreSQL 15 walks the index once per array element, slowly).
    *
    * The key with the most values is probed first (`a`); another key's values are probed only
-   * where no user found so far holds them. A batch that names its users by email and external id
-   * finds them by email and leaves out every external id they hold: a batch of existing users
-   * probes one index instead of two (1,000 probes, about 4 ms, fewer per batch). A value held by a
+   * where no user found by it holds them. A batch that names its users by email and external id
+   * finds them by one of the two (the first in USER_LOOKUPS order when both have as many values)
+   * and leaves out the other's values they hold: a batch of existing users probes one index
+   * instead of two (1,000 probes, about 4 ms, fewer per batch). A value held by a
    * user of `a` is held by no other user of the directory (the indexes are unique), so nothing
    * is missed.
    */
