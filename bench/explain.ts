@@ -124,7 +124,7 @@ async function explainPostgres(users: number, size: number): Promise<Explained[]
           // As the store's batches plan (postgres-store.ts transaction()).
           await client.query(
             "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), " +
-              "set_config('enable_material', 'off', true), set_config('enable_seqscan', 'off', true)",
+              "set_config('enable_material', 'off', true), set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)",
           )
           const r = await client.query<{ 'QUERY PLAN': string }>(
             `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${q.sql}`,
