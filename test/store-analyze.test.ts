@@ -1,7 +1,6 @@
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { PostgresStore } from '../src/store/postgres/postgres-store.js'
-import { engineSkip, ownPostgresDatabase } from './helpers/engines.js'
+import { engineSkip, useOwnPostgres } from './helpers/engines.js'
 import { bulk, freshDirectory } from './helpers/fixtures.js'
 
 /**
@@ -10,21 +9,11 @@ import { bulk, freshDirectory } from './helpers/fixtures.js'
  * fills a directory; and no more often, since each ANALYZE costs the database's CPU.
  */
 describe.skipIf(engineSkip('postgres') !== undefined)('postgres: the statistics the store keeps up to date', () => {
-  let db: Awaited<ReturnType<typeof ownPostgresDatabase>>
-  let admin: pg.Client
-  beforeAll(async () => {
-    db = await ownPostgresDatabase('analyze')
-    admin = new pg.Client({ connectionString: db.url })
-    await admin.connect()
-  })
-  afterAll(async () => {
-    await admin?.end()
-    await db?.drop()
-  })
+  const pgdb = useOwnPostgres('analyze')
 
   const analyses = async (): Promise<number> => {
-    await admin.query('SELECT pg_stat_clear_snapshot()')
-    const r = await admin.query<{ n: string }>("SELECT analyze_count AS n FROM pg_stat_user_tables WHERE relname = 'users'")
+    await pgdb.admin.query('SELECT pg_stat_clear_snapshot()')
+    const r = await pgdb.admin.query<{ n: string }>("SELECT analyze_count AS n FROM pg_stat_user_tables WHERE relname = 'users'")
     return Number(r.rows[0].n)
   }
   /** The count once the store's ANALYZE (run in the background) is done: waits for `n`, then a moment more for any other. */
@@ -36,7 +25,7 @@ describe.skipIf(engineSkip('postgres') !== undefined)('postgres: the statistics 
   const users = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ email: `u${from + i}@x.io` }))
 
   it('analyses after the first 5,000 rows written, then each time as many again were written', async () => {
-    const store = new PostgresStore({ connectionString: db.url })
+    const store = new PostgresStore({ connectionString: pgdb.url })
     try {
       await store.migrate()
       const dir = await freshDirectory(store)
@@ -56,7 +45,7 @@ describe.skipIf(engineSkip('postgres') !== undefined)('postgres: the statistics 
   }, 60_000)
 
   it('a store opened on a table with statistics counts the rows they describe: 6,000 rows beside 11,000 analyse nothing, 12,000 do', async () => {
-    const store = new PostgresStore({ connectionString: db.url })
+    const store = new PostgresStore({ connectionString: pgdb.url })
     try {
       const before = await analyses()
       const dir = await freshDirectory(store)

@@ -1,7 +1,6 @@
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { PostgresStore } from '../src/store/postgres/postgres-store.js'
-import { engineSkip, ownPostgresDatabase } from './helpers/engines.js'
+import { engineSkip, useOwnPostgres } from './helpers/engines.js'
 import { bulk, freshDirectory } from './helpers/fixtures.js'
 
 interface PlanNode {
@@ -29,20 +28,10 @@ function usersRowsVisited(node: PlanNode): number {
  * imports benchmark to 170 rows/s).
  */
 describe.skipIf(engineSkip('postgres') !== undefined)('postgres: a directory the statistics do not know yet', () => {
-  let db: Awaited<ReturnType<typeof ownPostgresDatabase>>
-  let admin: pg.Client
-  beforeAll(async () => {
-    db = await ownPostgresDatabase('fresh_dir')
-    admin = new pg.Client({ connectionString: db.url })
-    await admin.connect()
-  })
-  afterAll(async () => {
-    await admin?.end()
-    await db?.drop()
-  })
+  const pgdb = useOwnPostgres('fresh_dir')
 
   const fill = (directoryId: string, n: number, prefix: string) =>
-    admin.query(
+    pgdb.admin.query(
       `INSERT INTO users (id, directory_id, external_id, email, email_norm, first_name, created_at, updated_at, version, metadata, fields)
        SELECT gen_random_uuid()::text, $1, $2 || 'E' || i, $2 || 'u' || i || '@x.io', $2 || 'u' || i || '@x.io', 'F', now(), now(), 1, '{}', '{}'
        FROM generate_series(1, $3) i`,
@@ -51,13 +40,13 @@ describe.skipIf(engineSkip('postgres') !== undefined)('postgres: a directory the
 
   it('reads and updates a batch of its users by key: each statement visits about one row of users per row of the batch', async () => {
     const statements: { sql: string; parameters: readonly unknown[] }[] = []
-    const store = new PostgresStore({ connectionString: db.url, onQuery: (sql, parameters) => statements.push({ sql, parameters }) })
+    const store = new PostgresStore({ connectionString: pgdb.url, onQuery: (sql, parameters) => statements.push({ sql, parameters }) })
     try {
       await store.migrate()
       const known = await freshDirectory(store)
       const fresh = await freshDirectory(store)
       await fill(known.id, 20_000, 'k')
-      await admin.query('ANALYZE users')
+      await pgdb.admin.query('ANALYZE users')
       await fill(fresh.id, 5_000, 'f')
 
       statements.length = 0
@@ -69,7 +58,7 @@ describe.skipIf(engineSkip('postgres') !== undefined)('postgres: a directory the
       }))
       const r = await bulk(store, fresh, rows, { batchSize: 500 })
       expect(r.summary).toMatchObject({ total: 500, updated: 500, failed: 0 })
-      const { rows: check } = await admin.query<{ n: string }>(
+      const { rows: check } = await pgdb.admin.query<{ n: string }>(
         `SELECT count(*) AS n FROM users WHERE directory_id = $1 AND first_name LIKE 'G%'`,
         [fresh.id],
       )
@@ -83,17 +72,17 @@ describe.skipIf(engineSkip('postgres') !== undefined)('postgres: a directory the
       const settings = statements.find((s) => s.sql.includes("set_config('enable_hashjoin'"))
       expect(settings).toBeDefined()
       for (const s of [...lookups, ...updates]) {
-        await admin.query('BEGIN')
+        await pgdb.admin.query('BEGIN')
         try {
-          await admin.query(settings!.sql, [...settings!.parameters])
-          const { rows: plan } = await admin.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${s.sql}`, [
+          await pgdb.admin.query(settings!.sql, [...settings!.parameters])
+          const { rows: plan } = await pgdb.admin.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${s.sql}`, [
             ...s.parameters,
           ])
           // Probing by key: about 500 (lookup: one key's probes, then the rows by seq; update: one per id).
           // Walking the directory per row: 5,000 or more.
           expect(usersRowsVisited(plan[0]['QUERY PLAN'][0].Plan), s.sql.slice(0, 80)).toBeLessThanOrEqual(1_500)
         } finally {
-          await admin.query('ROLLBACK')
+          await pgdb.admin.query('ROLLBACK')
         }
       }
     } finally {

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import type { Client as PgClient } from 'pg'
 import { afterAll, beforeAll, describe } from 'vitest'
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js'
@@ -111,6 +112,35 @@ export async function ownPostgresDatabase(tag: string): Promise<{ url: string; d
       await c.connect()
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       await c.end()
+    },
+  }
+}
+
+/**
+ * Inside a describe: a PostgreSQL database of its own for the describe's tests (created before
+ * them, dropped after), with a client connected to it as `admin` for checks a store does not offer.
+ */
+export function useOwnPostgres(tag: string): { readonly url: string; readonly admin: PgClient } {
+  let db: Awaited<ReturnType<typeof ownPostgresDatabase>> | undefined
+  let admin: PgClient | undefined
+  beforeAll(async () => {
+    const { default: pg } = await import('pg')
+    db = await ownPostgresDatabase(tag)
+    admin = new pg.Client({ connectionString: db.url })
+    await admin.connect()
+  })
+  afterAll(async () => {
+    await admin?.end()
+    await db?.drop()
+  })
+  return {
+    get url() {
+      if (!db) throw new Error('useOwnPostgres: the database is made in beforeAll')
+      return db.url
+    },
+    get admin() {
+      if (!admin) throw new Error('useOwnPostgres: the client connects in beforeAll')
+      return admin
     },
   }
 }
