@@ -47,9 +47,12 @@ import { runRaw } from './raw.js'
 import { toText, writeResults, type BenchReport, type Engine, type EngineReport } from './report.js'
 import type { PhaseResult } from './stats.js'
 
-/** How the sync part starts its servers: compiled or not, and with a CPU profile (BENCH_CPU_PROF). */
+/**
+ * How the sync part starts its servers: compiled or not, with a CPU profile (BENCH_CPU_PROF), with
+ * every SQL statement timed (BENCH_SQL_TIMING, see sql-timing.ts).
+ */
 interface SyncServer {
-  options(engine: Engine): { entry?: string; nodeArgs?: string[] }
+  options(engine: Engine): { entry?: string; nodeArgs?: string[]; env?: Record<string, string> }
 }
 
 function progress(engine: Engine, side: string, results: PhaseResult[]): void {
@@ -147,11 +150,23 @@ async function runSyncPart(): Promise<boolean> {
   const build = server === 'build' ? await buildServer(REPO_ROOT) : null
   const prof = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : null
   if (prof) console.log(`CPU profiles of the servers go to ${prof}`)
+  const sqlTiming = process.env.BENCH_SQL_TIMING ? resolve(process.env.BENCH_SQL_TIMING) : null
+  if (sqlTiming) console.log(`SQL timings of the servers go to ${sqlTiming}`)
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  if (nodeArgs.length) console.log(`the servers run with node ${nodeArgs.join(' ')} (BENCH_NODE_ARGS)`)
   const servers: SyncServer = {
-    options: (engine) => ({
-      entry: build?.entry,
-      nodeArgs: prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=sync-${engine}-${Date.now()}.cpuprofile`] : [],
-    }),
+    options: (engine) => {
+      const stamp = `sync-${engine}-${Date.now()}`
+      return {
+        entry: build?.entry,
+        nodeArgs: [
+          ...nodeArgs,
+          ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${stamp}.cpuprofile`] : []),
+          ...(sqlTiming ? ['--import', join(REPO_ROOT, 'bench', 'sql-timing.ts')] : []),
+        ],
+        env: sqlTiming ? { BENCH_SQL_TIMING_FILE: join(sqlTiming, `sql-${stamp}.json`) } : undefined,
+      }
+    },
   }
   try {
     for (const engine of list) {
@@ -164,6 +179,12 @@ async function runSyncPart(): Promise<boolean> {
   if (report.engines.some((e) => e.error)) {
     console.error('\nThe sync benchmark failed (see above); bench/results/latest.* were left as they were.')
     return false
+  }
+  if (prof || sqlTiming || nodeArgs.length) {
+    console.log(
+      '\nbench/results/latest.* left as they were: the servers were instrumented or flagged (BENCH_CPU_PROF, BENCH_SQL_TIMING, BENCH_NODE_ARGS)',
+    )
+    return true
   }
   for (const file of writeResults(RESULTS_DIR, report)) console.log(`wrote ${file}`)
   return true
