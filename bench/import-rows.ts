@@ -5,10 +5,13 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
+import { runPhase } from './phase.js'
 import { makeRow, type BenchRow, type Phase } from './rows.js'
+import type { PhaseResult } from './stats.js'
 
-/** The one phase the imports benchmark reports for the raw engines: every row new. */
+/** The imports benchmark's raw phases: every row new, then every row updated (the changed file's rows). */
 export const IMPORT_PHASE: Phase = { number: 1, name: 'import (all new)' }
+export const IMPORT_UPDATE_PHASE: Phase = { number: 4, name: 'update (every row changed)' }
 
 export interface ImportRow extends BenchRow {
   displayName: string
@@ -45,10 +48,10 @@ export function makeImportRow(i: number, changed = false): ImportRow {
 }
 
 /** Rows [start, start + size) clipped to `total`, for the raw engines (same shape as makeBatch). */
-export function makeImportBatch(start: number, size: number, total: number): ImportRow[] {
+export function makeImportBatch(start: number, size: number, total: number, changed = false): ImportRow[] {
   const end = Math.min(start + size, total)
   const rows: ImportRow[] = []
-  for (let i = start; i < end; i++) rows.push(makeImportRow(i))
+  for (let i = start; i < end; i++) rows.push(makeImportRow(i, changed))
   return rows
 }
 
@@ -147,4 +150,42 @@ export function rawUuidv7(now = Date.now()): string {
   b[8] = (b[8] & 0x3f) | 0x80
   const h = b.toString('hex')
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
+
+/**
+ * The raw engines' import phases: the file into the empty table, then the changed file over it,
+ * each row updating its user. `write` writes one batch (the timed step) and returns how many rows
+ * it wrote; `count` gives the table's rows, which must stay `total` after each phase (an upsert's
+ * count cannot tell an insert from an update).
+ */
+export async function runRawImportPhases(
+  label: string,
+  total: number,
+  batchSize: number,
+  write: (rows: ImportRow[], update: boolean) => number | Promise<number>,
+  count: () => number | Promise<number>,
+): Promise<PhaseResult[]> {
+  const results: PhaseResult[] = []
+  for (const phase of [IMPORT_PHASE, IMPORT_UPDATE_PHASE]) {
+    const update = phase === IMPORT_UPDATE_PHASE
+    results.push(
+      await runPhase({
+        label: `${label} ${update ? 'update' : 'import'}`,
+        phase,
+        total,
+        batchSize,
+        pid: 'self',
+        makeRows: (start, size, all) => makeImportBatch(start, size, all, update),
+        prepare: (rows) => rows,
+        write: async (rows) => {
+          const n = await write(rows, update)
+          const rest = rows.length - n
+          return update ? { created: 0, updated: n, unchanged: rest, failed: 0 } : { created: n, updated: 0, unchanged: rest, failed: 0 }
+        },
+      }),
+    )
+    const n = await count()
+    if (n !== total) throw new Error(`${label} ${phase.name}: ${n} rows in the table, expected ${total}`)
+  }
+  return results
 }

@@ -49,7 +49,7 @@ import {
 import { benchParsers } from './parsers.js'
 import { createBenchDatabase } from './pg-admin.js'
 import { runRaw } from './raw.js'
-import { nowMs } from './stats.js'
+import { nowMs, type PhaseResult } from './stats.js'
 
 export interface Settings {
   rows: number
@@ -208,8 +208,23 @@ export async function importOnce(
   return { run, updated }
 }
 
+function rawNote(engine: Engine, rows: number, r: ImportsEngineReport): void {
+  const rate = (p: PhaseResult | null) => `${int(p?.rowsPerSec ?? 0)} rows/s, peak RSS ${p?.peakRssMb?.toFixed(0) ?? '?'} MiB`
+  console.log(`  ${engine} raw      ${int(rows).padStart(9)} rows: ${rate(r.raw)}; each an update: ${rate(r.rawUpdate)}`)
+}
+
 async function benchEngine(engine: Engine, s: Settings, big: CsvFile, small: CsvFile, changed: CsvFile): Promise<ImportsEngineReport> {
-  const report: ImportsEngineReport = { engine, version: null, skipped: null, error: null, raw: null, small: null, big: null, update: null }
+  const report: ImportsEngineReport = {
+    engine,
+    version: null,
+    skipped: null,
+    error: null,
+    raw: null,
+    rawUpdate: null,
+    small: null,
+    big: null,
+    update: null,
+  }
   const tmp = tempDir()
   try {
     if (engine === 'sqlite') {
@@ -217,10 +232,8 @@ async function benchEngine(engine: Engine, s: Settings, big: CsvFile, small: Csv
       report.version = (mem.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v
       mem.close()
       console.log('sqlite: raw engine, same rows')
-      report.raw = (await runRaw('sqlite', join(tmp.path, 'raw.db'), big.rows, s.batch, RAW_TIMEOUT_MS, 'import'))[0]
-      console.log(
-        `  sqlite raw      ${int(big.rows).padStart(9)} rows: ${int(report.raw.rowsPerSec)} rows/s, peak RSS ${report.raw.peakRssMb?.toFixed(0) ?? '?'} MiB`,
-      )
+      ;[report.raw, report.rawUpdate] = await runRaw('sqlite', join(tmp.path, 'raw.db'), big.rows, s.batch, RAW_TIMEOUT_MS, 'import')
+      rawNote('sqlite', big.rows, report)
       for (const [key, csv] of [
         ['small', small],
         ['big', big],
@@ -249,10 +262,8 @@ async function benchEngine(engine: Engine, s: Settings, big: CsvFile, small: Csv
     }
     try {
       console.log(`postgres: raw engine, same rows (database ${first.db.name})`)
-      report.raw = (await runRaw('postgres', first.db.url, big.rows, s.batch, RAW_TIMEOUT_MS, 'import'))[0]
-      console.log(
-        `  postgres raw      ${int(big.rows).padStart(9)} rows: ${int(report.raw.rowsPerSec)} rows/s, peak RSS ${report.raw.peakRssMb?.toFixed(0) ?? '?'} MiB`,
-      )
+      ;[report.raw, report.rawUpdate] = await runRaw('postgres', first.db.url, big.rows, s.batch, RAW_TIMEOUT_MS, 'import')
+      rawNote('postgres', big.rows, report)
     } finally {
       await first.drop()
     }

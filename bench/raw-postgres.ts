@@ -8,7 +8,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
-import { IMPORT_PHASE, importMetadata, makeImportBatch, rawUuidv7, type ImportRow } from './import-rows.js'
+import { importMetadata, rawUuidv7, runRawImportPhases, type ImportRow } from './import-rows.js'
 import { runPhase } from './phase.js'
 import { PHASES, type BenchRow } from './rows.js'
 import type { PhaseResult } from './stats.js'
@@ -192,39 +192,36 @@ function importCopyText(rows: ImportRow[]): string {
 
 /**
  * The imports benchmark's ceiling: the same rows as the CSV into an empty table, per batch COPY
- * plus INSERT … SELECT in one transaction, with UUIDv7 ids laid out as Rollcall's (rawUuidv7).
+ * plus INSERT … SELECT in one transaction, with UUIDv7 ids laid out as Rollcall's (rawUuidv7);
+ * then the changed file's rows the same way, each updating its row (the update import's ceiling).
  */
 export async function runRawPostgresImport(url: string, total: number, batchSize: number): Promise<PhaseResult[]> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 })
   await client.connect()
   try {
     await client.query(DDL + IMPORT_STAGE)
-    const result = await runPhase({
-      label: 'raw postgres import',
-      phase: IMPORT_PHASE,
+    // The changed file's rows go through the same upsert, which then updates every row.
+    const results = await runRawImportPhases(
+      'raw postgres',
       total,
       batchSize,
-      pid: 'self',
-      makeRows: makeImportBatch,
-      prepare: (rows) => rows,
-      write: async (rows) => {
+      async (rows) => {
         await client.query('BEGIN')
         try {
           // Built inside the clock, as the sync benchmark's COPY text is.
           await pipeline(Readable.from([importCopyText(rows)]), client.query(copyFrom(IMPORT_COPY)))
           const written = (await client.query({ name: 'bench_import_upsert', text: IMPORT_UPSERT })).rowCount ?? 0
           await client.query('COMMIT')
-          return { created: written, updated: 0, unchanged: rows.length - written, failed: 0 }
+          return written
         } catch (err) {
           await client.query('ROLLBACK')
           throw err
         }
       },
-    })
-    const n = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${TABLE}`)).rows[0].n)
-    if (n !== total) throw new Error(`raw postgres import: ${n} rows in the table, expected ${total}`)
+      async () => Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${TABLE}`)).rows[0].n),
+    )
     await client.query(`DROP TABLE ${TABLE}`)
-    return [result]
+    return results
   } finally {
     await client.end()
   }

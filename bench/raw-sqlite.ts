@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import Database from 'better-sqlite3'
-import { IMPORT_PHASE, importMetadata, makeImportBatch, rawUuidv7, type ImportRow } from './import-rows.js'
+import { importMetadata, rawUuidv7, runRawImportPhases, type ImportRow } from './import-rows.js'
 import { runPhase } from './phase.js'
 import { PHASES, type BenchRow } from './rows.js'
 import type { PhaseResult } from './stats.js'
@@ -128,10 +128,17 @@ const IMPORT_INSERT = `INSERT INTO users (id, directory_id, external_id, email, 
   last_name, display_name, country, locale, created_at, updated_at, version, metadata, fields)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, '{}')`
 
+// The update import's: the changed file's rows over the full table, each updating its user by
+// email. Like the sync benchmark's upsert, it sets the file's columns (SQLite rewrites the entry
+// of every index over a column an UPDATE sets: external_id's and updated_at's here).
+const IMPORT_UPDATE = `UPDATE users SET external_id = ?, phone = ?, first_name = ?, last_name = ?, display_name = ?,
+  country = ?, locale = ?, metadata = ?, updated_at = ?, version = version + 1
+  WHERE directory_id = ? AND email_norm = ?`
+
 /**
  * The imports benchmark's ceiling: the same rows as the CSV, plain INSERTs into an empty table,
  * one transaction per batch, with UUIDv7 ids laid out as Rollcall's (rawUuidv7), so the id index
- * grows at its right edge on both sides.
+ * grows at its right edge on both sides; then the changed file's rows, an UPDATE each.
  */
 export async function runRawSqliteImport(file: string, total: number, batchSize: number): Promise<PhaseResult[]> {
   const db = new Database(file)
@@ -140,45 +147,51 @@ export async function runRawSqliteImport(file: string, total: number, batchSize:
     db.pragma('synchronous = NORMAL')
     db.exec(DDL)
     const insert = db.prepare(IMPORT_INSERT)
-    const write = db.transaction((rows: ImportRow[]): number => {
+    const change = db.prepare(IMPORT_UPDATE)
+    const row = (r: ImportRow, now: string, update: boolean): number =>
+      update
+        ? change.run(
+            r.externalId,
+            r.phone,
+            r.firstName,
+            r.lastName,
+            r.displayName,
+            r.country,
+            r.locale,
+            importMetadata(r),
+            now,
+            DIRECTORY_ID,
+            r.email.toLowerCase(),
+          ).changes
+        : insert.run(
+            rawUuidv7(),
+            DIRECTORY_ID,
+            r.externalId,
+            r.email,
+            r.email.toLowerCase(),
+            r.phone,
+            r.firstName,
+            r.lastName,
+            r.displayName,
+            r.country,
+            r.locale,
+            now,
+            now,
+            importMetadata(r),
+          ).changes
+    const write = db.transaction((rows: ImportRow[], update: boolean): number => {
       const now = new Date().toISOString()
       let changed = 0
-      for (const r of rows) {
-        changed += insert.run(
-          rawUuidv7(),
-          DIRECTORY_ID,
-          r.externalId,
-          r.email,
-          r.email.toLowerCase(),
-          r.phone,
-          r.firstName,
-          r.lastName,
-          r.displayName,
-          r.country,
-          r.locale,
-          now,
-          now,
-          importMetadata(r),
-        ).changes
-      }
+      for (const r of rows) changed += row(r, now, update)
       return changed
     })
-    const result = await runPhase({
-      label: 'raw sqlite import',
-      phase: IMPORT_PHASE,
+    return await runRawImportPhases(
+      'raw sqlite',
       total,
       batchSize,
-      pid: 'self',
-      makeRows: makeImportBatch,
-      prepare: (rows) => rows,
-      write: (rows) => {
-        const changed = write(rows)
-        return { created: changed, updated: 0, unchanged: rows.length - changed, failed: 0 }
-      },
-    })
-    const { n } = db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }
-    if (n !== total) throw new Error(`raw sqlite import: ${n} rows in the table, expected ${total}`)
-    return [result]
+      (rows, update) => write(rows, update),
+      () => (db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n,
+    )
   } finally {
     db.close()
   }
