@@ -21,6 +21,9 @@ import { scopeConditions } from './mirror.js'
 /** Input is stored in chunks of this size: large enough to be few, small enough to stream. */
 export const CHUNK_BYTES = 1024 * 1024
 
+/** How long the rest of an upload over the limit is read and dropped before the 413 (see upload). */
+const OVER_LIMIT_DRAIN_MS = 5_000
+
 const tooLarge = (max: number) =>
   new RollcallError('payload_too_large', `The file is over the import limit of ${max} bytes (ROLLCALL_IMPORT_MAX_BYTES)`)
 
@@ -138,11 +141,19 @@ export function createJobService(store: Store, limits: { maxImportBytes: number;
       let seq = 0
       let parts: Buffer[] = []
       let size = 0
+      // When the body went over the limit: nothing more is stored, but the rest is read and dropped
+      // for up to OVER_LIMIT_DRAIN_MS before the 413, so a client still sending its file (no
+      // Content-Length) reads the answer instead of a reset connection (EPIPE on its next write).
+      let overSince: number | null = null
       try {
         for await (const piece of input.body) {
           const buf = typeof piece === 'string' ? Buffer.from(piece) : piece
           bytes += buf.length
-          if (bytes > limits.maxImportBytes) throw tooLarge(limits.maxImportBytes)
+          if (overSince !== null || bytes > limits.maxImportBytes) {
+            overSince ??= Date.now()
+            if (Date.now() - overSince > OVER_LIMIT_DRAIN_MS) break
+            continue
+          }
           parts.push(buf)
           size += buf.length
           if (size >= CHUNK_BYTES) {
@@ -151,6 +162,7 @@ export function createJobService(store: Store, limits: { maxImportBytes: number;
             size = 0
           }
         }
+        if (overSince !== null) throw tooLarge(limits.maxImportBytes)
         if (size > 0) await store.jobs.appendChunk(id, seq++, Buffer.concat(parts))
         if (bytes === 0)
           throw new RollcallError('validation_failed', 'The file is empty', {
