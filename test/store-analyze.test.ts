@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { PostgresStore } from '../src/store/postgres/postgres-store.js'
-import { engineSkip, useOwnPostgres } from './helpers/engines.js'
+import { engineSkip, useOwnPostgres, usersAnalyses } from './helpers/engines.js'
 import { bulk, freshDirectory } from './helpers/fixtures.js'
 import type { Directory } from '../src/core/types.js'
 
@@ -13,11 +13,7 @@ import type { Directory } from '../src/core/types.js'
 describe.skipIf(engineSkip('postgres') !== undefined)('postgres: the statistics the store keeps up to date', () => {
   const pgdb = useOwnPostgres('analyze')
 
-  const analyses = async (): Promise<number> => {
-    await pgdb.admin.query('SELECT pg_stat_clear_snapshot()')
-    const r = await pgdb.admin.query<{ n: string }>("SELECT analyze_count AS n FROM pg_stat_user_tables WHERE relname = 'users'")
-    return Number(r.rows[0].n)
-  }
+  const analyses = (): Promise<number> => usersAnalyses(pgdb.admin)
   /** The count once the store's ANALYZE (run in the background) is done: waits for `n`, then a moment more for any other. */
   const settlesAt = async (n: number): Promise<number> => {
     for (let waited = 0; waited < 15_000 && (await analyses()) < n; waited += 100) await new Promise((r) => setTimeout(r, 100))

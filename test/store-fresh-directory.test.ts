@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { PostgresStore } from '../src/store/postgres/postgres-store.js'
-import { engineSkip, useOwnPostgres } from './helpers/engines.js'
+import { engineSkip, useOwnPostgres, usersAnalyses } from './helpers/engines.js'
 import { bulk, freshDirectory } from './helpers/fixtures.js'
 import { definitionOf } from '../src/core/fields.js'
 
@@ -40,11 +40,24 @@ describe.skipIf(engineSkip('postgres') !== undefined)('postgres: a directory the
       [directoryId, prefix, n],
     )
 
-  /** Rows of `users` the statement visits, planned again as the batch planned it (its settings), in a transaction rolled back. */
-  const visits = async (settings: { sql: string; parameters: readonly unknown[] }, s: { sql: string; parameters: readonly unknown[] }) => {
+  type Statement = { sql: string; parameters: readonly unknown[] }
+  /** A store on the test database that records every statement it sends. */
+  const recordingStore = () => {
+    const statements: Statement[] = []
+    const store = new PostgresStore({ connectionString: pgdb.url, onQuery: (sql, parameters) => statements.push({ sql, parameters }) })
+    return { store, statements }
+  }
+
+  /**
+   * Rows of `users` statement `s` visits, planned again as the batch planned it (with the batch
+   * settings found among `statements`), in a transaction rolled back.
+   */
+  const visits = async (statements: Statement[], s: Statement) => {
+    const settings = statements.find((t) => t.sql.includes("set_config('enable_hashjoin'"))
+    expect(settings).toBeDefined()
     await pgdb.admin.query('BEGIN')
     try {
-      await pgdb.admin.query(settings.sql, [...settings.parameters])
+      await pgdb.admin.query(settings!.sql, [...settings!.parameters])
       const { rows: plan } = await pgdb.admin.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${s.sql}`, [
         ...s.parameters,
       ])
@@ -55,8 +68,7 @@ describe.skipIf(engineSkip('postgres') !== undefined)('postgres: a directory the
   }
 
   it('reads and updates a batch of its users by key: each statement visits about one row of users per row of the batch', async () => {
-    const statements: { sql: string; parameters: readonly unknown[] }[] = []
-    const store = new PostgresStore({ connectionString: pgdb.url, onQuery: (sql, parameters) => statements.push({ sql, parameters }) })
+    const { store, statements } = recordingStore()
     try {
       await store.migrate()
       const known = await freshDirectory(store)
@@ -84,12 +96,10 @@ describe.skipIf(engineSkip('postgres') !== undefined)('postgres: a directory the
       const updates = statements.filter((s) => s.sql.trimStart().startsWith('UPDATE users'))
       expect(lookups.length).toBeGreaterThan(0)
       expect(updates.length).toBeGreaterThan(0)
-      const settings = statements.find((s) => s.sql.includes("set_config('enable_hashjoin'"))
-      expect(settings).toBeDefined()
       for (const s of [...lookups, ...updates]) {
         // Probing by key: about 500 (lookup: one key's probes, then the rows by seq; update: one per id).
         // Walking the directory per row: 5,000 or more.
-        expect(await visits(settings!, s), s.sql.slice(0, 80)).toBeLessThanOrEqual(1_500)
+        expect(await visits(statements, s), s.sql.slice(0, 80)).toBeLessThanOrEqual(1_500)
       }
     } finally {
       await store.close()
@@ -97,13 +107,8 @@ describe.skipIf(engineSkip('postgres') !== undefined)('postgres: a directory the
   }, 60_000)
 
   it('looks a unique custom field up by its index once the store has written 5,000 users into the directory: no walk of the directory per batch', async () => {
-    const statements: { sql: string; parameters: readonly unknown[] }[] = []
-    const store = new PostgresStore({ connectionString: pgdb.url, onQuery: (sql, parameters) => statements.push({ sql, parameters }) })
-    const analyses = async (): Promise<number> => {
-      await pgdb.admin.query('SELECT pg_stat_clear_snapshot()')
-      const r = await pgdb.admin.query<{ n: string }>("SELECT analyze_count AS n FROM pg_stat_user_tables WHERE relname = 'users'")
-      return Number(r.rows[0].n)
-    }
+    const { store, statements } = recordingStore()
+    const analyses = (): Promise<number> => usersAnalyses(pgdb.admin)
     try {
       await store.migrate()
       const known = await freshDirectory(store)
@@ -131,11 +136,9 @@ describe.skipIf(engineSkip('postgres') !== undefined)('postgres: a directory the
       expect(u.summary).toMatchObject({ total: 500, updated: 500, failed: 0 })
       const custom = statements.filter((s) => s.sql.includes('(fields ->> $'))
       expect(custom.length).toBeGreaterThan(0)
-      const settings = statements.find((s) => s.sql.includes("set_config('enable_hashjoin'"))
-      expect(settings).toBeDefined()
       // Through the field's partial index: about 1,000 (500 by email, then the rows by seq; no badge is taken).
       // Walking the directory: 6,000 and more, growing with it.
-      for (const s of custom) expect(await visits(settings!, s)).toBeLessThanOrEqual(1_500)
+      for (const s of custom) expect(await visits(statements, s)).toBeLessThanOrEqual(1_500)
     } finally {
       await store.close()
     }

@@ -144,3 +144,10 @@ export function useOwnPostgres(tag: string): { readonly url: string; readonly ad
     },
   }
 }
+
+/** How many times `users` has been analysed (by anyone), fresh from the statistics collector. */
+export async function usersAnalyses(admin: PgClient): Promise<number> {
+  await admin.query('SELECT pg_stat_clear_snapshot()')
+  const r = await admin.query<{ n: string }>("SELECT analyze_count AS n FROM pg_stat_user_tables WHERE relname = 'users'")
+  return Number(r.rows[0].n)
+}
